@@ -1,0 +1,39 @@
+import type { Cluster, CmekClusterInfo, CmekRegionSpec, Organization } from './schemas.js';
+
+/** Progress while waiting for a CMEK operation. */
+export interface CmekProgress {
+  /** Regions in a terminal state. */
+  done: number;
+  total: number;
+  message: string;
+}
+
+/** Options for waiting until every region of a cluster is terminal. */
+export interface WaitOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: CmekProgress) => void | Promise<void>;
+  /** Overrides the configured operation deadline. */
+  deadlineMs?: number;
+}
+
+/**
+ * The CockroachDB Cloud API as the tools use it. Implemented by `CloudClient` (src/cloud/client.ts):
+ * Bearer auth, Cc-Version, client-side rate limit, GET-only retries, Retry-After.
+ * Failures throw `CloudApiError` (src/cloud/errors.ts), never raw fetch errors.
+ */
+export interface CloudApi {
+  getOrganization(signal?: AbortSignal): Promise<Organization>;
+  /** Every cluster the key can see, following pagination. */
+  listClusters(signal?: AbortSignal): Promise<Cluster[]>;
+  getCluster(clusterId: string, signal?: AbortSignal): Promise<Cluster>;
+  /** CMEK info, or null when CMEK was never enabled on the cluster. */
+  getCmek(clusterId: string, signal?: AbortSignal): Promise<CmekClusterInfo | null>;
+  /** POST /cmek: must cover every region of the cluster. */
+  enableCmek(clusterId: string, regionSpecs: CmekRegionSpec[], signal?: AbortSignal): Promise<CmekClusterInfo>;
+  /** PUT /cmek: rotate the listed regions. */
+  updateCmek(clusterId: string, regionSpecs: CmekRegionSpec[], signal?: AbortSignal): Promise<CmekClusterInfo>;
+  /** PATCH /cmek {"action":"REVOKE"}. */
+  revokeCmek(clusterId: string, signal?: AbortSignal): Promise<CmekClusterInfo>;
+  /** Polls GET /cmek until every region is terminal (or the deadline passes). */
+  waitForCmek(clusterId: string, options?: WaitOptions): Promise<CmekClusterInfo>;
+}

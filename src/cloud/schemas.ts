@@ -1,0 +1,149 @@
+/**
+ * CockroachDB Cloud API shapes for CMEK and clusters, typed from the public OpenAPI spec
+ * (cockroachdb/cockroach-cloud-sdk-go internal/spec/openapi.json, version 2024-09-16).
+ * Objects are loose: fields the spec adds later pass through instead of failing a parse.
+ */
+import { z } from 'zod';
+
+export const CMEK_KEY_TYPES = ['AWS_KMS', 'GCP_CLOUD_KMS', 'NULL_KMS', 'AZURE_KEY_VAULT'] as const;
+export const cmekKeyTypeSchema = z.enum(CMEK_KEY_TYPES);
+export type CmekKeyType = z.infer<typeof cmekKeyTypeSchema>;
+
+export const CMEK_STATUSES = [
+  'DISABLED',
+  'DISABLING',
+  'DISABLE_FAILED',
+  'ENABLED',
+  'ENABLING',
+  'ENABLE_FAILED',
+  'ROTATING',
+  'ROTATE_FAILED',
+  'REVOKED',
+  'REVOKING',
+  'REVOKE_FAILED',
+] as const;
+export const cmekStatusSchema = z.enum(CMEK_STATUSES);
+export type CmekStatus = z.infer<typeof cmekStatusSchema>;
+
+/** Statuses after which nothing more will happen without a new request. */
+export const TERMINAL_GOOD_STATUSES: readonly CmekStatus[] = ['ENABLED', 'DISABLED', 'REVOKED'];
+/** `*_FAILED` statuses are permanent: the per-key user_message says why. */
+export const FAILED_STATUSES: readonly CmekStatus[] = ['DISABLE_FAILED', 'ENABLE_FAILED', 'ROTATE_FAILED', 'REVOKE_FAILED'];
+
+/** True for a status no further polling will change. */
+export function isTerminalStatus(status: CmekStatus | undefined): boolean {
+  return status !== undefined && (TERMINAL_GOOD_STATUSES.includes(status) || FAILED_STATUSES.includes(status));
+}
+
+export const cmekKeySpecSchema = z.looseObject({
+  type: cmekKeyTypeSchema,
+  uri: z.string(),
+  auth_principal: z.string(),
+});
+export type CmekKeySpec = z.infer<typeof cmekKeySpecSchema>;
+
+export const cmekRegionSpecSchema = z.looseObject({
+  region: z.string(),
+  key_spec: cmekKeySpecSchema,
+});
+export type CmekRegionSpec = z.infer<typeof cmekRegionSpecSchema>;
+
+export const cmekKeyInfoSchema = z.looseObject({
+  spec: cmekKeySpecSchema.partial().optional(),
+  status: cmekStatusSchema.optional(),
+  created_at: z.string().optional(),
+  updated_at: z.string().optional(),
+  user_message: z.string().optional(),
+});
+export type CmekKeyInfo = z.infer<typeof cmekKeyInfoSchema>;
+
+export const cmekRegionInfoSchema = z.looseObject({
+  region: z.string().optional(),
+  status: cmekStatusSchema.optional(),
+  key_infos: z.array(cmekKeyInfoSchema).optional(),
+});
+export type CmekRegionInfo = z.infer<typeof cmekRegionInfoSchema>;
+
+export const cmekClusterInfoSchema = z.looseObject({
+  status: cmekStatusSchema.optional(),
+  region_infos: z.array(cmekRegionInfoSchema).optional(),
+});
+export type CmekClusterInfo = z.infer<typeof cmekClusterInfoSchema>;
+
+export const PLANS = ['BASIC', 'STANDARD', 'ADVANCED'] as const;
+export const CLOUD_PROVIDERS = ['GCP', 'AWS', 'AZURE'] as const;
+export type Plan = (typeof PLANS)[number];
+export type CloudProvider = (typeof CLOUD_PROVIDERS)[number];
+
+export const regionSchema = z.looseObject({
+  name: z.string(),
+  node_count: z.number().int().optional(),
+  sql_dns: z.string().optional(),
+  ui_dns: z.string().optional(),
+  internal_dns: z.string().optional(),
+  private_endpoint_dns: z.string().optional(),
+  primary: z.boolean().optional(),
+});
+export type Region = z.infer<typeof regionSchema>;
+
+export const customerCloudAccountSchema = z.looseObject({
+  aws: z.looseObject({ arn: z.string() }).optional(),
+  gcp: z.looseObject({ service_account_email: z.string().optional() }).optional(),
+  azure: z.looseObject({}).optional(),
+});
+
+export const clusterSchema = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  plan: z.enum(PLANS),
+  cloud_provider: z.enum(CLOUD_PROVIDERS),
+  state: z.enum(['CREATING', 'CREATED', 'CREATION_FAILED', 'DELETED', 'LOCKED']),
+  operation_status: z.string().optional(),
+  cockroach_version: z.string().optional(),
+  regions: z.array(regionSchema).default([]),
+  account_id: z.string().optional(),
+  azure_cluster_identity_client_id: z.string().optional(),
+  customer_cloud_account: customerCloudAccountSchema.optional(),
+  network_visibility: z.enum(['PUBLIC', 'PRIVATE']).optional(),
+  labels: z.record(z.string(), z.string()).default({}),
+  config: z
+    .looseObject({
+      dedicated: z.looseObject({ machine_type: z.string().optional() }).optional(),
+      serverless: z.looseObject({ routing_id: z.string().optional() }).optional(),
+    })
+    .optional(),
+  created_at: z.string().optional(),
+  updated_at: z.string().optional(),
+  delete_protection: z.string().optional(),
+});
+export type Cluster = z.infer<typeof clusterSchema>;
+
+export const listClustersResponseSchema = z.looseObject({
+  clusters: z.array(clusterSchema),
+  pagination: z.looseObject({ next_page: z.string().optional(), previous_page: z.string().optional() }).optional(),
+});
+
+export const organizationSchema = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  label: z.string().optional(),
+  created_at: z.string().optional(),
+  cockroach_cloud_service_principals: z
+    .looseObject({
+      aws: z.looseObject({ user_arn: z.string().optional() }).optional(),
+      gcp: z.looseObject({ service_account_email: z.string().optional() }).optional(),
+      azure: z
+        .looseObject({ app_registration_client_id: z.string().optional(), app_registration_name: z.string().optional() })
+        .optional(),
+    })
+    .optional(),
+});
+export type Organization = z.infer<typeof organizationSchema>;
+
+/** google.rpc.Status-like error body; some CMEK errors are untyped, so every field is optional. */
+export const apiStatusSchema = z.looseObject({
+  code: z.number().int().optional(),
+  message: z.string().optional(),
+  details: z.array(z.unknown()).optional(),
+});
+export type ApiStatus = z.infer<typeof apiStatusSchema>;

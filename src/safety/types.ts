@@ -1,0 +1,85 @@
+/**
+ * Contracts of the safety layer: confirmation for destructive tools, the audit log and secret
+ * redaction. Implementations live beside this file; define-tool.ts is their only MCP-facing user.
+ */
+
+/** What a destructive tool asks a human to confirm. */
+export interface ConfirmationRequest {
+  tool: string;
+  /** The exact name the human must type back (cluster name, key id). */
+  targetName: string;
+  /** Names the target unambiguously, e.g. "cluster prod-east (3b1f...)". */
+  targetDescription: string;
+  /** One sentence: what will happen. */
+  action: string;
+  consequences: string[];
+  /** Irreversible? Recoverable until when, and how? */
+  reversibility: string;
+  /** Canonical tool parameters (without any confirmation token). */
+  params: Record<string, unknown>;
+  /** The target's current state; a token issued for another state is stale. */
+  targetState: unknown;
+  /** Token from an earlier call, in the two-step flow. */
+  token?: string;
+}
+
+export type ConfirmationRefusal =
+  | 'declined'
+  | 'cancelled'
+  | 'rejected'
+  | 'name_mismatch'
+  | 'unsupported'
+  | 'error'
+  | 'token_issued'
+  | 'token_invalid'
+  | 'token_expired'
+  | 'token_replayed'
+  | 'stale_plan';
+
+export type ConfirmationResult =
+  | { approved: true; via: 'elicitation' | 'token' }
+  | { approved: false; reason: ConfirmationRefusal; message: string; token?: string; expiresAt?: string };
+
+/** Asks a human (elicitation) or checks a bound token. Bound to one MCP session. */
+export type Confirm = (request: ConfirmationRequest) => Promise<ConfirmationResult>;
+
+export type AuditOutcome = 'attempted' | 'refused' | 'declined' | 'failed' | 'succeeded' | 'dry_run';
+
+/** One audit entry before hashing. */
+export interface AuditEvent {
+  time: string;
+  tool: string;
+  target: string;
+  /** Parameters with secrets redacted. */
+  params: Record<string, unknown>;
+  outcome: AuditOutcome;
+  detail?: string;
+  /** Upstream request ids (Cloud API, KMS) when known. */
+  requestIds?: string[];
+  /** Correlates the "attempted" entry with its outcome. */
+  attemptId: string;
+}
+
+/** Result of checking the hash chain. */
+export interface AuditVerification {
+  ok: boolean;
+  entries: number;
+  /** 1-based index of the first entry that fails, when not ok. */
+  firstBadEntry?: number;
+  problem?: string;
+}
+
+/** Append-only, hash-chained audit log. */
+export interface AuditLog {
+  append(event: AuditEvent): Promise<void>;
+  verify(): Promise<AuditVerification>;
+  close(): Promise<void>;
+}
+
+/** Removes secrets from anything on its way out (results, logs, notifications, audit entries). */
+export interface Redactor {
+  /** Registers a secret value to be masked wherever it appears. */
+  addSecret(value: string | undefined): void;
+  redactText(text: string): string;
+  redact<T>(value: T): T;
+}

@@ -1,0 +1,26 @@
+/**
+ * createServer: one McpServer per connection, wired to the shared dependencies. Wiring only.
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Config } from './config.js';
+import type { Deps } from './deps.js';
+import { registerPrompts } from './prompts/index.js';
+import { registerResources } from './resources/index.js';
+import { registerTools } from './tools/define-tool.js';
+import { ALL_TOOLS } from './tools/index.js';
+import { SERVER_INFO } from './version.js';
+
+const INSTRUCTIONS = `Manages CockroachDB data-at-rest encryption under the operator's own keys (CMEK on CockroachDB Cloud with AWS KMS, GCP Cloud KMS or Azure Key Vault) and TLS certificates of self-hosted clusters.
+Start with the gather_encryption_context prompt or list_clusters. Read tools first; every write tool supports dry_run. Destructive tools (revoke_cmek, delete_kms_key) need explicit human confirmation. Never disable or delete an old key until a rotation is complete and verified.`;
+
+/** Builds the MCP server for one connection. */
+export function createServer(config: Config, deps: Deps): McpServer {
+  const server = new McpServer(SERVER_INFO, {
+    instructions: INSTRUCTIONS,
+    capabilities: { logging: {}, completions: {} },
+  });
+  registerTools(server, ALL_TOOLS, config, deps);
+  registerPrompts(server, deps);
+  registerResources(server, deps);
+  return server;
+}

@@ -1,0 +1,4 @@
+// PLACEHOLDER: replaced by the skills loader.
+export interface SkillCatalog {
+  names(): Promise<string[]>;
+}

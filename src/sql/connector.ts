@@ -1,0 +1,4 @@
+// PLACEHOLDER: replaced by the SQL connector implementation.
+export interface SqlConnector {
+  close(): Promise<void>;
+}

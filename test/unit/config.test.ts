@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseCommand } from '../../src/config.js';
+
+const env = { HOME: '/home/op' } as NodeJS.ProcessEnv;
+
+describe('parseCommand', () => {
+  it('defaults to stdio on loopback with every toolset', () => {
+    const command = parseCommand([], env);
+    expect(command).toMatchObject({ kind: 'serve', config: { transport: 'stdio', host: '127.0.0.1', readOnly: false, sandbox: false } });
+    if (typeof command === 'object') {
+      expect(command.config.toolsets).toEqual(['cmek', 'kms', 'certs', 'sql', 'audit']);
+      expect(command.config.auditLog).toBe('/home/op/.local/state/crdb-encryption-mcp/audit.jsonl');
+    }
+  });
+
+  it('parses every flag', () => {
+    const command = parseCommand(
+      ['--sandbox', '--read-only', '--toolsets', 'cmek,audit', '--transport', 'http', '--port', '9000', '--audit-log', '/tmp/a.jsonl', '--sql-target', 'prod=postgresql://root@db:26257/defaultdb', '--dangerously-allow-token-confirmation'],
+      env,
+    );
+    expect(command).toMatchObject({
+      kind: 'serve',
+      config: {
+        sandbox: true,
+        readOnly: true,
+        toolsets: ['cmek', 'audit'],
+        transport: 'http',
+        port: 9000,
+        auditLog: '/tmp/a.jsonl',
+        dangerouslyAllowTokenConfirmation: true,
+        sql: { targets: { prod: 'postgresql://root@db:26257/defaultdb' } },
+      },
+    });
+  });
+
+  it('reads credentials and sandbox knobs from the environment', () => {
+    const command = parseCommand([], { ...env, COCKROACH_API_KEY: 'CCDB1_abc', CRDB_SANDBOX_LATENCY_MS: '50', DATABASE_URL: 'postgresql://x@y/z' });
+    expect(command).toMatchObject({ config: { cloud: { apiKey: 'CCDB1_abc' }, sandboxOptions: { latencyMs: 50 }, sql: { databaseUrl: 'postgresql://x@y/z' } } });
+  });
+
+  it('recognises the verify-audit-log subcommand, help and version', () => {
+    expect(parseCommand(['verify-audit-log', '--audit-log', '/tmp/x'], env)).toMatchObject({ kind: 'verify-audit-log', config: { auditLog: '/tmp/x' } });
+    expect(parseCommand(['--help'], env)).toBe('help');
+    expect(parseCommand(['--version'], env)).toBe('version');
+  });
+
+  it.each([
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['--transport', 'ftp'], /--transport: Invalid option/],
+    [['--port', 'abc'], /--port:/],
+    [['--port', '70000'], /--port:/],
+    [['--toolsets', 'cmek,nope'], /--toolsets:/],
+    [['--toolsets', ''], /--toolsets:/],
+    [['--audit-db', 'mysql://x'], /--audit-db: expected a postgres/],
+    [['--sql-target', 'noequals'], /--sql-target/],
+    [['serve-now'], /unexpected argument "serve-now"/],
+    [['--transport', 'http', '--host', '0.0.0.0'], /requires MCP_HTTP_TOKEN/],
+  ])('rejects %j with one clear line', (argv, message) => {
+    let error: unknown;
+    try {
+      parseCommand(argv, env);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('accepts a non-loopback host when a bearer token is set', () => {
+    expect(parseCommand(['--transport', 'http', '--host', '0.0.0.0'], { ...env, MCP_HTTP_TOKEN: 'x'.repeat(32) })).toMatchObject({ config: { host: '0.0.0.0' } });
+  });
+
+  it('rejects malformed CRDB_SQL_TARGETS', () => {
+    expect(() => parseCommand([], { ...env, CRDB_SQL_TARGETS: '{not json' })).toThrow(ConfigError);
+  });
+});
