@@ -8,9 +8,15 @@ export interface CmekProgress {
   message: string;
 }
 
-/** Options for waiting until every region of a cluster is terminal. */
-export interface WaitOptions {
+/** Per-call options of every Cloud API method. */
+export interface CallOptions {
   signal?: AbortSignal;
+  /** Receives the upstream request id of each HTTP exchange (for the audit log). */
+  onRequestId?: (id: string) => void;
+}
+
+/** Options for waiting until every region of a cluster is terminal. */
+export interface WaitOptions extends CallOptions {
   onProgress?: (progress: CmekProgress) => void | Promise<void>;
   /** Overrides the configured operation deadline. */
   deadlineMs?: number;
@@ -22,18 +28,18 @@ export interface WaitOptions {
  * Failures throw `CloudApiError` (src/cloud/errors.ts), never raw fetch errors.
  */
 export interface CloudApi {
-  getOrganization(signal?: AbortSignal): Promise<Organization>;
+  getOrganization(options?: CallOptions): Promise<Organization>;
   /** Every cluster the key can see, following pagination. */
-  listClusters(signal?: AbortSignal): Promise<Cluster[]>;
-  getCluster(clusterId: string, signal?: AbortSignal): Promise<Cluster>;
+  listClusters(options?: CallOptions): Promise<Cluster[]>;
+  getCluster(clusterId: string, options?: CallOptions): Promise<Cluster>;
   /** CMEK info, or null when CMEK was never enabled on the cluster. */
-  getCmek(clusterId: string, signal?: AbortSignal): Promise<CmekClusterInfo | null>;
+  getCmek(clusterId: string, options?: CallOptions): Promise<CmekClusterInfo | null>;
   /** POST /cmek: must cover every region of the cluster. */
-  enableCmek(clusterId: string, regionSpecs: CmekRegionSpec[], signal?: AbortSignal): Promise<CmekClusterInfo>;
+  enableCmek(clusterId: string, regionSpecs: CmekRegionSpec[], options?: CallOptions): Promise<CmekClusterInfo>;
   /** PUT /cmek: rotate the listed regions. */
-  updateCmek(clusterId: string, regionSpecs: CmekRegionSpec[], signal?: AbortSignal): Promise<CmekClusterInfo>;
+  updateCmek(clusterId: string, regionSpecs: CmekRegionSpec[], options?: CallOptions): Promise<CmekClusterInfo>;
   /** PATCH /cmek {"action":"REVOKE"}. */
-  revokeCmek(clusterId: string, signal?: AbortSignal): Promise<CmekClusterInfo>;
+  revokeCmek(clusterId: string, options?: CallOptions): Promise<CmekClusterInfo>;
   /** Polls GET /cmek until every region is terminal (or the deadline passes). */
   waitForCmek(clusterId: string, options?: WaitOptions): Promise<CmekClusterInfo>;
 }

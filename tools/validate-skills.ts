@@ -1,1 +1,2 @@
 // PLACEHOLDER: replaced by the skills validator.
+export {};

@@ -1,1 +1,2 @@
 // PLACEHOLDER: replaced by the README table generator.
+export {};
