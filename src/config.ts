@@ -37,6 +37,8 @@ export const configSchema = z
     dangerouslyAllowTokenConfirmation: z.boolean().default(false),
     httpToken: z.string().min(16, 'MCP_HTTP_TOKEN must be at least 16 characters').optional(),
     confirmSecret: z.string().min(16, 'CONFIRM_SECRET must be at least 16 characters').optional(),
+    /** Overrides where the agent skills are read from (default: the package's skills/ folder). */
+    skillsDir: z.string().min(1).optional(),
     cloud: z.object({
       apiKey: z.string().min(1).optional(),
       baseUrl: z.url().default('https://cockroachlabs.cloud'),
@@ -46,6 +48,10 @@ export const configSchema = z
       /** How long a CMEK operation may take before we stop waiting. */
       operationDeadlineMs: z.coerce.number().int().min(1).default(2 * 60 * 60_000),
       pollIntervalMs: z.coerce.number().int().min(1).default(10_000),
+      /** Client-side limit; the API allows 10 requests per second per key. */
+      rateLimitPerSecond: z.coerce.number().int().min(1).default(10),
+      /** Per-attempt HTTP time-out. */
+      requestTimeoutMs: z.coerce.number().int().min(100).default(30_000),
     }),
     /** Sandbox knobs (CRDB_SANDBOX_* env), used only with --sandbox. */
     sandboxOptions: z
@@ -118,7 +124,7 @@ export const USAGE = `Usage: crdb-encryption-mcp [verify-audit-log] [options]
 
 Environment: COCKROACH_API_KEY, COCKROACH_API_URL, COCKROACH_CC_VERSION, DATABASE_URL,
 MCP_HTTP_TOKEN, CONFIRM_SECRET, CRDB_SQL_TARGETS (JSON object name -> URL), CRDB_AUDIT_LOG,
-CRDB_AUDIT_DB. Sandbox knobs: CRDB_SANDBOX_LATENCY_MS, CRDB_SANDBOX_ERROR_RATE,
+CRDB_AUDIT_DB, CRDB_SKILLS_DIR. Sandbox knobs: CRDB_SANDBOX_LATENCY_MS, CRDB_SANDBOX_ERROR_RATE,
 CRDB_SANDBOX_THROTTLE_NEXT, CRDB_SANDBOX_FAIL_REGION, CRDB_SANDBOX_CMEK_DELAY_MS,
 CRDB_SANDBOX_RATE_LIMIT, CRDB_SANDBOX_FLEET_SIZE.`;
 
@@ -190,6 +196,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 
     dangerouslyAllowTokenConfirmation: values['dangerously-allow-token-confirmation'],
     httpToken: env.MCP_HTTP_TOKEN || undefined,
     confirmSecret: env.CONFIRM_SECRET || undefined,
+    skillsDir: env.CRDB_SKILLS_DIR || undefined,
     cloud: {
       apiKey: env.COCKROACH_API_KEY || undefined,
       baseUrl: env.COCKROACH_API_URL || undefined,

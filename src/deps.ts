@@ -11,12 +11,12 @@ import { createKmsRegistry } from './kms/registry.js';
 import { openAuditLog } from './safety/audit-log.js';
 import { createConfirmationGate } from './safety/confirm.js';
 import type { ElicitationSession } from './safety/elicitation-session.js';
-import { createRedactor } from './safety/redact.js';
+import { createRedactor, registerConfigSecrets } from './safety/redact.js';
 import type { AuditLog, Confirm, Redactor } from './safety/types.js';
 import type { Sandbox } from './sandbox/index.js';
-import { SANDBOX_API_KEY } from './sandbox/seed.js';
-import type { SkillCatalog } from './skills/catalog.js';
-import type { SqlConnector } from './sql/connector.js';
+import { SANDBOX_API_KEY, SELF_HOSTED_TARGET } from './sandbox/seed.js';
+import { createSkillCatalog, type SkillCatalog } from './skills/catalog.js';
+import { createSqlConnector, type SqlConnector } from './sql/connector.js';
 
 /** Wall clock, replaceable in tests. */
 export interface Clock {
@@ -54,8 +54,13 @@ export async function createDeps(config: Config, sandbox?: Sandbox, overrides: D
   redactor.addSecret(config.cloud.apiKey);
   redactor.addSecret(config.confirmSecret);
   redactor.addSecret(config.httpToken);
+  registerConfigSecrets(redactor, config);
   const clock = overrides.clock ?? { now: () => Date.now() };
-  const cloudOptions = { ...config.cloud, apiKey: apiKey ?? '', baseUrl: sandbox ? sandbox.cloud.url : config.cloud.baseUrl };
+  const cloudOptions = {
+    ...config.cloud,
+    apiKey: apiKey ?? '',
+    ...(sandbox ? { baseUrl: sandbox.cloud.url, rateLimitPerSecond: sandbox.cloud.rateLimitPerSecond } : {}),
+  };
   const cloud = lazy(() => {
     if (!cloudOptions.apiKey) {
       throw new OperatorError(
@@ -79,8 +84,16 @@ export async function createDeps(config: Config, sandbox?: Sandbox, overrides: D
     });
   const audit = overrides.audit ?? (await openAuditLog(config, redactor));
   const createConfirm = overrides.createConfirm ?? createConfirmationGate({ config, now: () => clock.now() });
-  const sql = overrides.sql ?? { close: async () => {} };
-  const skills = overrides.skills ?? { names: async () => [] };
+  const sql =
+    overrides.sql ??
+    createSqlConnector({
+      targets: config.sql.targets,
+      ...(config.sql.databaseUrl ? { databaseUrl: config.sql.databaseUrl } : {}),
+      ...(sandbox ? { sandboxTarget: { name: SELF_HOSTED_TARGET, url: () => sandbox.sql.connectionString() } } : {}),
+      statementTimeoutMs: config.sql.statementTimeoutMs,
+      redactor,
+    });
+  const skills = overrides.skills ?? createSkillCatalog({ dir: config.skillsDir });
   return {
     clock,
     redactor,

@@ -6,6 +6,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { ConfigError, USAGE, parseCommand, type Config } from './config.js';
 import { createDeps } from './deps.js';
+import { verifyConfiguredAuditLog } from './safety/audit-log.js';
 import { createServer } from './server.js';
 import { SERVER_INFO } from './version.js';
 
@@ -41,11 +42,9 @@ async function main(): Promise<number | undefined> {
   const { config } = command;
 
   if (command.kind === 'verify-audit-log') {
-    const deps = await createDeps(config);
-    const result = await deps.audit.verify();
-    await deps.close();
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    return result.ok ? 0 : 1;
+    const report = await verifyConfiguredAuditLog(config);
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return report.ok ? 0 : 1;
   }
 
   const sandbox = await startSandboxIfAsked(config);

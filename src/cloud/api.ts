@@ -15,6 +15,20 @@ export interface CallOptions {
   onRequestId?: (id: string) => void;
 }
 
+/** Options of listClusters. */
+export interface ListOptions extends CallOptions {
+  /** Receives each page as it arrives, before the whole list resolves (lets a fleet audit start early). */
+  onPage?: (clusters: Cluster[]) => void;
+}
+
+/** Options of enableCmek: how long to keep retrying 400/401/403 while IAM grants propagate. */
+export interface EnableOptions extends CallOptions {
+  /** Overrides the configured IAM propagation budget (0 = no retry). */
+  iamPropagationMs?: number;
+  /** Called before each retry, e.g. to send progress ("waiting for IAM propagation"). */
+  onRetry?: (retry: { attempt: number; elapsedMs: number; error: Error }) => void | Promise<void>;
+}
+
 /** Options for waiting until every region of a cluster is terminal. */
 export interface WaitOptions extends CallOptions {
   onProgress?: (progress: CmekProgress) => void | Promise<void>;
@@ -30,12 +44,12 @@ export interface WaitOptions extends CallOptions {
 export interface CloudApi {
   getOrganization(options?: CallOptions): Promise<Organization>;
   /** Every cluster the key can see, following pagination. */
-  listClusters(options?: CallOptions): Promise<Cluster[]>;
+  listClusters(options?: ListOptions): Promise<Cluster[]>;
   getCluster(clusterId: string, options?: CallOptions): Promise<Cluster>;
   /** CMEK info, or null when CMEK was never enabled on the cluster. */
   getCmek(clusterId: string, options?: CallOptions): Promise<CmekClusterInfo | null>;
-  /** POST /cmek: must cover every region of the cluster. */
-  enableCmek(clusterId: string, regionSpecs: CmekRegionSpec[], options?: CallOptions): Promise<CmekClusterInfo>;
+  /** POST /cmek: must cover every region of the cluster. Retries 400/401/403 during IAM propagation. */
+  enableCmek(clusterId: string, regionSpecs: CmekRegionSpec[], options?: EnableOptions): Promise<CmekClusterInfo>;
   /** PUT /cmek: rotate the listed regions. */
   updateCmek(clusterId: string, regionSpecs: CmekRegionSpec[], options?: CallOptions): Promise<CmekClusterInfo>;
   /** PATCH /cmek {"action":"REVOKE"}. */

@@ -81,6 +81,12 @@ export interface ProvisionKeyRequest {
   /** Destroy / pending window in days where the provider supports choosing it. */
   deletionWindowDays?: number;
   rotationPeriodDays?: number;
+  /** Azure: the cluster's `azure_cluster_identity_client_id`, for the admin-consent URL. */
+  azureClusterIdentityClientId?: string;
+  /** Azure: create an RSA-HSM key (Premium vault or Managed HSM) instead of software RSA. GCP: HSM protection level. */
+  hsm?: boolean;
+  /** GCP: key ring id (default "crdb-cmek"). */
+  keyRing?: string;
   dryRun: boolean;
 }
 
@@ -122,6 +128,8 @@ export interface DeletionResult {
   deletionDate: string;
   /** How to undo before deletionDate. */
   undo: string;
+  /** Anything the operator must know, e.g. GCP's window was fixed at creation and differs from the one asked for. */
+  note?: string;
 }
 
 /** A KMS as CMEK uses it. */

@@ -1,8 +1,66 @@
-// PLACEHOLDER: replaced by the hash-chained audit log implementation.
+/**
+ * The audit log: every mutating attempt, before and after, as a SHA-256 hash chain
+ * (audit-chain.ts). Stored in a JSONL file by default (audit-file.ts), or in a PostgreSQL /
+ * CockroachDB table shared by replicas with --audit-db (audit-sql.ts), which then replaces the file.
+ */
 import type { Config } from '../config.js';
+import { errorMessage } from '../errors.js';
+import { AuditLogError } from './audit-chain.js';
+import { openFileAuditLog } from './audit-file.js';
+import { createRedactor, registerConfigSecrets } from './redact.js';
+import { describeSqlUrl } from './sql-pool.js';
 import type { AuditLog, Redactor } from './types.js';
 
-/** Opens the configured audit log (JSONL file, or a SQL table with --audit-db). */
-export async function openAuditLog(_config: Config, _redactor: Redactor): Promise<AuditLog> {
-  return { append: async () => {}, verify: async () => ({ ok: true, entries: 0 }), close: async () => {} };
+export { AuditLogError } from './audit-chain.js';
+export { verifyAuditFile } from './audit-file.js';
+
+/**
+ * Opens the configured audit log. Nothing is read, created or connected until the first append
+ * or verify, so start-up stays fast. Registers the configuration's secrets with the redactor,
+ * which is applied to every entry before it is hashed.
+ */
+export async function openAuditLog(config: Config, redactor: Redactor): Promise<AuditLog> {
+  registerConfigSecrets(redactor, config);
+  if (config.auditDb) {
+    const { openSqlAuditLog } = await import('./audit-sql.js');
+    return openSqlAuditLog(config.auditDb, redactor);
+  }
+  return openFileAuditLog(config.auditLog, redactor);
 }
+
+/** What `crdb-encryption-mcp verify-audit-log` prints (the verify_audit_log tool's fields, plus the next step). */
+export interface AuditLogReport {
+  ok: boolean;
+  entries: number;
+  first_bad_entry?: number;
+  problem?: string;
+  store: string;
+  next: string;
+}
+
+/** Verifies the configured store (the --audit-db table, else the --audit-log file) for the CLI. */
+export async function verifyConfiguredAuditLog(config: Config): Promise<AuditLogReport> {
+  const redactor = createRedactor();
+  const log = await openAuditLog(config, redactor);
+  const store = config.auditDb ? describeSqlUrl(config.auditDb) : `file:${config.auditLog}`;
+  try {
+    const result = await log.verify();
+    return {
+      ok: result.ok,
+      entries: result.entries,
+      ...(result.firstBadEntry === undefined ? {} : { first_bad_entry: result.firstBadEntry }),
+      ...(result.problem === undefined ? {} : { problem: result.problem }),
+      store: result.store ?? store,
+      next: result.ok ? 'nothing to do.' : BROKEN_LOG_NEXT_STEP,
+    };
+  } catch (error) {
+    const next = error instanceof AuditLogError ? error.next : 'check that the audit log can be read, then run this again.';
+    return { ok: false, entries: 0, problem: `not checked: ${redactor.redactText(errorMessage(error))}`, store, next };
+  } finally {
+    await log.close();
+  }
+}
+
+/** What to do when the chain is broken. */
+export const BROKEN_LOG_NEXT_STEP =
+  'preserve the log as evidence (copy it; do not edit, truncate or delete it), investigate who changed it, and compare the entries around the first bad one with the upstream audit logs (CockroachDB Cloud audit log, AWS CloudTrail, GCP Cloud Audit Logs, Azure Monitor activity log).';

@@ -21,6 +21,8 @@ export interface ConfirmationRequest {
   targetState: unknown;
   /** Token from an earlier call, in the two-step flow. */
   token?: string;
+  /** Aborts a pending elicitation (define-tool passes the tool call's signal when absent). */
+  signal?: AbortSignal;
 }
 
 export type ConfirmationRefusal =
@@ -38,7 +40,16 @@ export type ConfirmationRefusal =
 
 export type ConfirmationResult =
   | { approved: true; via: 'elicitation' | 'token' }
-  | { approved: false; reason: ConfirmationRefusal; message: string; token?: string; expiresAt?: string };
+  | {
+      approved: false;
+      reason: ConfirmationRefusal;
+      /** For the human and the agent: what happened, that nothing changed, and the next step. */
+      message: string;
+      /** The next step alone (also the end of `message`). */
+      next?: string;
+      token?: string;
+      expiresAt?: string;
+    };
 
 /** Asks a human (elicitation) or checks a bound token. Bound to one MCP session. */
 export type Confirm = (request: ConfirmationRequest) => Promise<ConfirmationResult>;
@@ -60,6 +71,16 @@ export interface AuditEvent {
   attemptId: string;
 }
 
+/** An event as stored: numbered and chained to its predecessor. */
+export interface AuditEntry extends AuditEvent {
+  /** 1-based position in the log. */
+  seq: number;
+  /** `hash` of the previous entry; 64 zeros for the first. */
+  prevHash: string;
+  /** SHA-256 (hex) of the canonical JSON of this entry without `hash`. */
+  hash: string;
+}
+
 /** Result of checking the hash chain. */
 export interface AuditVerification {
   ok: boolean;
@@ -67,12 +88,24 @@ export interface AuditVerification {
   /** 1-based index of the first entry that fails, when not ok. */
   firstBadEntry?: number;
   problem?: string;
+  /** Which store was checked, without credentials (e.g. `file:/path`, `postgres://host/db`). */
+  store?: string;
 }
 
-/** Append-only, hash-chained audit log. */
+/**
+ * Append-only, hash-chained audit log. `append` rejects when the entry could not be stored
+ * durably (or the log is found inconsistent); callers must then not perform the mutation.
+ */
 export interface AuditLog {
   append(event: AuditEvent): Promise<void>;
   verify(): Promise<AuditVerification>;
+  close(): Promise<void>;
+}
+
+/** Remembers which confirmation tokens were used (single use), possibly across replicas. */
+export interface TokenStore {
+  /** Marks `nonce` used; resolves false when it was used before. Atomic. */
+  consume(nonce: string, expiresAt: number, now: number): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -10,6 +10,8 @@ export interface FaultMatch {
   method?: string;
   /** Emulator-specific operation name, e.g. "GET /cmek", "ScheduleKeyDeletion", "UpdateCryptoKeyPrimaryVersion". */
   operation?: string | RegExp;
+  /** Request path (with query), e.g. /\/clusters\/<id>\/cmek$/ to fault one cluster's calls. */
+  path?: string | RegExp;
 }
 
 export interface FaultRule {
@@ -27,11 +29,14 @@ export interface FaultRule {
 export interface FaultTarget {
   method: string;
   operation: string;
+  /** Request path with query, where the emulator knows it. */
+  path?: string;
 }
 
 function matches(match: FaultMatch | undefined, target: FaultTarget): boolean {
   if (!match) return true;
   if (match.method && match.method.toUpperCase() !== target.method.toUpperCase()) return false;
+  if (match.path !== undefined && !(match.path instanceof RegExp ? match.path.test(target.path ?? '') : match.path === target.path)) return false;
   if (match.operation instanceof RegExp) return match.operation.test(target.operation);
   if (match.operation && match.operation !== target.operation) return false;
   return true;
@@ -82,6 +87,8 @@ export interface LoggedRequest {
   method: string;
   operation: string;
   status: number;
+  /** Request path with query (HTTP emulators). */
+  path?: string;
 }
 
 /** Every request an emulator answered, in arrival order. */

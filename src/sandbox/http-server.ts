@@ -57,15 +57,16 @@ export async function startHttpEmulator(options: HttpEmulatorOptions): Promise<R
     const body = Buffer.concat(chunks).toString('utf8');
     const operation = options.operationOf(request, body);
     const method = request.method ?? 'GET';
+    const path = request.url ?? '/';
     if (faults.latencyMs > 0) await sleep(faults.latencyMs);
-    const fault = faults.take({ method, operation });
+    const fault = faults.take({ method, operation, path });
     if (fault?.kind === 'reset') {
-      log.record({ at, method, operation, status: 0 });
+      log.record({ at, method, operation, status: 0, path });
       request.socket.destroy();
       return;
     }
     if (fault?.kind === 'hang') {
-      log.record({ at, method, operation, status: 0 });
+      log.record({ at, method, operation, status: 0, path });
       return; // never answered; the socket is destroyed on close()
     }
     let reply: HttpReply;
@@ -78,7 +79,7 @@ export async function startHttpEmulator(options: HttpEmulatorOptions): Promise<R
         reply = { status: 500, body: { message: `${options.name} emulator error: ${error instanceof Error ? error.message : String(error)}` } };
       }
     }
-    log.record({ at, method, operation, status: reply.status });
+    log.record({ at, method, operation, status: reply.status, path });
     if (!response.destroyed) send(response, reply, contentType);
   };
 

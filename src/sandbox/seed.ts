@@ -83,8 +83,15 @@ export function gcpKeyName(key: { location: string; keyRing: string; key: string
 /** Seeded Azure vault and key. Problem: purge protection is off. */
 export const AZURE_KEYS = {
   vault: { name: AZURE_VAULT, location: 'eastus', softDeleteRetentionDays: 90, purgeProtection: false },
-  payments: { name: 'payments-cmek', keyType: 'RSA', keySize: 3072 },
+  payments: { name: 'payments-cmek', keyType: 'RSA', keySize: 3072, version: '7c1e4a9b2d3f40a58e6b9c0d1f2a3b4c', createdAt: '2025-06-02T09:30:00Z' },
+  /** Same tenant and region, purge protection ON, no keys: for provisioning. */
+  protectedVault: { name: 'acme-crdb-kv-protected', location: 'eastus', softDeleteRetentionDays: 90, purgeProtection: true },
 } as const;
+
+/** Key identifier of a seeded Azure key (versioned when `version` is given, as CMEK needs). */
+export function azureKeyId(vault: string, key: string, version?: string): string {
+  return `https://${vault}.vault.azure.net/keys/${key}${version ? `/${version}` : ''}`;
+}
 
 const T = (iso: string) => iso;
 
@@ -247,6 +254,7 @@ export const SEEDED_PROBLEMS = [
   { code: 'cmek_not_available_on_plan', cluster: 'dev-basic', severity: 'low' },
   { code: 'node_certificate_expires_soon', target: 'selfhosted', node: 2, severity: 'critical' },
   { code: 'node_certificate_expiring', target: 'selfhosted', node: 3, severity: 'high' },
+  { code: 'store_not_encrypted', target: 'selfhosted', node: 3, severity: 'high' },
 ] as const;
 
 /** Name of the sandbox's self-hosted SQL target. */

@@ -13,6 +13,7 @@ import type { Config, Toolset } from '../config.js';
 import type { Deps } from '../deps.js';
 import { OperatorError, errorMessage } from '../errors.js';
 import { KmsError } from '../kms/provider.js';
+import { AuditLogError } from '../safety/audit-chain.js';
 import type { AuditOutcome, Confirm } from '../safety/types.js';
 import { elicitationSession } from './elicitation.js';
 
@@ -189,28 +190,59 @@ async function invoke(
     config,
     signal: extra.signal,
     progress: progressSender(extra, deps),
-    confirm: env.confirm,
+    confirm: (request) => env.confirm(request.signal ? request : { ...request, signal: extra.signal }),
     noteRequestId: (id) => {
       if (id) requestIds.push(id);
     },
   };
 
-  await audit('attempted');
+  // A mutation nobody can account for must not happen: no 'attempted' entry, no run.
+  try {
+    await audit('attempted');
+  } catch (error) {
+    const { why, next } = auditFailure(error, config, deps);
+    process.stderr.write(`[crdb-encryption-mcp] ${def.name} refused: audit log unavailable: ${why}\n`);
+    return {
+      isError: true,
+      content: [{ type: 'text', text: `Not run: ${def.name} changes state and the audit log could not record the attempt (${why}). Nothing was changed.\nNext: ${next}` }],
+    };
+  }
+
+  let result: CallToolResult;
+  let outcome: AuditOutcome;
+  let detail: string | undefined;
   try {
     const output = await def.run(parsed, ctx);
-    await audit(output.auditOutcome ?? 'succeeded');
-    return deps.redactor.redact({
-      content: [{ type: 'text', text: output.text }],
-      structuredContent: output.data as Record<string, unknown>,
-    });
+    outcome = output.auditOutcome ?? 'succeeded';
+    result = { content: [{ type: 'text', text: output.text }], structuredContent: output.data as Record<string, unknown> };
   } catch (error) {
     const known = toOperatorError(error);
-    const outcome = (known?.details.auditOutcome as AuditOutcome | undefined) ?? 'failed';
-    const text = known
+    outcome = (known?.details.auditOutcome as AuditOutcome | undefined) ?? 'failed';
+    detail = known
       ? formatOperatorError(known)
       : `Internal error in ${def.name}: ${errorMessage(error)}.\nNext: this is a bug in crdb-encryption-mcp; check the target's current state before retrying${mutating ? ' (the change may or may not have been applied)' : ''}.`;
     if (!known) process.stderr.write(`[crdb-encryption-mcp] ${def.name} failed: ${deps.redactor.redactText(String((error as Error)?.stack ?? error))}\n`);
-    await audit(outcome, text);
-    return deps.redactor.redact({ isError: true, content: [{ type: 'text', text }] });
+    result = { isError: true, content: [{ type: 'text', text: detail }] };
   }
+
+  try {
+    await audit(outcome, detail);
+  } catch (error) {
+    // The call already happened: report it as it went, and say the outcome is missing from the log.
+    const { why, next } = auditFailure(error, config, deps);
+    process.stderr.write(`[crdb-encryption-mcp] ${def.name}: audit log could not record outcome '${outcome}' (attempt ${attemptId}): ${why}\n`);
+    result.content.push({
+      type: 'text',
+      text: `Warning: the audit log could not record the outcome (${outcome}) of this call (${why}); it holds only the attempt ${attemptId}.\nNext: note this outcome by hand for your records, then ${next}`,
+    });
+  }
+  return deps.redactor.redact(result);
+}
+
+/** Why the audit log refused an entry, and what the operator should do about it. */
+function auditFailure(error: unknown, config: Config, deps: Deps): { why: string; next: string } {
+  const why = deps.redactor.redactText(errorMessage(error));
+  if (error instanceof AuditLogError) return { why, next: error.next };
+  const where = config.auditDb ? 'the --audit-db database is reachable and writable' : `${config.auditLog} and its directory are writable (permissions, free disk space)`;
+  return { why, next: `check that ${where}, then retry. Read-only tools keep working meanwhile.` };
 }

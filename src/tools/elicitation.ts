@@ -11,7 +11,8 @@ export function elicitationSession(server: McpServer): ElicitationSession {
       return Object.keys(elicitation).length === 0 || 'form' in elicitation;
     },
     async elicit(message, requestedSchema, signal) {
-      const result = await server.server.elicitInput({ mode: 'form', message, requestedSchema } as never, { signal });
+      // The gate bounds the wait through `signal`; lift the SDK's 60 s default, humans take longer.
+      const result = await server.server.elicitInput({ mode: 'form', message, requestedSchema } as never, { signal, timeout: 60 * 60_000 });
       return { action: result.action, content: (result.content ?? undefined) as Record<string, unknown> | undefined };
     },
   };

@@ -1,0 +1,133 @@
+/**
+ * Enabling CMEK: validate everything first (offline, then in the KMS), refuse when CMEK is
+ * already on, then POST /cmek once, wait and report each region. dry_run stops before the POST.
+ */
+import type { CmekClusterInfo, CmekStatus } from '../cloud/schemas.js';
+import { resolveCluster } from '../cloud/resolve-cluster.js';
+import { OperatorError } from '../errors.js';
+import { callOptions, type Check, type ClusterRef, type CmekEnv } from './context.js';
+import { failureMessages, isInProgress, overallStatus } from './key-infos.js';
+import { checkKeysInKms } from './kms-checks.js';
+import { refuseOnFailures, validateRegionSpecs, type KeySpecInput } from './key-specs.js';
+import { ambiguousError, ambiguousFailure, regionOutcomes, waitForCmek, type RegionOutcome } from './operation.js';
+
+export interface EnableCmekOptions {
+  wait: boolean;
+  dryRun: boolean;
+}
+
+export interface CmekRequest {
+  method: 'POST' | 'PUT' | 'PATCH';
+  path: string;
+  body: Record<string, unknown>;
+}
+
+export interface EnableResult {
+  cluster: ClusterRef;
+  outcome: 'dry_run' | 'enabled' | 'failed' | 'in_progress';
+  status: CmekStatus | 'NOT_ENABLED';
+  request: CmekRequest;
+  checks: Check[];
+  regions: RegionOutcome[];
+  next_step: string;
+}
+
+function refuseWhenOn(cluster: ClusterRef, info: CmekClusterInfo | null): void {
+  const status = overallStatus(info);
+  if (status === 'NOT_ENABLED' || status === 'DISABLED' || status === 'ENABLE_FAILED') return;
+  const next =
+    status === 'REVOKED' || status === 'REVOKING' || status === 'REVOKE_FAILED'
+      ? 'contact Cockroach Labs support: re-enabling after revocation is done with them.'
+      : isInProgress(status)
+        ? `wait for it to finish (get_cmek_status ${cluster.name}).`
+        : `to change keys use rotate_cmek ${cluster.name} (mode new_key or new_version).`;
+  throw new OperatorError(`CMEK is already set up on ${cluster.name}`, `Its CMEK status is ${status}, so enabling again would be rejected; nothing was sent.`, next, {
+    auditOutcome: 'refused',
+  });
+}
+
+/** Validates, then (unless dry_run) enables CMEK and waits for every region. */
+export async function enableCmek(env: CmekEnv, clusterRef: string, inputs: readonly KeySpecInput[], options: EnableCmekOptions): Promise<EnableResult> {
+  const call = callOptions(env);
+  const cluster = await resolveCluster(env.cloud, clusterRef, call);
+  const ref = { id: cluster.id, name: cluster.name };
+  const current = await env.cloud.getCmek(cluster.id, call);
+  refuseWhenOn(ref, current);
+
+  const { specs, checks } = validateRegionSpecs(cluster, inputs, true);
+  const fix = 'fix the region specs (provision_cmek_key emits correct ones) and run enable_cmek again.';
+  refuseOnFailures(checks, `enable_cmek refused for ${cluster.name}`, fix);
+  checks.push(...(await checkKeysInKms(env, specs)));
+  refuseOnFailures(checks, `enable_cmek refused for ${cluster.name}`, fix);
+
+  const request: CmekRequest = { method: 'POST', path: `/api/v1/clusters/${cluster.id}/cmek`, body: { region_specs: specs } };
+  const regions = specs.map((spec) => spec.region);
+  if (options.dryRun) {
+    return {
+      cluster: ref,
+      outcome: 'dry_run',
+      status: overallStatus(current),
+      request,
+      checks,
+      regions: regionOutcomes(current, regions),
+      next_step: `Every check passed. Run enable_cmek again without dry_run to send this request.`,
+    };
+  }
+
+  let accepted: CmekClusterInfo;
+  try {
+    accepted = await env.cloud.enableCmek(cluster.id, specs, {
+      ...call,
+      onRetry: ({ attempt, elapsedMs }) =>
+        env.progress(0, undefined, `enable rejected (attempt ${attempt}, ${Math.round(elapsedMs / 1000)} s): waiting for IAM grants to propagate, then retrying`),
+    });
+  } catch (error) {
+    const ambiguous = ambiguousFailure(error);
+    if (!ambiguous) throw error;
+    const observed = overallStatus(ambiguous.observed);
+    if (observed !== 'ENABLING' && observed !== 'ENABLED') throw ambiguousError(ref, 'enable', ambiguous.error, ambiguous.observed, regions);
+    accepted = ambiguous.observed!;
+  }
+  const final = options.wait ? await waitForCmek(env, ref, 'enable') : accepted;
+  return report(ref, request, checks, final, regions);
+}
+
+function report(cluster: ClusterRef, request: CmekRequest, checks: Check[], info: CmekClusterInfo, regions: string[]): EnableResult {
+  const status = overallStatus(info);
+  const outcomes = regionOutcomes(info, regions);
+  const failed = outcomes.filter((outcome) => outcome.status === 'ENABLE_FAILED');
+  if (status === 'ENABLED' && failed.length === 0) {
+    return {
+      cluster,
+      outcome: 'enabled',
+      status,
+      request,
+      checks,
+      regions: outcomes,
+      next_step: `CMEK is enabled in every region. Verify with get_cmek_status; keep every key enabled and never schedule it for deletion while ${cluster.name} uses it.`,
+    };
+  }
+  if (failed.length || status === 'ENABLE_FAILED') {
+    const messages = (info.region_infos ?? []).flatMap(failureMessages);
+    return {
+      cluster,
+      outcome: 'failed',
+      status,
+      request,
+      checks,
+      regions: outcomes,
+      next_step: `Enabling failed${failed.length ? ` in ${failed.map((outcome) => outcome.region).join(', ')}` : ''}${
+        messages.length ? `: ${messages.join(' | ')}` : ''
+      }. Fix the key or grant named there (IAM grants can take minutes to propagate), then run enable_cmek again.`,
+    };
+  }
+  return {
+    cluster,
+    outcome: 'in_progress',
+    status,
+    request,
+    checks,
+    regions: outcomes,
+    next_step: `The enable request was accepted (${status}). Follow it with get_cmek_status ${cluster.name}; do not send it again.`,
+  };
+}

@@ -1,0 +1,249 @@
+/**
+ * The guided rotation: plan (rotation-plan.ts), preflight in the KMS, new key versions where
+ * asked, one PUT /cmek for the chosen regions, wait, then verify each region is ENABLED on the
+ * intended key. Failed regions are named with their user_message; the others are not hidden.
+ */
+import type { CmekClusterInfo, CmekRegionSpec } from '../cloud/schemas.js';
+import { CloudApiError } from '../cloud/errors.js';
+import { resolveCluster } from '../cloud/resolve-cluster.js';
+import { OperatorError, errorMessage } from '../errors.js';
+import type { KmsKeyType } from '../kms/provider.js';
+import { KEY_TYPE_FOR_CLOUD, callOptions, type Check, type ClusterRef, type CmekEnv } from './context.js';
+import type { CmekRequest } from './enable.js';
+import { currentKey, failureMessages, isInProgress, overallStatus, pastKeys, regionInfo } from './key-infos.js';
+import { refuseOnFailures } from './key-specs.js';
+import { checkKeptKeys, checkKeysInKms, type KeptKey } from './kms-checks.js';
+import { ambiguousError, ambiguousFailure, waitForCmek } from './operation.js';
+import { planRotation, type RegionPlan, type RotationRequest } from './rotation-plan.js';
+
+export interface RotateOptions {
+  wait: boolean;
+  dryRun: boolean;
+}
+
+export type KmsRotation = {
+  uri: string;
+  new_uri: string;
+  new_version?: string;
+  detail: string;
+};
+
+export type RegionRotation = {
+  region: string;
+  result: 'rotated' | 'failed' | 'skipped' | 'in_progress';
+  status: string;
+  key_uri?: string;
+  previous_key_uri?: string;
+  user_message?: string;
+  detail: string;
+};
+
+export interface RotateResult {
+  cluster: ClusterRef;
+  mode: RotationRequest['mode'];
+  outcome: 'dry_run' | 'rotated' | 'partial' | 'failed' | 'in_progress' | 'nothing_to_do';
+  plan: RegionPlan[];
+  request?: CmekRequest;
+  kms_rotations: KmsRotation[];
+  checks: Check[];
+  regions: RegionRotation[];
+  old_keys_notice: string;
+  next_step: string;
+}
+
+const OLD_KEYS_NOTICE =
+  'Keep every previous key enabled: data written under it still needs it, and past keys stay in key_infos. Never disable, revoke or schedule deletion of an old key until the rotation is verified in every region (get_cmek_status), and even then check the KMS audit log for recent use first.';
+
+/** Plans, checks and (unless dry_run) performs a rotation. */
+export async function rotateCmek(env: CmekEnv, clusterRef: string, request: RotationRequest, options: RotateOptions): Promise<RotateResult> {
+  const call = callOptions(env);
+  const cluster = await resolveCluster(env.cloud, clusterRef, call);
+  const ref = { id: cluster.id, name: cluster.name };
+  const before = await env.cloud.getCmek(cluster.id, call);
+  const type = KEY_TYPE_FOR_CLOUD[cluster.cloud_provider];
+  const plan = planRotation(cluster, before, request);
+  const fix = 'fix the request as listed and run rotate_cmek again.';
+  refuseOnFailures(plan.checks, `rotate_cmek refused for ${cluster.name}`, fix);
+
+  const active = plan.regions.filter((region) => region.action !== 'skip');
+  const checks = [...plan.checks];
+  if (active.length === 0) {
+    return result(ref, request, 'nothing_to_do', plan.regions, checks, [], skippedOnly(plan.regions), undefined, 'Every chosen region already uses the requested key; nothing was sent. Check get_cmek_status.');
+  }
+  const targets = active.filter((region) => region.target_uri !== undefined);
+  checks.push(...(await checkKeysInKms(env, targets.map((region) => spec(region, type, region.target_uri!)))));
+  refuseOnFailures(checks, `rotate_cmek refused for ${cluster.name}`, fix);
+  checks.push(...(await checkKeptKeys(env, keptKeys(before, active, type))));
+
+  const body = (uris: Map<string, string>) => ({
+    region_specs: active.map((region) => spec(region, type, region.target_uri ?? uris.get(region.region) ?? `<new version of ${region.from_uri}>`)),
+  });
+  const path = `/api/v1/clusters/${cluster.id}/cmek`;
+  if (options.dryRun) {
+    const kmsWork = active.filter((region) => region.kms_rotation).map((region) => region.from_uri!);
+    const next = `Run rotate_cmek again without dry_run to ${kmsWork.length ? `create a new key version of ${[...new Set(kmsWork)].join(', ')} and ` : ''}send this PUT.`;
+    return result(ref, request, 'dry_run', plan.regions, checks, [], [], { method: 'PUT', path, body: body(new Map()) }, next);
+  }
+
+  const kmsRotations = await rotateInKms(env, type, active);
+  const newUris = new Map<string, string>();
+  for (const region of active) {
+    const rotation = kmsRotations.find((entry) => region.kms_rotation && entry.uri === region.from_uri);
+    if (rotation) newUris.set(region.region, rotation.new_uri);
+  }
+  const requestBody = body(newUris);
+  const specs = requestBody.region_specs;
+  const targetOf = new Map(specs.map((entry) => [entry.region, entry.key_spec.uri]));
+
+  let accepted: CmekClusterInfo;
+  try {
+    accepted = await env.cloud.updateCmek(cluster.id, specs, call);
+  } catch (error) {
+    const ambiguous = ambiguousFailure(error);
+    if (ambiguous) {
+      if (!putWasApplied(ambiguous.observed, before, targetOf)) throw ambiguousError(ref, 'rotation', ambiguous.error, ambiguous.observed, [...targetOf.keys()]);
+      accepted = ambiguous.observed!;
+    } else if (error instanceof CloudApiError && kmsRotations.length) {
+      throw new OperatorError(error.what, `${error.why} The KMS already made new versions (${kmsRotations.map((entry) => entry.new_uri).join(', ')}); that is harmless, old versions stay usable.`, error.next, error.details);
+    } else {
+      throw error;
+    }
+  }
+  const final = options.wait ? await waitForCmek(env, ref, 'rotation') : accepted;
+  const regions = [...verifyRegions(final, before, active, targetOf), ...skippedOnly(plan.regions)];
+  const outcome = overall(regions);
+  return result(ref, request, outcome, plan.regions, checks, kmsRotations, regions, { method: 'PUT', path, body: requestBody }, nextStep(ref, request, outcome, regions));
+}
+
+function spec(region: RegionPlan, type: KmsKeyType, uri: string): CmekRegionSpec {
+  return { region: region.region, key_spec: { type, uri, auth_principal: region.auth_principal! } };
+}
+
+function keptKeys(info: CmekClusterInfo | null, active: readonly RegionPlan[], type: KmsKeyType): KeptKey[] {
+  return active.flatMap((plan) => {
+    const found = regionInfo(info, plan.region);
+    if (!found) return [];
+    const keys = [currentKey(found), ...pastKeys(found)].filter((key) => key?.spec?.uri && key.spec.uri !== plan.target_uri);
+    return keys.map((key) => ({ region: plan.region, type: (key!.spec!.type as KmsKeyType | undefined) ?? type, uri: key!.spec!.uri! }));
+  });
+}
+
+/** One KMS rotation per distinct key; stops at the first failure, before any PUT. */
+async function rotateInKms(env: CmekEnv, type: KmsKeyType, active: readonly RegionPlan[]): Promise<KmsRotation[]> {
+  const uris = [...new Set(active.filter((region) => region.kms_rotation).map((region) => region.from_uri!))];
+  if (uris.length === 0) return [];
+  const done: KmsRotation[] = [];
+  for (const uri of uris) {
+    try {
+      const provider = await env.kms.get(type);
+      const rotated = await provider.rotateKey(uri, env.signal);
+      done.push({ uri, new_uri: rotated.uri, ...(rotated.newVersion ? { new_version: rotated.newVersion } : {}), detail: rotated.detail });
+      await env.progress(done.length, uris.length + 1, `new KMS version of ${uri}`);
+    } catch (error) {
+      if (env.signal.aborted) throw error;
+      throw new OperatorError(
+        `KMS rotation of ${uri} failed`,
+        `${errorMessage(error)}. Nothing was sent to CockroachDB Cloud${done.length ? `; new versions already made (harmless, old versions stay usable): ${done.map((entry) => entry.uri).join(', ')}` : ''}.`,
+        'fix the KMS permission or key state named above, then run rotate_cmek again.',
+        { auditOutcome: 'failed' },
+      );
+    }
+  }
+  return done;
+}
+
+/** Whether GET /cmek after an ambiguous PUT shows the rotation was accepted. */
+function putWasApplied(observed: CmekClusterInfo | null | undefined, before: CmekClusterInfo | null, targets: Map<string, string>): boolean {
+  if (!observed) return false;
+  return [...targets].every(([region, uri]) => {
+    const now = regionInfo(observed, region);
+    if (!now) return false;
+    if (isInProgress(now.status)) return true;
+    const previous = regionInfo(before, region);
+    const key = currentKey(now);
+    const changed = key?.spec?.uri === uri && (previous ? currentKey(previous)?.spec?.uri !== uri || stamp(currentKey(previous)) < stamp(key) : true);
+    return now.status === 'ENABLED' && changed;
+  });
+}
+
+function stamp(key: { created_at?: string; updated_at?: string } | undefined): number {
+  const at = Date.parse(key?.updated_at ?? key?.created_at ?? '');
+  return Number.isNaN(at) ? 0 : at;
+}
+
+function verifyRegions(info: CmekClusterInfo, before: CmekClusterInfo | null, active: readonly RegionPlan[], targets: Map<string, string>): RegionRotation[] {
+  return active.map((plan) => {
+    const target = targets.get(plan.region)!;
+    const found = regionInfo(info, plan.region);
+    const key = found ? currentKey(found) : undefined;
+    const status = found?.status ?? overallStatus(info);
+    const common = { region: plan.region, status, ...(key?.spec?.uri ? { key_uri: key.spec.uri } : {}), ...(plan.from_uri ? { previous_key_uri: plan.from_uri } : {}) };
+    if (isInProgress(status)) return { ...common, result: 'in_progress' as const, detail: `Still ${status}; follow with get_cmek_status.` };
+    if (status === 'ENABLED' && key?.spec?.uri === target) {
+      const previous = regionInfo(before, plan.region);
+      const same = plan.from_uri === target;
+      const evidence = same && previous && stamp(key) <= stamp(currentKey(previous)) ? ' (same URI; the API shows no newer key_info timestamp, so confirm in get_cmek_status)' : '';
+      return { ...common, result: 'rotated' as const, detail: `ENABLED on ${same ? 'a new version of ' : ''}the intended key${evidence}.` };
+    }
+    const message = found ? failureMessages(found)[0] : undefined;
+    return {
+      ...common,
+      result: 'failed' as const,
+      ...(message ? { user_message: message } : {}),
+      detail: status === 'ENABLED' ? `ENABLED, but on ${key?.spec?.uri ?? 'an unknown key'} instead of ${target}.` : `${status}${message ? `: ${message}` : ' (no user_message given)'}`,
+    };
+  });
+}
+
+function skippedOnly(plan: readonly RegionPlan[]): RegionRotation[] {
+  return plan
+    .filter((region) => region.action === 'skip')
+    .map((region) => ({ region: region.region, result: 'skipped' as const, status: region.status_before, ...(region.target_uri ? { key_uri: region.target_uri } : {}), detail: region.reason }));
+}
+
+function overall(regions: readonly RegionRotation[]): RotateResult['outcome'] {
+  const worked = regions.filter((region) => region.result !== 'skipped');
+  if (worked.some((region) => region.result === 'in_progress')) return 'in_progress';
+  const failed = worked.filter((region) => region.result === 'failed').length;
+  if (failed === 0) return 'rotated';
+  return failed === worked.length ? 'failed' : 'partial';
+}
+
+function nextStep(cluster: ClusterRef, request: RotationRequest, outcome: RotateResult['outcome'], regions: readonly RegionRotation[]): string {
+  const failed = regions.filter((region) => region.result === 'failed');
+  switch (outcome) {
+    case 'rotated':
+      return `Rotation verified in ${regions.map((region) => region.region).join(', ')}. Confirm with get_cmek_status ${cluster.name}. ${OLD_KEYS_NOTICE}`;
+    case 'in_progress':
+      return `The PUT was accepted; follow it with get_cmek_status ${cluster.name} and do not send another rotation meanwhile.`;
+    default:
+      return `Rotation failed in ${failed.map((region) => region.region).join(', ')}${failed[0]?.user_message ? ` (${failed[0].user_message})` : ''}. Fix the KMS key or IAM grant named, then re-run rotate_cmek ${cluster.name} mode ${request.mode}${
+        request.mode === 'new_key' ? ' with the same new_keys' : ''
+      }: it resumes only the failed regions. ${OLD_KEYS_NOTICE}`;
+  }
+}
+
+function result(
+  cluster: ClusterRef,
+  request: RotationRequest,
+  outcome: RotateResult['outcome'],
+  plan: RegionPlan[],
+  checks: Check[],
+  kmsRotations: KmsRotation[],
+  regions: RegionRotation[],
+  cmekRequest: CmekRequest | undefined,
+  next: string,
+): RotateResult {
+  return {
+    cluster,
+    mode: request.mode,
+    outcome,
+    plan,
+    ...(cmekRequest ? { request: cmekRequest } : {}),
+    kms_rotations: kmsRotations,
+    checks,
+    regions,
+    old_keys_notice: OLD_KEYS_NOTICE,
+    next_step: next,
+  };
+}

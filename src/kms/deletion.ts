@@ -1,0 +1,207 @@
+/**
+ * Plans the deletion (or disabling) of a KMS key and refuses it while any cluster references the
+ * key. Deletion is never immediate: every provider keeps a waiting window during which it can
+ * be undone, and we never go below the provider's minimum.
+ */
+import type { CloudApi } from '../cloud/api.js';
+import { OperatorError } from '../errors.js';
+import { findKeyReferences, keyIdentity, type ReferenceScan } from './key-references.js';
+import { parseKeyUri, type ParsedKeyUri } from './key-uri.js';
+import type { KeyDescription, KmsKeyType, KmsProvider } from './provider.js';
+
+/** Infers the key type from the URI's shape. */
+export function keyTypeOfUri(uri: string): KmsKeyType {
+  if (uri.startsWith('arn:')) return 'AWS_KMS';
+  if (uri.startsWith('projects/')) return 'GCP_CLOUD_KMS';
+  if (uri.startsWith('https://')) return 'AZURE_KEY_VAULT';
+  throw new OperatorError(
+    'Unrecognised key URI',
+    'Expected an AWS KMS key ARN (arn:aws:kms:...), a GCP key name (projects/.../cryptoKeys/...) or an Azure key id (https://<vault>.vault.azure.net/keys/...).',
+    'pass the key URI exactly as it appears in get_cmek_status or the KMS console.',
+  );
+}
+
+/** The name a human must type to confirm: the key id, crypto key id or Azure key name. */
+export function confirmationName(parsed: ParsedKeyUri): string {
+  switch (parsed.type) {
+    case 'AWS_KMS':
+      return parsed.keyId ?? `alias/${parsed.alias}`;
+    case 'GCP_CLOUD_KMS':
+      return parsed.cryptoKey;
+    case 'AZURE_KEY_VAULT':
+      return parsed.keyName;
+  }
+}
+
+export type DeletionAction = 'schedule_deletion' | 'disable';
+
+export interface DeletionPlan {
+  type: KmsKeyType;
+  uri: string;
+  keyName: string;
+  action: DeletionAction;
+  windowDays?: number;
+  /** When the key material would be gone for good (schedule_deletion only). */
+  deletionDate?: string;
+  key: KeyDescription;
+  scan: ReferenceScan;
+  consequences: string[];
+  reversibility: string;
+}
+
+const AWS_WINDOW = { minDays: 7, maxDays: 30, defaultDays: 30 };
+
+/**
+ * Checks a deletion request before anything is sent: the URI parses for its provider and an AWS
+ * pending window stays within 7-30 days (never below the provider minimum).
+ */
+export function validateDeletionRequest(type: KmsKeyType, uri: string, pendingWindowDays: number | undefined): ParsedKeyUri {
+  const parsed = parseKeyUri(type, uri);
+  if (type === 'AWS_KMS' && pendingWindowDays !== undefined && (pendingWindowDays < AWS_WINDOW.minDays || pendingWindowDays > AWS_WINDOW.maxDays)) {
+    throw new OperatorError(
+      `Pending window of ${pendingWindowDays} days is out of range`,
+      `AWS KMS accepts ${AWS_WINDOW.minDays}-${AWS_WINDOW.maxDays} days; this server never goes below the provider minimum.`,
+      `use pending_window_days between ${AWS_WINDOW.minDays} and ${AWS_WINDOW.maxDays} (default ${AWS_WINDOW.defaultDays}).`,
+    );
+  }
+  return parsed;
+}
+
+function windowFor(provider: KmsProvider, key: KeyDescription, requested: number | undefined): number {
+  if (provider.type === 'AWS_KMS') return requested ?? provider.deletionWindow.defaultDays;
+  const fixed = key.deletion.windowDays ?? provider.deletionWindow.defaultDays;
+  if (requested !== undefined && requested > fixed) {
+    const where = provider.type === 'GCP_CLOUD_KMS' ? 'the key (destroy_scheduled_duration, set at creation)' : 'the vault (soft-delete retention)';
+    throw new OperatorError(
+      `Pending window of ${requested} days cannot be applied`,
+      `On ${provider.type} the waiting window is fixed by ${where}: ${fixed} days.`,
+      `omit pending_window_days (the ${fixed}-day window applies); a longer window cannot be set after creation.`,
+    );
+  }
+  return fixed;
+}
+
+function referenceRefusal(plan: { uri: string; scan: ReferenceScan }): OperatorError | undefined {
+  const { references, unchecked } = plan.scan;
+  if (references.length > 0) {
+    const lines = references.map(
+      (ref) => `${ref.clusterName} (${ref.clusterId}) region ${ref.region}: ${ref.current ? 'current key' : 'past key, still needed for data written under it'} [${ref.status}]`,
+    );
+    return new OperatorError(
+      'Refusing: the key is in use',
+      `CockroachDB Cloud references this key in CMEK key_infos:\n- ${lines.join('\n- ')}\nDeleting or disabling it would make that data unreadable; restarted nodes could not rejoin and backups would fail.`,
+      'keep the key enabled. To move a cluster off it, use rotate_cmek with mode new_key; even then the old key stays needed for data written under it. Check get_cmek_status for each cluster listed.',
+      { references, auditOutcome: 'refused' },
+    );
+  }
+  if (unchecked.length > 0) {
+    return new OperatorError(
+      'Refusing: cannot prove the key is unused',
+      `The CMEK state of ${unchecked.length} cluster(s) could not be read: ${unchecked.map((c) => `${c.clusterName} (${c.reason})`).join('; ')}.`,
+      'retry when the Cloud API answers for every cluster (check the API key role), then run delete_kms_key again.',
+      { unchecked, auditOutcome: 'refused' },
+    );
+  }
+  return undefined;
+}
+
+function undoText(type: KmsKeyType, action: DeletionAction, parsed: ParsedKeyUri, deletionDate?: string): string {
+  if (action === 'disable') {
+    switch (type) {
+      case 'AWS_KMS':
+        return `Reversible at any time: aws kms enable-key --key-id ${parsed.type === 'AWS_KMS' ? parsed.arn : ''} --region ${parsed.type === 'AWS_KMS' ? parsed.region : ''}`;
+      case 'GCP_CLOUD_KMS':
+        return 'Reversible at any time: gcloud kms keys versions enable <version> --key ... (re-enable the disabled primary version).';
+      case 'AZURE_KEY_VAULT':
+        return 'Reversible at any time: az keyvault key set-attributes --enabled true --vault-name ... --name ...';
+    }
+  }
+  const until = deletionDate ? `until ${deletionDate}` : 'until the waiting window ends';
+  switch (type) {
+    case 'AWS_KMS':
+      return `Recoverable ${until}: aws kms cancel-key-deletion, then aws kms enable-key (cancelling leaves the key Disabled). After that date the key material is destroyed permanently.`;
+    case 'GCP_CLOUD_KMS':
+      return `Recoverable ${until}: gcloud kms keys versions restore <version> for each version, then enable it (a restored version is DISABLED). After that date the versions are DESTROYED permanently.`;
+    case 'AZURE_KEY_VAULT':
+      return `Recoverable ${until}: az keyvault key recover (soft delete). After that date the key is purged permanently.`;
+  }
+}
+
+export interface PlanDeletionInput {
+  uri: string;
+  action: DeletionAction;
+  pendingWindowDays?: number;
+  now: number;
+}
+
+/**
+ * Reads the key and every cluster's CMEK state, then returns the plan, or throws an
+ * OperatorError refusing the deletion (key in use, state unknown, window out of range).
+ */
+export async function planKeyDeletion(
+  input: PlanDeletionInput,
+  provider: KmsProvider,
+  cloud: CloudApi,
+  options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void | Promise<void> } = {},
+): Promise<DeletionPlan> {
+  const parsed = validateDeletionRequest(provider.type, input.uri, input.pendingWindowDays);
+  const key = await provider.describeKey(input.uri, options.signal);
+  if (input.action === 'schedule_deletion' && key.deletion.scheduled) {
+    throw new OperatorError(
+      'The key is already scheduled for deletion',
+      `State ${key.state}${key.deletion.scheduledFor ? `, deletion on ${key.deletion.scheduledFor}` : ''}.`,
+      `nothing to do. ${undoText(provider.type, 'schedule_deletion', parsed, key.deletion.scheduledFor)}`,
+      { auditOutcome: 'refused' },
+    );
+  }
+  const windowDays = input.action === 'schedule_deletion' ? windowFor(provider, key, input.pendingWindowDays) : undefined;
+  const canonical = parseKeyUri(provider.type, key.uri);
+  const scan = await findKeyReferences(cloud, provider.type, keyIdentity(canonical), {
+    signal: options.signal,
+    onProgress: options.onProgress,
+    resolveIdentity: async (uri) => {
+      try {
+        return keyIdentity(parseKeyUri(provider.type, (await provider.describeKey(uri, options.signal)).uri));
+      } catch {
+        return undefined;
+      }
+    },
+  });
+  const refusal = referenceRefusal({ uri: input.uri, scan });
+  if (refusal) throw refusal;
+  const deletionDate = windowDays === undefined ? undefined : new Date(input.now + windowDays * 86_400_000).toISOString();
+  const consequences =
+    input.action === 'disable'
+      ? ['Every encrypt/decrypt with this key fails until it is re-enabled.', `No CockroachDB Cloud cluster references it (${scan.clustersScanned} cluster(s) checked).`]
+      : [
+          `The key becomes unusable now and its material is destroyed after ${windowDays} days${deletionDate ? ` (${deletionDate})` : ''}.`,
+          'Anything still encrypted under it (outside CockroachDB Cloud too: backups, other applications) becomes unreadable for good after that date.',
+          `No CockroachDB Cloud cluster references it (${scan.clustersScanned} cluster(s) checked).`,
+        ];
+  return {
+    type: provider.type,
+    uri: key.uri,
+    keyName: confirmationName(canonical),
+    action: input.action,
+    ...(windowDays === undefined ? {} : { windowDays }),
+    ...(deletionDate ? { deletionDate } : {}),
+    key,
+    scan,
+    consequences,
+    reversibility: undoText(provider.type, input.action, canonical, deletionDate),
+  };
+}
+
+/** Executes an approved plan. */
+export async function executeKeyDeletion(
+  plan: DeletionPlan,
+  provider: KmsProvider,
+  signal?: AbortSignal,
+): Promise<{ state: string; deletionDate?: string; undo: string; note?: string }> {
+  if (plan.action === 'disable') {
+    const key = await provider.disableKey(plan.uri, signal);
+    return { state: key.state, undo: plan.reversibility };
+  }
+  const result = await provider.scheduleDeletion(plan.uri, plan.windowDays!, signal);
+  return { state: result.state, deletionDate: result.deletionDate, undo: result.undo, ...(result.note ? { note: result.note } : {}) };
+}

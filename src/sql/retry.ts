@@ -1,0 +1,50 @@
+/** Retry with capped, jittered exponential backoff for CockroachDB's SQLSTATE 40001. */
+import { abortError, isRetryable } from './errors.js';
+
+export interface RetryPolicy {
+  /** Total attempts, including the first. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 25, maxDelayMs: 1000 };
+
+/** Resolves after `ms`, or rejects with AbortError when the signal fires. */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError());
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    timer.unref();
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Delay before attempt `attempt + 1` (attempt >= 1): half fixed, half random, capped. */
+export function backoffDelay(attempt: number, policy: RetryPolicy, random = Math.random): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/**
+ * Runs `operation`, retrying it while it fails with 40001, up to the policy's cap.
+ * `onRetry` sees each retry (for counting); the last error is rethrown unchanged.
+ */
+export async function withRetry<T>(operation: (attempt: number) => Promise<T>, policy: RetryPolicy, signal?: AbortSignal, onRetry?: () => void): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation(attempt);
+    } catch (error) {
+      if (!isRetryable(error) || attempt >= policy.maxAttempts) throw error;
+      onRetry?.();
+      await abortableSleep(backoffDelay(attempt, policy), signal);
+    }
+  }
+}

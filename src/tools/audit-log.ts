@@ -1,0 +1,61 @@
+/** verify_audit_log: recompute the audit log's hash chain and name the first bad entry. */
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { OperatorError } from '../errors.js';
+import { AuditLogError, BROKEN_LOG_NEXT_STEP, verifyAuditFile } from '../safety/audit-log.js';
+import type { AuditVerification } from '../safety/types.js';
+import { defineTool, type ToolDef } from './define-tool.js';
+
+export const verifyAuditLogInput = z.object({
+  path: z.string().min(1).max(4096).optional().describe('Absolute path of a JSONL audit log to check; default: the configured log (file or --audit-db table).'),
+});
+
+export const verifyAuditLogOutput = z.object({
+  ok: z.boolean(),
+  entries: z.number().int(),
+  first_bad_entry: z.number().int().optional(),
+  problem: z.string().optional(),
+  store: z.string(),
+});
+
+/** Renders a verification for the operator, ending with the next step. */
+export function renderVerification(result: AuditVerification): { data: z.output<typeof verifyAuditLogOutput>; text: string } {
+  const store = result.store ?? 'audit log';
+  const data = {
+    ok: result.ok,
+    entries: result.entries,
+    ...(result.firstBadEntry === undefined ? {} : { first_bad_entry: result.firstBadEntry }),
+    ...(result.problem === undefined ? {} : { problem: result.problem }),
+    store,
+  };
+  const text = result.ok
+    ? `Audit log ${store}: ${result.entries} entries, hash chain intact.\nNext: nothing to do.`
+    : `Audit log ${store} FAILED verification${result.firstBadEntry === undefined ? '' : ` at entry ${result.firstBadEntry}`} of ${result.entries}: ${result.problem}.\nNext: ${BROKEN_LOG_NEXT_STEP}`;
+  return { data, text };
+}
+
+export const verifyAuditLog = defineTool({
+  name: 'verify_audit_log',
+  title: 'Verify audit log',
+  description:
+    "Checks the tamper-evident audit log of this server's mutating calls: recomputes the SHA-256 hash chain and reports the first edited, deleted, reordered or truncated entry. Reads only. Use after an incident or before a compliance review; not a record of changes made outside this server.",
+  toolset: 'audit',
+  input: verifyAuditLogInput,
+  output: verifyAuditLogOutput,
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  async run(args, ctx) {
+    if (args.path !== undefined && !isAbsolute(args.path)) {
+      throw new OperatorError('Path not accepted', `${JSON.stringify(args.path)} is relative, and this server's working directory is not yours.`, 'give the absolute path of the audit log, or omit path to check the configured log.');
+    }
+    try {
+      const result = args.path === undefined ? await ctx.deps.audit.verify() : await verifyAuditFile(args.path, { allowMissing: false });
+      return renderVerification(result);
+    } catch (error) {
+      if (error instanceof AuditLogError) throw new OperatorError('Audit log not checked', `${error.message}.`, error.next);
+      throw error;
+    }
+  },
+});
+
+/** The audit-log toolset entries. */
+export const AUDIT_LOG_TOOLS: readonly ToolDef[] = [verifyAuditLog];

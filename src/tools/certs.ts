@@ -1,0 +1,140 @@
+/** Local certificate tools: inspect_certificates and plan_certificate_rotation. */
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { ROTATION_KINDS } from '../certs/cert-types.js';
+import { inspectCertificates } from '../certs/inspect.js';
+import { K8S_MODES, planCertificateRotation } from '../certs/plan.js';
+import { defineTool } from './define-tool.js';
+import { filePath } from './sql-common.js';
+
+const LOCAL = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
+const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+
+const hostname = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$/, 'expected a DNS name');
+const ip = z.string().max(45).refine((value) => isIP(value) !== 0, 'expected an IPv4 or IPv6 address');
+const sqlUser = z.string().regex(/^[a-z0-9_][a-z0-9_.-]{0,62}$/i, 'expected a SQL user name');
+
+export const inspectCertificatesInput = z.strictObject({
+  certs_dir: filePath.describe('Absolute path of the cockroach certs directory'),
+  hostnames: z.array(hostname).max(100).optional().describe('DNS names (incl. load balancers) node.crt must cover'),
+  ips: z.array(ip).max(100).optional().describe('IP addresses node.crt must cover'),
+  user: sqlUser.optional().describe('SQL user whose client.<user>.crt should be present'),
+});
+
+export const inspectCertificatesTool = defineTool({
+  name: 'inspect_certificates',
+  title: 'Inspect a certs directory',
+  description:
+    'Parse every certificate in a local cockroach certs directory: type, subject, issuer, validity, SANs, key usage. Checks chain to ca.crt, SAN coverage of given hosts/IPs, key files 0600 and owner, CA key absent, client CN, expiry. Reads files only; never returns keys.',
+  toolset: 'certs',
+  input: inspectCertificatesInput,
+  output: z.object({
+    certs_dir: z.string(),
+    certificates: z.array(
+      z.object({
+        file: z.string(),
+        index: z.number().int(),
+        type: z.string(),
+        subject: z.string(),
+        issuer: z.string(),
+        serial_number: z.string(),
+        fingerprint256: z.string(),
+        not_before: z.string(),
+        not_after: z.string(),
+        days_left: z.number().int().nullable(),
+        status: z.string(),
+        is_ca: z.boolean(),
+        sans: z.object({ dns: z.array(z.string()), ip: z.array(z.string()) }),
+        key_usage: z.array(z.string()),
+        ext_key_usage: z.array(z.string()),
+        signed_by: z.string().nullable(),
+      }),
+    ),
+    key_files: z.array(z.object({ file: z.string(), mode: z.string(), owner_uid: z.number().int(), owned_by_current_user: z.boolean().nullable() })),
+    findings: z.array(z.object({ severity: z.enum(SEVERITIES), code: z.string(), file: z.string().nullable(), message: z.string(), fix: z.string() })),
+    summary: z.object({
+      certificates: z.number().int(),
+      key_files: z.number().int(),
+      findings: z.number().int(),
+      worst: z.enum(SEVERITIES),
+      by_severity: z.object(Object.fromEntries(SEVERITIES.map((s) => [s, z.number().int()]))),
+    }),
+  }),
+  annotations: LOCAL,
+  async run(args, ctx) {
+    const report = await inspectCertificates({
+      certsDir: args.certs_dir,
+      ...(args.hostnames ? { hostnames: args.hostnames } : {}),
+      ...(args.ips ? { ips: args.ips } : {}),
+      ...(args.user ? { user: args.user } : {}),
+      now: ctx.deps.clock.now(),
+    });
+    const actionable = report.findings.filter((f) => f.severity !== 'info');
+    const lines = report.certificates.map((c) => `- ${c.file}${c.index ? `[${c.index}]` : ''} ${c.type}: ${c.subject}; expires ${c.not_after.slice(0, 10)} (${c.days_left} d, ${c.status}); signed by ${c.signed_by ?? 'unverified'}`);
+    const text = [
+      `${report.summary.certificates} certificate(s) and ${report.summary.key_files} key file(s) in ${report.certs_dir}; ${actionable.length} finding(s)${actionable.length ? `, worst ${report.summary.worst}` : ''}.`,
+      ...lines,
+      ...report.findings.map((f) => `[${f.severity}] ${f.message} Fix: ${f.fix}`),
+      actionable.length ? `Next: ${actionable[0]!.fix}` : 'Next: nothing to fix here; run check_certificate_expiry against the cluster to cover every node.',
+    ].join('\n');
+    return { data: report, text };
+  },
+});
+
+const planPath = z.string().min(1).max(1024).regex(/^[A-Za-z0-9_./~-]+$/, 'expected a plain path (letters, digits, . _ - / ~)');
+
+export const planCertificateRotationInput = z.strictObject({
+  kind: z.enum(ROTATION_KINDS).describe('Which certificates to rotate'),
+  certs_dir: planPath.default('certs').describe('Certs directory used in the commands'),
+  ca_key: planPath.default('my-safe-directory/ca.key').describe('CA key path (kept off the nodes)'),
+  hosts: z.array(z.union([hostname, ip])).max(100).default([]).describe('Every hostname, IP and LB address the node cert must cover'),
+  user: sqlUser.default('root').describe('SQL user for client certificates'),
+  k8s: z.enum(K8S_MODES).default('none').describe('Kubernetes deployment style, if any'),
+  namespace: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a Kubernetes namespace').default('default').describe('Kubernetes namespace'),
+  cluster: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a Kubernetes name').default('cockroachdb').describe('StatefulSet / CrdbCluster name'),
+});
+
+export const planCertificateRotationTool = defineTool({
+  name: 'plan_certificate_rotation',
+  title: 'Plan a certificate rotation',
+  description:
+    'Step-by-step rotation plan for node, client, CA or UI certificates of a self-hosted cluster: backups, exact cockroach cert commands, combined-CA procedure, SIGHUP reload, verification, Kubernetes variants (operator, cert-manager, helm). Executes nothing.',
+  toolset: 'certs',
+  input: planCertificateRotationInput,
+  output: z.object({
+    kind: z.enum(ROTATION_KINDS),
+    k8s: z.enum(K8S_MODES),
+    summary: z.string(),
+    steps: z.array(z.object({ title: z.string(), commands: z.array(z.string()), notes: z.array(z.string()) })),
+    verification: z.array(z.string()),
+    warnings: z.array(z.string()),
+  }),
+  annotations: LOCAL,
+  async run(args) {
+    const plan = planCertificateRotation({
+      kind: args.kind,
+      certsDir: args.certs_dir,
+      caKey: args.ca_key,
+      hosts: args.hosts,
+      user: args.user,
+      k8s: args.k8s,
+      namespace: args.namespace,
+      cluster: args.cluster,
+    });
+    const text = [
+      plan.summary,
+      ...plan.steps.flatMap((s, i) => [`${i + 1}. ${s.title}`, ...s.commands.map((c) => `   $ ${c}`), ...s.notes.map((n) => `   Note: ${n}`)]),
+      'Verify:',
+      ...plan.verification.map((v) => `   - ${v}`),
+      ...plan.warnings.map((w) => `Warning: ${w}`),
+      'Next: run step 1 yourself, then each following step in order; finish with check_certificate_expiry.',
+    ].join('\n');
+    return { data: plan, text };
+  },
+});
+
+export const CERT_TOOLS = [inspectCertificatesTool, planCertificateRotationTool];

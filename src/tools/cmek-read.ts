@@ -1,0 +1,128 @@
+/** Read-only CMEK tools: list_clusters, check_cmek_eligibility, get_cmek_status. */
+import { z } from 'zod';
+import { CLOUD_PROVIDERS, PLANS } from '../cloud/schemas.js';
+import { listClustersWithCmek } from '../cmek/clusters.js';
+import { checkEligibility } from '../cmek/eligibility.js';
+import { getCmekStatus, type KeyView } from '../cmek/status.js';
+import { checkOutput, clusterInput, clusterRefOutput, cmekEnv, cmekStatusOutput, joinText, renderChecks } from './cmek-common.js';
+import { defineTool } from './define-tool.js';
+
+const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true } as const;
+
+export const listClustersInput = z.strictObject({
+  plan: z.enum(PLANS).optional().describe('Only this plan'),
+  cloud: z.enum(CLOUD_PROVIDERS).optional().describe('Only this cloud'),
+  label: z
+    .string()
+    .max(200)
+    .regex(/^[^=\s]{1,63}=[^=\s]{0,63}$/, 'expected key=value')
+    .optional()
+    .describe('Only clusters with this label, as key=value'),
+});
+
+export const listClusters = defineTool({
+  name: 'list_clusters',
+  title: 'List clusters',
+  description:
+    'List CockroachDB Cloud clusters: id, name, plan, cloud, state, regions, labels, and CMEK status of Advanced clusters (UNKNOWN if unreadable). Filter by plan, cloud or label. Start here.',
+  toolset: 'cmek',
+  input: listClustersInput,
+  output: z.object({
+    clusters: z.array(
+      z.looseObject({ id: z.string(), name: z.string(), plan: z.string(), cloud_provider: z.string(), regions: z.array(z.string()), cmek_status: z.string() }),
+    ),
+    count: z.number().int(),
+    total: z.number().int(),
+  }),
+  annotations: READ,
+  async run(args, ctx) {
+    const { clusters, total } = await listClustersWithCmek(cmekEnv(ctx), args);
+    const lines = clusters.map(
+      (c) => `- ${c.name} (${c.id}) ${c.plan} ${c.cloud_provider} ${c.state} [${c.regions.join(', ')}] CMEK ${c.cmek_status}${c.cmek_error ? ` (${c.cmek_error})` : ''}`,
+    );
+    const unknown = clusters.filter((c) => c.cmek_status === 'UNKNOWN').length;
+    return {
+      data: { clusters, count: clusters.length, total },
+      text: joinText(
+        `${clusters.length} of ${total} clusters${clusters.length < total ? ' match the filter' : ''}:`,
+        ...lines,
+        `Next: ${unknown ? `${unknown} CMEK status(es) could not be read (see cmek_error); ` : ''}check_cmek_eligibility or get_cmek_status <cluster> for details.`,
+      ),
+    };
+  },
+});
+
+export const clusterOnlyInput = z.strictObject({ cluster: clusterInput });
+
+export const checkCmekEligibility = defineTool({
+  name: 'check_cmek_eligibility',
+  title: 'Check CMEK eligibility',
+  description:
+    'Can this cluster use CMEK? Checks plan, state, cloud, regions, private network, BYOC, running operations, CMEK already on. Verdict eligible / not_eligible / cannot_verify (the security add-on is invisible to the API), with the next step.',
+  toolset: 'cmek',
+  input: clusterOnlyInput,
+  output: z.object({
+    cluster: z.looseObject({ id: z.string(), name: z.string(), plan: z.string() }),
+    verdict: z.enum(['eligible', 'not_eligible', 'cannot_verify']),
+    cmek_enabled: z.boolean(),
+    checks: z.array(checkOutput),
+    reasons: z.array(z.string()),
+    next_step: z.string(),
+  }),
+  annotations: READ,
+  async run(args, ctx) {
+    const { cluster, report } = await checkEligibility(cmekEnv(ctx), args.cluster);
+    return {
+      data: {
+        cluster: { id: cluster.id, name: cluster.name, plan: cluster.plan, cloud_provider: cluster.cloud_provider, regions: cluster.regions.map((r) => r.name) },
+        verdict: report.verdict,
+        cmek_enabled: report.cmekEnabled,
+        checks: report.checks,
+        reasons: report.reasons,
+        next_step: report.nextStep,
+      },
+      text: joinText(`${cluster.name} (${cluster.id}): ${report.verdict}${report.cmekEnabled ? ', CMEK already on' : ''}.`, renderChecks(report.checks), `Next: ${report.nextStep}`),
+    };
+  },
+});
+
+/** A key_info as shown: uri, status, created_at, age_days, user_message when present. */
+const keyViewOutput = z.record(z.string(), z.unknown());
+
+function keyLine(key: KeyView | null): string {
+  if (!key) return 'no key';
+  return `${key.uri ?? '?'} ${key.status ?? ''}${key.age_days === undefined ? '' : `, ${key.age_days} d old`}`;
+}
+
+export const getCmekStatusTool = defineTool({
+  name: 'get_cmek_status',
+  title: 'Get CMEK status',
+  description:
+    'CMEK status of a cluster, overall and per region: current and past keys (past keys still decrypt old data) with age, each failure\'s user_message, and what to do next.',
+  toolset: 'cmek',
+  input: clusterOnlyInput,
+  output: z.object({
+    cluster: clusterRefOutput,
+    status: cmekStatusOutput,
+    cmek_enabled: z.boolean(),
+    regions: z.array(
+      z.looseObject({ region: z.string(), status: z.string(), current_key: keyViewOutput.nullable(), past_keys: z.array(keyViewOutput), failures: z.array(z.string()) }),
+    ),
+    problems: z.array(z.string()),
+    next_step: z.string(),
+  }),
+  annotations: READ,
+  async run(args, ctx) {
+    const { cluster, view } = await getCmekStatus(cmekEnv(ctx), args.cluster);
+    const lines = view.regions.map(
+      (r) => `- ${r.region}: ${r.status}; current ${keyLine(r.current_key)}${r.past_keys.length ? `; ${r.past_keys.length} past key(s) kept` : ''}${r.failures.length ? `; failure: ${r.failures.join(' | ')}` : ''}`,
+    );
+    return {
+      data: { cluster: { id: cluster.id, name: cluster.name }, ...view },
+      text: joinText(`${cluster.name} (${cluster.id}) CMEK ${view.status}:`, ...lines, `Next: ${view.next_step}`),
+    };
+  },
+});
+
+/** The read-only CMEK tools, in listing order. */
+export const CMEK_READ_TOOLS = [listClusters, checkCmekEligibility, getCmekStatusTool];

@@ -1,0 +1,259 @@
+/**
+ * KMS tools: provision_cmek_key (keys + grants per cluster region, emits region_specs) and
+ * delete_kms_key (gated; refuses keys any cluster references).
+ */
+import { z } from 'zod';
+import { resolveCluster } from '../cloud/resolve-cluster.js';
+import { OperatorError } from '../errors.js';
+import { executeKeyDeletion, keyTypeOfUri, planKeyDeletion, validateDeletionRequest } from '../kms/deletion.js';
+import { KEY_TYPE_OF_CLOUD, chooseRegions, provisionCmekKeys } from '../kms/provisioning.js';
+import { requireConfirmation } from '../safety/confirm.js';
+import { defineTool } from './define-tool.js';
+
+const keyName = z
+  .string()
+  .regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$/, 'letters, digits and hyphens, 1-63 characters, starting with a letter or digit')
+  .describe('Key name (AWS alias name without alias/, GCP crypto key id, Azure key name); reused if it exists.');
+
+export const provisionCmekKeyInput = z.object({
+  cluster: z.string().min(1).max(128).describe('Cluster name or id.'),
+  key_name: keyName,
+  regions: z.array(z.string().min(1).max(64)).max(32).optional().describe('Cluster regions to provision (default: all).'),
+  auth_principal: z
+    .string()
+    .min(1)
+    .max(512)
+    .optional()
+    .describe('Principal CockroachDB uses: AWS IAM role ARN, GCP service account email, or Azure tenant id. AWS defaults to role crdb-cmek-<cluster> in aws_account_id.'),
+  aws_account_id: z.string().regex(/^\d{12}$/, '12 digits').optional().describe('AWS account holding the keys (for the default role ARN).'),
+  gcp_project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id').optional().describe('GCP project holding the key ring (GCP only).'),
+  azure_vault: z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/, 'a Key Vault name').optional().describe('Key Vault name (Azure only; one vault per region via azure_vaults).'),
+  azure_vaults: z.record(z.string().min(1).max(64), z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/)).optional().describe('Azure only: region -> vault name.'),
+  multi_region: z.boolean().optional().describe('AWS only: create multi-Region keys.'),
+  hsm: z.boolean().optional().describe('HSM-backed key (Azure RSA-HSM, GCP HSM protection).'),
+  gcp_key_ring: z.string().regex(/^[a-zA-Z0-9_-]{1,63}$/, 'a key ring id').optional().describe('GCP key ring (default crdb-cmek).'),
+  deletion_window_days: z.number().int().min(1).max(120).optional().describe('GCP destroy window in days, fixed at creation (default 30).'),
+  rotation_period_days: z.number().int().min(1).max(2560).optional().describe('Automatic rotation period in days (AWS 90-2560, GCP >= 1, Azure >= 28).'),
+  dry_run: z.boolean().default(false).describe('Show what would be created and granted; change nothing.'),
+});
+
+const regionSpecOutput = z.object({
+  region: z.string(),
+  key_spec: z.object({ type: z.string(), uri: z.string(), auth_principal: z.string() }),
+});
+
+export const provisionCmekKey = defineTool({
+  name: 'provision_cmek_key',
+  title: 'Provision CMEK keys',
+  description:
+    "Create (or reuse) a CMEK key in each of a cluster's regions in the cluster's cloud KMS, grant CockroachDB what it needs and enable automatic rotation. Returns the region_specs for enable_cmek plus the manual IAM steps. Idempotent; dry_run supported. Does not enable CMEK.",
+  toolset: 'kms',
+  input: provisionCmekKeyInput,
+  output: z.object({
+    cluster: z.object({ id: z.string(), name: z.string(), cloud_provider: z.string() }),
+    dry_run: z.boolean(),
+    region_specs: z.array(regionSpecOutput),
+    resources: z.array(z.object({ region: z.string(), uri: z.string(), actions: z.array(z.object({ action: z.string(), resource: z.string(), detail: z.string() })) })),
+    manual_steps: z.array(z.string()),
+    warnings: z.array(z.string()),
+    next_step: z.string(),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  target: (args) => args.cluster,
+  async run(args, ctx) {
+    const cloud = ctx.deps.cloud();
+    const callOptions = { signal: ctx.signal, onRequestId: ctx.noteRequestId };
+    const cluster = await resolveCluster(cloud, args.cluster, callOptions);
+    if (cluster.plan !== 'ADVANCED') {
+      throw new OperatorError(
+        `Cluster ${cluster.name} is on the ${cluster.plan} plan`,
+        'CMEK requires an Advanced cluster with advanced security features.',
+        'run check_cmek_eligibility for the upgrade path; no keys were created.',
+      );
+    }
+    const type = KEY_TYPE_OF_CLOUD[cluster.cloud_provider];
+    const regions = chooseRegions(cluster, args.regions);
+    const organization = await cloud.getOrganization(callOptions);
+    const principal = defaultPrincipal(type, cluster.name, args);
+    const containerFor = containerResolver(type, args);
+    const provider = await ctx.deps.kms.get(type);
+    const outcome = await provisionCmekKeys(
+      provider,
+      {
+        cluster,
+        organizationId: organization.id,
+        regions,
+        keyName: args.key_name,
+        authPrincipal: principal,
+        containerFor,
+        ...(args.multi_region ? { multiRegion: true } : {}),
+        ...(args.hsm ? { hsm: true } : {}),
+        ...(args.gcp_key_ring ? { keyRing: args.gcp_key_ring } : {}),
+        ...(args.deletion_window_days === undefined ? {} : { deletionWindowDays: args.deletion_window_days }),
+        ...(args.rotation_period_days === undefined ? {} : { rotationPeriodDays: args.rotation_period_days }),
+        dryRun: args.dry_run,
+      },
+      { signal: ctx.signal, onRegionDone: (done, total, region) => ctx.progress(done, total, `provisioned ${region}`) },
+    );
+    const next = args.dry_run
+      ? 'run again without dry_run to create the keys and grants.'
+      : `complete the manual steps below, then call enable_cmek with cluster "${cluster.name}" and these region_specs (or rotate_cmek with mode new_key if CMEK is already enabled).`;
+    const lines = [
+      `${args.dry_run ? 'Would provision' : 'Provisioned'} ${outcome.regions.length} ${type} key(s) for ${cluster.name}:`,
+      ...outcome.regions.map((region) => `- ${region.region}: ${region.uri} (${region.actions.map((action) => action.action).join(', ')})`),
+      ...(outcome.warnings.length ? ['Warnings:', ...outcome.warnings.map((warning) => `- ${warning}`)] : []),
+      ...(outcome.manualSteps.length ? ['Manual steps:', ...outcome.manualSteps.map((step, index) => `${index + 1}. ${step}`)] : []),
+      `Next: ${next}`,
+    ];
+    return {
+      data: {
+        cluster: { id: cluster.id, name: cluster.name, cloud_provider: cluster.cloud_provider },
+        dry_run: args.dry_run,
+        region_specs: outcome.regionSpecs,
+        resources: outcome.regions,
+        manual_steps: outcome.manualSteps,
+        warnings: outcome.warnings,
+        next_step: next,
+      },
+      text: lines.join('\n'),
+      ...(args.dry_run ? { auditOutcome: 'dry_run' as const } : {}),
+    };
+  },
+});
+
+type ProvisionArgs = z.output<typeof provisionCmekKeyInput>;
+
+function missing(what: string, why: string): OperatorError {
+  return new OperatorError(`Missing ${what}`, why, `pass ${what} and call provision_cmek_key again.`);
+}
+
+function defaultPrincipal(type: string, clusterName: string, args: ProvisionArgs): string {
+  if (args.auth_principal) return args.auth_principal;
+  switch (type) {
+    case 'AWS_KMS':
+      if (!args.aws_account_id) throw missing('auth_principal or aws_account_id', 'AWS needs the IAM role CockroachDB assumes (arn:aws:iam::<account>:role/<name>).');
+      return `arn:aws:iam::${args.aws_account_id}:role/crdb-cmek-${clusterName}`.slice(0, 512);
+    case 'GCP_CLOUD_KMS':
+      if (!args.gcp_project) throw missing('gcp_project', 'GCP keys live in a key ring of a project you own.');
+      return `crdb-cmek@${args.gcp_project}.iam.gserviceaccount.com`;
+    default:
+      throw missing('auth_principal', 'Azure CMEK authenticates with your Entra tenant id (a GUID).');
+  }
+}
+
+function containerResolver(type: string, args: ProvisionArgs): (region: string) => string {
+  switch (type) {
+    case 'AWS_KMS':
+      return () => args.aws_account_id ?? args.auth_principal?.split(':')[4] ?? '';
+    case 'GCP_CLOUD_KMS':
+      if (!args.gcp_project) throw missing('gcp_project', 'GCP keys live in a key ring of a project you own.');
+      return () => args.gcp_project!;
+    default:
+      if (!args.azure_vault && !args.azure_vaults) throw missing('azure_vault', 'Azure keys live in a Key Vault in the same region as the cluster.');
+      return (region) => {
+        const vault = args.azure_vaults?.[region] ?? args.azure_vault;
+        if (!vault) throw missing(`azure_vaults["${region}"]`, `No vault was given for region ${region}.`);
+        return vault;
+      };
+  }
+}
+
+export const deleteKmsKeyInput = z.object({
+  key_uri: z.string().min(1).max(512).describe('Key ARN, GCP key name or Azure key id to delete.'),
+  action: z
+    .enum(['schedule_deletion', 'disable'])
+    .default('schedule_deletion')
+    .describe('schedule_deletion (recoverable during the waiting window) or disable (the safer, reversible alternative).'),
+  pending_window_days: z.number().int().min(1).max(365).optional().describe('AWS waiting window, 7-30 days (default 30). GCP/Azure windows are fixed by the key/vault.'),
+  confirmation_token: z.string().max(2048).optional().describe('Token from a previous call, only in the two-step confirmation flow.'),
+  dry_run: z.boolean().default(false).describe('Check references and show the plan; change nothing.'),
+});
+
+export const deleteKmsKey = defineTool({
+  name: 'delete_kms_key',
+  title: 'Delete (schedule deletion of) a KMS key',
+  description:
+    'Schedule a KMS key for deletion (or disable it) after proving no CockroachDB Cloud cluster references it in current or past key_infos. Destructive: requires human confirmation; never below the provider minimum window; says until when and how to undo.',
+  toolset: 'kms',
+  input: deleteKmsKeyInput,
+  output: z.object({
+    key_uri: z.string(),
+    key_type: z.string(),
+    action: z.string(),
+    dry_run: z.boolean(),
+    state: z.string(),
+    clusters_checked: z.number().int(),
+    window_days: z.number().int().optional(),
+    deletion_date: z.string().optional(),
+    undo: z.string(),
+    note: z.string().optional(),
+    next_step: z.string(),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  target: (args) => args.key_uri,
+  async run(args, ctx) {
+    const type = keyTypeOfUri(args.key_uri);
+    validateDeletionRequest(type, args.key_uri, args.pending_window_days);
+    const provider = await ctx.deps.kms.get(type);
+    const cloud = ctx.deps.cloud();
+    const plan = await planKeyDeletion(
+      { uri: args.key_uri, action: args.action, ...(args.pending_window_days === undefined ? {} : { pendingWindowDays: args.pending_window_days }), now: ctx.deps.clock.now() },
+      provider,
+      cloud,
+      { signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total, 'checking cluster key references') },
+    );
+    const summary = {
+      key_uri: plan.uri,
+      key_type: plan.type,
+      action: plan.action,
+      clusters_checked: plan.scan.clustersScanned,
+      ...(plan.windowDays === undefined ? {} : { window_days: plan.windowDays }),
+    };
+    const verb = plan.action === 'disable' ? 'Disable' : `Schedule deletion (${plan.windowDays}-day window) of`;
+    if (args.dry_run) {
+      const next = 'run again without dry_run to ask for confirmation. Prefer action "disable" if you only need to stop use.';
+      return {
+        data: { ...summary, dry_run: true, state: plan.key.state, ...(plan.deletionDate ? { deletion_date: plan.deletionDate } : {}), undo: plan.reversibility, next_step: next },
+        text: [`Plan: ${verb} ${plan.uri}.`, ...plan.consequences.map((c) => `- ${c}`), plan.reversibility, `Next: ${next}`].join('\n'),
+        auditOutcome: 'dry_run',
+      };
+    }
+    await requireConfirmation(ctx.confirm, {
+      tool: 'delete_kms_key',
+      targetName: plan.keyName,
+      targetDescription: `${plan.type} key ${plan.uri}`,
+      action: `${verb} KMS key ${plan.keyName}.`,
+      consequences: plan.consequences,
+      reversibility: plan.reversibility,
+      params: { key_uri: args.key_uri, action: args.action, pending_window_days: args.pending_window_days ?? null },
+      targetState: { state: plan.key.state, references: plan.scan.references.length, windowDays: plan.windowDays ?? null },
+      ...(args.confirmation_token ? { token: args.confirmation_token } : {}),
+      signal: ctx.signal,
+    });
+    const result = await executeKeyDeletion(plan, provider, ctx.signal);
+    const next =
+      plan.action === 'disable'
+        ? 'watch the KMS audit log for failed decrypt attempts; re-enable the key if anything still needs it.'
+        : `watch the KMS audit log for use of this key until ${result.deletionDate}; cancel the deletion if anything still needs it.`;
+    return {
+      data: {
+        ...summary,
+        dry_run: false,
+        state: result.state,
+        ...(result.deletionDate ? { deletion_date: result.deletionDate } : {}),
+        undo: result.undo,
+        ...(result.note ? { note: result.note } : {}),
+        next_step: next,
+      },
+      text: [
+        `${plan.action === 'disable' ? 'Disabled' : 'Scheduled for deletion:'} ${plan.uri} (state ${result.state}${result.deletionDate ? `, deleted on ${result.deletionDate}` : ''}).`,
+        ...(result.note ? [result.note] : []),
+        result.undo,
+        `Next: ${next}`,
+      ].join('\n'),
+    };
+  },
+});
+
+/** The KMS toolset. */
+export const KMS_TOOLS = [provisionCmekKey, deleteKmsKey];

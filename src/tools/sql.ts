@@ -1,0 +1,229 @@
+/** SQL tools for self-hosted clusters: check_certificate_expiry and verify_encryption_sql. */
+import { z } from 'zod';
+import { OperatorError } from '../errors.js';
+import { checkCertificateExpiry, type CertExpiryItem } from '../sql/cert-expiry.js';
+import type { ResolvedConnection } from '../sql/connection.js';
+import { verifyEncryption, type StoreEncryption } from '../sql/encryption.js';
+import { runProbe, type ProbeResult } from '../sql/probe.js';
+import { defineTool } from './define-tool.js';
+import { connectionFields, connectionRequest, expandHome, serverData, serverLabel, serverOutput } from './sql-common.js';
+
+const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true } as const;
+const STATUSES = ['expired', 'rotate_now', 'schedule_rotation', 'plan_rotation', 'ok', 'missing'] as const;
+const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+const UNSAFE = ['set', 'not_needed', 'refused', 'not_attempted'] as const;
+
+export const checkCertificateExpiryInput = z.strictObject({
+  ...connectionFields,
+  warn_days: z.number().int().min(1).max(3650).default(90).describe('Flag node/client certs expiring within this many days (default 90)'),
+});
+
+function describeTarget(conn: ResolvedConnection | undefined, httpUrl: string | undefined): string {
+  return conn?.display ?? (httpUrl ? new URL(httpUrl).origin : 'none');
+}
+
+function itemLine(item: CertExpiryItem): string {
+  const when = item.days_left === null ? 'not present' : item.days_left < 0 ? `expired ${-item.days_left} days ago` : `expires in ${item.days_left} days (${item.expires_at!.slice(0, 10)})`;
+  return `- node ${item.node_id} ${item.certificate}: ${when} [${item.status}] ${item.next_action}`;
+}
+
+export const checkCertificateExpiryTool = defineTool({
+  name: 'check_certificate_expiry',
+  title: 'Check certificate expiry',
+  description:
+    'Self-hosted CockroachDB: expiry of every TLS certificate per node (CA, client CA, UI, node, client, tenant) from node metrics over SQL (sets allow_unsafe_internals on v26.1+), or HTTP /_status/vars when http_url is given. Soonest first, with the action due. Not for Cloud clusters.',
+  toolset: 'sql',
+  input: checkCertificateExpiryInput,
+  output: z.object({
+    target: z.string(),
+    server: serverOutput,
+    source: z.enum(['sql', 'http_vars', 'http_certificates', 'none']),
+    unsafe_internals: z.enum(UNSAFE),
+    certificates: z.array(
+      z.object({
+        node_id: z.string(),
+        address: z.string().nullable(),
+        type: z.string(),
+        certificate: z.string(),
+        expires_at: z.string().nullable(),
+        days_left: z.number().int().nullable(),
+        status: z.enum(STATUSES),
+        severity: z.enum(SEVERITIES),
+        next_action: z.string(),
+      }),
+    ),
+    summary: z.object({
+      certificates: z.number().int(),
+      nodes: z.number().int(),
+      worst: z.enum(SEVERITIES),
+      ...Object.fromEntries(STATUSES.map((status) => [status, z.number().int()])),
+    }),
+    notes: z.array(z.string()),
+    retries: z.number().int(),
+  }),
+  annotations: READ,
+  async run(args, ctx) {
+    const connector = ctx.deps.sql;
+    const conn = args.connection !== undefined || !args.http_url ? await connector.resolve(connectionRequest(args)) : undefined;
+    await ctx.progress(0, 2, 'reading certificate metrics');
+    const report = await checkCertificateExpiry(connector, {
+      ...(conn ? { conn } : {}),
+      warnDays: args.warn_days,
+      ...(args.http_url ? { httpUrl: args.http_url } : {}),
+      ...(args.sslrootcert ? { caPath: expandHome(args.sslrootcert) } : {}),
+      signal: ctx.signal,
+      now: ctx.deps.clock.now(),
+    });
+    await ctx.progress(2, 2, 'done');
+    const due = report.certificates.filter((item) => item.status !== 'ok' && item.status !== 'missing');
+    const missing = report.certificates.filter((item) => item.status === 'missing');
+    const s = report.summary;
+    const next =
+      report.source === 'none'
+        ? 'Next: use a CockroachDB connection, or pass http_url of a CockroachDB node.'
+        : due.length
+          ? `Next: ${due[0]!.next_action}`
+          : 'Next: nothing is due; re-run monthly, or alert on the security_certificate_expiration_* metrics.';
+    const text = [
+      `Certificates of ${describeTarget(conn, args.http_url)} — ${serverLabel(report.server)}, read via ${report.source}${report.unsafe_internals === 'set' ? ' (SET allow_unsafe_internals = true)' : ''}.`,
+      `${s.nodes} node(s), ${s.certificates} certificate(s): ${s.expired} expired, ${s.rotate_now} rotate now, ${s.schedule_rotation} schedule, ${s.plan_rotation} plan (CA), ${s.ok} ok, ${s.missing} not present.`,
+      ...due.slice(0, 12).map(itemLine),
+      ...(due.length > 12 ? [`… and ${due.length - 12} more in structured output.`] : []),
+      ...(missing.length ? [`Not present: ${[...new Set(missing.map((item) => item.type))].join(', ')} (0 in the metrics).`] : []),
+      ...report.notes.map((note) => `Note: ${note}`),
+      next,
+    ].join('\n');
+    return {
+      data: {
+        target: describeTarget(conn, args.http_url),
+        server: serverData(report.server),
+        source: report.source,
+        unsafe_internals: report.unsafe_internals,
+        certificates: report.certificates,
+        summary: report.summary,
+        notes: report.notes,
+        retries: report.retries,
+      },
+      text,
+    };
+  },
+});
+
+export const verifyEncryptionSqlInput = z.strictObject({
+  ...connectionFields,
+  probe: z.boolean().default(false).describe('Also create/insert/select/drop a uniquely named table (always dropped)'),
+});
+
+const probeOutput = z
+  .object({
+    table: z.string(),
+    ok: z.boolean(),
+    steps_done: z.array(z.enum(['create', 'insert', 'select'])),
+    failed_step: z.enum(['create', 'insert', 'select']).nullable(),
+    error: z.string().nullable(),
+    read_back_matches: z.boolean().nullable(),
+    cleanup: z.enum(['not_needed', 'same_connection', 'fresh_connection', 'failed']),
+    left_behind: z.boolean(),
+  })
+  .nullable();
+
+function storeLine(store: StoreEncryption): string {
+  const where = `${store.node_id ? `node ${store.node_id} ` : ''}store ${store.store_id}`;
+  if (store.encrypted === false) return `- ${where}: PLAINTEXT — restart that node with --enterprise-encryption=path=<store dir>,key=<new AES key>,old-key=plain (key from cockroach gen encryption-key -s 256).`;
+  return `- ${where}: ${store.algorithm}${store.encrypted ? '' : ' (status unknown)'}`;
+}
+
+function probeLine(probe: ProbeResult): string {
+  if (probe.left_behind) return `Probe: ${probe.ok ? 'passed' : `FAILED at ${probe.failed_step}`}, and table ${probe.table} could NOT be dropped — run DROP TABLE IF EXISTS "${probe.table}"; now.`;
+  const cleanup = probe.cleanup === 'not_needed' ? 'nothing was created' : `table dropped (${probe.cleanup.replace('_', ' ')})`;
+  return probe.ok ? `Probe: create/insert/select passed; ${cleanup}.` : `Probe: FAILED at ${probe.failed_step}: ${probe.error}; ${cleanup}.`;
+}
+
+export const verifyEncryptionSqlTool = defineTool({
+  name: 'verify_encryption_sql',
+  title: 'Verify encryption over SQL',
+  description:
+    'Cluster version and encryption at rest per store (metric rocksdb.encryption.algorithm, or /_status/stores/local with http_url). Optional reversible read/write probe in a temporary table. Cloud: CMEK status is get_cmek_status. Does not use SHOW CLUSTER SETTING enterprise.encryption.type (it does not exist).',
+  toolset: 'sql',
+  input: verifyEncryptionSqlInput,
+  output: z.object({
+    target: z.string(),
+    server: serverOutput,
+    source: z.enum(['sql', 'http', 'none']),
+    unsafe_internals: z.enum(UNSAFE),
+    stores: z.array(
+      z.object({ node_id: z.string().nullable(), store_id: z.number().int(), algorithm_code: z.number().int().nullable(), algorithm: z.string(), encrypted: z.boolean().nullable() }),
+    ),
+    summary: z.object({ stores: z.number().int(), encrypted: z.number().int(), plaintext: z.number().int(), unknown: z.number().int() }),
+    cmek_note: z.string().nullable(),
+    probe: probeOutput,
+    notes: z.array(z.string()),
+    retries: z.number().int(),
+  }),
+  annotations: READ,
+  async run(args, ctx) {
+    if (args.probe && ctx.config.readOnly) {
+      throw new OperatorError(
+        'Probe refused in read-only mode',
+        'probe: true creates and drops a table, and this server runs with --read-only.',
+        'run without probe to read encryption status, or restart the server without --read-only to allow the reversible probe.',
+        { kind: 'read_only' },
+      );
+    }
+    const connector = ctx.deps.sql;
+    const conn = args.connection !== undefined || args.probe || !args.http_url ? await connector.resolve(connectionRequest(args)) : undefined;
+    const total = args.probe ? 2 : 1;
+    await ctx.progress(0, total, 'reading store encryption status');
+    const report = await verifyEncryption(connector, {
+      ...(conn ? { conn } : {}),
+      ...(args.http_url ? { httpUrl: args.http_url } : {}),
+      ...(args.sslrootcert ? { caPath: expandHome(args.sslrootcert) } : {}),
+      signal: ctx.signal,
+    });
+    let probe: ProbeResult | null = null;
+    if (args.probe && conn) {
+      await ctx.progress(1, total, 'running the read/write probe');
+      probe = await runProbe(connector, conn, ctx.signal);
+    }
+    await ctx.progress(total, total, 'done');
+    const s = report.summary;
+    const plaintext = report.stores.filter((store) => store.encrypted === false);
+    const next = probe?.left_behind
+      ? `Next: drop the probe table by hand: DROP TABLE IF EXISTS "${probe.table}";`
+      : report.cmek_note
+        ? 'Next: run get_cmek_status for this cluster.'
+        : plaintext.length
+          ? 'Next: enable encryption at rest on the plaintext stores (rolling restart, one node at a time), then re-run this check.'
+          : report.source === 'none'
+            ? 'Next: pass http_url of each node (or use an admin user) to read store encryption status.'
+            : probe && !probe.ok
+              ? 'Next: investigate the failed probe step (permissions, node health) before relying on this cluster.'
+              : 'Next: nothing to fix; re-run after any node restart or key rotation.';
+    const text = [
+      `Encryption at rest on ${describeTarget(conn, args.http_url)} — ${serverLabel(report.server)}${report.source === 'none' ? '' : `, read via ${report.source}`}.`,
+      report.source === 'none' ? 'Store encryption status: not available (see notes).' : `${s.stores} store(s): ${s.encrypted} encrypted, ${s.plaintext} plaintext, ${s.unknown} unknown.`,
+      ...report.stores.map(storeLine),
+      ...(report.cmek_note ? [report.cmek_note] : []),
+      ...(probe ? [probeLine(probe)] : []),
+      ...report.notes.map((note) => `Note: ${note}`),
+      next,
+    ].join('\n');
+    return {
+      data: {
+        target: describeTarget(conn, args.http_url),
+        server: serverData(report.server),
+        source: report.source,
+        unsafe_internals: report.unsafe_internals,
+        stores: report.stores,
+        summary: report.summary,
+        cmek_note: report.cmek_note,
+        probe,
+        notes: report.notes,
+        retries: report.retries,
+      },
+      text,
+    };
+  },
+});
+
+export const SQL_TOOLS = [checkCertificateExpiryTool, verifyEncryptionSqlTool];

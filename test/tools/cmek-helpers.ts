@@ -1,0 +1,43 @@
+/** Shared set-up for the CMEK tool tests: a sandbox, a server over a real MCP client, quick polling. */
+import { createCloudClient, type CloudClientOptions } from '../../src/cloud/client.js';
+import { buildConfig, type Config } from '../../src/config.js';
+import type { Sandbox } from '../../src/sandbox/index.js';
+import { SANDBOX_API_KEY } from '../../src/sandbox/seed.js';
+import { startTestServer, type TestServer, type TestServerOptions } from '../helpers/harness.js';
+
+/** Cloud settings that keep tests fast: polling every 10 ms, short time-outs. */
+export function fastCloud(overrides: Partial<Config['cloud']> = {}): Config['cloud'] {
+  return { ...buildConfig().cloud, pollIntervalMs: 10, operationDeadlineMs: 10_000, iamPropagationMs: 0, requestTimeoutMs: 2_000, ...overrides };
+}
+
+export interface CmekServerOptions extends Omit<TestServerOptions, 'sandbox'> {
+  /** Cloud configuration overrides on top of fastCloud(). */
+  cloud?: Partial<Config['cloud']>;
+  /** Client knobs beyond the configuration (retry pacing, IAM retry interval). */
+  client?: Partial<CloudClientOptions>;
+}
+
+/** A test server on the sandbox whose Cloud client retries and polls quickly. */
+export function startCmekServer(sandbox: Sandbox, options: CmekServerOptions = {}): Promise<TestServer> {
+  const cloud = fastCloud(options.cloud);
+  const client = createCloudClient({
+    ...cloud,
+    apiKey: SANDBOX_API_KEY,
+    baseUrl: sandbox.cloud.url,
+    retryBaseMs: 5,
+    retryMaxMs: 20,
+    iamRetryIntervalMs: 20,
+    ...options.client,
+  });
+  return startTestServer({
+    ...options,
+    sandbox,
+    config: { ...options.config, cloud },
+    deps: { cloud: () => client, ...options.deps },
+  });
+}
+
+/** Calls to the Cloud API emulator matching `method` and `operation`. */
+export function cloudCalls(sandbox: Sandbox, method?: string, operation?: string): number {
+  return sandbox.cloud.log.count({ ...(method ? { method } : {}), ...(operation ? { operation } : {}) });
+}
