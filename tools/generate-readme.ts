@@ -55,7 +55,7 @@ function promptsTable(): string {
 async function resourcesTable(): Promise<string> {
   const templates = table(
     ['URI template', 'Content'],
-    RESOURCE_TEMPLATES.map((template) => [`\`${template.uriTemplate}\``, `${template.mimeType}: ${firstSentence(template.description)}`]),
+    RESOURCE_TEMPLATES.map((template) => [`\`${template.uriTemplate}\``, `${template.mimeType}: ${template.description}`]),
   );
   const catalog = createSkillCatalog();
   const rows: string[][] = [];

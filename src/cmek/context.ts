@@ -41,10 +41,10 @@ export const KEY_TYPE_FOR_CLOUD: Record<CloudProvider, KmsKeyType> = {
 };
 
 /** A cluster reference for outputs and the audit log. */
-export interface ClusterRef {
+export type ClusterRef = {
   id: string;
   name: string;
-}
+};
 
 /** Whole days between an ISO time and now (undefined when the time is missing or invalid). */
 export function ageInDays(iso: string | undefined, now: number): number | undefined {

@@ -16,13 +16,13 @@ export interface EnableCmekOptions {
   dryRun: boolean;
 }
 
-export interface CmekRequest {
+export type CmekRequest = {
   method: 'POST' | 'PUT' | 'PATCH';
   path: string;
   body: Record<string, unknown>;
-}
+};
 
-export interface EnableResult {
+export type EnableResult = {
   cluster: ClusterRef;
   outcome: 'dry_run' | 'enabled' | 'failed' | 'in_progress';
   status: CmekStatus | 'NOT_ENABLED';
@@ -30,7 +30,7 @@ export interface EnableResult {
   checks: Check[];
   regions: RegionOutcome[];
   next_step: string;
-}
+};
 
 function refuseWhenOn(cluster: ClusterRef, info: CmekClusterInfo | null): void {
   const status = overallStatus(info);

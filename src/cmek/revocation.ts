@@ -24,7 +24,7 @@ export interface RevokeOptions {
   confirm(request: ConfirmationRequest): Promise<void>;
 }
 
-export interface RevokeResult {
+export type RevokeResult = {
   cluster: ClusterRef;
   outcome: 'dry_run' | 'revoked' | 'failed' | 'in_progress';
   status: CmekStatus | 'NOT_ENABLED';
@@ -34,7 +34,7 @@ export interface RevokeResult {
   request: CmekRequest;
   regions: RegionOutcome[];
   next_step: string;
-}
+};
 
 /** The two steps of a revocation, in order. */
 export const REVOCATION_STEPS = [

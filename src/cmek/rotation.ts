@@ -38,7 +38,7 @@ export type RegionRotation = {
   detail: string;
 };
 
-export interface RotateResult {
+export type RotateResult = {
   cluster: ClusterRef;
   mode: RotationRequest['mode'];
   outcome: 'dry_run' | 'rotated' | 'partial' | 'failed' | 'in_progress' | 'nothing_to_do';
@@ -49,7 +49,7 @@ export interface RotateResult {
   regions: RegionRotation[];
   old_keys_notice: string;
   next_step: string;
-}
+};
 
 const OLD_KEYS_NOTICE =
   'Keep every previous key enabled: data written under it still needs it, and past keys stay in key_infos. Never disable, revoke or schedule deletion of an old key until the rotation is verified in every region (get_cmek_status), and even then check the KMS audit log for recent use first.';
@@ -70,8 +70,8 @@ export async function rotateCmek(env: CmekEnv, clusterRef: string, request: Rota
   if (active.length === 0) {
     return result(ref, request, 'nothing_to_do', plan.regions, checks, [], skippedOnly(plan.regions), undefined, 'Every chosen region already uses the requested key; nothing was sent. Check get_cmek_status.');
   }
-  const targets = active.filter((region) => region.target_uri !== undefined);
-  checks.push(...(await checkKeysInKms(env, targets.map((region) => spec(region, type, region.target_uri!)))));
+  // Azure new_version targets are unknown until the KMS rotation: check the current version instead.
+  checks.push(...(await checkKeysInKms(env, active.map((region) => spec(region, type, region.target_uri ?? region.from_uri!)))));
   refuseOnFailures(checks, `rotate_cmek refused for ${cluster.name}`, fix);
   checks.push(...(await checkKeptKeys(env, keptKeys(before, active, type))));
 
@@ -138,7 +138,7 @@ async function rotateInKms(env: CmekEnv, type: KmsKeyType, active: readonly Regi
       const provider = await env.kms.get(type);
       const rotated = await provider.rotateKey(uri, env.signal);
       done.push({ uri, new_uri: rotated.uri, ...(rotated.newVersion ? { new_version: rotated.newVersion } : {}), detail: rotated.detail });
-      await env.progress(done.length, uris.length + 1, `new KMS version of ${uri}`);
+      await env.progress(0, undefined, `new KMS version of ${uri}`);
     } catch (error) {
       if (env.signal.aborted) throw error;
       throw new OperatorError(

@@ -26,14 +26,14 @@ export type RegionStatusView = {
   failures: string[];
 };
 
-export interface CmekStatusView {
+export type CmekStatusView = {
   status: CmekStatus | 'NOT_ENABLED';
   cmek_enabled: boolean;
   regions: RegionStatusView[];
   /** Things the operator must know (failures, regions without CMEK). */
   problems: string[];
   next_step: string;
-}
+};
 
 /** A key_info as the operator reads it. */
 export function keyView(info: CmekKeyInfo, now: number): KeyView {
@@ -79,7 +79,11 @@ export function summarizeCmek(cluster: Cluster, info: CmekClusterInfo | null, no
     }
     if (info && region.status === 'NOT_ENABLED') problems.push(`${region.region}: no CMEK key for this cluster region.`);
   }
-  return { status, cmek_enabled: CMEK_ON.includes(status), regions, problems, next_step: nextStep(status, regions) };
+  const next =
+    cluster.plan === 'ADVANCED'
+      ? nextStep(status, regions)
+      : `CMEK is available only on Advanced clusters; ${cluster.name} is ${cluster.plan}. See check_cmek_eligibility for the way forward.`;
+  return { status, cmek_enabled: CMEK_ON.includes(status), regions, problems, next_step: next };
 }
 
 function nextStep(status: CmekStatus | 'NOT_ENABLED', regions: RegionStatusView[]): string {

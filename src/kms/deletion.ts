@@ -81,15 +81,17 @@ function windowFor(provider: KmsProvider, key: KeyDescription, requested: number
   return fixed;
 }
 
-function referenceRefusal(plan: { uri: string; scan: ReferenceScan }): OperatorError | undefined {
-  const { references, unchecked } = plan.scan;
+function referenceRefusal(scan: ReferenceScan, key: KeyDescription): OperatorError | undefined {
+  const { references, unchecked } = scan;
   if (references.length > 0) {
     const lines = references.map(
       (ref) => `${ref.clusterName} (${ref.clusterId}) region ${ref.region}: ${ref.current ? 'current key' : 'past key, still needed for data written under it'} [${ref.status}]`,
     );
     return new OperatorError(
       'Refusing: the key is in use',
-      `CockroachDB Cloud references this key in CMEK key_infos:\n- ${lines.join('\n- ')}\nDeleting or disabling it would make that data unreadable; restarted nodes could not rejoin and backups would fail.`,
+      `CockroachDB Cloud references this key in CMEK key_infos:\n- ${lines.join('\n- ')}\nDeleting or disabling it would make that data unreadable; restarted nodes could not rejoin and backups would fail.${
+        key.deletion.scheduled ? `\nCRITICAL: the key is ALREADY scheduled for deletion${key.deletion.scheduledFor ? ` on ${key.deletion.scheduledFor}` : ''}; cancel that deletion now (AWS cancel-key-deletion + enable-key, GCP versions restore + enable, Azure recover).` : ''
+      }`,
       'keep the key enabled. To move a cluster off it, use rotate_cmek with mode new_key; even then the old key stays needed for data written under it. Check get_cmek_status for each cluster listed.',
       { references, auditOutcome: 'refused' },
     );
@@ -146,14 +148,6 @@ export async function planKeyDeletion(
 ): Promise<DeletionPlan> {
   const parsed = validateDeletionRequest(provider.type, input.uri, input.pendingWindowDays);
   const key = await provider.describeKey(input.uri, options.signal);
-  if (input.action === 'schedule_deletion' && key.deletion.scheduled) {
-    throw new OperatorError(
-      'The key is already scheduled for deletion',
-      `State ${key.state}${key.deletion.scheduledFor ? `, deletion on ${key.deletion.scheduledFor}` : ''}.`,
-      `nothing to do. ${undoText(provider.type, 'schedule_deletion', parsed, key.deletion.scheduledFor)}`,
-      { auditOutcome: 'refused' },
-    );
-  }
   const windowDays = input.action === 'schedule_deletion' ? windowFor(provider, key, input.pendingWindowDays) : undefined;
   const canonical = parseKeyUri(provider.type, key.uri);
   const scan = await findKeyReferences(cloud, provider.type, keyIdentity(canonical), {
@@ -167,8 +161,16 @@ export async function planKeyDeletion(
       }
     },
   });
-  const refusal = referenceRefusal({ uri: input.uri, scan });
+  const refusal = referenceRefusal(scan, key);
   if (refusal) throw refusal;
+  if (input.action === 'schedule_deletion' && key.deletion.scheduled) {
+    throw new OperatorError(
+      'The key is already scheduled for deletion',
+      `State ${key.state}${key.deletion.scheduledFor ? `, deletion on ${key.deletion.scheduledFor}` : ''}.`,
+      `nothing to do. ${undoText(provider.type, 'schedule_deletion', parsed, key.deletion.scheduledFor)}`,
+      { auditOutcome: 'refused' },
+    );
+  }
   const deletionDate = windowDays === undefined ? undefined : new Date(input.now + windowDays * 86_400_000).toISOString();
   const consequences =
     input.action === 'disable'

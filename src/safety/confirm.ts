@@ -75,7 +75,7 @@ export function createConfirmationGate(options: ConfirmationGateOptions): (sessi
   const elicitTimeoutMs = options.elicitTimeoutMs ?? 10 * 60_000;
 
   async function viaElicitation(session: ElicitationSession, request: ConfirmationRequest): Promise<ConfirmationResult> {
-    const what = `${request.action} (${request.targetDescription})`;
+    const what = `${request.tool} on ${request.targetDescription}`;
     const message = `${describePlan(request)}\n\nTo proceed, type ${request.targetName} and choose "approve". Anything else changes nothing.`;
     const timeout = AbortSignal.timeout(elicitTimeoutMs);
     let answer;
@@ -143,7 +143,7 @@ export function createConfirmationGate(options: ConfirmationGateOptions): (sessi
     if (config.dangerouslyAllowTokenConfirmation) return viaToken(request);
     return refusal(
       'unsupported',
-      `${request.tool} needs a human to confirm ${request.action} (${request.targetDescription}), and this MCP client cannot show a confirmation form (no form elicitation support).`,
+      `${request.tool} on ${request.targetDescription} needs a human to confirm it, and this MCP client cannot show a confirmation form (no form elicitation support).`,
       `use a client that supports MCP form elicitation (for example VS Code 1.102 or later, or the Claude Code CLI 2.1.76 or later), or ask the operator to restart the server with --dangerously-allow-token-confirmation for a two-step plan-and-token confirmation.`,
     );
   };

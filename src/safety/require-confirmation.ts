@@ -4,17 +4,17 @@ import type { AuditOutcome, Confirm, ConfirmationRefusal, ConfirmationRequest } 
 const HUMAN_REFUSALS: ReadonlySet<ConfirmationRefusal> = new Set(['declined', 'cancelled', 'rejected', 'name_mismatch']);
 
 const HEADLINE: Record<ConfirmationRefusal, string> = {
-  declined: 'Not done: declined',
-  cancelled: 'Not done: confirmation cancelled',
-  rejected: 'Not done: rejected',
-  name_mismatch: 'Not done: the typed name did not match',
-  unsupported: 'Not done: confirmation unavailable in this client',
-  error: 'Not done: the confirmation failed',
-  token_issued: 'Confirmation required (plan only)',
-  token_invalid: 'Not done: invalid confirmation token',
-  token_expired: 'Not done: confirmation token expired',
-  token_replayed: 'Not done: confirmation token already used',
-  stale_plan: 'Not done: stale plan',
+  declined: 'Declined',
+  cancelled: 'Cancelled',
+  rejected: 'Rejected',
+  name_mismatch: 'Name mismatch',
+  unsupported: 'Confirmation unavailable',
+  error: 'Confirmation failed',
+  token_issued: 'Confirmation required',
+  token_invalid: 'Invalid confirmation token',
+  token_expired: 'Confirmation token expired',
+  token_replayed: 'Confirmation token already used',
+  stale_plan: 'Stale plan',
 };
 
 /**
@@ -30,7 +30,7 @@ export async function requireConfirmation(confirm: Confirm, request: Confirmatio
   const auditOutcome: AuditOutcome = HUMAN_REFUSALS.has(result.reason) ? 'declined' : 'refused';
   const suffix = result.next ? ` Next: ${result.next}` : '';
   const why = suffix && result.message.endsWith(suffix) ? result.message.slice(0, -suffix.length) : result.message;
-  throw new OperatorError(`${HEADLINE[result.reason]} (${request.tool} on ${request.targetName})`, why, result.next ?? `call ${request.tool} again.`, {
+  throw new OperatorError(`${HEADLINE[result.reason]}: ${request.tool} on ${request.targetName} was not run`, why, result.next ?? `call ${request.tool} again.`, {
     auditOutcome,
     confirmation: result.reason,
     ...(result.token ? { confirmationToken: result.token, expiresAt: result.expiresAt } : {}),

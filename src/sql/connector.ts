@@ -153,7 +153,8 @@ export function createSqlConnector(options: SqlConnectorOptions): SqlConnector {
     ssl: await tlsOptions(conn),
     connectionTimeoutMillis: conn.connectTimeoutMs ?? options.connectTimeoutMs ?? 10_000,
     statement_timeout: options.statementTimeoutMs,
-    query_timeout: options.statementTimeoutMs + 5_000,
+    // Client-side backstop in case the server does not enforce statement_timeout.
+    query_timeout: options.statementTimeoutMs + Math.min(5_000, options.statementTimeoutMs),
     application_name: conn.applicationName ?? 'crdb-encryption-mcp',
     ...(conn.options ? { options: conn.options } : {}),
   });

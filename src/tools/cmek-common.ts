@@ -1,5 +1,6 @@
 /** Pieces shared by the CMEK tools: input fields, output shapes, and the bridge to the domain env. */
 import { z } from 'zod';
+import { CMEK_STATUSES } from '../cloud/schemas.js';
 import type { Check, CmekEnv } from '../cmek/context.js';
 import type { ToolContext } from './define-tool.js';
 
@@ -19,26 +20,51 @@ export const regionName = z
   .regex(/^[a-z][a-z0-9-]*[a-z0-9]$/, 'expected a region name like us-east-1');
 export const regionInput = regionName.describe('Cluster region');
 
-export const keyUriInput = z.string().min(1).max(512).describe('Key URI: AWS ARN; GCP name without version; Azure id with version');
-export const principalInput = z.string().min(1).max(512).describe('AWS role ARN, GCP service account email or Azure tenant id');
-export const waitInput = z.boolean().default(true).describe('Wait until done (default true)');
-export const dryRunInput = z.boolean().default(false).describe('Validate and show the exact request; send nothing');
+export const keyUriInput = z.string().min(1).max(512).describe('AWS key ARN, GCP key name (no version) or Azure key id (with version)');
+export const principalInput = z.string().min(1).max(512).describe('AWS role ARN, GCP service account or Azure tenant id');
+export const waitInput = z.boolean().default(true).describe('Wait until done');
+export const dryRunInput = z.boolean().default(false).describe('Check and show the request; send nothing');
 
 /*
- * Output shapes name every field a client needs; nested items are loose objects that declare their
- * key fields only (the rest passes through), which keeps tools/list small.
+ * Output shapes, enforced in full by define-tool (tools/list shows a lean relaxation of them).
  */
 
-/** A CMEKStatus, or NOT_ENABLED. */
-export const cmekStatusOutput = z.string();
+export const cmekStatusOutput = z.enum([...CMEK_STATUSES, 'NOT_ENABLED']);
 
-export const checkOutput = z.looseObject({ check: z.string(), result: z.enum(['pass', 'fail', 'warn', 'unknown']), detail: z.string() });
+export const checkOutput = z.object({
+  check: z.string(),
+  result: z.enum(['pass', 'fail', 'warn', 'unknown']),
+  detail: z.string(),
+  region: z.string().optional(),
+});
 
 export const clusterRefOutput = z.object({ id: z.string(), name: z.string() });
 
-export const regionOutcomeOutput = z.looseObject({ region: z.string(), status: z.string() });
+/** Per-region results after a CMEK operation. */
+export const regionsOutput = z.array(
+  z.object({ region: z.string(), status: cmekStatusOutput, key_uri: z.string().optional(), user_message: z.string().optional() }),
+);
 
-export const requestOutput = z.object({ method: z.string(), path: z.string(), body: z.unknown() });
+/** The Cloud API request sent (or, for dry_run, that would be sent). */
+export const requestOutput = z.object({ method: z.enum(['POST', 'PUT', 'PATCH']), path: z.string(), body: z.record(z.string(), z.unknown()) });
+
+/**
+ * Progress values must strictly increase (MCP spec), but polling repeats the same "regions done"
+ * count: the n-th repeat adds 1 - 1/(n+1), which grows yet never reaches the next whole number.
+ */
+export function increasingProgress(send: ToolContext['progress']): CmekEnv['progress'] {
+  let base = Number.NEGATIVE_INFINITY;
+  let repeats = 0;
+  return (done, total, message) => {
+    if (done > base) {
+      base = done;
+      repeats = 0;
+    } else {
+      repeats += 1;
+    }
+    return send(base + (repeats === 0 ? 0 : 1 - 1 / (repeats + 1)), total, message);
+  };
+}
 
 /** The domain's view of a tool call: Cloud API, KMS, clock, cancellation, progress, request ids. */
 export function cmekEnv(ctx: ToolContext): CmekEnv {
@@ -48,7 +74,7 @@ export function cmekEnv(ctx: ToolContext): CmekEnv {
     now: () => ctx.deps.clock.now(),
     signal: ctx.signal,
     onRequestId: (id) => ctx.noteRequestId(id),
-    progress: (done, total, message) => ctx.progress(done, total, message),
+    progress: increasingProgress((done, total, message) => ctx.progress(done, total, message)),
   };
 }
 

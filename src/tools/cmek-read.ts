@@ -24,12 +24,22 @@ export const listClusters = defineTool({
   name: 'list_clusters',
   title: 'List clusters',
   description:
-    'List CockroachDB Cloud clusters: id, name, plan, cloud, state, regions, labels, and CMEK status of Advanced clusters (UNKNOWN if unreadable). Filter by plan, cloud or label. Start here.',
+    'List CockroachDB Cloud clusters (id, name, plan, cloud, state, regions, labels) with CMEK status for Advanced ones. Filter by plan, cloud or label. Start here.',
   toolset: 'cmek',
   input: listClustersInput,
   output: z.object({
     clusters: z.array(
-      z.looseObject({ id: z.string(), name: z.string(), plan: z.string(), cloud_provider: z.string(), regions: z.array(z.string()), cmek_status: z.string() }),
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        plan: z.enum(PLANS),
+        cloud_provider: z.enum(CLOUD_PROVIDERS),
+        state: z.string(),
+        regions: z.array(z.string()),
+        labels: z.record(z.string(), z.string()),
+        cmek_status: z.union([cmekStatusOutput, z.enum(['NOT_AVAILABLE', 'UNKNOWN'])]),
+        cmek_error: z.string().optional(),
+      }),
     ),
     count: z.number().int(),
     total: z.number().int(),
@@ -58,11 +68,11 @@ export const checkCmekEligibility = defineTool({
   name: 'check_cmek_eligibility',
   title: 'Check CMEK eligibility',
   description:
-    'Can this cluster use CMEK? Checks plan, state, cloud, regions, private network, BYOC, running operations, CMEK already on. Verdict eligible / not_eligible / cannot_verify (the security add-on is invisible to the API), with the next step.',
+    'Can a cluster use CMEK? Checks plan, state, network, BYOC, running operations, CMEK state. Verdict eligible, not_eligible or cannot_verify (the security add-on is not in the API) and next step.',
   toolset: 'cmek',
   input: clusterOnlyInput,
   output: z.object({
-    cluster: z.looseObject({ id: z.string(), name: z.string(), plan: z.string() }),
+    cluster: clusterRefOutput,
     verdict: z.enum(['eligible', 'not_eligible', 'cannot_verify']),
     cmek_enabled: z.boolean(),
     checks: z.array(checkOutput),
@@ -86,8 +96,16 @@ export const checkCmekEligibility = defineTool({
   },
 });
 
-/** A key_info as shown: uri, status, created_at, age_days, user_message when present. */
-const keyViewOutput = z.record(z.string(), z.unknown());
+const keyViewOutput = z.object({
+  type: z.string().optional(),
+  uri: z.string().optional(),
+  auth_principal: z.string().optional(),
+  status: cmekStatusOutput.optional(),
+  created_at: z.string().optional(),
+  updated_at: z.string().optional(),
+  age_days: z.number().int().optional(),
+  user_message: z.string().optional(),
+});
 
 function keyLine(key: KeyView | null): string {
   if (!key) return 'no key';
@@ -98,7 +116,7 @@ export const getCmekStatusTool = defineTool({
   name: 'get_cmek_status',
   title: 'Get CMEK status',
   description:
-    'CMEK status of a cluster, overall and per region: current and past keys (past keys still decrypt old data) with age, each failure\'s user_message, and what to do next.',
+    'CMEK status per region: current and past keys (still needed for old data) with age, failures with user_message, and the next step.',
   toolset: 'cmek',
   input: clusterOnlyInput,
   output: z.object({
@@ -106,7 +124,13 @@ export const getCmekStatusTool = defineTool({
     status: cmekStatusOutput,
     cmek_enabled: z.boolean(),
     regions: z.array(
-      z.looseObject({ region: z.string(), status: z.string(), current_key: keyViewOutput.nullable(), past_keys: z.array(keyViewOutput), failures: z.array(z.string()) }),
+      z.object({
+        region: z.string(),
+        status: cmekStatusOutput,
+        current_key: keyViewOutput.nullable(),
+        past_keys: z.array(keyViewOutput),
+        failures: z.array(z.string()),
+      }),
     ),
     problems: z.array(z.string()),
     next_step: z.string(),

@@ -11,14 +11,14 @@ import {
   clusterInput,
   clusterRefOutput,
   cmekEnv,
-  cmekStatusOutput,
   dryRunInput,
   joinText,
   keyUriInput,
   principalInput,
   regionInput,
   regionName,
-  regionOutcomeOutput,
+  cmekStatusOutput,
+  regionsOutput,
   renderChecks,
   requestOutput,
   waitInput,
@@ -36,7 +36,7 @@ export const enableCmekInput = z
           region: regionInput,
           key_spec: z
             .strictObject({
-              type: z.enum(['AWS_KMS', 'GCP_CLOUD_KMS', 'AZURE_KEY_VAULT']).optional().describe('Key type (default: from the cloud)'),
+              type: z.enum(['AWS_KMS', 'GCP_CLOUD_KMS', 'AZURE_KEY_VAULT']).optional().describe('Default: from the cloud'),
               uri: keyUriInput,
               auth_principal: principalInput,
             })
@@ -46,8 +46,8 @@ export const enableCmekInput = z
       .min(1)
       .max(50)
       .optional()
-      .describe('One spec per cluster region, as provision_cmek_key emits; or keys + auth_principal'),
-    keys: keysByRegion.optional().describe('Region -> key URI, with auth_principal'),
+      .describe('One per cluster region (provision_cmek_key output)'),
+    keys: keysByRegion.optional().describe('Or: region -> key URI, plus auth_principal'),
     auth_principal: principalInput.optional(),
     wait: waitInput,
     dry_run: dryRunInput,
@@ -71,7 +71,7 @@ export const enableCmekTool = defineTool({
   name: 'enable_cmek',
   title: 'Enable CMEK',
   description:
-    'Enable CMEK with one key per cluster region. Validates everything first (regions, key type, URI, key region, principal, key usable and granted) and sends nothing if a check fails. Refuses if CMEK is on (use rotate_cmek).',
+    'Enable CMEK with one key per cluster region. Checks regions, key type, URI, key location, principal and KMS access first; sends nothing if one fails. Refuses if CMEK is on (rotate_cmek).',
   toolset: 'cmek',
   input: enableCmekInput,
   output: z.object({
@@ -80,7 +80,7 @@ export const enableCmekTool = defineTool({
     status: cmekStatusOutput,
     request: requestOutput,
     checks: z.array(checkOutput),
-    regions: z.array(regionOutcomeOutput),
+    regions: regionsOutput,
     next_step: z.string(),
   }),
   annotations: WRITE,
@@ -102,9 +102,9 @@ export const enableCmekTool = defineTool({
 export const rotateCmekInput = z
   .strictObject({
     cluster: clusterInput,
-    mode: z.enum(['new_version', 'new_key']).describe('new_version: new KMS version of the current key; new_key: switch to new_keys'),
-    regions: z.array(regionInput).min(1).max(50).optional().describe('Regions (default: all, or the failed ones)'),
-    new_keys: keysByRegion.optional().describe('Region -> new key URI (new_key)'),
+    mode: z.enum(['new_version', 'new_key']).describe('new_version of the current key, or new_key (new_keys)'),
+    regions: z.array(regionInput).min(1).max(50).optional().describe('Default: all, or the failed ones'),
+    new_keys: keysByRegion.optional().describe('Region -> new key URI'),
     auth_principal: principalInput.optional(),
     wait: waitInput,
     dry_run: dryRunInput,
@@ -121,18 +121,39 @@ export const rotateCmekTool = defineTool({
   name: 'rotate_cmek',
   title: 'Rotate CMEK keys',
   description:
-    'Guided CMEK rotation: preflight, new KMS key version (new_version) or given keys (new_key), PUT, wait, verify each region. A re-run resumes: redoes only ROTATE_FAILED regions, skips regions already on the new key.',
+    'Rotate CMEK: new KMS key version (new_version) or new keys (new_key), PUT, wait, verify each region. A re-run resumes: only ROTATE_FAILED regions; regions already on the new key are skipped.',
   toolset: 'cmek',
   input: rotateCmekInput,
   output: z.object({
     cluster: clusterRefOutput,
     mode: z.enum(['new_version', 'new_key']),
     outcome: z.enum(['dry_run', 'rotated', 'partial', 'failed', 'in_progress', 'nothing_to_do']),
-    plan: z.array(z.looseObject({ region: z.string(), action: z.enum(['rotate', 'resume', 'skip']) })),
+    plan: z.array(
+      z.object({
+        region: z.string(),
+        action: z.enum(['rotate', 'resume', 'skip']),
+        reason: z.string(),
+        status_before: cmekStatusOutput,
+        from_uri: z.string().optional(),
+        target_uri: z.string().optional(),
+        auth_principal: z.string().optional(),
+        kms_rotation: z.boolean(),
+      }),
+    ),
     request: requestOutput.optional(),
-    kms_rotations: z.array(z.record(z.string(), z.string())),
+    kms_rotations: z.array(z.object({ uri: z.string(), new_uri: z.string(), new_version: z.string().optional(), detail: z.string() })),
     checks: z.array(checkOutput),
-    regions: z.array(z.looseObject({ region: z.string(), result: z.enum(['rotated', 'failed', 'skipped', 'in_progress']), status: z.string(), detail: z.string() })),
+    regions: z.array(
+      z.object({
+        region: z.string(),
+        result: z.enum(['rotated', 'failed', 'skipped', 'in_progress']),
+        status: cmekStatusOutput,
+        key_uri: z.string().optional(),
+        previous_key_uri: z.string().optional(),
+        user_message: z.string().optional(),
+        detail: z.string(),
+      }),
+    ),
     old_keys_notice: z.string(),
     next_step: z.string(),
   }),
@@ -168,7 +189,7 @@ export const rotateCmekTool = defineTool({
 
 export const revokeCmekInput = z.strictObject({
   cluster: clusterInput,
-  confirmation_token: z.string().min(1).max(4096).optional().describe('Token from the previous call (token flow)'),
+  confirmation_token: z.string().min(1).max(4096).optional().describe('Token from the previous call'),
   wait: waitInput,
   dry_run: dryRunInput,
 });
@@ -177,7 +198,7 @@ export const revokeCmekTool = defineTool({
   name: 'revoke_cmek',
   title: 'Revoke CMEK (destructive)',
   description:
-    "DESTRUCTIVE: revoke CMEK (after removing CockroachDB's KMS access). Restarted nodes then cannot rejoin, backups fail; only Cockroach Labs support can restore. Needs human confirmation; dry_run shows the plan.",
+    "DESTRUCTIVE: revoke CMEK after removing CockroachDB's KMS access. Restarted nodes cannot rejoin, backups fail; only Cockroach Labs support can restore. Needs human confirmation.",
   toolset: 'cmek',
   input: revokeCmekInput,
   output: z.object({
@@ -188,7 +209,7 @@ export const revokeCmekTool = defineTool({
     consequences: z.array(z.string()),
     checks: z.array(checkOutput),
     request: requestOutput,
-    regions: z.array(regionOutcomeOutput),
+    regions: regionsOutput,
     next_step: z.string(),
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },

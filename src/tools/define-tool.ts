@@ -16,6 +16,7 @@ import { KmsError } from '../kms/provider.js';
 import { AuditLogError } from '../safety/audit-chain.js';
 import type { AuditOutcome, Confirm } from '../safety/types.js';
 import { elicitationSession } from './elicitation.js';
+import { listedInputSchema, listedOutputSchema } from './listing-schema.js';
 
 /** The four behaviour hints, all required so none falls back to the spec's pessimistic defaults. */
 export interface ToolAnnotations {
@@ -137,9 +138,9 @@ export function registerTools(server: McpServer, defs: readonly ToolDef[], confi
       {
         title: def.title,
         description: def.description,
-        inputSchema: def.input,
-        outputSchema: def.output,
-        annotations: { title: def.title, ...def.annotations },
+        inputSchema: listedInputSchema(def.input),
+        outputSchema: listedOutputSchema(def.output),
+        annotations: def.annotations,
       },
       (async (args: unknown, extra: Extra) => invoke(def, args, extra, { config, deps, confirm })) as never,
     );
@@ -165,7 +166,9 @@ async function invoke(
   const policy = toolPolicy(def, config);
   if (!policy.allowed) return { isError: true, content: [{ type: 'text', text: policy.reason }] };
 
-  const parsed = def.input.parse(args);
+  const validated = def.input.safeParse(args ?? {});
+  if (!validated.success) return invalidArguments(def, validated.error);
+  const parsed = validated.data;
   const mutating = !def.annotations.readOnlyHint;
   const attemptId = randomUUID();
   const requestIds: string[] = [];
@@ -213,6 +216,8 @@ async function invoke(
   let detail: string | undefined;
   try {
     const output = await def.run(parsed, ctx);
+    const checked = def.output.safeParse(output.data);
+    if (!checked.success) throw new Error(`output does not match its schema: ${formatIssues(checked.error)}`);
     outcome = output.auditOutcome ?? 'succeeded';
     result = { content: [{ type: 'text', text: output.text }], structuredContent: output.data as Record<string, unknown> };
   } catch (error) {
@@ -237,6 +242,27 @@ async function invoke(
     });
   }
   return deps.redactor.redact(result);
+}
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(arguments)'}: ${issue.message}`)
+    .join('; ');
+}
+
+/** Malformed arguments: refused before anything is read or changed. */
+function invalidArguments(def: ToolDef, error: z.ZodError): CallToolResult {
+  const fields = Object.keys(def.input.shape).join(', ');
+  return {
+    isError: true,
+    content: [
+      {
+        type: 'text',
+        text: `Invalid arguments for ${def.name}: ${formatIssues(error)}. Nothing was called.\nNext: fix the arguments (accepted: ${fields}) and call ${def.name} again.`,
+      },
+    ],
+  };
 }
 
 /** Why the audit log refused an entry, and what the operator should do about it. */

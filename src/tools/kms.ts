@@ -7,7 +7,7 @@ import { resolveCluster } from '../cloud/resolve-cluster.js';
 import { OperatorError } from '../errors.js';
 import { executeKeyDeletion, keyTypeOfUri, planKeyDeletion, validateDeletionRequest } from '../kms/deletion.js';
 import { KEY_TYPE_OF_CLOUD, chooseRegions, provisionCmekKeys } from '../kms/provisioning.js';
-import { requireConfirmation } from '../safety/confirm.js';
+import { requireConfirmation } from '../safety/require-confirmation.js';
 import { defineTool } from './define-tool.js';
 
 const keyName = z

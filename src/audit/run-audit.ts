@@ -1,0 +1,235 @@
+/**
+ * The fleet audit: lists clusters page by page and audits each as soon as its page arrives, with
+ * enough audits in flight to keep the Cloud API client's rate limiter busy (the limiter, not this
+ * module, guarantees the limit is never exceeded). KMS look-ups are shared per key. SQL targets run
+ * alongside. A cluster whose calls fail is reported failed; a stop (cancellation or time limit)
+ * returns what was done, marked as partial.
+ */
+import type { CallOptions, CloudApi } from '../cloud/api.js';
+import { CloudApiError } from '../cloud/errors.js';
+import { resolveCluster } from '../cloud/resolve-cluster.js';
+import type { Cluster } from '../cloud/schemas.js';
+import { SEVERITY_RANK } from '../certs/thresholds.js';
+import { OperatorError, errorMessage } from '../errors.js';
+import type { KmsRegistry } from '../kms/provider.js';
+import type { SqlConnector } from '../sql/connector.js';
+import { auditAdvancedCluster, baseResult, planFindings, type ClusterAudit } from './cluster-rules.js';
+import { countBySeverity, finalizeFinding, summarizeFrameworks } from './controls.js';
+import { createKmsLookup, type KmsLookup } from './kms-lookup.js';
+import { auditSqlTarget, type TargetAudit } from './sql-targets.js';
+import type { AuditReport, AuditStop, ClusterResult, Finding, Framework, RawFinding, SqlTargetResult } from './types.js';
+import { WorkQueue } from './work-queue.js';
+
+export type AuditScope = { kind: 'all' } | { kind: 'clusters'; refs: string[] } | { kind: 'labels'; labels: Record<string, string> };
+
+export interface AuditOptions {
+  scope: AuditScope;
+  frameworks: readonly Framework[];
+  includeKms: boolean;
+  /** Named SQL targets to audit (self-hosted clusters). */
+  sqlTargets: readonly string[];
+  /** Stop starting work after this long and return what is done. */
+  timeLimitMs?: number;
+}
+
+export interface AuditEnv {
+  cloud: CloudApi;
+  kms: KmsRegistry;
+  sql: SqlConnector;
+  now(): number;
+  signal: AbortSignal;
+  progress(done: number, total: number | undefined, message: string): Promise<void>;
+  onRequestId(id: string): void;
+  /** Cluster audits in flight: enough to keep the Cloud API rate limit saturated. */
+  concurrency: number;
+  /** KMS calls in flight across providers. */
+  kmsConcurrency: number;
+}
+
+const PROGRESS_INTERVAL_MS = 100;
+
+function describeScope(scope: AuditScope): string {
+  switch (scope.kind) {
+    case 'all':
+      return 'all clusters';
+    case 'clusters':
+      return `clusters ${scope.refs.join(', ')}`;
+    case 'labels':
+      return `clusters labelled ${Object.entries(scope.labels).map(([key, value]) => `${key}=${value}`).join(', ')}`;
+  }
+}
+
+function sortFindings(findings: Finding[]): Finding[] {
+  const subject = (finding: Finding) => finding.cluster?.name ?? `~${finding.target ?? ''}`;
+  return findings.sort(
+    (a, b) =>
+      SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
+      subject(a).localeCompare(subject(b)) ||
+      (a.node ?? '').localeCompare(b.node ?? '', 'en', { numeric: true }) ||
+      a.code.localeCompare(b.code) ||
+      (a.region ?? '').localeCompare(b.region ?? ''),
+  );
+}
+
+/** Streams the clusters in scope into `queue`; returns whether the listing completed. */
+async function listInScope(env: AuditEnv, scope: AuditScope, call: CallOptions, queue: WorkQueue<Cluster>, selected: Cluster[], errors: AuditReport['errors']): Promise<boolean> {
+  const seen = new Set<string>();
+  const take = (clusters: readonly Cluster[]) => {
+    const fresh = clusters.filter((cluster) => !seen.has(cluster.id) && (scope.kind !== 'labels' || Object.entries(scope.labels).every(([key, value]) => cluster.labels[key] === value)));
+    for (const cluster of fresh) seen.add(cluster.id);
+    selected.push(...fresh);
+    queue.push(...fresh);
+  };
+  try {
+    if (scope.kind === 'clusters') {
+      const all = await env.cloud.listClusters(call);
+      const resolved: Cluster[] = [];
+      for (const ref of scope.refs) resolved.push(await resolveCluster(env.cloud, ref, { clusters: all }));
+      take(resolved);
+      return true;
+    }
+    take(await env.cloud.listClusters({ ...call, onPage: take }));
+    return true;
+  } catch (error) {
+    if (call.signal?.aborted || !(error instanceof CloudApiError) || selected.length === 0) throw error;
+    errors.push({ subject: 'cluster listing', message: `Listing stopped after ${selected.length} clusters: ${errorMessage(error)}` });
+    return false;
+  } finally {
+    queue.close();
+  }
+}
+
+/** Runs the audit. Throws only when nothing could be listed (or the scope names unknown clusters). */
+export async function runAudit(env: AuditEnv, options: AuditOptions): Promise<AuditReport> {
+  const controller = new AbortController();
+  let stopReason: AuditStop['reason'] | undefined;
+  const stop = (reason: AuditStop['reason']) => {
+    stopReason ??= reason;
+    controller.abort();
+  };
+  const onAbort = () => stop('cancelled');
+  if (env.signal.aborted) onAbort();
+  env.signal.addEventListener('abort', onAbort, { once: true });
+  const timer = options.timeLimitMs === undefined ? undefined : setTimeout(() => stop('time_limit'), options.timeLimitMs);
+  timer?.unref();
+  const signal = controller.signal;
+  const call: CallOptions = { signal, onRequestId: (id) => env.onRequestId(id) };
+  const now = env.now();
+  const lookup: KmsLookup | undefined = options.includeKms ? createKmsLookup(env.kms, signal, env.kmsConcurrency) : undefined;
+
+  const queue = new WorkQueue<Cluster>();
+  const selected: Cluster[] = [];
+  const audits = new Map<string, ClusterAudit>();
+  const errors: AuditReport['errors'] = [];
+  let listed = false;
+  let done = 0;
+  let lastProgress = 0;
+  const report = async (force = false) => {
+    const at = Date.now();
+    if (!force && at - lastProgress < PROGRESS_INTERVAL_MS) return;
+    lastProgress = at;
+    const total = listed ? selected.length : undefined;
+    await env.progress(done, total, `${done}${total === undefined ? '' : ` of ${total}`} clusters audited`).catch(() => {});
+  };
+
+  const auditOne = async (cluster: Cluster): Promise<ClusterAudit> => {
+    if (cluster.plan !== 'ADVANCED') return { result: { ...baseResult(cluster, 'audited'), cmek_status: 'NOT_AVAILABLE' }, findings: planFindings(cluster), unverified: [] };
+    const info = await env.cloud.getCmek(cluster.id, call);
+    return auditAdvancedCluster(cluster, info, lookup, now);
+  };
+  const worker = async () => {
+    for (let cluster = await queue.next(); cluster && !signal.aborted; cluster = await queue.next()) {
+      try {
+        audits.set(cluster.id, await auditOne(cluster));
+      } catch (error) {
+        if (signal.aborted) return;
+        const message = error instanceof OperatorError ? errorMessage(error) : `Internal error while auditing this cluster: ${errorMessage(error)}`;
+        audits.set(cluster.id, { result: { ...baseResult(cluster, 'failed'), error: message }, findings: [], unverified: [] });
+        errors.push({ subject: `cluster ${cluster.name} (${cluster.id})`, message });
+      }
+      done += 1;
+      await report();
+    }
+  };
+  const auditTarget = async (name: string): Promise<TargetAudit> => {
+    try {
+      return await auditSqlTarget(env.sql, name, now, signal);
+    } catch (error) {
+      const failed = !signal.aborted;
+      const message = failed ? errorMessage(error) : 'not audited: the audit stopped first';
+      if (failed) errors.push({ subject: `SQL target ${name}`, message });
+      return { result: { name, status: failed ? 'failed' : 'not_audited', certificates: [], stores: [], notes: [], error: message }, findings: [] };
+    }
+  };
+
+  let targets: TargetAudit[];
+  try {
+    const sqlWork = Promise.all(options.sqlTargets.map(auditTarget));
+    const workers = Promise.all(Array.from({ length: Math.max(1, env.concurrency) }, worker));
+    try {
+      listed = await listInScope(env, options.scope, call, queue, selected, errors);
+    } catch (error) {
+      controller.abort();
+      await Promise.allSettled([workers, sqlWork]);
+      // Nothing listed (or an unknown cluster named) is a failure of the whole audit, unless we were stopped.
+      if (!stopReason) throw error;
+    }
+    await workers;
+    targets = await sqlWork;
+    await report(true);
+  } finally {
+    clearTimeout(timer);
+    env.signal.removeEventListener('abort', onAbort);
+  }
+
+  const clusters: ClusterResult[] = selected.map((cluster) => audits.get(cluster.id)?.result ?? { ...baseResult(cluster, 'not_audited') });
+  const raw: RawFinding[] = [...selected.flatMap((cluster) => audits.get(cluster.id)?.findings ?? []), ...targets.flatMap((target) => target.findings)];
+  if (!options.includeKms) {
+    raw.push({
+      code: 'kms_checks_skipped',
+      severity: 'info',
+      title: 'KMS checks skipped',
+      evidence: 'include_kms was false: key state, rotation, deletion protection and key policies were not checked; only what GET /cmek shows was audited.',
+      fix: { tool: 'audit_encryption_posture', arguments: { include_kms: true }, description: 'Re-run with include_kms true (needs read access to the keys).' },
+    });
+  }
+  const findings = sortFindings(raw.map((finding) => finalizeFinding(finding, options.frameworks)));
+  const sqlTargets: SqlTargetResult[] = targets.map((target) => target.result);
+  const count = (status: ClusterResult['status']) => clusters.filter((cluster) => cluster.status === status).length;
+  const stopped: AuditStop | undefined = stopReason
+    ? {
+        reason: stopReason,
+        message: `${stopReason === 'cancelled' ? 'Cancelled' : 'Stopped at the time limit'} after ${done} of ${listed ? selected.length : `${selected.length}+ (listing incomplete)`} clusters`,
+      }
+    : undefined;
+  const complete = !stopped && listed && count('failed') === 0 && sqlTargets.every((target) => target.status === 'audited');
+  const kmsStats = lookup?.stats() ?? { keys: 0, unverified: 0 };
+  return {
+    generated_at: new Date(now).toISOString(),
+    scope: describeScope(options.scope),
+    frameworks: [...options.frameworks],
+    complete,
+    ...(stopped ? { stopped } : {}),
+    summary: {
+      clusters_in_scope: selected.length,
+      clusters_audited: count('audited'),
+      clusters_failed: count('failed'),
+      clusters_not_audited: count('not_audited'),
+      sql_targets: sqlTargets.length,
+      sql_targets_failed: sqlTargets.filter((target) => target.status === 'failed').length,
+      findings: countBySeverity(findings),
+      kms: options.includeKms ? 'checked' : 'skipped',
+      kms_keys_checked: kmsStats.keys,
+      kms_keys_unverified: kmsStats.unverified,
+    },
+    framework_summary: summarizeFrameworks(findings, options.frameworks, {
+      complete,
+      atRest: count('audited') > 0 || sqlTargets.some((target) => target.stores.length > 0),
+      inTransit: sqlTargets.some((target) => target.certificates.length > 0),
+    }),
+    clusters,
+    sql_targets: sqlTargets,
+    findings,
+    errors,
+  };
+}

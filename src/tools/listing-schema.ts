@@ -1,0 +1,55 @@
+/**
+ * tools/list is paid in model context on every conversation. The schemas listed are lean
+ * relaxations of the real ones: input types, enums, numeric bounds, defaults and descriptions
+ * stay while string patterns and lengths go; outputs list their field names. define-tool
+ * validates the full input (with a clear message) and output schemas on every call.
+ */
+import { z } from 'zod';
+
+type AnyZod = z.ZodType;
+interface ZodInternals {
+  _zod: { def: Record<string, any> & { type: string } };
+}
+
+function defOf(schema: AnyZod): ZodInternals['_zod']['def'] {
+  return (schema as unknown as ZodInternals)._zod.def;
+}
+
+/** A relaxation of `schema` that lists compactly; anything it rejects, `schema` rejects too. */
+export function leanSchema(schema: AnyZod, depth: number): AnyZod {
+  const def = defOf(schema);
+  const described = (lean: AnyZod): AnyZod => (schema.description ? lean.describe(schema.description) : lean);
+  switch (def.type) {
+    case 'string':
+      return described(z.string());
+    case 'optional':
+      return described(leanSchema(def.innerType, depth).optional());
+    case 'nullable':
+      return described(leanSchema(def.innerType, depth).nullable());
+    case 'default':
+      return described(leanSchema(def.innerType, depth).default(def.defaultValue));
+    case 'array':
+      return described(depth <= 0 ? z.array(z.unknown()) : z.array(leanSchema(def.element, depth - 1)));
+    case 'record':
+      return described(z.record(z.string(), depth <= 0 ? z.unknown() : leanSchema(def.valueType, depth - 1)));
+    case 'union':
+      return described(z.union(def.options.map((option: AnyZod) => leanSchema(option, depth))));
+    case 'object': {
+      if (depth <= 0) return described(z.looseObject({}));
+      const shape = Object.fromEntries(Object.entries(def.shape as Record<string, AnyZod>).map(([key, value]) => [key, leanSchema(value, depth - 1)]));
+      return described(z.object(shape));
+    }
+    default:
+      return schema;
+  }
+}
+
+/** The input schema as listed: full depth, lean strings. */
+export function listedInputSchema(input: z.ZodObject): z.ZodObject {
+  return leanSchema(input, 8) as z.ZodObject;
+}
+
+/** The output schema as listed: the top-level field names only; define-tool enforces the full schema. */
+export function listedOutputSchema(output: z.ZodObject): z.ZodObject {
+  return z.looseObject(Object.fromEntries(Object.keys(output.shape).map((key) => [key, z.unknown().optional()])));
+}

@@ -1,0 +1,69 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { buildConfig } from '../../src/config.js';
+import { createRedactor, registerConfigSecrets } from '../../src/safety/redact.js';
+
+describe('redactor', () => {
+  it('masks registered values anywhere, including URL-encoded forms', () => {
+    const redactor = createRedactor();
+    redactor.addSecret('s3cr3t/pa ss');
+    expect(redactor.redactText('before s3cr3t/pa ssafter')).toBe('before [REDACTED]after');
+    expect(redactor.redactText('in a url s3cr3t%2Fpa%20ss here')).toBe('in a url [REDACTED] here');
+    redactor.addSecret('abc'); // too short to mask by value without mangling words
+    expect(redactor.redactText('abc')).toBe('abc');
+  });
+
+  it('masks secrets by pattern', () => {
+    const redactor = createRedactor();
+    const cases: Array<[string, string]> = [
+      ['postgresql://app:hunter2@db:26257/x', 'hunter2'],
+      ['host=db password=hunter2 sslmode=require', 'hunter2'],
+      ['?sslpassword=hunter2&x=1', 'hunter2'],
+      ['Authorization: Bearer abcdefghijklmnop', 'abcdefghijklmnop'],
+      ['key CCDB1_AbCdEfGhIjKlMnOp used', 'CCDB1_AbCdEfGhIjKlMnOp'],
+      ['aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'wJalrXUtnFEMI'],
+      ['{"client_secret":"azure-very-secret","ok":1}', 'azure-very-secret'],
+      ['-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----', 'MIIEvQIBADANBg'],
+    ];
+    for (const [text, secret] of cases) expect(redactor.redactText(text)).not.toContain(secret);
+  });
+
+  it('keeps confirmation tokens visible and structure intact', () => {
+    const redactor = createRedactor();
+    const value = { confirmation_token: 'AQAAAa-token', confirmationToken: 'AQAAAa-token', password: 'pw-value', nested: [{ api_key: 'k-value', n: 1 }], when: 'confirmation_token=AQAAAa-token' };
+    expect(redactor.redact(value)).toEqual({
+      confirmation_token: 'AQAAAa-token',
+      confirmationToken: 'AQAAAa-token',
+      password: '[REDACTED]',
+      nested: [{ api_key: '[REDACTED]', n: 1 }],
+      when: 'confirmation_token=AQAAAa-token',
+    });
+  });
+
+  it('registers every secret of the configuration', () => {
+    const redactor = createRedactor();
+    registerConfigSecrets(
+      redactor,
+      buildConfig({
+        auditLog: '/unused',
+        auditDb: 'postgres://audit:audit-db-pass@db/audit',
+        confirmSecret: 'confirm-secret-0123456789',
+        cloud: { apiKey: 'plain-api-key-value', baseUrl: 'https://x', ccVersion: 'v', iamPropagationMs: 0, operationDeadlineMs: 1, pollIntervalMs: 1 },
+        sql: { targets: { prod: 'postgresql://root:target-pass-1@db:26257/x' }, statementTimeoutMs: 1000 },
+      }),
+    );
+    const text = redactor.redactText('audit-db-pass confirm-secret-0123456789 plain-api-key-value target-pass-1');
+    expect(text).toBe('[REDACTED] [REDACTED] [REDACTED] [REDACTED]');
+  });
+
+  it('never lets a registered secret through, whatever surrounds it (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 6, maxLength: 40 }), fc.string(), fc.string(), (secret, before, after) => {
+        const redactor = createRedactor();
+        redactor.addSecret(secret);
+        expect(redactor.redactText(before + secret + after)).not.toContain(secret);
+        expect(JSON.stringify(redactor.redact({ a: [before + secret + after] }))).not.toContain(JSON.stringify(secret).slice(1, -1));
+      }),
+    );
+  });
+});
