@@ -6,7 +6,7 @@
  */
 import type { CmekKeyInfo } from '../cloud/schemas.js';
 import { ageInDays } from '../cmek/context.js';
-import type { KeyDescription, KmsKeyType } from '../kms/provider.js';
+import type { AccessCheck, KeyDescription, KmsKeyType } from '../kms/provider.js';
 import { cancelDeletion, enableKey, enablePurgeProtection, enableRotation, narrowGrant } from './kms-fixes.js';
 import type { KmsLookup } from './kms-lookup.js';
 import type { AuditedKey, KeyKmsView, RawFinding } from './types.js';
@@ -47,68 +47,139 @@ function kmsView(description: KeyDescription): KeyKmsView {
 
 const PAST_KEY_WHY = 'It is a past key still listed in key_infos: data written under it needs it to be read.';
 
-function stateFindings(ctx: KeyContext, uri: string, key: KeyDescription): RawFinding[] {
-  const base = { cluster: ctx.cluster, region: ctx.region, key: uri };
-  const cluster = ctx.cluster.name;
-  const scheduled = key.deletion.scheduled ? `scheduled for deletion${key.deletion.scheduledFor ? ` on ${key.deletion.scheduledFor}` : ''}` : '';
-  if (ctx.role === 'past') {
-    if (key.deletion.scheduled) {
-      return [{ ...base, code: 'past_key_pending_deletion', severity: 'critical', title: 'Past CMEK key is scheduled for deletion',
-        evidence: `KMS state ${key.state}, ${scheduled}. ${PAST_KEY_WHY} Once deleted, that data is unreadable for good.`,
-        fix: { tool: 'manual', description: `Cancel the deletion now: ${cancelDeletion(ctx.type, uri)}. Keep the key enabled for as long as key_infos lists it.` } }];
-    }
-    if (!key.usable) {
-      return [{ ...base, code: 'past_key_disabled', severity: 'critical', title: 'Past CMEK key is disabled',
-        evidence: `KMS state ${key.state}. ${PAST_KEY_WHY} Nodes that restart cannot read it.`,
-        fix: { tool: 'manual', description: `Re-enable it: ${enableKey(ctx.type, uri)}.` } }];
-    }
-    return [{ ...base, code: 'past_key_retained', severity: 'info', title: 'Past CMEK key kept enabled (correct)',
-      evidence: `KMS state ${key.state}. ${PAST_KEY_WHY} Keeping it enabled is required, not a problem.`,
-      fix: { tool: 'none', description: 'Nothing to do: never disable or delete it while key_infos lists it.' } }];
-  }
+type KeyFinding = Pick<RawFinding, 'code' | 'severity' | 'title' | 'evidence' | 'fix'>;
+
+function about(ctx: KeyContext, uri: string, fields: KeyFinding): RawFinding {
+  return { cluster: ctx.cluster, region: ctx.region, key: uri, ...fields };
+}
+
+function pastKeyFinding(ctx: KeyContext, uri: string, key: KeyDescription): KeyFinding {
   if (key.deletion.scheduled) {
-    return [{ ...base, code: 'current_key_pending_deletion', severity: 'critical', title: 'Current CMEK key is scheduled for deletion',
-      evidence: `KMS state ${key.state}, ${scheduled}. The cluster encrypts with this key now; after deletion its data is unreadable.`,
-      fix: { tool: 'manual', description: `Cancel the deletion now: ${cancelDeletion(ctx.type, uri)}; then run get_cmek_status on ${cluster}.` } }];
+    return {
+      code: 'past_key_pending_deletion',
+      severity: 'critical',
+      title: 'Past CMEK key is scheduled for deletion',
+      evidence: `KMS state ${key.state}, ${scheduledText(key)}. ${PAST_KEY_WHY} Once deleted, that data is unreadable for good.`,
+      fix: { tool: 'manual', description: `Cancel the deletion now: ${cancelDeletion(ctx.type, uri)}. Keep the key enabled for as long as key_infos lists it.` },
+    };
   }
-  const findings: RawFinding[] = [];
   if (!key.usable) {
-    findings.push({ ...base, code: 'current_key_unusable', severity: 'critical', title: 'Current CMEK key cannot be used',
+    return {
+      code: 'past_key_disabled',
+      severity: 'critical',
+      title: 'Past CMEK key is disabled',
+      evidence: `KMS state ${key.state}. ${PAST_KEY_WHY} Nodes that restart cannot read it.`,
+      fix: { tool: 'manual', description: `Re-enable it: ${enableKey(ctx.type, uri)}.` },
+    };
+  }
+  return {
+    code: 'past_key_retained',
+    severity: 'info',
+    title: 'Past CMEK key kept enabled (correct)',
+    evidence: `KMS state ${key.state}. ${PAST_KEY_WHY} Keeping it enabled is required, not a problem.`,
+    fix: { tool: 'none', description: 'Nothing to do: never disable or delete it while key_infos lists it.' },
+  };
+}
+
+function scheduledText(key: KeyDescription): string {
+  return `scheduled for deletion${key.deletion.scheduledFor ? ` on ${key.deletion.scheduledFor}` : ''}`;
+}
+
+function currentKeyFindings(ctx: KeyContext, uri: string, key: KeyDescription): KeyFinding[] {
+  const cluster = ctx.cluster.name;
+  if (key.deletion.scheduled) {
+    return [
+      {
+        code: 'current_key_pending_deletion',
+        severity: 'critical',
+        title: 'Current CMEK key is scheduled for deletion',
+        evidence: `KMS state ${key.state}, ${scheduledText(key)}. The cluster encrypts with this key now; after deletion its data is unreadable.`,
+        fix: { tool: 'manual', description: `Cancel the deletion now: ${cancelDeletion(ctx.type, uri)}; then run get_cmek_status on ${cluster}.` },
+      },
+    ];
+  }
+  const findings: KeyFinding[] = [];
+  if (!key.usable) {
+    findings.push({
+      code: 'current_key_unusable',
+      severity: 'critical',
+      title: 'Current CMEK key cannot be used',
       evidence: `KMS state ${key.state}; CMEK key status ${ctx.info.status ?? 'unknown'}. Restarted nodes cannot rejoin and managed backups fail while the key is unusable.`,
-      fix: { tool: 'manual', description: `Re-enable the key (${enableKey(ctx.type, uri)}), then run get_cmek_status on ${cluster} and re-run rotate_cmek if a rotation failed.` } });
+      fix: { tool: 'manual', description: `Re-enable the key (${enableKey(ctx.type, uri)}), then run get_cmek_status on ${cluster} and re-run rotate_cmek if a rotation failed.` },
+    });
   }
   if (!key.rotation.automatic) {
-    findings.push({ ...base, code: 'rotation_not_automatic', severity: 'medium', title: 'Automatic key rotation is off',
-      evidence: `The KMS reports no automatic rotation for the current key${ageText(ctx)}.`,
-      fix: { tool: 'rotate_cmek', arguments: { cluster, regions: [ctx.region], mode: 'new_version' },
-        description: `Turn on automatic rotation (${enableRotation(ctx.type, uri)}); rotate now with rotate_cmek, which also makes CockroachDB re-wrap with the new version.` } });
+    const age = ageInDays(ctx.info.created_at, ctx.now);
+    findings.push({
+      code: 'rotation_not_automatic',
+      severity: 'medium',
+      title: 'Automatic key rotation is off',
+      evidence: `The KMS reports no automatic rotation for the current key${age === undefined ? '' : `; CMEK has used it since ${ctx.info.created_at} (${age} days)`}.`,
+      fix: {
+        tool: 'rotate_cmek',
+        arguments: { cluster, regions: [ctx.region], mode: 'new_version' },
+        description: `Turn on automatic rotation (${enableRotation(ctx.type, uri)}); rotate now with rotate_cmek, which also makes CockroachDB re-wrap with the new version.`,
+      },
+    });
   }
   return findings;
 }
 
-function ageText(ctx: KeyContext): string {
-  const age = ageInDays(ctx.info.created_at, ctx.now);
-  return age === undefined ? '' : `; CMEK has used it since ${ctx.info.created_at} (${age} days)`;
-}
-
-function protectionFindings(ctx: KeyContext, uri: string, key: KeyDescription): RawFinding[] {
-  const base = { cluster: ctx.cluster, region: ctx.region, key: uri };
+function protectionFindings(ctx: KeyContext, uri: string, key: KeyDescription): KeyFinding[] {
   const { purgeProtection, windowDays } = key.deletion;
   if (ctx.type === 'AZURE_KEY_VAULT' && purgeProtection === false && windowDays === undefined) {
-    return [{ ...base, code: 'soft_delete_disabled', severity: 'critical', title: 'Key Vault soft delete is off',
-      evidence: 'The key is purgeable with no recovery window: a deletion destroys it at once.',
-      fix: { tool: 'manual', description: `Move the key to a vault with soft delete (90 days) and purge protection, then rotate CMEK to it with rotate_cmek mode new_key.` } }];
+    return [
+      {
+        code: 'soft_delete_disabled',
+        severity: 'critical',
+        title: 'Key Vault soft delete is off',
+        evidence: 'The key is purgeable with no recovery window: a deletion destroys it at once.',
+        fix: { tool: 'manual', description: 'Move the key to a vault with soft delete (90 days) and purge protection, then rotate CMEK to it with rotate_cmek mode new_key.' },
+      },
+    ];
   }
-  const findings: RawFinding[] = [];
+  const findings: KeyFinding[] = [];
   if (ctx.type === 'AZURE_KEY_VAULT' && purgeProtection === false) {
-    findings.push({ ...base, code: 'purge_protection_disabled', severity: 'high', title: 'Key Vault purge protection is off',
+    findings.push({
+      code: 'purge_protection_disabled',
+      severity: 'high',
+      title: 'Key Vault purge protection is off',
       evidence: `Soft delete keeps a deleted key ${windowDays} days, but anyone with keys/purge can destroy it before then.`,
-      fix: { tool: 'manual', description: `Enable purge protection: ${enablePurgeProtection(uri)}.` } });
+      fix: { tool: 'manual', description: `Enable purge protection: ${enablePurgeProtection(uri)}.` },
+    });
   }
   if (ctx.type !== 'AWS_KMS' && windowDays !== undefined && windowDays < SHORT_DELETION_WINDOW_DAYS) {
-    findings.push({ ...base, code: 'deletion_window_short', severity: 'low', title: 'Short deletion recovery window',
-      evidence: `A deleted key is recoverable for only ${windowDays} days (${ctx.type === 'GCP_CLOUD_KMS' ? 'destroy_scheduled_duration, fixed at key creation' : 'soft-delete retention'}).`,
-      fix: { tool: 'manual', description: `Prefer keys created with a ${SHORT_DELETION_WINDOW_DAYS}+ day window for the next rotation (provision_cmek_key, then rotate_cmek mode new_key).` } });
+    const what = ctx.type === 'GCP_CLOUD_KMS' ? 'destroy_scheduled_duration, fixed at key creation' : 'soft-delete retention';
+    findings.push({
+      code: 'deletion_window_short',
+      severity: 'low',
+      title: 'Short deletion recovery window',
+      evidence: `A deleted key is recoverable for only ${windowDays} days (${what}).`,
+      fix: { tool: 'manual', description: `Prefer keys with a ${SHORT_DELETION_WINDOW_DAYS}+ day window at the next rotation (provision_cmek_key, then rotate_cmek mode new_key).` },
+    });
+  }
+  return findings;
+}
+
+function accessFindings(ctx: KeyContext, principal: string, access: AccessCheck): KeyFinding[] {
+  const findings: KeyFinding[] = [];
+  if (!access.granted) {
+    findings.push({
+      code: 'key_access_missing',
+      severity: 'high',
+      title: 'CockroachDB lacks required permissions on the key',
+      evidence: `${principal} is missing ${access.missing.join(', ') || 'required permissions'}${access.detail ? `. ${access.detail}` : ''}`,
+      fix: { tool: 'manual', description: `Grant ${principal} what CMEK needs on the key (provision_cmek_key shows the exact grant), then run get_cmek_status on ${ctx.cluster.name}.` },
+    });
+  }
+  if (access.broader.length > 0) {
+    findings.push({
+      code: 'key_policy_too_broad',
+      severity: 'high',
+      title: 'Key grants more than CockroachDB needs',
+      evidence: `Broader than needed: ${access.broader.join('; ')}.`,
+      fix: { tool: 'manual', description: `Narrow the grant: ${narrowGrant(ctx.type)}.` },
+    });
   }
   return findings;
 }
@@ -126,42 +197,40 @@ export async function auditKey(ctx: KeyContext, lookup: KmsLookup | undefined): 
     ...(age !== undefined ? { age_days: age } : {}),
     verified: false,
   };
-  const findings: RawFinding[] = [];
+  const findings: KeyFinding[] = [];
   const unverified: string[] = [];
   if (ctx.role === 'current' && age !== undefined && age > ROTATION_DUE_DAYS && ctx.info.status === 'ENABLED') {
-    findings.push({ cluster: ctx.cluster, region: ctx.region, key: uri, code: 'cmek_rotation_due', severity: 'info', title: 'CMEK key spec not rotated for over a year',
+    findings.push({
+      code: 'cmek_rotation_due',
+      severity: 'info',
+      title: 'CMEK key spec not rotated for over a year',
       evidence: `CockroachDB has wrapped with this key spec since ${ctx.info.created_at} (${age} days). KMS-side rotation alone is not picked up: only PUT /cmek re-wraps.`,
-      fix: { tool: 'rotate_cmek', arguments: { cluster: ctx.cluster.name, regions: [ctx.region], mode: 'new_version' }, description: 'Rotate per your cryptoperiod with rotate_cmek.' } });
+      fix: { tool: 'rotate_cmek', arguments: { cluster: ctx.cluster.name, regions: [ctx.region], mode: 'new_version' }, description: 'Rotate per your cryptoperiod with rotate_cmek.' },
+    });
   }
-  if (!lookup || !uri) return { key, findings, unverified };
+  const done = () => ({ key, findings: findings.map((finding) => about(ctx, uri, finding)), unverified });
+  if (!lookup || !uri) return done();
 
   const described = await lookup.describe(ctx.type, uri);
   if (described.ok) {
     key.verified = true;
     key.kms = kmsView(described.value);
-    findings.push(...stateFindings(ctx, uri, described.value), ...protectionFindings(ctx, uri, described.value));
+    findings.push(
+      ...(ctx.role === 'past' ? [pastKeyFinding(ctx, uri, described.value)] : currentKeyFindings(ctx, uri, described.value)),
+      ...protectionFindings(ctx, uri, described.value),
+    );
   } else {
     unverified.push(`${uri}: ${described.error}`);
   }
   const principal = ctx.info.spec?.auth_principal;
-  if (!principal) return { key, findings, unverified };
+  if (!principal) return done();
   const access = await lookup.access(ctx.type, uri, principal);
   if (!access.ok) {
     if (described.ok) unverified.push(`${uri} (access of ${principal}): ${access.error}`);
   } else if (!access.value.verified) {
     unverified.push(`${uri} (access of ${principal}): ${access.value.detail ?? 'the key policy could not be read'}`);
   } else {
-    const base = { cluster: ctx.cluster, region: ctx.region, key: uri };
-    if (!access.value.granted) {
-      findings.push({ ...base, code: 'key_access_missing', severity: 'high', title: 'CockroachDB lacks required permissions on the key',
-        evidence: `${principal} is missing ${access.value.missing.join(', ') || 'required permissions'}${access.value.detail ? `. ${access.value.detail}` : ''}`,
-        fix: { tool: 'manual', description: `Grant ${principal} what CMEK needs on the key (provision_cmek_key shows the exact grant), then run get_cmek_status on ${ctx.cluster.name}.` } });
-    }
-    if (access.value.broader.length > 0) {
-      findings.push({ ...base, code: 'key_policy_too_broad', severity: 'high', title: 'Key grants more than CockroachDB needs',
-        evidence: `Broader than needed: ${access.value.broader.join('; ')}.`,
-        fix: { tool: 'manual', description: `Narrow the grant: ${narrowGrant(ctx.type)}.` } });
-    }
+    findings.push(...accessFindings(ctx, principal, access.value));
   }
-  return { key, findings, unverified };
+  return done();
 }

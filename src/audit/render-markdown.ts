@@ -37,7 +37,7 @@ export function nextStep(report: AuditReport): string {
   const first = report.findings.find((finding) => finding.severity === 'critical') ?? report.findings.find((finding) => finding.severity === 'high');
   const failed = report.clusters.filter((cluster) => cluster.status === 'failed').map((cluster) => cluster.name);
   if (first) return `fix ${first.code} on ${where(first)} first: ${fixText(first)}`;
-  if (failed.length) return `re-run audit_encryption_posture with scope {"clusters": ${JSON.stringify(failed.slice(0, 20))}} once the Cloud API answers.`;
+  if (failed.length) return `re-run audit_encryption_posture with clusters ${JSON.stringify(failed.slice(0, 20))} once the Cloud API answers.`;
   if (report.stopped) return 're-run audit_encryption_posture (narrow the scope or raise time_limit_seconds) to cover the rest.';
   const medium = report.findings.find((finding) => finding.severity === 'medium' || finding.severity === 'low');
   if (medium) return `work through the medium/low findings, starting with ${medium.code} on ${where(medium)}: ${fixText(medium)}`;
@@ -55,7 +55,7 @@ function headerLines(report: AuditReport): string[] {
 }
 
 /** The tool answer: summary, frameworks, up to `top` findings above info, where the rest is, next step. */
-export function renderCompact(report: AuditReport, top = 12, files?: { markdown: string; html: string }): string {
+export function renderCompact(report: AuditReport, top = 15, files?: { markdown: string; html: string }): string {
   const notable = report.findings.filter((finding) => finding.severity !== 'info');
   const lines = [
     `Encryption posture audit${report.complete ? '' : ' (incomplete)'}:`,

@@ -5,10 +5,11 @@
  * alongside. A cluster whose calls fail is reported failed; a stop (cancellation or time limit)
  * returns what was done, marked as partial.
  */
+import { setMaxListeners } from 'node:events';
 import type { CallOptions, CloudApi } from '../cloud/api.js';
 import { CloudApiError } from '../cloud/errors.js';
 import { resolveCluster } from '../cloud/resolve-cluster.js';
-import type { Cluster } from '../cloud/schemas.js';
+import type { Cluster, CmekClusterInfo } from '../cloud/schemas.js';
 import { SEVERITY_RANK } from '../certs/thresholds.js';
 import { OperatorError, errorMessage } from '../errors.js';
 import type { KmsRegistry } from '../kms/provider.js';
@@ -40,7 +41,7 @@ export interface AuditEnv {
   signal: AbortSignal;
   progress(done: number, total: number | undefined, message: string): Promise<void>;
   onRequestId(id: string): void;
-  /** Cluster audits in flight: enough to keep the Cloud API rate limit saturated. */
+  /** GET /cmek reads in flight: enough to keep the Cloud API rate limit saturated, few enough that list pages are not queued behind many. */
   concurrency: number;
   /** KMS calls in flight across providers. */
   kmsConcurrency: number;
@@ -60,10 +61,11 @@ function describeScope(scope: AuditScope): string {
 }
 
 function sortFindings(findings: Finding[]): Finding[] {
-  const subject = (finding: Finding) => finding.cluster?.name ?? `~${finding.target ?? ''}`;
+  const subject = (finding: Finding) => finding.cluster?.name ?? finding.target ?? '';
   return findings.sort(
     (a, b) =>
       SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
+      Number(!a.cluster) - Number(!b.cluster) ||
       subject(a).localeCompare(subject(b)) ||
       (a.node ?? '').localeCompare(b.node ?? '', 'en', { numeric: true }) ||
       a.code.localeCompare(b.code) ||
@@ -75,8 +77,12 @@ function sortFindings(findings: Finding[]): Finding[] {
 async function listInScope(env: AuditEnv, scope: AuditScope, call: CallOptions, queue: WorkQueue<Cluster>, selected: Cluster[], errors: AuditReport['errors']): Promise<boolean> {
   const seen = new Set<string>();
   const take = (clusters: readonly Cluster[]) => {
-    const fresh = clusters.filter((cluster) => !seen.has(cluster.id) && (scope.kind !== 'labels' || Object.entries(scope.labels).every(([key, value]) => cluster.labels[key] === value)));
-    for (const cluster of fresh) seen.add(cluster.id);
+    const fresh: Cluster[] = [];
+    for (const cluster of clusters) {
+      if (seen.has(cluster.id) || (scope.kind === 'labels' && !Object.entries(scope.labels).every(([key, value]) => cluster.labels[key] === value))) continue;
+      seen.add(cluster.id);
+      fresh.push(cluster);
+    }
     selected.push(...fresh);
     queue.push(...fresh);
   };
@@ -113,6 +119,8 @@ export async function runAudit(env: AuditEnv, options: AuditOptions): Promise<Au
   const timer = options.timeLimitMs === undefined ? undefined : setTimeout(() => stop('time_limit'), options.timeLimitMs);
   timer?.unref();
   const signal = controller.signal;
+  // Every queued Cloud/KMS call listens on it; hundreds at once are expected, not a leak.
+  setMaxListeners(1000, signal);
   const call: CallOptions = { signal, onRequestId: (id) => env.onRequestId(id) };
   const now = env.now();
   const lookup: KmsLookup | undefined = options.includeKms ? createKmsLookup(env.kms, signal, env.kmsConcurrency) : undefined;
@@ -132,23 +140,40 @@ export async function runAudit(env: AuditEnv, options: AuditOptions): Promise<Au
     await env.progress(done, total, `${done}${total === undefined ? '' : ` of ${total}`} clusters audited`).catch(() => {});
   };
 
-  const auditOne = async (cluster: Cluster): Promise<ClusterAudit> => {
-    if (cluster.plan !== 'ADVANCED') return { result: { ...baseResult(cluster, 'audited'), cmek_status: 'NOT_AVAILABLE' }, findings: planFindings(cluster), unverified: [] };
-    const info = await env.cloud.getCmek(cluster.id, call);
-    return auditAdvancedCluster(cluster, info, lookup, now);
+  const finish = async (cluster: Cluster, audit: ClusterAudit) => {
+    audits.set(cluster.id, audit);
+    done += 1;
+    await report();
   };
-  const worker = async () => {
+  const failed = (cluster: Cluster, error: unknown): ClusterAudit => {
+    const message = error instanceof OperatorError ? errorMessage(error) : `Internal error while auditing this cluster: ${errorMessage(error)}`;
+    errors.push({ subject: `cluster ${cluster.name} (${cluster.id})`, message });
+    return { result: { ...baseResult(cluster, 'failed'), error: message }, findings: [], unverified: [] };
+  };
+  // Fetchers only read GET /cmek and hand the KMS analysis off, so a few of them keep the rate
+  // limiter busy and a page request never queues behind a long line of CMEK reads.
+  const analyses: Array<Promise<void>> = [];
+  const fetcher = async () => {
     for (let cluster = await queue.next(); cluster && !signal.aborted; cluster = await queue.next()) {
+      const current = cluster;
+      if (current.plan !== 'ADVANCED') {
+        await finish(current, { result: { ...baseResult(current, 'audited'), cmek_status: 'NOT_AVAILABLE' }, findings: planFindings(current), unverified: [] });
+        continue;
+      }
+      let info: CmekClusterInfo | null;
       try {
-        audits.set(cluster.id, await auditOne(cluster));
+        info = await env.cloud.getCmek(current.id, call);
       } catch (error) {
         if (signal.aborted) return;
-        const message = error instanceof OperatorError ? errorMessage(error) : `Internal error while auditing this cluster: ${errorMessage(error)}`;
-        audits.set(cluster.id, { result: { ...baseResult(cluster, 'failed'), error: message }, findings: [], unverified: [] });
-        errors.push({ subject: `cluster ${cluster.name} (${cluster.id})`, message });
+        await finish(current, failed(current, error));
+        continue;
       }
-      done += 1;
-      await report();
+      analyses.push(
+        auditAdvancedCluster(current, info, lookup, now).then(
+          (audit) => finish(current, audit),
+          (error: unknown) => (signal.aborted ? undefined : finish(current, failed(current, error))),
+        ),
+      );
     }
   };
   const auditTarget = async (name: string): Promise<TargetAudit> => {
@@ -165,7 +190,7 @@ export async function runAudit(env: AuditEnv, options: AuditOptions): Promise<Au
   let targets: TargetAudit[];
   try {
     const sqlWork = Promise.all(options.sqlTargets.map(auditTarget));
-    const workers = Promise.all(Array.from({ length: Math.max(1, env.concurrency) }, worker));
+    const workers = Promise.all(Array.from({ length: Math.max(1, env.concurrency) }, fetcher)).then(() => Promise.all(analyses));
     try {
       listed = await listInScope(env, options.scope, call, queue, selected, errors);
     } catch (error) {

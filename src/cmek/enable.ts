@@ -9,7 +9,7 @@ import { callOptions, type Check, type ClusterRef, type CmekEnv } from './contex
 import { failureMessages, isInProgress, overallStatus } from './key-infos.js';
 import { checkKeysInKms } from './kms-checks.js';
 import { refuseOnFailures, validateRegionSpecs, type KeySpecInput } from './key-specs.js';
-import { ambiguousError, ambiguousFailure, regionOutcomes, waitForCmek, type RegionOutcome } from './operation.js';
+import { ambiguousError, ambiguousFailure, regionOutcomes, waitForCmek, type RegionOutcome, refuseWhileOperationRuns } from './operation.js';
 
 export interface EnableCmekOptions {
   wait: boolean;
@@ -53,6 +53,7 @@ export async function enableCmek(env: CmekEnv, clusterRef: string, inputs: reado
   const ref = { id: cluster.id, name: cluster.name };
   const current = await env.cloud.getCmek(cluster.id, call);
   refuseWhenOn(ref, current);
+  refuseWhileOperationRuns(cluster, 'enable_cmek');
 
   const { specs, checks } = validateRegionSpecs(cluster, inputs, true);
   const fix = 'fix the region specs (provision_cmek_key emits correct ones) and run enable_cmek again.';

@@ -3,9 +3,9 @@
  * per-region outcomes, and the rule for a failed mutation whose effect is unknown (never re-send;
  * report what GET /cmek shows and let the operator decide).
  */
-import type { CmekClusterInfo, CmekStatus } from '../cloud/schemas.js';
+import type { Cluster, CmekClusterInfo, CmekStatus } from '../cloud/schemas.js';
 import { CloudApiError } from '../cloud/errors.js';
-import { OperatorError, errorMessage } from '../errors.js';
+import { OperatorError } from '../errors.js';
 import { callOptions, type ClusterRef, type CmekEnv } from './context.js';
 import { currentKey, failureMessages, overallStatus, regionInfo } from './key-infos.js';
 
@@ -51,7 +51,7 @@ export async function waitForCmek(env: CmekEnv, cluster: ClusterRef, operation: 
     const why = env.signal.aborted
       ? `Waiting was cancelled, but the ${operation} request had already been accepted; CockroachDB Cloud carries on without us.`
       : error instanceof CloudApiError || error instanceof OperatorError
-        ? `The ${operation} request was accepted, but waiting for it stopped: ${errorMessage(error)}`
+        ? `The ${operation} request was accepted, but waiting for it stopped: ${error.why}`
         : undefined;
     if (!why) throw error;
     throw new OperatorError(`Stopped waiting for the ${operation} of ${cluster.name}`, why, `run get_cmek_status ${cluster.name} to follow it; do not send the ${operation} again while it runs.`, {
@@ -68,14 +68,20 @@ export function ambiguousFailure(error: unknown): { error: CloudApiError; observ
 
 /** An OperatorError for an ambiguous mutation whose outcome the observed state does not settle. */
 export function ambiguousError(cluster: ClusterRef, operation: string, error: CloudApiError, observed: CmekClusterInfo | null | undefined, regions: readonly string[]): OperatorError {
-  const state =
-    observed === undefined
-      ? 'The follow-up read of GET /cmek failed too, so the current state is unknown.'
-      : `GET /cmek now shows: ${overallStatus(observed)}\n${describeOutcomes(regionOutcomes(observed, regions))}`;
+  const state = observed === undefined ? '' : `\nPer region now:\n${describeOutcomes(regionOutcomes(observed, regions))}`;
   return new OperatorError(
     `The ${operation} request for ${cluster.name} may or may not have been applied`,
-    `${errorMessage(error)}. It was NOT re-sent, because repeating a CMEK change blindly is unsafe. ${state}`,
-    `run get_cmek_status ${cluster.name}; retry only if it shows the ${operation} did not start${error.requestId ? ` (upstream request id ${error.requestId})` : ''}.`,
+    `${error.why}${state}`,
+    `run get_cmek_status ${cluster.name} and compare it with the intended change; retry only if the ${operation} did not start${error.requestId ? ` (upstream request id ${error.requestId})` : ''}.`,
     { auditOutcome: 'failed', ambiguous: true },
   );
+}
+
+/** Refuses a CMEK change while another cluster operation runs (the API would answer 409). */
+export function refuseWhileOperationRuns(cluster: Cluster, tool: string): void {
+  const operation = cluster.operation_status ?? '';
+  if (!operation.endsWith('_RUNNING')) return;
+  throw new OperatorError(`${tool} refused for ${cluster.name}`, `Operation ${operation} is running on the cluster; CMEK changes must wait. Nothing was changed.`, `wait until it finishes (list_clusters shows the state), then run ${tool} again.`, {
+    auditOutcome: 'refused',
+  });
 }

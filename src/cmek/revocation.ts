@@ -12,7 +12,7 @@ import type { ConfirmationRequest } from '../safety/types.js';
 import { callOptions, mapLimited, type Check, type ClusterRef, type CmekEnv } from './context.js';
 import type { CmekRequest } from './enable.js';
 import { currentKey, overallStatus } from './key-infos.js';
-import { ambiguousError, ambiguousFailure, regionOutcomes, waitForCmek, type RegionOutcome } from './operation.js';
+import { ambiguousError, ambiguousFailure, regionOutcomes, waitForCmek, type RegionOutcome, refuseWhileOperationRuns } from './operation.js';
 
 export interface RevokeOptions {
   wait: boolean;
@@ -104,6 +104,7 @@ export async function revokeCmek(env: CmekEnv, clusterRef: string, options: Revo
       { auditOutcome: 'refused' },
     );
   }
+  refuseWhileOperationRuns(cluster, 'revoke_cmek');
   const regions = cluster.regions.map((region) => region.name);
   const checks = await checkAccessRemoved(env, info);
   const request: CmekRequest = { method: 'PATCH', path: `/api/v1/clusters/${cluster.id}/cmek`, body: { action: 'REVOKE' } };

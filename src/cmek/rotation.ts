@@ -3,7 +3,7 @@
  * asked, one PUT /cmek for the chosen regions, wait, then verify each region is ENABLED on the
  * intended key. Failed regions are named with their user_message; the others are not hidden.
  */
-import type { CmekClusterInfo, CmekRegionSpec } from '../cloud/schemas.js';
+import type { CmekClusterInfo, CmekRegionSpec, CmekStatus } from '../cloud/schemas.js';
 import { CloudApiError } from '../cloud/errors.js';
 import { resolveCluster } from '../cloud/resolve-cluster.js';
 import { OperatorError, errorMessage } from '../errors.js';
@@ -13,7 +13,7 @@ import type { CmekRequest } from './enable.js';
 import { currentKey, failureMessages, isInProgress, overallStatus, pastKeys, regionInfo } from './key-infos.js';
 import { refuseOnFailures } from './key-specs.js';
 import { checkKeptKeys, checkKeysInKms, type KeptKey } from './kms-checks.js';
-import { ambiguousError, ambiguousFailure, waitForCmek } from './operation.js';
+import { ambiguousError, ambiguousFailure, waitForCmek, refuseWhileOperationRuns } from './operation.js';
 import { planRotation, type RegionPlan, type RotationRequest } from './rotation-plan.js';
 
 export interface RotateOptions {
@@ -31,7 +31,7 @@ export type KmsRotation = {
 export type RegionRotation = {
   region: string;
   result: 'rotated' | 'failed' | 'skipped' | 'in_progress';
-  status: string;
+  status: CmekStatus | 'NOT_ENABLED';
   key_uri?: string;
   previous_key_uri?: string;
   user_message?: string;
@@ -62,13 +62,16 @@ export async function rotateCmek(env: CmekEnv, clusterRef: string, request: Rota
   const before = await env.cloud.getCmek(cluster.id, call);
   const type = KEY_TYPE_FOR_CLOUD[cluster.cloud_provider];
   const plan = planRotation(cluster, before, request);
+  refuseWhileOperationRuns(cluster, 'rotate_cmek');
   const fix = 'fix the request as listed and run rotate_cmek again.';
   refuseOnFailures(plan.checks, `rotate_cmek refused for ${cluster.name}`, fix);
 
   const active = plan.regions.filter((region) => region.action !== 'skip');
   const checks = [...plan.checks];
+  const base = { cluster: ref, mode: request.mode, plan: plan.regions, checks, old_keys_notice: OLD_KEYS_NOTICE };
   if (active.length === 0) {
-    return result(ref, request, 'nothing_to_do', plan.regions, checks, [], skippedOnly(plan.regions), undefined, 'Every chosen region already uses the requested key; nothing was sent. Check get_cmek_status.');
+    const next = 'Every chosen region already uses the requested key; nothing was sent. Check get_cmek_status.';
+    return { ...base, outcome: 'nothing_to_do', kms_rotations: [], regions: skippedOnly(plan.regions), next_step: next };
   }
   // Azure new_version targets are unknown until the KMS rotation: check the current version instead.
   checks.push(...(await checkKeysInKms(env, active.map((region) => spec(region, type, region.target_uri ?? region.from_uri!)))));
@@ -82,7 +85,7 @@ export async function rotateCmek(env: CmekEnv, clusterRef: string, request: Rota
   if (options.dryRun) {
     const kmsWork = active.filter((region) => region.kms_rotation).map((region) => region.from_uri!);
     const next = `Run rotate_cmek again without dry_run to ${kmsWork.length ? `create a new key version of ${[...new Set(kmsWork)].join(', ')} and ` : ''}send this PUT.`;
-    return result(ref, request, 'dry_run', plan.regions, checks, [], [], { method: 'PUT', path, body: body(new Map()) }, next);
+    return { ...base, outcome: 'dry_run', request: { method: 'PUT', path, body: body(new Map()) }, kms_rotations: [], regions: [], next_step: next };
   }
 
   const kmsRotations = await rotateInKms(env, type, active);
@@ -112,7 +115,8 @@ export async function rotateCmek(env: CmekEnv, clusterRef: string, request: Rota
   const final = options.wait ? await waitForCmek(env, ref, 'rotation') : accepted;
   const regions = [...verifyRegions(final, before, active, targetOf), ...skippedOnly(plan.regions)];
   const outcome = overall(regions);
-  return result(ref, request, outcome, plan.regions, checks, kmsRotations, regions, { method: 'PUT', path, body: requestBody }, nextStep(ref, request, outcome, regions));
+  const next = nextStep(ref, request, outcome, regions);
+  return { ...base, outcome, request: { method: 'PUT', path, body: requestBody }, kms_rotations: kmsRotations, regions, next_step: next };
 }
 
 function spec(region: RegionPlan, type: KmsKeyType, uri: string): CmekRegionSpec {
@@ -217,33 +221,8 @@ function nextStep(cluster: ClusterRef, request: RotationRequest, outcome: Rotate
     case 'in_progress':
       return `The PUT was accepted; follow it with get_cmek_status ${cluster.name} and do not send another rotation meanwhile.`;
     default:
-      return `Rotation failed in ${failed.map((region) => region.region).join(', ')}${failed[0]?.user_message ? ` (${failed[0].user_message})` : ''}. Fix the KMS key or IAM grant named, then re-run rotate_cmek ${cluster.name} mode ${request.mode}${
+      return `Rotation failed in ${failed.map((region) => region.region).join(', ')}: fix the KMS key or IAM grant its user_message names, then re-run rotate_cmek ${cluster.name} mode ${request.mode}${
         request.mode === 'new_key' ? ' with the same new_keys' : ''
       }: it resumes only the failed regions. ${OLD_KEYS_NOTICE}`;
   }
-}
-
-function result(
-  cluster: ClusterRef,
-  request: RotationRequest,
-  outcome: RotateResult['outcome'],
-  plan: RegionPlan[],
-  checks: Check[],
-  kmsRotations: KmsRotation[],
-  regions: RegionRotation[],
-  cmekRequest: CmekRequest | undefined,
-  next: string,
-): RotateResult {
-  return {
-    cluster,
-    mode: request.mode,
-    outcome,
-    plan,
-    ...(cmekRequest ? { request: cmekRequest } : {}),
-    kms_rotations: kmsRotations,
-    checks,
-    regions,
-    old_keys_notice: OLD_KEYS_NOTICE,
-    next_step: next,
-  };
 }

@@ -45,7 +45,7 @@ export function openFileAuditLog(path: string, redactor: Redactor): AuditLog {
         await mkdir(dirname(file), { recursive: true, mode: 0o700 });
         await withFileLock(`${file}.lock`, () => appendLocked(file, redactor.redact(event)));
       }),
-    verify: () => verifyAuditFile(file, { allowMissing: true }),
+    verify: () => verifyAuditFile(file, { allowMissing: true, lock: true }),
     close: async () => {
       await queues.get(file);
     },
@@ -141,12 +141,13 @@ async function readTail(file: string): Promise<{ line: string; complete: boolean
   }
 }
 
-/** Lines of a file as strings; `null` for a line longer than MAX_LINE_BYTES. */
-async function* lines(file: string): AsyncGenerator<string | null> {
+/** Lines of the first `size` bytes of a file as strings; `null` for a line longer than MAX_LINE_BYTES. */
+async function* lines(file: string, size: number): AsyncGenerator<string | null> {
+  if (size === 0) return;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let oversized = false;
-  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(file, { start: 0, end: size - 1 }) as AsyncIterable<Buffer>) {
     let offset = 0;
     for (let newline = chunk.indexOf(0x0a); newline >= 0; newline = chunk.indexOf(0x0a, offset)) {
       const piece = chunk.subarray(offset, newline);
@@ -173,26 +174,41 @@ async function* lines(file: string): AsyncGenerator<string | null> {
 /**
  * Recomputes the chain of the log at `path` and checks it against its head file.
  * Throws AuditLogError when the path is not a readable regular file (a missing file counts as an
- * empty log when `allowMissing`).
+ * empty log when `allowMissing`). With `lock` (the live log), the head and the file size are read
+ * under the append lock, so appends made while the check runs are not mistaken for tampering.
  */
-export async function verifyAuditFile(path: string, options: { allowMissing: boolean }): Promise<AuditVerification> {
+export async function verifyAuditFile(path: string, options: { allowMissing: boolean; lock?: boolean }): Promise<AuditVerification> {
   const file = resolve(path);
-  const store = `file:${file}`;
+  const unreadable = (error: NodeJS.ErrnoException) =>
+    new AuditLogError(`cannot read the audit log ${file}: ${error.code ?? error.message}`, 'check the path and the file permissions.');
   const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
-    throw new AuditLogError(`cannot read the audit log ${file}: ${error.code ?? error.message}`, 'check the path and the file permissions.');
+    throw unreadable(error);
   });
   if (!info && !options.allowMissing) {
     throw new AuditLogError(`no audit log at ${file}`, 'check the path; without one, the configured log is checked.');
   }
   if (info && !info.isFile()) throw new AuditLogError(`${file} is not a regular file`, 'give the path of the JSONL audit log file.');
-  const verifier = new ChainVerifier(await readHead(file).catch(() => 'corrupt' as const), store, 1);
-  if (info) {
-    try {
-      for await (const line of lines(file)) verifier.push(line);
-    } catch (error) {
-      throw new AuditLogError(`cannot read the audit log ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'check the file permissions.');
-    }
+  const snapshot = async () => ({
+    head: await readHead(file).catch(() => 'corrupt' as const),
+    size: info ? (await stat(file)).size : 0,
+  });
+  try {
+    const { head, size } = info && options.lock ? await lockedSnapshot(file, snapshot) : await snapshot();
+    const verifier = new ChainVerifier(head, `file:${file}`, 1);
+    for await (const line of lines(file, size)) verifier.push(line);
+    return verifier.finish();
+  } catch (error) {
+    throw error instanceof AuditLogError ? error : unreadable(error as NodeJS.ErrnoException);
   }
-  return verifier.finish();
+}
+
+/** Takes the snapshot under the append lock, or without it where the lock file cannot be created (read-only directory). */
+async function lockedSnapshot<T>(file: string, snapshot: () => Promise<T>): Promise<T> {
+  try {
+    return await serialise(file, () => withFileLock(`${file}.lock`, snapshot));
+  } catch (error) {
+    if (['EACCES', 'EPERM', 'EROFS'].includes((error as NodeJS.ErrnoException).code ?? '')) return snapshot();
+    throw error;
+  }
 }

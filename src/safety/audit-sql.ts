@@ -10,30 +10,48 @@
  * seq primary key refuses a forked chain even if locking were bypassed; serialization failures
  * (40001, common on CockroachDB) are retried. The head row detects rows removed from the end.
  */
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { AuditLogError, ChainVerifier, GENESIS_HASH, chainHeadSchema, sealEntry, type ChainHead } from './audit-chain.js';
 import { canonicalJson } from './canonical.js';
-import { describeSqlUrl, inTransaction, lazyPool, retrying } from './sql-pool.js';
+import { describeSqlUrl, inTransaction, lazyPool } from './sql-pool.js';
 import type { AuditLog, AuditVerification, Redactor } from './types.js';
 
 const LOG = 'crdb_encryption_mcp_audit_log';
 const HEAD = 'crdb_encryption_mcp_audit_head';
 const PAGE = 500;
 
-/** Creates the audit tables and the head row when missing (safe to run from several replicas). */
+/**
+ * Creates the audit tables and the head row when missing (safe to run from several replicas).
+ * One transaction, also so that PGlite-style servers that multiplex connections keep it together.
+ */
 async function ensureSchema(pool: Pool): Promise<void> {
-  await retrying(() => pool.query(`CREATE TABLE IF NOT EXISTS ${LOG} (seq INT8 PRIMARY KEY, entry TEXT NOT NULL, hash TEXT NOT NULL)`));
-  await retrying(() => pool.query(`CREATE TABLE IF NOT EXISTS ${HEAD} (id INT8 PRIMARY KEY, seq INT8 NOT NULL, hash TEXT NOT NULL)`));
-  // Only an empty log gets a fresh head: a head row deleted from a non-empty log stays missing.
-  await retrying(() =>
-    pool.query(`INSERT INTO ${HEAD} (id, seq, hash) SELECT 1, 0, $1 WHERE NOT EXISTS (SELECT 1 FROM ${LOG}) ON CONFLICT (id) DO NOTHING`, [GENESIS_HASH]),
-  );
+  await inTransaction(pool, async (client) => {
+    await client.query(`CREATE TABLE IF NOT EXISTS ${LOG} (seq INT8 PRIMARY KEY, entry TEXT NOT NULL, hash TEXT NOT NULL)`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${HEAD} (id INT8 PRIMARY KEY, seq INT8 NOT NULL, hash TEXT NOT NULL)`);
+    // Only an empty log gets a fresh head: a head row deleted from a non-empty log stays missing.
+    await client.query(`INSERT INTO ${HEAD} (id, seq, hash) SELECT 1, 0, $1 WHERE NOT EXISTS (SELECT 1 FROM ${LOG}) ON CONFLICT (id) DO NOTHING`, [GENESIS_HASH]);
+  });
 }
 
 function toHead(row: { seq: unknown; hash: unknown } | undefined): ChainHead | 'missing' | 'corrupt' {
   if (!row) return 'missing';
   const parsed = chainHeadSchema.safeParse({ seq: Number(row.seq), hash: row.hash });
   return parsed.success ? parsed.data : 'corrupt';
+}
+
+/** Checks the chain as seen by `client`'s transaction; a database never written to is an empty log. */
+async function verifySnapshot(client: PoolClient, store: string): Promise<AuditVerification> {
+  const tables = await client.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ($1, $2)`, [LOG, HEAD]);
+  const present = new Set(tables.rows.map((row: { table_name: string }) => row.table_name));
+  const headRow = present.has(HEAD) ? (await client.query(`SELECT seq, hash FROM ${HEAD} WHERE id = 1`)).rows[0] : undefined;
+  const verifier = new ChainVerifier(toHead(headRow), store, 0);
+  for (let after = -1; present.has(LOG); ) {
+    const rows = (await client.query(`SELECT seq, entry FROM ${LOG} WHERE seq > $1 ORDER BY seq LIMIT ${PAGE}`, [after])).rows as Array<{ seq: unknown; entry: unknown }>;
+    for (const row of rows) verifier.push(typeof row.entry === 'string' ? row.entry : null, Number(row.seq));
+    if (rows.length < PAGE) break;
+    after = Number(rows[rows.length - 1]!.seq);
+  }
+  return verifier.finish();
 }
 
 /** Opens the SQL audit store; connects (and creates the tables) on first use. */
@@ -84,31 +102,19 @@ export function openSqlAuditLog(url: string, redactor: Redactor): AuditLog {
     },
 
     async verify(): Promise<AuditVerification> {
+      let client: PoolClient | undefined;
       try {
-        const db = await pool.get();
-        let headRow;
-        try {
-          headRow = (await db.query(`SELECT seq, hash FROM ${HEAD} WHERE id = 1`)).rows[0];
-        } catch (error) {
-          if ((error as { code?: string }).code !== '42P01') throw error;
-          headRow = undefined; // no head table: the log was never written (or the table was dropped)
-        }
-        const verifier = new ChainVerifier(toHead(headRow), store, 0);
-        for (let after = -1; ; ) {
-          let rows: Array<{ seq: unknown; entry: unknown }>;
-          try {
-            rows = (await db.query(`SELECT seq, entry FROM ${LOG} WHERE seq > $1 ORDER BY seq LIMIT ${PAGE}`, [after])).rows;
-          } catch (error) {
-            if ((error as { code?: string }).code !== '42P01') throw error;
-            rows = [];
-          }
-          for (const row of rows) verifier.push(typeof row.entry === 'string' ? row.entry : null, Number(row.seq));
-          if (rows.length < PAGE) break;
-          after = Number(rows[rows.length - 1]!.seq);
-        }
-        return verifier.finish();
+        client = await (await pool.get()).connect();
+        // One snapshot for head and rows, so appends made meanwhile are not mistaken for tampering.
+        await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+        const result = await verifySnapshot(client, store);
+        await client.query('COMMIT');
+        return result;
       } catch (error) {
+        await client?.query('ROLLBACK').catch(() => {});
         throw unreachable(error);
+      } finally {
+        client?.release();
       }
     },
 

@@ -35,10 +35,15 @@ async function acquire(lockPath: string, timeoutMs: number, staleMs: number): Pr
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
+    const before = await stat(lockPath).catch(() => undefined);
     const owner = await readOwner(lockPath);
-    if (owner === 'gone') continue;
-    if (await isAbandoned(lockPath, owner, staleMs)) {
-      await unlink(lockPath).catch(() => {});
+    const after = await stat(lockPath).catch(() => undefined);
+    // Released or replaced while we looked: just try again.
+    if (!before || !after || owner === 'gone' || before.ino !== after.ino || before.mtimeMs !== after.mtimeMs) continue;
+    if (isAbandoned(owner, after.mtimeMs, staleMs)) {
+      // Remove only the very file judged abandoned, not a lock taken since.
+      const now = await stat(lockPath).catch(() => undefined);
+      if (now && now.ino === after.ino && now.mtimeMs === after.mtimeMs) await unlink(lockPath).catch(() => {});
       continue;
     }
     if (Date.now() > deadline) {
@@ -63,9 +68,8 @@ async function readOwner(lockPath: string): Promise<LockOwner | 'gone'> {
   }
 }
 
-async function isAbandoned(lockPath: string, owner: LockOwner, staleMs: number): Promise<boolean> {
-  const info = await stat(lockPath).catch(() => undefined);
-  if (!info || Date.now() - info.mtimeMs > staleMs) return true;
+function isAbandoned(owner: LockOwner, mtimeMs: number, staleMs: number): boolean {
+  if (Date.now() - mtimeMs > staleMs) return true;
   if (owner.host !== hostname() || typeof owner.pid !== 'number') return false;
   try {
     process.kill(owner.pid, 0);

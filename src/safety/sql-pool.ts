@@ -11,13 +11,13 @@ export interface LazyPool {
   end(): Promise<void>;
 }
 
-/** Creates the pool on the first `get()`; `onIdleError` sees errors of idle connections. */
-export function lazyPool(url: string, max: number, onIdleError: (error: Error) => void): LazyPool {
+/** Creates the pool on the first `get()`; `onIdleError` sees errors of idle connections. Idle connections close after `idleTimeoutMillis`. */
+export function lazyPool(url: string, max: number, onIdleError: (error: Error) => void, idleTimeoutMillis = 5_000): LazyPool {
   let pool: Promise<Pool> | undefined;
   return {
     get() {
       pool ??= import('pg').then(({ Pool: PgPool }) => {
-        const created = new PgPool({ connectionString: url, max, allowExitOnIdle: true, idleTimeoutMillis: 5_000, connectionTimeoutMillis: 10_000 });
+        const created = new PgPool({ connectionString: url, max, allowExitOnIdle: true, idleTimeoutMillis, connectionTimeoutMillis: 10_000 });
         created.on('error', onIdleError);
         return created;
       });
@@ -45,7 +45,7 @@ export function describeSqlUrl(url: string): string {
 const RETRYABLE = new Set(['40001', '40P01', '23505', '42P07']);
 
 /** Runs `attempt` again (a few times, with backoff) when the database asks for a retry. */
-export async function retrying<T>(attempt: () => Promise<T>, attempts = 8): Promise<T> {
+async function retrying<T>(attempt: () => Promise<T>, attempts = 8): Promise<T> {
   for (let n = 1; ; n += 1) {
     try {
       return await attempt();

@@ -15,6 +15,7 @@
  */
 import type { PGlite } from '@electric-sql/pglite';
 import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { PROBE_TABLE_PREFIX } from '../sql/probe.js';
 import { RequestLog, sleep } from './faults.js';
 import { seedSql } from './sql-seed.js';
 import { raisingStatement, readSqlMessage, sqlLiteral, writeSqlMessage, type SqlMessage } from './sql-wire.js';
@@ -27,8 +28,6 @@ export interface SqlStatementFault {
   message: string;
 }
 
-/** Prefix of the tables verify_encryption_sql's probe creates (kept in sync with src/sql/probe.ts). */
-const PROBE_TABLE = /crdb_mcp_probe_/i;
 
 /** Fault knobs of the SQL emulator; tests flip them between calls. */
 export class SqlFaultPlan {
@@ -51,12 +50,12 @@ export class SqlFaultPlan {
 
   /** Fails the probe's read-back (after its insert, before its drop) `count` times. */
   failProbeAfterInsert(count = 1): this {
-    return this.inject({ match: new RegExp(`^\\s*SELECT\\b[\\s\\S]*${PROBE_TABLE.source}`, 'i'), count, sqlstate: 'XX000', message: 'injected failure between insert and drop' });
+    return this.inject({ match: new RegExp(`^\\s*SELECT\\b[\\s\\S]*${PROBE_TABLE_PREFIX}`, 'i'), count, sqlstate: 'XX000', message: 'injected failure between insert and drop' });
   }
 
   /** Fails the probe's DROP `count` times (the cleanup must then use a fresh connection). */
   failProbeDrop(count = 1): this {
-    return this.inject({ match: new RegExp(`^\\s*DROP\\s+TABLE\\b[\\s\\S]*${PROBE_TABLE.source}`, 'i'), count, sqlstate: '08006', message: 'injected connection failure during drop' });
+    return this.inject({ match: new RegExp(`^\\s*DROP\\s+TABLE\\b[\\s\\S]*${PROBE_TABLE_PREFIX}`, 'i'), count, sqlstate: '08006', message: 'injected connection failure during drop' });
   }
 
   /** Raises 40001 (restart transaction) on the next `count` statements reading crdb_internal. */

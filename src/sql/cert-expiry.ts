@@ -186,8 +186,6 @@ export async function checkCertificateExpiry(connector: SqlConnector, request: C
   if (!request.httpUrl) throw new Error('checkCertificateExpiry needs a connection or an http_url');
   const http = await fromHttp(request, request.httpUrl);
   notes.push(...http.notes);
-  if (http.source === 'http_certificates' || http.entries.every((entry) => entry.nodeId === 'local')) {
-    notes.push('HTTP status endpoints describe only the node that answered; repeat with each node\'s http_url to cover the cluster.');
-  }
+  notes.push('HTTP status endpoints describe only the node that answered; repeat with each node\'s http_url to cover the cluster.');
   return finish(http.source, http.entries);
 }

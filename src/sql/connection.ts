@@ -131,6 +131,8 @@ export interface TargetSource {
   targets: Record<string, string | (() => Promise<string>)>;
   /** The default connection (DATABASE_URL, or the sandbox target). */
   defaultTarget?: string | (() => Promise<string>);
+  /** The default's target name, when it is a named target. */
+  defaultName?: string;
 }
 
 /** Resolves a request to a connection. Only a lazy sandbox target does any work (starts it). */
@@ -150,7 +152,7 @@ export async function resolveConnection(request: SqlConnectionRequest, source: T
         { kind: 'no_connection' },
       );
     }
-    return finish(await load(source.defaultTarget), 'default');
+    return finish(await load(source.defaultTarget), 'default', source.defaultName);
   }
   const value = connection.trim();
   if (URL_SCHEME.test(value)) return finish(value, 'url');

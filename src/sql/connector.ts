@@ -141,7 +141,11 @@ export function createSqlConnector(options: SqlConnectorOptions): SqlConnector {
 
   const source: TargetSource = {
     targets: { ...options.targets, ...(options.sandboxTarget ? { [options.sandboxTarget.name]: options.sandboxTarget.url } : {}) },
-    ...(options.databaseUrl ? { defaultTarget: options.databaseUrl } : options.sandboxTarget ? { defaultTarget: options.sandboxTarget.url } : {}),
+    ...(options.databaseUrl
+      ? { defaultTarget: options.databaseUrl }
+      : options.sandboxTarget
+        ? { defaultTarget: options.sandboxTarget.url, defaultName: options.sandboxTarget.name }
+        : {}),
   };
 
   const clientConfig = async (conn: ResolvedConnection): Promise<ClientConfig> => ({

@@ -85,6 +85,9 @@ function summarize(stores: StoreEncryption[]): EncryptionReport['summary'] {
   };
 }
 
+const FLAG_NOTE =
+  'Encryption at rest is a per-store start flag (--enterprise-encryption); no cluster setting shows it (SHOW CLUSTER SETTING enterprise.encryption.type does not exist).';
+
 /** Cloud clusters: where CMEK status lives. */
 export const CLOUD_CMEK_NOTE =
   'This is a CockroachDB Cloud cluster: encryption at rest is managed by Cloud and CMEK status comes from the Cloud API, not SQL. Run get_cmek_status for this cluster.';
@@ -102,7 +105,7 @@ export async function verifyEncryption(connector: SqlConnector, request: Encrypt
     stores,
     summary: summarize(stores),
     cmek_note: request.conn?.cloud || server?.cloud ? CLOUD_CMEK_NOTE : null,
-    notes,
+    notes: server?.product === 'cockroachdb' && !server.cloud ? [...notes, FLAG_NOTE] : notes,
     retries,
     server,
   });

@@ -7,7 +7,7 @@ import type { AuditVerification } from '../safety/types.js';
 import { defineTool, type ToolDef } from './define-tool.js';
 
 export const verifyAuditLogInput = z.object({
-  path: z.string().min(1).max(4096).optional().describe('Absolute path of a JSONL audit log to check; default: the configured log (file or --audit-db table).'),
+  path: z.string().min(1).max(4096).optional().describe('Absolute path of a JSONL audit log; default: the configured log.'),
 });
 
 export const verifyAuditLogOutput = z.object({
@@ -38,7 +38,7 @@ export const verifyAuditLog = defineTool({
   name: 'verify_audit_log',
   title: 'Verify audit log',
   description:
-    "Checks the tamper-evident audit log of this server's mutating calls: recomputes the SHA-256 hash chain and reports the first edited, deleted, reordered or truncated entry. Reads only. Use after an incident or before a compliance review; not a record of changes made outside this server.",
+    "Checks this server's tamper-evident audit log: recomputes the SHA-256 hash chain and names the first edited, deleted, reordered or truncated entry. Read-only. Does not cover changes made outside this server.",
   toolset: 'audit',
   input: verifyAuditLogInput,
   output: verifyAuditLogOutput,

@@ -19,17 +19,17 @@ const ip = z.string().max(45).refine((value) => isIP(value) !== 0, 'expected an 
 const sqlUser = z.string().regex(/^[a-z0-9_][a-z0-9_.-]{0,62}$/i, 'expected a SQL user name');
 
 export const inspectCertificatesInput = z.strictObject({
-  certs_dir: filePath.describe('Absolute path of the cockroach certs directory'),
-  hostnames: z.array(hostname).max(100).optional().describe('DNS names (incl. load balancers) node.crt must cover'),
-  ips: z.array(ip).max(100).optional().describe('IP addresses node.crt must cover'),
-  user: sqlUser.optional().describe('SQL user whose client.<user>.crt should be present'),
+  certs_dir: filePath.describe('Absolute path of the certs directory'),
+  hostnames: z.array(hostname).max(100).optional().describe('DNS names (incl. LBs) node.crt must cover'),
+  ips: z.array(ip).max(100).optional().describe('IPs node.crt must cover'),
+  user: sqlUser.optional().describe('Expect client.<user>.crt'),
 });
 
 export const inspectCertificatesTool = defineTool({
   name: 'inspect_certificates',
   title: 'Inspect a certs directory',
   description:
-    'Parse every certificate in a local cockroach certs directory: type, subject, issuer, validity, SANs, key usage. Checks chain to ca.crt, SAN coverage of given hosts/IPs, key files 0600 and owner, CA key absent, client CN, expiry. Reads files only; never returns keys.',
+    'Inspect a local cockroach certs dir: each cert\'s type, subject, issuer, validity, SANs, key usage; checks chain, SAN coverage, key perms/owner, CA key absent, client CN, expiry.',
   toolset: 'certs',
   input: inspectCertificatesInput,
   output: z.object({
@@ -88,21 +88,21 @@ export const inspectCertificatesTool = defineTool({
 const planPath = z.string().min(1).max(1024).regex(/^[A-Za-z0-9_./~-]+$/, 'expected a plain path (letters, digits, . _ - / ~)');
 
 export const planCertificateRotationInput = z.strictObject({
-  kind: z.enum(ROTATION_KINDS).describe('Which certificates to rotate'),
-  certs_dir: planPath.default('certs').describe('Certs directory used in the commands'),
-  ca_key: planPath.default('my-safe-directory/ca.key').describe('CA key path (kept off the nodes)'),
-  hosts: z.array(z.union([hostname, ip])).max(100).default([]).describe('Every hostname, IP and LB address the node cert must cover'),
-  user: sqlUser.default('root').describe('SQL user for client certificates'),
-  k8s: z.enum(K8S_MODES).default('none').describe('Kubernetes deployment style, if any'),
+  kind: z.enum(ROTATION_KINDS).describe('Certificates to rotate'),
+  certs_dir: planPath.default('certs').describe('Certs dir in the commands'),
+  ca_key: planPath.default('my-safe-directory/ca.key').describe('CA key path (off the nodes)'),
+  hosts: z.array(z.union([hostname, ip])).max(100).default([]).describe('All node hostnames, IPs, LBs'),
+  user: sqlUser.default('root').describe('SQL user (client certs)'),
+  k8s: z.enum(K8S_MODES).default('none').describe('Kubernetes style'),
   namespace: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a Kubernetes namespace').default('default').describe('Kubernetes namespace'),
-  cluster: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a Kubernetes name').default('cockroachdb').describe('StatefulSet / CrdbCluster name'),
+  cluster: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a Kubernetes name').default('cockroachdb').describe('StatefulSet/CrdbCluster name'),
 });
 
 export const planCertificateRotationTool = defineTool({
   name: 'plan_certificate_rotation',
   title: 'Plan a certificate rotation',
   description:
-    'Step-by-step rotation plan for node, client, CA or UI certificates of a self-hosted cluster: backups, exact cockroach cert commands, combined-CA procedure, SIGHUP reload, verification, Kubernetes variants (operator, cert-manager, helm). Executes nothing.',
+    'Rotation plan for self-hosted node, client, CA or UI certs: backups, exact cockroach cert commands, combined-CA steps, SIGHUP, verification, Kubernetes variants. Executes nothing.',
   toolset: 'certs',
   input: planCertificateRotationInput,
   output: z.object({

@@ -14,7 +14,7 @@ import type { Deps } from '../deps.js';
 import { OperatorError, errorMessage } from '../errors.js';
 import { KmsError } from '../kms/provider.js';
 import { AuditLogError } from '../safety/audit-chain.js';
-import type { AuditOutcome, Confirm } from '../safety/types.js';
+import type { AuditOutcome, Confirm, ConfirmationRequest } from '../safety/types.js';
 import { elicitationSession } from './elicitation.js';
 import { listedInputSchema, listedOutputSchema } from './listing-schema.js';
 
@@ -133,6 +133,7 @@ export function registerTools(server: McpServer, defs: readonly ToolDef[], confi
   const confirm = deps.createConfirm(session);
   for (const def of defs) {
     assertConsistentAnnotations(def);
+    const strictInput = def.input.strict();
     const tool = server.registerTool(
       def.name,
       {
@@ -142,7 +143,7 @@ export function registerTools(server: McpServer, defs: readonly ToolDef[], confi
         outputSchema: listedOutputSchema(def.output),
         annotations: def.annotations,
       },
-      (async (args: unknown, extra: Extra) => invoke(def, args, extra, { config, deps, confirm })) as never,
+      (async (args: unknown, extra: Extra) => invoke(def, strictInput, args, extra, { config, deps, confirm })) as never,
     );
     if (!toolPolicy(def, config).allowed) tool.disable();
     registered.set(def.name, tool);
@@ -158,6 +159,7 @@ function assertConsistentAnnotations(def: ToolDef): void {
 
 async function invoke(
   def: ToolDef,
+  strictInput: z.ZodObject,
   args: unknown,
   extra: Extra,
   env: { config: Config; deps: Deps; confirm: Confirm },
@@ -166,7 +168,7 @@ async function invoke(
   const policy = toolPolicy(def, config);
   if (!policy.allowed) return { isError: true, content: [{ type: 'text', text: policy.reason }] };
 
-  const validated = def.input.safeParse(args ?? {});
+  const validated = strictInput.safeParse(args ?? {});
   if (!validated.success) return invalidArguments(def, validated.error);
   const parsed = validated.data;
   const mutating = !def.annotations.readOnlyHint;
@@ -193,7 +195,7 @@ async function invoke(
     config,
     signal: extra.signal,
     progress: progressSender(extra, deps),
-    confirm: (request) => env.confirm(request.signal ? request : { ...request, signal: extra.signal }),
+    confirm: (request) => env.confirm(redactForHuman(request, deps, extra.signal)),
     noteRequestId: (id) => {
       if (id) requestIds.push(id);
     },
@@ -262,6 +264,19 @@ function invalidArguments(def: ToolDef, error: z.ZodError): CallToolResult {
         text: `Invalid arguments for ${def.name}: ${formatIssues(error)}. Nothing was called.\nNext: fix the arguments (accepted: ${fields}) and call ${def.name} again.`,
       },
     ],
+  };
+}
+
+/** What the human is shown goes through the redactor too; the bound fields (params, state, name) stay exact. */
+function redactForHuman(request: ConfirmationRequest, deps: Deps, signal: AbortSignal): ConfirmationRequest {
+  const text = (value: string) => deps.redactor.redactText(value);
+  return {
+    ...request,
+    targetDescription: text(request.targetDescription),
+    action: text(request.action),
+    consequences: request.consequences.map(text),
+    reversibility: text(request.reversibility),
+    signal: request.signal ?? signal,
   };
 }
 

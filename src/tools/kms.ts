@@ -13,28 +13,28 @@ import { defineTool } from './define-tool.js';
 const keyName = z
   .string()
   .regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$/, 'letters, digits and hyphens, 1-63 characters, starting with a letter or digit')
-  .describe('Key name (AWS alias name without alias/, GCP crypto key id, Azure key name); reused if it exists.');
+  .describe('Key name (AWS alias, GCP key id, Azure key name); reused if it exists');
 
 export const provisionCmekKeyInput = z.object({
-  cluster: z.string().min(1).max(128).describe('Cluster name or id.'),
+  cluster: z.string().min(1).max(128).describe('Cluster name or id'),
   key_name: keyName,
-  regions: z.array(z.string().min(1).max(64)).max(32).optional().describe('Cluster regions to provision (default: all).'),
+  regions: z.array(z.string().min(1).max(64)).max(32).optional().describe('Default: all cluster regions'),
   auth_principal: z
     .string()
     .min(1)
     .max(512)
     .optional()
-    .describe('Principal CockroachDB uses: AWS IAM role ARN, GCP service account email, or Azure tenant id. AWS defaults to role crdb-cmek-<cluster> in aws_account_id.'),
-  aws_account_id: z.string().regex(/^\d{12}$/, '12 digits').optional().describe('AWS account holding the keys (for the default role ARN).'),
-  gcp_project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id').optional().describe('GCP project holding the key ring (GCP only).'),
-  azure_vault: z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/, 'a Key Vault name').optional().describe('Key Vault name (Azure only; one vault per region via azure_vaults).'),
-  azure_vaults: z.record(z.string().min(1).max(64), z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/)).optional().describe('Azure only: region -> vault name.'),
-  multi_region: z.boolean().optional().describe('AWS only: create multi-Region keys.'),
-  hsm: z.boolean().optional().describe('HSM-backed key (Azure RSA-HSM, GCP HSM protection).'),
-  gcp_key_ring: z.string().regex(/^[a-zA-Z0-9_-]{1,63}$/, 'a key ring id').optional().describe('GCP key ring (default crdb-cmek).'),
-  deletion_window_days: z.number().int().min(1).max(120).optional().describe('GCP destroy window in days, fixed at creation (default 30).'),
-  rotation_period_days: z.number().int().min(1).max(2560).optional().describe('Automatic rotation period in days (AWS 90-2560, GCP >= 1, Azure >= 28).'),
-  dry_run: z.boolean().default(false).describe('Show what would be created and granted; change nothing.'),
+    .describe('AWS role ARN, GCP service account or Azure tenant id'),
+  aws_account_id: z.string().regex(/^\d{12}$/, '12 digits').optional().describe('AWS: account for the default role crdb-cmek-<cluster>'),
+  gcp_project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id').optional().describe('GCP: project of the key ring'),
+  azure_vault: z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/, 'a Key Vault name').optional().describe('Azure: vault name'),
+  azure_vaults: z.record(z.string().min(1).max(64), z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/)).optional().describe('Azure: region -> vault'),
+  multi_region: z.boolean().optional().describe('AWS: multi-Region keys'),
+  hsm: z.boolean().optional().describe('HSM-backed key (Azure, GCP)'),
+  gcp_key_ring: z.string().regex(/^[a-zA-Z0-9_-]{1,63}$/, 'a key ring id').optional().describe('GCP: key ring (default crdb-cmek)'),
+  deletion_window_days: z.number().int().min(1).max(120).optional().describe('GCP: destroy window, days (default 30)'),
+  rotation_period_days: z.number().int().min(1).max(2560).optional().describe('Auto-rotation period, days'),
+  dry_run: z.boolean().default(false).describe('Show the plan; change nothing'),
 });
 
 const regionSpecOutput = z.object({
@@ -46,7 +46,7 @@ export const provisionCmekKey = defineTool({
   name: 'provision_cmek_key',
   title: 'Provision CMEK keys',
   description:
-    "Create (or reuse) a CMEK key in each of a cluster's regions in the cluster's cloud KMS, grant CockroachDB what it needs and enable automatic rotation. Returns the region_specs for enable_cmek plus the manual IAM steps. Idempotent; dry_run supported. Does not enable CMEK.",
+    "Create or reuse a CMEK key per cluster region in the cluster's cloud KMS, grant CockroachDB access, turn on auto-rotation. Returns region_specs for enable_cmek and the manual IAM steps. Idempotent. Does not enable CMEK.",
   toolset: 'kms',
   input: provisionCmekKeyInput,
   output: z.object({
@@ -159,21 +159,21 @@ function containerResolver(type: string, args: ProvisionArgs): (region: string) 
 }
 
 export const deleteKmsKeyInput = z.object({
-  key_uri: z.string().min(1).max(512).describe('Key ARN, GCP key name or Azure key id to delete.'),
+  key_uri: z.string().min(1).max(512).describe('AWS key ARN, GCP key name or Azure key id'),
   action: z
     .enum(['schedule_deletion', 'disable'])
     .default('schedule_deletion')
-    .describe('schedule_deletion (recoverable during the waiting window) or disable (the safer, reversible alternative).'),
-  pending_window_days: z.number().int().min(1).max(365).optional().describe('AWS waiting window, 7-30 days (default 30). GCP/Azure windows are fixed by the key/vault.'),
-  confirmation_token: z.string().max(2048).optional().describe('Token from a previous call, only in the two-step confirmation flow.'),
-  dry_run: z.boolean().default(false).describe('Check references and show the plan; change nothing.'),
+    .describe('disable is the safer, reversible choice'),
+  pending_window_days: z.number().int().min(1).max(365).optional().describe('AWS: 7-30 (default 30); GCP/Azure: fixed by key/vault'),
+  confirmation_token: z.string().max(2048).optional().describe('Token from the previous call (two-step confirmation only)'),
+  dry_run: z.boolean().default(false).describe('Show the plan; change nothing'),
 });
 
 export const deleteKmsKey = defineTool({
   name: 'delete_kms_key',
   title: 'Delete (schedule deletion of) a KMS key',
   description:
-    'Schedule a KMS key for deletion (or disable it) after proving no CockroachDB Cloud cluster references it in current or past key_infos. Destructive: requires human confirmation; never below the provider minimum window; says until when and how to undo.',
+    'Schedule a KMS key for deletion (or disable it), only if no cluster uses it as a current or past CMEK key. Needs human confirmation; keeps the provider waiting window; says how to undo.',
   toolset: 'kms',
   input: deleteKmsKeyInput,
   output: z.object({

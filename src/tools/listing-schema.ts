@@ -37,16 +37,17 @@ export function leanSchema(schema: AnyZod, depth: number): AnyZod {
     case 'object': {
       if (depth <= 0) return described(z.looseObject({}));
       const shape = Object.fromEntries(Object.entries(def.shape as Record<string, AnyZod>).map(([key, value]) => [key, leanSchema(value, depth - 1)]));
-      return described(z.object(shape));
+      // A strict object stays strict: stripping unknown keys here would hide a typo like dryRun from define-tool.
+      return described(def.catchall && defOf(def.catchall).type === 'never' ? z.strictObject(shape) : z.object(shape));
     }
     default:
       return schema;
   }
 }
 
-/** The input schema as listed: full depth, lean strings. */
+/** The input schema as listed: full depth, lean strings; unknown arguments are rejected (a typo like dryRun must not vanish). */
 export function listedInputSchema(input: z.ZodObject): z.ZodObject {
-  return leanSchema(input, 8) as z.ZodObject;
+  return (leanSchema(input, 8) as z.ZodObject).strict();
 }
 
 /** The output schema as listed: the top-level field names only; define-tool enforces the full schema. */

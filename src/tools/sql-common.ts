@@ -2,7 +2,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { SSL_MODES, TARGET_NAME, type SqlConnectionRequest } from '../sql/connection.js';
+import { TARGET_NAME, type SqlConnectionRequest } from '../sql/connection.js';
 import type { ServerInfo } from '../sql/server-info.js';
 
 /** An absolute (or ~/) file path. */
@@ -29,7 +29,10 @@ const httpUrl = z
     }
   }, 'expected http(s)://host:port without credentials');
 
-/** Where to connect: URL or target, TLS files, optional HTTP status fallback. */
+/**
+ * Where to connect: URL or target, the CA file (for TLS and https http_url), optional HTTP status
+ * fallback. sslmode, sslcert and sslkey go in the URL, libpq style.
+ */
 export const connectionFields = {
   connection: z
     .string()
@@ -37,22 +40,16 @@ export const connectionFields = {
     .max(2048)
     .refine((value) => /^postgres(ql)?:\/\//i.test(value) || TARGET_NAME.test(value), 'expected a postgresql:// URL or a target name')
     .optional()
-    .describe('postgresql:// URL or configured target name (default: DATABASE_URL; sandbox: selfhosted)'),
-  sslmode: z.enum(SSL_MODES).optional().describe('Overrides the URL sslmode (default verify-full)'),
+    .describe('postgresql:// URL (sslmode/sslcert/sslkey as params) or target name; default DATABASE_URL'),
   sslrootcert: filePath.optional().describe('CA certificate (ca.crt) path'),
-  sslcert: filePath.optional().describe('Client certificate path (with sslkey)'),
-  sslkey: filePath.optional().describe('Client key path (with sslcert)'),
-  http_url: httpUrl.optional().describe('DB Console URL, e.g. https://node1:8080, for the HTTP status endpoints'),
+  http_url: httpUrl.optional().describe('DB Console URL (https://node:8080) for HTTP status endpoints'),
 };
 
 /** The connection part of a tool's arguments. */
-export function connectionRequest(args: { connection?: string | undefined; sslmode?: SqlConnectionRequest['sslmode']; sslrootcert?: string | undefined; sslcert?: string | undefined; sslkey?: string | undefined }): SqlConnectionRequest {
+export function connectionRequest(args: { connection?: string | undefined; sslrootcert?: string | undefined }): SqlConnectionRequest {
   return {
     ...(args.connection !== undefined ? { connection: args.connection } : {}),
-    ...(args.sslmode ? { sslmode: args.sslmode } : {}),
     ...(args.sslrootcert ? { sslrootcert: expandHome(args.sslrootcert) } : {}),
-    ...(args.sslcert ? { sslcert: expandHome(args.sslcert) } : {}),
-    ...(args.sslkey ? { sslkey: expandHome(args.sslkey) } : {}),
   };
 }
 

@@ -15,7 +15,7 @@ const UNSAFE = ['set', 'not_needed', 'refused', 'not_attempted'] as const;
 
 export const checkCertificateExpiryInput = z.strictObject({
   ...connectionFields,
-  warn_days: z.number().int().min(1).max(3650).default(90).describe('Flag node/client certs expiring within this many days (default 90)'),
+  warn_days: z.number().int().min(1).max(3650).default(90).describe('Schedule window for node/client certs, days'),
 });
 
 function describeTarget(conn: ResolvedConnection | undefined, httpUrl: string | undefined): string {
@@ -31,7 +31,7 @@ export const checkCertificateExpiryTool = defineTool({
   name: 'check_certificate_expiry',
   title: 'Check certificate expiry',
   description:
-    'Self-hosted CockroachDB: expiry of every TLS certificate per node (CA, client CA, UI, node, client, tenant) from node metrics over SQL (sets allow_unsafe_internals on v26.1+), or HTTP /_status/vars when http_url is given. Soonest first, with the action due. Not for Cloud clusters.',
+    'Self-hosted CockroachDB: expiry of each TLS cert per node, from node metrics over SQL (sets allow_unsafe_internals) or HTTP (http_url). Soonest first with the action due. Not for Cloud.',
   toolset: 'sql',
   input: checkCertificateExpiryInput,
   output: z.object({
@@ -111,7 +111,7 @@ export const checkCertificateExpiryTool = defineTool({
 
 export const verifyEncryptionSqlInput = z.strictObject({
   ...connectionFields,
-  probe: z.boolean().default(false).describe('Also create/insert/select/drop a uniquely named table (always dropped)'),
+  probe: z.boolean().default(false).describe('Also run the create/insert/select/drop probe'),
 });
 
 const probeOutput = z
@@ -143,7 +143,7 @@ export const verifyEncryptionSqlTool = defineTool({
   name: 'verify_encryption_sql',
   title: 'Verify encryption over SQL',
   description:
-    'Cluster version and encryption at rest per store (metric rocksdb.encryption.algorithm, or /_status/stores/local with http_url). Optional reversible read/write probe in a temporary table. Cloud: CMEK status is get_cmek_status. Does not use SHOW CLUSTER SETTING enterprise.encryption.type (it does not exist).',
+    'Version and encryption at rest per store (rocksdb.encryption.algorithm over SQL, or http_url /_status/stores/local); optional read/write probe, always dropped. Cloud CMEK: get_cmek_status.',
   toolset: 'sql',
   input: verifyEncryptionSqlInput,
   output: z.object({

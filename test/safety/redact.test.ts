@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildConfig } from '../../src/config.js';
+import { buildConfig, type Config } from '../../src/config.js';
 import { createRedactor, registerConfigSecrets } from '../../src/safety/redact.js';
 
 describe('redactor', () => {
@@ -48,8 +48,8 @@ describe('redactor', () => {
         auditLog: '/unused',
         auditDb: 'postgres://audit:audit-db-pass@db/audit',
         confirmSecret: 'confirm-secret-0123456789',
-        cloud: { apiKey: 'plain-api-key-value', baseUrl: 'https://x', ccVersion: 'v', iamPropagationMs: 0, operationDeadlineMs: 1, pollIntervalMs: 1 },
-        sql: { targets: { prod: 'postgresql://root:target-pass-1@db:26257/x' }, statementTimeoutMs: 1000 },
+        cloud: { apiKey: 'plain-api-key-value' } as unknown as Config['cloud'],
+        sql: { targets: { prod: 'postgresql://root:target-pass-1@db:26257/x' } } as unknown as Config['sql'],
       }),
     );
     const text = redactor.redactText('audit-db-pass confirm-secret-0123456789 plain-api-key-value target-pass-1');

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { AWS_CMEK_ROLE, AWS_KEYS, CLUSTER_IDS, GCP_CMEK_SERVICE_ACCOUNT, GCP_KEYS, awsKeyArn, gcpKeyName } from '../../src/sandbox/seed.js';
@@ -55,6 +56,8 @@ describe('enable_cmek', () => {
     expect(cloudCalls(sandbox, 'POST', 'POST /cmek')).toBe(1);
     expect(sandbox.cloud.cmek(GCP_ID)?.status).toBe('ENABLED');
     expect(result.text).toMatch(/Next: /);
+    const audit = readFileSync(server.config.auditLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(audit.at(-1)).toMatchObject({ tool: 'enable_cmek', target: 'analytics-gcp', outcome: 'succeeded', requestIds: expect.arrayContaining([expect.any(String)]) });
 
     const again = await callTool(server.client, 'enable_cmek', { cluster: 'analytics-gcp', region_specs: gcpSpecs() });
     expect(again.isError).toBe(true);

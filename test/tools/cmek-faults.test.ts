@@ -52,7 +52,8 @@ describe('Cloud API faults', () => {
     const result = await callTool(client, 'rotate_cmek', { cluster: 'prod-east', mode: 'new_version' });
     expect(result.isError).toBe(true);
     expect(result.text).toMatch(/may or may not have been applied/);
-    expect(result.text).toMatch(/GET \/cmek now shows: ENABLED/);
+    expect(result.text).toMatch(/CMEK status read back: ENABLED \(us-east-1 ENABLED, us-west-2 ENABLED\)/);
+    expect(result.text).toMatch(/Per region now:\n- us-east-1: ENABLED\n- us-west-2: ENABLED/);
     expect(result.text).toMatch(/get_cmek_status/);
     expect(puts()).toBe(1);
     expect(sandbox.cloud.cmekMutations(PROD)).toBe(0);

@@ -96,3 +96,17 @@ describe('malformed input', () => {
     expect(tools.map((t) => t.name)).toContain(tool);
   });
 });
+
+describe('typos never change what a write does', () => {
+  it.each([
+    ['rotate_cmek', { cluster: 'prod-east', mode: 'new_version', dryRun: true }],
+    ['enable_cmek', { cluster: 'analytics-gcp', keys: { 'us-central1': 'x' }, auth_principal: 'y', 'dry-run': true }],
+    ['revoke_cmek', { cluster: 'prod-east', dryrun: true }],
+  ])('%s with a misspelt dry_run is refused before any call', async (tool, args) => {
+    const before = upstreamCalls();
+    const result = await callTool(server.client, tool, args);
+    expect(result.isError).toBe(true);
+    expect(result.text).toMatch(/Unrecognized key/);
+    expect(upstreamCalls()).toBe(before);
+  });
+});

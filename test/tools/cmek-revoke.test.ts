@@ -52,7 +52,7 @@ describe('revoke_cmek', () => {
     const server = await serverWith(() => answer as ElicitResult);
     const result = await callTool(server.client, 'revoke_cmek', { cluster: 'prod-east' });
     expect(result.isError).toBe(true);
-    expect(result.text).toMatch(/Not done/);
+    expect(result.text).toMatch(/Nothing was changed/);
     expect(patches()).toBe(0);
   });
 

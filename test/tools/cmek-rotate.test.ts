@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { AWS_KEYS, CLUSTER_IDS, awsKeyArn } from '../../src/sandbox/seed.js';
+import { AWS_KEYS, AZURE_KEYS, AZURE_TENANT, AZURE_VAULT, CLUSTER_IDS, awsKeyArn, azureKeyId } from '../../src/sandbox/seed.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
 import { cloudCalls, startCmekServer } from './cmek-helpers.js';
 
@@ -84,6 +84,25 @@ describe('rotate_cmek new_version', () => {
     const result = await callTool(server.client, 'rotate_cmek', { cluster: 'prod-east', mode: 'new_version', regions: ['us-west-2'] });
     expect(result.structured!.outcome).toBe('rotated');
     expect(result.structured!.request.body.region_specs.map((s: any) => s.region)).toEqual(['us-west-2']);
+  });
+});
+
+describe('rotate_cmek on Azure', () => {
+  it('new_version PUTs the new versioned key id and keeps the old version as a past key', async () => {
+    const uri = azureKeyId(AZURE_VAULT, AZURE_KEYS.payments.name, AZURE_KEYS.payments.version);
+    const enabled = await callTool(server.client, 'enable_cmek', { cluster: 'payments-azure', keys: { eastus: uri }, auth_principal: AZURE_TENANT });
+    expect(enabled.structured!.outcome).toBe('enabled');
+    const dry = await callTool(server.client, 'rotate_cmek', { cluster: 'payments-azure', mode: 'new_version', dry_run: true });
+    expect(dry.structured!.request.body.region_specs[0].key_spec.uri).toBe(`<new version of ${uri}>`);
+    const result = await callTool(server.client, 'rotate_cmek', { cluster: 'payments-azure', mode: 'new_version' });
+    expect(result.structured!.outcome).toBe('rotated');
+    const newUri = result.structured!.kms_rotations[0].new_uri;
+    expect(newUri).toMatch(/^https:\/\/acme-crdb-kv\.vault\.azure\.net\/keys\/payments-cmek\/[0-9a-f]{32}$/);
+    expect(newUri).not.toBe(uri);
+    expect(result.structured!.request.body.region_specs[0].key_spec.uri).toBe(newUri);
+    expect(result.structured!.regions[0]).toMatchObject({ result: 'rotated', key_uri: newUri, previous_key_uri: uri });
+    const status = await callTool(server.client, 'get_cmek_status', { cluster: 'payments-azure' });
+    expect(status.structured!.regions[0].past_keys.map((k: any) => k.uri)).toEqual([uri]);
   });
 });
 

@@ -1,0 +1,234 @@
+/**
+ * audit_encryption_posture: the fleet compliance audit. Thin: parse, pick the SQL targets and the
+ * concurrency, run src/audit, optionally write the report files, format.
+ */
+import { z } from 'zod';
+import { checkReportPath, writeReportFiles, type ReportFiles } from '../audit/report-file.js';
+import { renderCompact, nextStep } from '../audit/render-markdown.js';
+import { runAudit, type AuditScope } from '../audit/run-audit.js';
+import { FRAMEWORKS, SEVERITIES, type AuditReport } from '../audit/types.js';
+import { CLOUD_PROVIDERS, PLANS } from '../cloud/schemas.js';
+import { OperatorError, errorMessage } from '../errors.js';
+import { SELF_HOSTED_TARGET } from '../sandbox/seed.js';
+import { TARGET_NAME } from '../sql/connection.js';
+import { defineTool, type ToolContext } from './define-tool.js';
+
+const labelPart = z.string().min(1).max(63).regex(/^[^=\s]+$/, 'no spaces or =');
+const clusterRef = z.string().min(1).max(100).regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/, 'a cluster name or id');
+
+export const auditEncryptionPostureInput = z
+  .strictObject({
+    clusters: z.array(clusterRef).min(1).max(500).optional().describe('Only these clusters (names or ids); default all'),
+    labels: z
+      .record(labelPart, labelPart)
+      .refine((labels) => Object.keys(labels).length > 0, 'give at least one label')
+      .optional()
+      .describe('Only clusters with all these labels'),
+    frameworks: z.array(z.enum(FRAMEWORKS)).min(1).max(3).optional().describe('Default all'),
+    include_kms: z.boolean().default(true).describe('Check keys in their KMS'),
+    include_sql_targets: z
+      .union([z.boolean(), z.array(z.string().regex(TARGET_NAME, 'a configured target name')).min(1).max(50)])
+      .default(true)
+      .describe('Self-hosted SQL targets: true = all configured, false = none, or names'),
+    format: z.enum(['markdown', 'json']).default('markdown').describe('Text format'),
+    report_path: z
+      .string()
+      .min(4)
+      .max(1024)
+      .regex(/^(\/|[A-Za-z]:[\\/]).*\.md$/i, 'an absolute path ending in .md')
+      .optional()
+      .describe('Absolute .md path for the full report; an .html timeline goes beside it'),
+    time_limit_seconds: z.number().int().min(1).max(3600).optional().describe('Return partial results after this long'),
+  })
+  .refine((args) => !(args.clusters && args.labels), { message: 'give clusters or labels, not both', path: ['labels'] });
+
+const severityCounts = z.object(Object.fromEntries(SEVERITIES.map((severity) => [severity, z.number().int()])) as Record<(typeof SEVERITIES)[number], z.ZodNumber>);
+const controlStatus = z.enum(['fail', 'incomplete', 'not_assessed', 'pass']);
+const keyOutput = z.object({
+  uri: z.string(),
+  type: z.string(),
+  role: z.enum(['current', 'past']),
+  cmek_status: z.string().optional(),
+  created_at: z.string().optional(),
+  age_days: z.number().int().optional(),
+  kms: z
+    .object({
+      state: z.string(),
+      usable: z.boolean(),
+      rotation_automatic: z.boolean(),
+      rotation_period_days: z.number().optional(),
+      deletion_scheduled: z.boolean(),
+      deletion_scheduled_for: z.string().optional(),
+      deletion_window_days: z.number().optional(),
+      purge_protection: z.boolean().optional(),
+    })
+    .optional(),
+  verified: z.boolean(),
+});
+const runStatus = z.enum(['audited', 'failed', 'not_audited']);
+
+const auditOutput = z.object({
+  generated_at: z.string(),
+  scope: z.string(),
+    frameworks: z.array(z.enum(FRAMEWORKS)),
+    complete: z.boolean(),
+    stopped: z.object({ reason: z.enum(['cancelled', 'time_limit']), message: z.string() }).optional(),
+    summary: z.object({
+      clusters_in_scope: z.number().int(),
+      clusters_audited: z.number().int(),
+      clusters_failed: z.number().int(),
+      clusters_not_audited: z.number().int(),
+      sql_targets: z.number().int(),
+      sql_targets_failed: z.number().int(),
+      findings: severityCounts,
+      kms: z.enum(['checked', 'skipped']),
+      kms_keys_checked: z.number().int(),
+      kms_keys_unverified: z.number().int(),
+  }),
+  framework_summary: z.array(
+    z.object({
+      framework: z.enum(FRAMEWORKS),
+      name: z.string(),
+      status: controlStatus,
+      controls: z.array(z.object({ control: z.string(), title: z.string(), status: controlStatus, findings: severityCounts })),
+    }),
+  ),
+  clusters: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      plan: z.enum(PLANS),
+      cloud_provider: z.enum(CLOUD_PROVIDERS),
+      state: z.string(),
+      labels: z.record(z.string(), z.string()),
+      status: runStatus,
+      cmek_possible: z.union([z.boolean(), z.literal('cannot_verify')]),
+      cmek_status: z.string().optional(),
+      operation_status: z.string().optional(),
+      regions: z.array(z.object({ region: z.string(), status: z.string(), keys: z.array(keyOutput) })),
+      error: z.string().optional(),
+    }),
+  ),
+  sql_targets: z.array(
+    z.object({
+      name: z.string(),
+      status: runStatus,
+      server: z.string().optional(),
+      certificates: z.array(z.object({ node: z.string(), type: z.string(), expires_at: z.string().nullable(), days_left: z.number().int().nullable(), status: z.string() })),
+      stores: z.array(z.object({ node: z.string().nullable(), store_id: z.number(), algorithm: z.string(), encrypted: z.boolean().nullable() })),
+      notes: z.array(z.string()),
+      error: z.string().optional(),
+    }),
+  ),
+  findings: z.array(
+    z.object({
+      id: z.string(),
+      code: z.string(),
+      severity: z.enum(SEVERITIES as [string, ...string[]]),
+      cluster: z.object({ id: z.string(), name: z.string() }).optional(),
+      target: z.string().optional(),
+      node: z.string().optional(),
+      region: z.string().optional(),
+      key: z.string().optional(),
+      title: z.string(),
+      evidence: z.string(),
+      controls: z.array(z.string()),
+      fix: z.object({ tool: z.string(), arguments: z.record(z.string(), z.unknown()).optional(), description: z.string() }),
+    }),
+  ),
+  errors: z.array(z.object({ subject: z.string(), message: z.string() })),
+  report_files: z.object({ markdown: z.string(), html: z.string() }).optional(),
+  report_error: z.string().optional(),
+});
+
+type AuditInput = z.output<typeof auditEncryptionPostureInput>;
+
+function scopeOf(args: AuditInput): AuditScope {
+  if (args.clusters) return { kind: 'clusters', refs: [...new Set(args.clusters)] };
+  if (args.labels) return { kind: 'labels', labels: args.labels };
+  return { kind: 'all' };
+}
+
+/** Named targets the operator configured (plus the sandbox's self-hosted cluster). */
+function sqlTargets(requested: AuditInput['include_sql_targets'], ctx: ToolContext): string[] {
+  const configured = [...Object.keys(ctx.config.sql.targets), ...(ctx.deps.sandbox ? [SELF_HOSTED_TARGET] : [])];
+  if (requested === true) return configured;
+  if (requested === false) return [];
+  const unknown = requested.filter((name) => !configured.includes(name));
+  if (unknown.length > 0) {
+    throw new OperatorError(
+      `Unknown SQL target ${unknown.map((name) => `'${name}'`).join(', ')}`,
+      configured.length ? `Configured targets: ${configured.join(', ')}.` : 'No SQL targets are configured.',
+      'use configured names, or add targets with --sql-target NAME=postgresql://... (or CRDB_SQL_TARGETS) and restart.',
+    );
+  }
+  return [...new Set(requested)];
+}
+
+function jsonText(report: AuditReport, files: ReportFiles | undefined): string {
+  const top = report.findings.filter((finding) => finding.severity !== 'info').slice(0, 25);
+  return JSON.stringify({
+    summary: report.summary,
+    complete: report.complete,
+    ...(report.stopped ? { stopped: report.stopped } : {}),
+    frameworks: report.framework_summary.map((framework) => ({ framework: framework.framework, status: framework.status })),
+    top_findings: top.map(({ id, code, severity, cluster, target, node, region, key, fix }) => ({ id, code, severity, cluster: cluster?.name, target, node, region, key, fix: fix.tool })),
+    errors: report.errors.length,
+    ...(files ? { report_files: files } : {}),
+    next: nextStep(report),
+  });
+}
+
+export const auditEncryptionPosture = defineTool({
+  name: 'audit_encryption_posture',
+  title: 'Audit encryption posture',
+  description:
+    'Fleet audit of encryption at rest: Cloud clusters (CMEK per region, key age, KMS rotation, deletion protection, key policy, failed operations) and configured self-hosted SQL targets (cert expiry, store encryption). Findings with severity, SOC 2/HIPAA/PCI DSS controls and the fix tool. Read-only; optional .md+.html report.',
+  toolset: 'audit',
+  input: auditEncryptionPostureInput,
+  output: auditOutput,
+  // The only write is the opt-in report file (new files, or our own earlier report): nothing remote changes.
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  async run(args, ctx) {
+    const targets = sqlTargets(args.include_sql_targets, ctx);
+    if (args.report_path) await checkReportPath(args.report_path);
+    const rate = ctx.deps.sandbox?.cloud.rateLimitPerSecond ?? ctx.config.cloud.rateLimitPerSecond;
+    const report = await runAudit(
+      {
+        cloud: ctx.deps.cloud(),
+        kms: ctx.deps.kms,
+        sql: ctx.deps.sql,
+        now: () => ctx.deps.clock.now(),
+        signal: ctx.signal,
+        progress: (done, total, message) => ctx.progress(done, total, message),
+        onRequestId: (id) => ctx.noteRequestId(id),
+        concurrency: Math.min(64, Math.max(8, Math.ceil(rate / 4))),
+        kmsConcurrency: 32,
+      },
+      {
+        scope: scopeOf(args),
+        frameworks: args.frameworks ? [...new Set(args.frameworks)] : [...FRAMEWORKS],
+        includeKms: args.include_kms,
+        sqlTargets: targets,
+        ...(args.time_limit_seconds ? { timeLimitMs: args.time_limit_seconds * 1000 } : {}),
+      },
+    );
+    let files: ReportFiles | undefined;
+    let reportError: string | undefined;
+    if (args.report_path) {
+      try {
+        files = await writeReportFiles(args.report_path, report);
+      } catch (error) {
+        reportError = errorMessage(error);
+      }
+    }
+    const text = args.format === 'json' ? jsonText(report, files) : renderCompact(report, 15, files);
+    return {
+      data: { ...report, ...(files ? { report_files: files } : {}), ...(reportError ? { report_error: reportError } : {}) },
+      text: reportError ? `${text}\nReport file NOT written: ${reportError}` : text,
+    };
+  },
+});
+
+/** The audit toolset. */
+export const AUDIT_TOOLS = [auditEncryptionPosture];
