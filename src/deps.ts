@@ -34,8 +34,8 @@ export interface Deps {
   kms: KmsRegistry;
   sql: SqlConnector;
   skills: SkillCatalog;
-  /** Present when running on the embedded sandbox. */
-  sandbox?: Sandbox;
+  /** Resolves to the embedded sandbox when running on it (it may still be starting). */
+  sandbox?: Promise<Sandbox>;
   close(): Promise<void>;
 }
 
@@ -47,21 +47,33 @@ function lazy<T>(create: () => T): () => T {
   return () => (value ??= create());
 }
 
-/** Builds the dependencies for a configuration, wired to the sandbox when given. */
-export async function createDeps(config: Config, sandbox?: Sandbox, overrides: DepsOverrides = {}): Promise<Deps> {
+/** A CloudApi whose every call first waits for the real client (the sandbox may still be starting). */
+function deferredCloudApi(client: Promise<CloudApi>): CloudApi {
+  return new Proxy({} as CloudApi, {
+    get: (_target, method: keyof CloudApi) => async (...args: unknown[]) => {
+      const api = await client;
+      return (api[method] as (...a: unknown[]) => unknown).apply(api, args);
+    },
+  });
+}
+
+/**
+ * Builds the dependencies for a configuration, wired to the sandbox when given. The sandbox may
+ * be a promise: the server then answers initialize at once and tools wait for the emulators.
+ */
+export async function createDeps(config: Config, sandboxOrPromise?: Sandbox | Promise<Sandbox>, overrides: DepsOverrides = {}): Promise<Deps> {
   const redactor = overrides.redactor ?? createRedactor();
+  const sandbox = sandboxOrPromise === undefined ? undefined : Promise.resolve(sandboxOrPromise);
+  // A failed start surfaces on first use, not as an unhandled rejection.
+  sandbox?.catch(() => {});
   const apiKey = sandbox ? SANDBOX_API_KEY : config.cloud.apiKey;
   redactor.addSecret(config.cloud.apiKey);
   redactor.addSecret(config.confirmSecret);
   redactor.addSecret(config.httpToken);
   registerConfigSecrets(redactor, config);
   const clock = overrides.clock ?? { now: () => Date.now() };
-  const cloudOptions = {
-    ...config.cloud,
-    apiKey: apiKey ?? '',
-    ...(sandbox ? { baseUrl: sandbox.cloud.url, rateLimitPerSecond: sandbox.cloud.rateLimitPerSecond } : {}),
-  };
-  const cloud = lazy(() => {
+  const cloudOptions = { ...config.cloud, apiKey: apiKey ?? '' };
+  const cloud = lazy((): CloudApi => {
     if (!cloudOptions.apiKey) {
       throw new OperatorError(
         'No CockroachDB Cloud API key',
@@ -69,18 +81,28 @@ export async function createDeps(config: Config, sandbox?: Sandbox, overrides: D
         'create a service account API key (Organization > Access Management > Service Accounts, role Cluster Admin or Cluster Operator) and set COCKROACH_API_KEY, or start with --sandbox to try the product.',
       );
     }
-    return createCloudClient(cloudOptions);
+    if (!sandbox) return createCloudClient(cloudOptions);
+    return deferredCloudApi(
+      sandbox.then((running) => createCloudClient({ ...cloudOptions, baseUrl: running.cloud.url, rateLimitPerSecond: running.cloud.rateLimitPerSecond })),
+    );
   });
   const kms =
     overrides.kms ??
     createKmsRegistry({
-      AWS_KMS: async () =>
-        (await import('./kms/aws.js')).createAwsKmsProvider(sandbox ? { endpoint: sandbox.aws.url, credentials: sandbox.aws.credentials } : {}),
-      GCP_CLOUD_KMS: async () => (await import('./kms/gcp.js')).createGcpKmsProvider(sandbox ? { sandboxPort: sandbox.gcp.port } : {}),
-      AZURE_KEY_VAULT: async () =>
-        (await import('./kms/azure.js')).createAzureKmsProvider(
-          sandbox ? { sandbox: { url: sandbox.azure.url, ca: sandbox.azure.ca, tenantId: sandbox.azure.tenantId } } : {},
-        ),
+      AWS_KMS: async () => {
+        const running = await sandbox;
+        return (await import('./kms/aws.js')).createAwsKmsProvider(running ? { endpoint: running.aws.url, credentials: running.aws.credentials } : {});
+      },
+      GCP_CLOUD_KMS: async () => {
+        const running = await sandbox;
+        return (await import('./kms/gcp.js')).createGcpKmsProvider(running ? { sandboxPort: running.gcp.port } : {});
+      },
+      AZURE_KEY_VAULT: async () => {
+        const running = await sandbox;
+        return (await import('./kms/azure.js')).createAzureKmsProvider(
+          running ? { sandbox: { url: running.azure.url, ca: running.azure.ca, tenantId: running.azure.tenantId } } : {},
+        );
+      },
     });
   const audit = overrides.audit ?? (await openAuditLog(config, redactor));
   const createConfirm = overrides.createConfirm ?? createConfirmationGate({ config, now: () => clock.now() });
@@ -89,7 +111,7 @@ export async function createDeps(config: Config, sandbox?: Sandbox, overrides: D
     createSqlConnector({
       targets: config.sql.targets,
       ...(config.sql.databaseUrl ? { databaseUrl: config.sql.databaseUrl } : {}),
-      ...(sandbox ? { sandboxTarget: { name: SELF_HOSTED_TARGET, url: () => sandbox.sql.connectionString() } } : {}),
+      ...(sandbox ? { sandboxTarget: { name: SELF_HOSTED_TARGET, url: async () => (await sandbox).sql.connectionString() } } : {}),
       statementTimeoutMs: config.sql.statementTimeoutMs,
       redactor,
     });

@@ -14,10 +14,12 @@ function log(message: string): void {
   process.stderr.write(`[crdb-encryption-mcp] ${message}\n`);
 }
 
-async function startSandboxIfAsked(config: Config) {
+/** Starts the sandbox in the background: the server answers initialize while the emulators boot. */
+function startSandboxIfAsked(config: Config) {
   if (!config.sandbox) return undefined;
-  const { startSandbox } = await import('./sandbox/index.js');
-  return startSandbox(config.sandboxOptions);
+  const sandbox = import('./sandbox/index.js').then(({ startSandbox }) => startSandbox(config.sandboxOptions));
+  sandbox.catch((error: unknown) => log(`sandbox failed to start: ${error instanceof Error ? error.message : String(error)}`));
+  return sandbox;
 }
 
 async function main(): Promise<number | undefined> {
@@ -47,7 +49,7 @@ async function main(): Promise<number | undefined> {
     return report.ok ? 0 : 1;
   }
 
-  const sandbox = await startSandboxIfAsked(config);
+  const sandbox = startSandboxIfAsked(config);
   const deps = await createDeps(config, sandbox);
   let stopTransport: () => Promise<void>;
   if (config.transport === 'http') {
@@ -68,7 +70,7 @@ async function main(): Promise<number | undefined> {
     if (stopping) return;
     stopping = true;
     await Promise.allSettled([stopTransport()]);
-    await Promise.allSettled([deps.close(), sandbox?.stop()]);
+    await Promise.allSettled([deps.close(), sandbox?.then((running) => running.stop())]);
     process.exit(0);
   }
   process.once('SIGINT', () => void shutdown());

@@ -2,7 +2,7 @@
  * createServer: one McpServer per connection, wired to the shared dependencies. Wiring only.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { Config } from './config.js';
+import { TOOLSETS, type Config } from './config.js';
 import type { Deps } from './deps.js';
 import { registerPrompts } from './prompts/index.js';
 import { registerResources } from './resources/index.js';
@@ -15,8 +15,12 @@ Start with the gather_encryption_context prompt or list_clusters. Read tools fir
 
 /** Builds the MCP server for one connection. */
 export function createServer(config: Config, deps: Deps): McpServer {
+  const restrictions = [
+    config.readOnly ? 'This server runs with --read-only: tools that change state are disabled.' : '',
+    config.toolsets.length < TOOLSETS.length ? `Only these toolsets are enabled: ${config.toolsets.join(', ')}.` : '',
+  ].filter(Boolean);
   const server = new McpServer(SERVER_INFO, {
-    instructions: INSTRUCTIONS,
+    instructions: [INSTRUCTIONS, ...restrictions].join('\n'),
     capabilities: { logging: {}, completions: {} },
   });
   registerTools(server, ALL_TOOLS, config, deps);

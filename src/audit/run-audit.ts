@@ -10,15 +10,14 @@ import type { CallOptions, CloudApi } from '../cloud/api.js';
 import { CloudApiError } from '../cloud/errors.js';
 import { resolveCluster } from '../cloud/resolve-cluster.js';
 import type { Cluster, CmekClusterInfo } from '../cloud/schemas.js';
-import { SEVERITY_RANK } from '../certs/thresholds.js';
 import { OperatorError, errorMessage } from '../errors.js';
 import type { KmsRegistry } from '../kms/provider.js';
 import type { SqlConnector } from '../sql/connector.js';
 import { auditAdvancedCluster, baseResult, planFindings, type ClusterAudit } from './cluster-rules.js';
-import { countBySeverity, finalizeFinding, summarizeFrameworks } from './controls.js';
+import { assembleReport } from './assemble-report.js';
 import { createKmsLookup, type KmsLookup } from './kms-lookup.js';
 import { auditSqlTarget, type TargetAudit } from './sql-targets.js';
-import type { AuditReport, AuditStop, ClusterResult, Finding, Framework, RawFinding, SqlTargetResult } from './types.js';
+import type { AuditReport, AuditStop, Framework } from './types.js';
 import { WorkQueue } from './work-queue.js';
 
 export type AuditScope = { kind: 'all' } | { kind: 'clusters'; refs: string[] } | { kind: 'labels'; labels: Record<string, string> };
@@ -48,30 +47,6 @@ export interface AuditEnv {
 }
 
 const PROGRESS_INTERVAL_MS = 100;
-
-function describeScope(scope: AuditScope): string {
-  switch (scope.kind) {
-    case 'all':
-      return 'all clusters';
-    case 'clusters':
-      return `clusters ${scope.refs.join(', ')}`;
-    case 'labels':
-      return `clusters labelled ${Object.entries(scope.labels).map(([key, value]) => `${key}=${value}`).join(', ')}`;
-  }
-}
-
-function sortFindings(findings: Finding[]): Finding[] {
-  const subject = (finding: Finding) => finding.cluster?.name ?? finding.target ?? '';
-  return findings.sort(
-    (a, b) =>
-      SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
-      Number(!a.cluster) - Number(!b.cluster) ||
-      subject(a).localeCompare(subject(b)) ||
-      (a.node ?? '').localeCompare(b.node ?? '', 'en', { numeric: true }) ||
-      a.code.localeCompare(b.code) ||
-      (a.region ?? '').localeCompare(b.region ?? ''),
-  );
-}
 
 /** Streams the clusters in scope into `queue`; returns whether the listing completed. */
 async function listInScope(env: AuditEnv, scope: AuditScope, call: CallOptions, queue: WorkQueue<Cluster>, selected: Cluster[], errors: AuditReport['errors']): Promise<boolean> {
@@ -180,10 +155,10 @@ export async function runAudit(env: AuditEnv, options: AuditOptions): Promise<Au
     try {
       return await auditSqlTarget(env.sql, name, now, signal);
     } catch (error) {
-      const failed = !signal.aborted;
-      const message = failed ? errorMessage(error) : 'not audited: the audit stopped first';
-      if (failed) errors.push({ subject: `SQL target ${name}`, message });
-      return { result: { name, status: failed ? 'failed' : 'not_audited', certificates: [], stores: [], notes: [], error: message }, findings: [] };
+      const broke = !signal.aborted;
+      const message = broke ? errorMessage(error) : 'not audited: the audit stopped first';
+      if (broke) errors.push({ subject: `SQL target ${name}`, message });
+      return { result: { name, status: broke ? 'failed' : 'not_audited', certificates: [], stores: [], notes: [], error: message }, findings: [] };
     }
   };
 
@@ -207,54 +182,15 @@ export async function runAudit(env: AuditEnv, options: AuditOptions): Promise<Au
     env.signal.removeEventListener('abort', onAbort);
   }
 
-  const clusters: ClusterResult[] = selected.map((cluster) => audits.get(cluster.id)?.result ?? { ...baseResult(cluster, 'not_audited') });
-  const raw: RawFinding[] = [...selected.flatMap((cluster) => audits.get(cluster.id)?.findings ?? []), ...targets.flatMap((target) => target.findings)];
-  if (!options.includeKms) {
-    raw.push({
-      code: 'kms_checks_skipped',
-      severity: 'info',
-      title: 'KMS checks skipped',
-      evidence: 'include_kms was false: key state, rotation, deletion protection and key policies were not checked; only what GET /cmek shows was audited.',
-      fix: { tool: 'audit_encryption_posture', arguments: { include_kms: true }, description: 'Re-run with include_kms true (needs read access to the keys).' },
-    });
-  }
-  const findings = sortFindings(raw.map((finding) => finalizeFinding(finding, options.frameworks)));
-  const sqlTargets: SqlTargetResult[] = targets.map((target) => target.result);
-  const count = (status: ClusterResult['status']) => clusters.filter((cluster) => cluster.status === status).length;
-  const stopped: AuditStop | undefined = stopReason
-    ? {
-        reason: stopReason,
-        message: `${stopReason === 'cancelled' ? 'Cancelled' : 'Stopped at the time limit'} after ${done} of ${listed ? selected.length : `${selected.length}+ (listing incomplete)`} clusters`,
-      }
-    : undefined;
-  const complete = !stopped && listed && count('failed') === 0 && sqlTargets.every((target) => target.status === 'audited');
-  const kmsStats = lookup?.stats() ?? { keys: 0, unverified: 0 };
-  return {
-    generated_at: new Date(now).toISOString(),
-    scope: describeScope(options.scope),
-    frameworks: [...options.frameworks],
-    complete,
-    ...(stopped ? { stopped } : {}),
-    summary: {
-      clusters_in_scope: selected.length,
-      clusters_audited: count('audited'),
-      clusters_failed: count('failed'),
-      clusters_not_audited: count('not_audited'),
-      sql_targets: sqlTargets.length,
-      sql_targets_failed: sqlTargets.filter((target) => target.status === 'failed').length,
-      findings: countBySeverity(findings),
-      kms: options.includeKms ? 'checked' : 'skipped',
-      kms_keys_checked: kmsStats.keys,
-      kms_keys_unverified: kmsStats.unverified,
-    },
-    framework_summary: summarizeFrameworks(findings, options.frameworks, {
-      complete,
-      atRest: count('audited') > 0 || sqlTargets.some((target) => target.stores.length > 0),
-      inTransit: sqlTargets.some((target) => target.certificates.length > 0),
-    }),
-    clusters,
-    sql_targets: sqlTargets,
-    findings,
+  return assembleReport({
+    options,
+    generatedAt: now,
+    clusters: selected.map((cluster) => audits.get(cluster.id) ?? { result: baseResult(cluster, 'not_audited'), findings: [], unverified: [] }),
+    targets,
     errors,
-  };
+    listed,
+    done,
+    ...(stopReason ? { stopReason } : {}),
+    kms: lookup?.stats(),
+  });
 }

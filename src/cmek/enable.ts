@@ -51,6 +51,11 @@ export async function enableCmek(env: CmekEnv, clusterRef: string, inputs: reado
   const call = callOptions(env);
   const cluster = await resolveCluster(env.cloud, clusterRef, call);
   const ref = { id: cluster.id, name: cluster.name };
+  if (cluster.plan !== 'ADVANCED') {
+    throw new OperatorError(`enable_cmek refused for ${cluster.name}`, `CMEK exists only on the Advanced plan; ${cluster.name} is on ${cluster.plan}. Nothing was sent.`, `run check_cmek_eligibility ${cluster.name} for the migration path to an Advanced cluster.`, {
+      auditOutcome: 'refused',
+    });
+  }
   const current = await env.cloud.getCmek(cluster.id, call);
   refuseWhenOn(ref, current);
   refuseWhileOperationRuns(cluster, 'enable_cmek');

@@ -151,7 +151,7 @@ function scopeOf(args: AuditInput): AuditScope {
 
 /** Named targets the operator configured (plus the sandbox's self-hosted cluster). */
 function sqlTargets(requested: AuditInput['include_sql_targets'], ctx: ToolContext): string[] {
-  const configured = [...Object.keys(ctx.config.sql.targets), ...(ctx.deps.sandbox ? [SELF_HOSTED_TARGET] : [])];
+  const configured = [...Object.keys(ctx.config.sql.targets), ...(ctx.config.sandbox ? [SELF_HOSTED_TARGET] : [])];
   if (requested === true) return configured;
   if (requested === false) return [];
   const unknown = requested.filter((name) => !configured.includes(name));
@@ -192,7 +192,7 @@ export const auditEncryptionPosture = defineTool({
   async run(args, ctx) {
     const targets = sqlTargets(args.include_sql_targets, ctx);
     if (args.report_path) await checkReportPath(args.report_path);
-    const rate = ctx.deps.sandbox?.cloud.rateLimitPerSecond ?? ctx.config.cloud.rateLimitPerSecond;
+    const rate = ctx.config.sandbox ? ctx.config.sandboxOptions.rateLimitPerSecond : ctx.config.cloud.rateLimitPerSecond;
     const report = await runAudit(
       {
         cloud: ctx.deps.cloud(),

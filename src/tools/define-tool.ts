@@ -140,7 +140,7 @@ export function registerTools(server: McpServer, defs: readonly ToolDef[], confi
         title: def.title,
         description: def.description,
         inputSchema: listedInputSchema(def.input),
-        outputSchema: listedOutputSchema(def.output),
+        outputSchema: listedOutputSchema(),
         annotations: def.annotations,
       },
       (async (args: unknown, extra: Extra) => invoke(def, strictInput, args, extra, { config, deps, confirm })) as never,

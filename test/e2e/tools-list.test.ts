@@ -1,9 +1,11 @@
 /**
- * Pins the public tool interface: names, titles, descriptions, input/output schemas and
- * annotations, as a client sees them in tools/list. A change here must be deliberate: review
+ * Pins the public tool interface: names, titles, descriptions, listed schemas and annotations
+ * as a client sees them in tools/list, plus the full schemas define-tool validates against. A change here must be deliberate: review
  * the diff, then refresh with `npx vitest run test/e2e/tools-list.test.ts -u`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ALL_TOOLS } from '../../src/tools/index.js';
 import { startTestServer, type TestServer } from '../helpers/harness.js';
 
 /** The whole tools/list is paid in model context on every conversation. */
@@ -29,6 +31,16 @@ describe('tools/list', () => {
       annotations: tool.annotations,
     }));
     await expect(`${JSON.stringify(pinned, null, 2)}\n`).toMatchFileSnapshot('__snapshots__/tools-list.json');
+  });
+
+  it('pins the full input and output schemas every call is validated against', async () => {
+    const pinned = ALL_TOOLS.map((def) => ({
+      name: def.name,
+      toolset: def.toolset,
+      input: z.toJSONSchema(def.input, { io: 'input' }),
+      output: z.toJSONSchema(def.output),
+    }));
+    await expect(`${JSON.stringify(pinned, null, 2)}\n`).toMatchFileSnapshot('__snapshots__/tool-schemas.json');
   });
 
   it(`stays under ${TOOLS_LIST_BUDGET_BYTES} bytes`, async () => {
