@@ -63,6 +63,9 @@ async function main(): Promise<number | undefined> {
     stopTransport = () => server.close();
     process.stdin.once('end', () => void shutdown());
     if (config.sandbox) log('running on the embedded sandbox (no cloud account used)');
+    if (process.stdin.isTTY) {
+      log('speaking MCP over stdio: connect an MCP client (see README "Connect a client"), or use --transport http; Ctrl-C to stop');
+    }
   }
 
   let stopping = false;

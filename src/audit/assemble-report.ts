@@ -32,6 +32,8 @@ function describeScope(scope: AuditScope): string {
       return `clusters ${scope.refs.join(', ')}`;
     case 'labels':
       return `clusters labelled ${Object.entries(scope.labels).map(([key, value]) => `${key}=${value}`).join(', ')}`;
+    case 'none':
+      return `self-hosted SQL targets only (${scope.reason})`;
   }
 }
 

@@ -54,6 +54,17 @@ function headerLines(report: AuditReport): string[] {
   ];
 }
 
+/** "cmek_not_enabled x79 (medium), ..." in the findings' order (worst first). */
+function byKind(findings: readonly Finding[]): string {
+  const kinds = new Map<string, { count: number; severity: Severity }>();
+  for (const finding of findings) {
+    const kind = kinds.get(finding.code) ?? { count: 0, severity: finding.severity };
+    kind.count += 1;
+    kinds.set(finding.code, kind);
+  }
+  return [...kinds].map(([code, kind]) => `${code} x${kind.count} (${kind.severity})`).join(', ');
+}
+
 /** The tool answer: summary, frameworks, up to `top` findings above info, where the rest is, next step. */
 export function renderCompact(report: AuditReport, top = 15, files?: { markdown: string; html: string }): string {
   const notable = report.findings.filter((finding) => finding.severity !== 'info');
@@ -61,6 +72,7 @@ export function renderCompact(report: AuditReport, top = 15, files?: { markdown:
     `Encryption posture audit${report.complete ? '' : ' (incomplete)'}:`,
     ...headerLines(report),
     `Frameworks: ${report.framework_summary.map(frameworkLine).join(' · ')}`,
+    ...(notable.length > top ? [`By kind: ${byKind(notable)}`] : []),
     ...(notable.length ? ['Top findings:'] : []),
     ...notable.slice(0, top).map((finding) => `- [${finding.severity}] ${where(finding)}: ${finding.title} (${finding.code}) -> ${finding.fix.tool}`),
     ...(notable.length > top ? [`- ... ${notable.length - top} more above info (all findings are in the structured result${files ? ' and the report file' : ''}).`] : []),

@@ -20,7 +20,12 @@ import { auditSqlTarget, type TargetAudit } from './sql-targets.js';
 import type { AuditReport, AuditStop, Framework } from './types.js';
 import { WorkQueue } from './work-queue.js';
 
-export type AuditScope = { kind: 'all' } | { kind: 'clusters'; refs: string[] } | { kind: 'labels'; labels: Record<string, string> };
+/** Which Cloud clusters to audit; `none`: self-hosted targets only (e.g. no Cloud API key). */
+export type AuditScope =
+  | { kind: 'all' }
+  | { kind: 'clusters'; refs: string[] }
+  | { kind: 'labels'; labels: Record<string, string> }
+  | { kind: 'none'; reason: string };
 
 export interface AuditOptions {
   scope: AuditScope;
@@ -33,7 +38,8 @@ export interface AuditOptions {
 }
 
 export interface AuditEnv {
-  cloud: CloudApi;
+  /** Required unless the scope is `none`. */
+  cloud?: CloudApi;
   kms: KmsRegistry;
   sql: SqlConnector;
   now(): number;
@@ -49,7 +55,7 @@ export interface AuditEnv {
 const PROGRESS_INTERVAL_MS = 100;
 
 /** Streams the clusters in scope into `queue`; returns whether the listing completed. */
-async function listInScope(env: AuditEnv, scope: AuditScope, call: CallOptions, queue: WorkQueue<Cluster>, selected: Cluster[], errors: AuditReport['errors']): Promise<boolean> {
+async function listInScope(cloud: CloudApi | undefined, scope: AuditScope, call: CallOptions, queue: WorkQueue<Cluster>, selected: Cluster[], errors: AuditReport['errors']): Promise<boolean> {
   const seen = new Set<string>();
   const take = (clusters: readonly Cluster[]) => {
     const fresh: Cluster[] = [];
@@ -62,14 +68,16 @@ async function listInScope(env: AuditEnv, scope: AuditScope, call: CallOptions, 
     queue.push(...fresh);
   };
   try {
+    if (scope.kind === 'none') return true;
+    if (!cloud) throw new Error('runAudit: a cluster scope needs a Cloud API client');
     if (scope.kind === 'clusters') {
-      const all = await env.cloud.listClusters(call);
+      const all = await cloud.listClusters(call);
       const resolved: Cluster[] = [];
-      for (const ref of scope.refs) resolved.push(await resolveCluster(env.cloud, ref, { clusters: all }));
+      for (const ref of scope.refs) resolved.push(await resolveCluster(cloud, ref, { clusters: all }));
       take(resolved);
       return true;
     }
-    take(await env.cloud.listClusters({ ...call, onPage: take }));
+    take(await cloud.listClusters({ ...call, onPage: take }));
     return true;
   } catch (error) {
     if (call.signal?.aborted || !(error instanceof CloudApiError) || selected.length === 0) throw error;
@@ -128,7 +136,9 @@ export async function runAudit(env: AuditEnv, options: AuditOptions): Promise<Au
   // Fetchers only read GET /cmek and hand the KMS analysis off, so a few of them keep the rate
   // limiter busy and a page request never queues behind a long line of CMEK reads.
   const analyses: Array<Promise<void>> = [];
+  const { cloud } = env;
   const fetcher = async () => {
+    if (!cloud) return;
     for (let cluster = await queue.next(); cluster && !signal.aborted; cluster = await queue.next()) {
       const current = cluster;
       if (current.plan !== 'ADVANCED') {
@@ -137,7 +147,7 @@ export async function runAudit(env: AuditEnv, options: AuditOptions): Promise<Au
       }
       let info: CmekClusterInfo | null;
       try {
-        info = await env.cloud.getCmek(current.id, call);
+        info = await cloud.getCmek(current.id, call);
       } catch (error) {
         if (signal.aborted) return;
         await finish(current, failed(current, error));
@@ -167,7 +177,7 @@ export async function runAudit(env: AuditEnv, options: AuditOptions): Promise<Au
     const sqlWork = Promise.all(options.sqlTargets.map(auditTarget));
     const workers = Promise.all(Array.from({ length: Math.max(1, env.concurrency) }, fetcher)).then(() => Promise.all(analyses));
     try {
-      listed = await listInScope(env, options.scope, call, queue, selected, errors);
+      listed = await listInScope(cloud, options.scope, call, queue, selected, errors);
     } catch (error) {
       controller.abort();
       await Promise.allSettled([workers, sqlWork]);

@@ -5,7 +5,7 @@
  */
 import { certTypeInfo } from '../certs/cert-types.js';
 import { LEAF_SCHEDULE_DAYS } from '../certs/thresholds.js';
-import { errorMessage } from '../errors.js';
+import { OperatorError, errorMessage } from '../errors.js';
 import { checkCertificateExpiry, type CertExpiryItem } from '../sql/cert-expiry.js';
 import type { SqlConnector } from '../sql/connector.js';
 import { verifyEncryption } from '../sql/encryption.js';
@@ -49,6 +49,9 @@ function certificateFinding(target: string, item: CertExpiryItem): RawFinding | 
   };
 }
 
+/** Failures that mean the target cannot be audited at all (as opposed to one check being unreadable). */
+const TARGET_DOWN = new Set(['unreachable', 'auth', 'tls', 'no_database', 'connection_lost', 'timeout']);
+
 function note(target: string, code: string, title: string, evidence: string, fix: RawFinding['fix']): RawFinding {
   return { code, severity: 'info', target, title, evidence, fix };
 }
@@ -72,7 +75,7 @@ export async function auditSqlTarget(connector: SqlConnector, name: string, now:
       findings.push(note(name, 'certificate_check_unverified', 'Certificate expiry could not be read', certs.notes.join(' ') || 'No certificate data.', { tool: 'check_certificate_expiry', arguments: { connection: name }, description: 'Read expiry over HTTP (http_url) instead.' }));
     }
   } catch (error) {
-    if (signal.aborted) throw error;
+    if (signal.aborted || (error instanceof OperatorError && TARGET_DOWN.has(String(error.details.kind)))) throw error;
     findings.push(note(name, 'certificate_check_unverified', 'Certificate expiry could not be read', errorMessage(error), { tool: 'check_certificate_expiry', arguments: { connection: name }, description: 'Follow the error\'s next step (e.g. pass http_url), then re-run the audit.' }));
   }
   const encryption = await verifyEncryption(connector, { conn, ...(server ? { server } : {}), signal });

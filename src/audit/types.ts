@@ -7,7 +7,7 @@ import type { Severity } from '../certs/thresholds.js';
 
 export type { Severity };
 
-export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
+export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const satisfies readonly Severity[];
 
 export const FRAMEWORKS = ['SOC2', 'HIPAA', 'PCI_DSS'] as const;
 export type Framework = (typeof FRAMEWORKS)[number];

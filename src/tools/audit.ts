@@ -7,6 +7,7 @@ import { checkReportPath, writeReportFiles, type ReportFiles } from '../audit/re
 import { renderCompact, nextStep } from '../audit/render-markdown.js';
 import { runAudit, type AuditScope } from '../audit/run-audit.js';
 import { FRAMEWORKS, SEVERITIES, type AuditReport } from '../audit/types.js';
+import type { CloudApi } from '../cloud/api.js';
 import { CLOUD_PROVIDERS, PLANS } from '../cloud/schemas.js';
 import { OperatorError, errorMessage } from '../errors.js';
 import { SELF_HOSTED_TARGET } from '../sandbox/seed.js';
@@ -18,18 +19,18 @@ const clusterRef = z.string().min(1).max(100).regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/
 
 export const auditEncryptionPostureInput = z
   .strictObject({
-    clusters: z.array(clusterRef).min(1).max(500).optional().describe('Only these clusters (names or ids); default all'),
+    clusters: z.array(clusterRef).min(1).max(500).optional().describe('Names or ids (default all)'),
     labels: z
       .record(labelPart, labelPart)
       .refine((labels) => Object.keys(labels).length > 0, 'give at least one label')
       .optional()
-      .describe('Only clusters with all these labels'),
+      .describe('Clusters with all these labels'),
     frameworks: z.array(z.enum(FRAMEWORKS)).min(1).max(3).optional().describe('Default all'),
     include_kms: z.boolean().default(true).describe('Check keys in their KMS'),
     include_sql_targets: z
       .union([z.boolean(), z.array(z.string().regex(TARGET_NAME, 'a configured target name')).min(1).max(50)])
       .default(true)
-      .describe('Self-hosted SQL targets: true = all configured, false = none, or names'),
+      .describe('SQL targets: true = all configured, false = none, or names'),
     format: z.enum(['markdown', 'json']).default('markdown').describe('Text format'),
     report_path: z
       .string()
@@ -37,12 +38,13 @@ export const auditEncryptionPostureInput = z
       .max(1024)
       .regex(/^(\/|[A-Za-z]:[\\/]).*\.md$/i, 'an absolute path ending in .md')
       .optional()
-      .describe('Absolute .md path for the full report; an .html timeline goes beside it'),
+      .describe('Absolute .md path; an .html is written beside it'),
     time_limit_seconds: z.number().int().min(1).max(3600).optional().describe('Return partial results after this long'),
   })
   .refine((args) => !(args.clusters && args.labels), { message: 'give clusters or labels, not both', path: ['labels'] });
 
-const severityCounts = z.object(Object.fromEntries(SEVERITIES.map((severity) => [severity, z.number().int()])) as Record<(typeof SEVERITIES)[number], z.ZodNumber>);
+const count = z.number().int();
+const severityCounts = z.object({ critical: count, high: count, medium: count, low: count, info: count });
 const controlStatus = z.enum(['fail', 'incomplete', 'not_assessed', 'pass']);
 const keyOutput = z.object({
   uri: z.string(),
@@ -124,7 +126,7 @@ const auditOutput = z.object({
     z.object({
       id: z.string(),
       code: z.string(),
-      severity: z.enum(SEVERITIES as [string, ...string[]]),
+      severity: z.enum(SEVERITIES),
       cluster: z.object({ id: z.string(), name: z.string() }).optional(),
       target: z.string().optional(),
       node: z.string().optional(),
@@ -147,6 +149,16 @@ function scopeOf(args: AuditInput): AuditScope {
   if (args.clusters) return { kind: 'clusters', refs: [...new Set(args.clusters)] };
   if (args.labels) return { kind: 'labels', labels: args.labels };
   return { kind: 'all' };
+}
+
+/** The Cloud client, or none when no API key is set and only self-hosted targets can be audited. */
+function cloudFor(args: AuditInput, targets: readonly string[], ctx: ToolContext): { cloud?: CloudApi; scope: AuditScope } {
+  try {
+    return { cloud: ctx.deps.cloud(), scope: scopeOf(args) };
+  } catch (error) {
+    if (!(error instanceof OperatorError) || targets.length === 0 || args.clusters || args.labels) throw error;
+    return { scope: { kind: 'none', reason: 'no CockroachDB Cloud API key is configured' } };
+  }
 }
 
 /** Named targets the operator configured (plus the sandbox's self-hosted cluster). */
@@ -183,7 +195,7 @@ export const auditEncryptionPosture = defineTool({
   name: 'audit_encryption_posture',
   title: 'Audit encryption posture',
   description:
-    'Fleet audit of encryption at rest: Cloud clusters (CMEK per region, key age, KMS rotation, deletion protection, key policy, failed operations) and configured self-hosted SQL targets (cert expiry, store encryption). Findings with severity, SOC 2/HIPAA/PCI DSS controls and the fix tool. Read-only; optional .md+.html report.',
+    'Fleet encryption audit: Cloud clusters (CMEK per region, key age, KMS rotation, deletion protection, key policy, failed operations) and configured self-hosted SQL targets (certs, store encryption). Findings with SOC 2/HIPAA/PCI DSS controls and the fix tool; optional .md+.html report.',
   toolset: 'audit',
   input: auditEncryptionPostureInput,
   output: auditOutput,
@@ -193,9 +205,10 @@ export const auditEncryptionPosture = defineTool({
     const targets = sqlTargets(args.include_sql_targets, ctx);
     if (args.report_path) await checkReportPath(args.report_path);
     const rate = ctx.config.sandbox ? ctx.config.sandboxOptions.rateLimitPerSecond : ctx.config.cloud.rateLimitPerSecond;
+    const { cloud, scope } = cloudFor(args, targets, ctx);
     const report = await runAudit(
       {
-        cloud: ctx.deps.cloud(),
+        ...(cloud ? { cloud } : {}),
         kms: ctx.deps.kms,
         sql: ctx.deps.sql,
         now: () => ctx.deps.clock.now(),
@@ -206,7 +219,7 @@ export const auditEncryptionPosture = defineTool({
         kmsConcurrency: 32,
       },
       {
-        scope: scopeOf(args),
+        scope,
         frameworks: args.frameworks ? [...new Set(args.frameworks)] : [...FRAMEWORKS],
         includeKms: args.include_kms,
         sqlTargets: targets,

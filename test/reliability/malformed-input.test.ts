@@ -15,6 +15,7 @@ import { listedInputSchema } from '../../src/tools/listing-schema.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
 import { startCmekServer } from '../tools/cmek-helpers.js';
 import { inputJsonSchema, malformedArbitrary, reportedFields } from './schema-arbitraries.js';
+import { upstreamCalls as upstreamCallsAt } from './upstream.js';
 
 /** Malformed inputs per tool (issue 10: at least 1,000). */
 const RUNS = 1000;
@@ -31,9 +32,7 @@ afterAll(async () => {
   await sandbox?.stop();
 });
 
-/** Every request any emulator received, SQL statements included. */
-const upstreamCalls = () =>
-  sandbox.cloud.log.entries.length + sandbox.aws.log.entries.length + sandbox.gcp.log.entries.length + sandbox.azure.log.entries.length + sandbox.sql.statements.entries.length;
+const upstreamCalls = () => upstreamCallsAt(sandbox);
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 

@@ -177,6 +177,39 @@ describe('audit_encryption_posture on the sandbox', () => {
     expect((await server.client.listTools()).tools.some((tool) => tool.name === 'audit_encryption_posture')).toBe(true);
   });
 
+  it('reports an unreachable SQL target as failed and still audits the clusters', async () => {
+    const other = await startTestServer({ sandbox, config: { sql: { targets: { broken: 'postgresql://audit@127.0.0.1:1/defaultdb?sslmode=disable&connect_timeout=2' }, statementTimeoutMs: 2000 } } });
+    try {
+      const result = await callTool(other.client, 'audit_encryption_posture', { clusters: ['prod-east'], include_sql_targets: ['broken'] });
+      expect(result.isError).toBe(false);
+      const data = result.structured!;
+      expect(data.sql_targets).toEqual([expect.objectContaining({ name: 'broken', status: 'failed', error: expect.stringMatching(/127\.0\.0\.1:1/) })]);
+      expect(data.summary).toMatchObject({ clusters_audited: 1, sql_targets_failed: 1 });
+      expect(data.complete).toBe(false);
+      expect(result.text).toMatch(/could not audit SQL target broken/);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('without a Cloud API key, audits the self-hosted targets alone and says so', async () => {
+    const other = await startTestServer({ config: { sql: { targets: { self: await sandbox.sql.connectionString() }, statementTimeoutMs: 5000 } } });
+    try {
+      const result = await callTool(other.client, 'audit_encryption_posture', {});
+      expect(result.isError).toBe(false);
+      const data = result.structured!;
+      expect(data.scope).toMatch(/self-hosted SQL targets only \(no CockroachDB Cloud API key/);
+      expect(data.summary).toMatchObject({ clusters_in_scope: 0, sql_targets: 1 });
+      const selfHosted = SEEDED_PROBLEMS.filter((p) => 'target' in p).map((p) => problemKey({ ...(p as any), target: 'self' }));
+      expect(notable(data.findings)).toEqual(selfHosted.sort());
+      const named = await callTool(other.client, 'audit_encryption_posture', { clusters: ['prod-east'] });
+      expect(named.isError).toBe(true);
+      expect(named.text).toMatch(/No CockroachDB Cloud API key/);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('stays available with --read-only', async () => {
     const readOnly = await startTestServer({ sandbox, config: { readOnly: true } });
     try {

@@ -50,9 +50,10 @@ const WARM_UP_KEYS = {
 /** Runs one fleet audit and measures it. */
 export async function benchFleetAudit(options: FleetAuditBenchOptions): Promise<FleetAuditBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'crdb-bench-audit-'));
-  const sandbox = await startSandbox({ fleetSize: options.clusters, latencyMs: options.latencyMs, rateLimitPerSecond: options.rateLimitPerSecond, cmekTransitionMs: 50 });
-  const config = buildConfig({ auditLog: join(dir, 'audit.jsonl'), sandbox: true });
-  // createDeps sets the client's limit to the sandbox's, so client and emulator agree.
+  const sandboxOptions = { latencyMs: options.latencyMs, errorRate: 0, throttleNext: 0, cmekTransitionMs: 50, rateLimitPerSecond: options.rateLimitPerSecond, fleetSize: options.clusters };
+  const sandbox = await startSandbox(sandboxOptions);
+  // Client limit = emulator limit (createDeps takes the sandbox's; the audit sizes its concurrency from the config).
+  const config = buildConfig({ auditLog: join(dir, 'audit.jsonl'), sandbox: true, sandboxOptions });
   const deps = await createDeps(config, sandbox);
   const server = createServer(config, deps);
   const client = new Client({ name: 'bench', version: '1.0.0' });
