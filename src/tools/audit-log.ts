@@ -38,7 +38,7 @@ export const verifyAuditLog = defineTool({
   name: 'verify_audit_log',
   title: 'Verify audit log',
   description:
-    "Checks this server's tamper-evident audit log: recomputes the SHA-256 hash chain and names the first edited, deleted, reordered or truncated entry. Read-only. Does not cover changes made outside this server.",
+    "Verify this server's hash-chained audit log; names the first edited, deleted, reordered or truncated entry. Does not cover changes made outside this server.",
   toolset: 'audit',
   input: verifyAuditLogInput,
   output: verifyAuditLogOutput,

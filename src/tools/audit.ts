@@ -30,7 +30,7 @@ export const auditEncryptionPostureInput = z
     include_sql_targets: z
       .union([z.boolean(), z.array(z.string().regex(TARGET_NAME, 'a configured target name')).min(1).max(50)])
       .default(true)
-      .describe('SQL targets: true = all configured, false = none, or names'),
+      .describe('true (all configured), false, or names'),
     format: z.enum(['markdown', 'json']).default('markdown').describe('Text format'),
     report_path: z
       .string()
@@ -38,8 +38,8 @@ export const auditEncryptionPostureInput = z
       .max(1024)
       .regex(/^(\/|[A-Za-z]:[\\/]).*\.md$/i, 'an absolute path ending in .md')
       .optional()
-      .describe('Absolute .md path; an .html is written beside it'),
-    time_limit_seconds: z.number().int().min(1).max(3600).optional().describe('Return partial results after this long'),
+      .describe('Absolute .md path (.html beside it)'),
+    time_limit_seconds: z.number().int().min(1).max(3600).optional().describe('Partial results after this long'),
   })
   .refine((args) => !(args.clusters && args.labels), { message: 'give clusters or labels, not both', path: ['labels'] });
 
@@ -195,7 +195,7 @@ export const auditEncryptionPosture = defineTool({
   name: 'audit_encryption_posture',
   title: 'Audit encryption posture',
   description:
-    'Fleet encryption audit: Cloud clusters (CMEK per region, key age, KMS rotation, deletion protection, key policy, failed operations) and configured self-hosted SQL targets (certs, store encryption). Findings with SOC 2/HIPAA/PCI DSS controls and the fix tool; optional .md+.html report.',
+    'Fleet encryption audit: Cloud clusters (CMEK, key age, rotation, deletion protection, key policies, failures) and self-hosted SQL targets. Findings map to SOC 2/HIPAA/PCI DSS, each with its fix.',
   toolset: 'audit',
   input: auditEncryptionPostureInput,
   output: auditOutput,

@@ -29,7 +29,7 @@ export const inspectCertificatesTool = defineTool({
   name: 'inspect_certificates',
   title: 'Inspect a certs directory',
   description:
-    'Inspect a local cockroach certs dir: each cert\'s type, subject, issuer, validity, SANs, key usage; checks chain, SAN coverage, key perms/owner, CA key absent, client CN, expiry.',
+    'Inspect a local cockroach certs dir: type, subject, issuer, validity, SANs of each cert; checks chain, SAN coverage, key perms, CA key absent, client CN, expiry.',
   toolset: 'certs',
   input: inspectCertificatesInput,
   output: z.object({
@@ -102,7 +102,7 @@ export const planCertificateRotationTool = defineTool({
   name: 'plan_certificate_rotation',
   title: 'Plan a certificate rotation',
   description:
-    'Rotation plan for self-hosted node, client, CA or UI certs: backups, exact cockroach cert commands, combined-CA steps, SIGHUP, verification, Kubernetes variants. Executes nothing.',
+    'Plan a self-hosted node, client, CA or UI cert rotation: exact cockroach cert commands, combined CA, SIGHUP, checks, Kubernetes. Executes nothing.',
   toolset: 'certs',
   input: planCertificateRotationInput,
   output: z.object({

@@ -23,7 +23,7 @@ export const regionInput = regionName.describe('Cluster region');
 export const keyUriInput = z.string().min(1).max(512).describe('AWS key ARN, GCP key name (no version) or Azure key id (with version)');
 export const principalInput = z.string().min(1).max(512).describe('AWS role ARN, GCP service account or Azure tenant id');
 export const waitInput = z.boolean().default(true).describe('Wait until done');
-export const dryRunInput = z.boolean().default(false).describe('Check and show the request; send nothing');
+export const dryRunInput = z.boolean().default(false).describe('Show the request; send nothing');
 
 /*
  * Output shapes, enforced in full by define-tool (tools/list shows a lean relaxation of them).

@@ -17,14 +17,14 @@ export const listClustersInput = z.strictObject({
     .max(200)
     .regex(/^[^=\s]{1,63}=[^=\s]{0,63}$/, 'expected key=value')
     .optional()
-    .describe('Only clusters with this label, as key=value'),
+    .describe('Label filter, key=value'),
 });
 
 export const listClusters = defineTool({
   name: 'list_clusters',
   title: 'List clusters',
   description:
-    'List CockroachDB Cloud clusters (id, name, plan, cloud, state, regions, labels) with CMEK status for Advanced ones. Filter by plan, cloud or label. Start here.',
+    'List CockroachDB Cloud clusters (plan, cloud, state, regions, labels; CMEK status if Advanced). Start here.',
   toolset: 'cmek',
   input: listClustersInput,
   output: z.object({
@@ -68,7 +68,7 @@ export const checkCmekEligibility = defineTool({
   name: 'check_cmek_eligibility',
   title: 'Check CMEK eligibility',
   description:
-    'Can a cluster use CMEK? Checks plan, state, network, BYOC, running operations, CMEK state. Verdict eligible, not_eligible or cannot_verify (the security add-on is not in the API) and next step.',
+    'Can a cluster use CMEK? Checks plan, state, network, BYOC, operations, CMEK state. Verdict: eligible, not_eligible or cannot_verify (the security add-on is not in the API).',
   toolset: 'cmek',
   input: clusterOnlyInput,
   output: z.object({

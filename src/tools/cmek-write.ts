@@ -46,7 +46,7 @@ export const enableCmekInput = z
       .min(1)
       .max(50)
       .optional()
-      .describe('One per cluster region (provision_cmek_key output)'),
+      .describe('One per region (from provision_cmek_key)'),
     keys: keysByRegion.optional().describe('Or: region -> key URI, plus auth_principal'),
     auth_principal: principalInput.optional(),
     wait: waitInput,
@@ -71,7 +71,7 @@ export const enableCmekTool = defineTool({
   name: 'enable_cmek',
   title: 'Enable CMEK',
   description:
-    'Enable CMEK with one key per cluster region. Checks regions, key type, URI, key location, principal and KMS access first; sends nothing if one fails. Refuses if CMEK is on (rotate_cmek).',
+    'Enable CMEK with one key per cluster region. Validates regions, key type, URI, location, principal and KMS access first; sends nothing if any fails.',
   toolset: 'cmek',
   input: enableCmekInput,
   output: z.object({
@@ -121,7 +121,7 @@ export const rotateCmekTool = defineTool({
   name: 'rotate_cmek',
   title: 'Rotate CMEK keys',
   description:
-    'Rotate CMEK: new KMS key version (new_version) or new keys (new_key), PUT, wait, verify each region. A re-run resumes: only ROTATE_FAILED regions; regions already on the new key are skipped.',
+    'Rotate CMEK: new KMS key version (new_version) or new keys (new_key), PUT, wait, verify per region. A re-run resumes the failed regions.',
   toolset: 'cmek',
   input: rotateCmekInput,
   output: z.object({
@@ -196,9 +196,9 @@ export const revokeCmekInput = z.strictObject({
 
 export const revokeCmekTool = defineTool({
   name: 'revoke_cmek',
-  title: 'Revoke CMEK (destructive)',
+  title: 'Revoke CMEK',
   description:
-    "DESTRUCTIVE: revoke CMEK after removing CockroachDB's KMS access. Restarted nodes cannot rejoin, backups fail; only Cockroach Labs support can restore. Needs human confirmation.",
+    "DESTRUCTIVE: revoke CMEK (after removing CockroachDB's KMS access). Restarted nodes cannot rejoin, backups fail; only support can restore. Needs human confirmation.",
   toolset: 'cmek',
   input: revokeCmekInput,
   output: z.object({

@@ -145,6 +145,9 @@ export function registerTools(server: McpServer, defs: readonly ToolDef[], confi
       },
       (async (args: unknown, extra: Extra) => invoke(def, strictInput, args, extra, { config, deps, confirm })) as never,
     );
+    // No tool here supports tasks; an absent `execution` means exactly that (spec default), and
+    // saves ~40 bytes per tool in the tools/list every conversation pays for.
+    tool.execution = undefined;
     if (!toolPolicy(def, config).allowed) tool.disable();
     registered.set(def.name, tool);
   }

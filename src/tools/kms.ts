@@ -27,8 +27,7 @@ export const provisionCmekKeyInput = z.object({
     .describe('AWS role ARN, GCP service account or Azure tenant id'),
   aws_account_id: z.string().regex(/^\d{12}$/, '12 digits').optional().describe('AWS: account for the default role crdb-cmek-<cluster>'),
   gcp_project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id').optional().describe('GCP: project of the key ring'),
-  azure_vault: z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/, 'a Key Vault name').optional().describe('Azure: vault name'),
-  azure_vaults: z.record(z.string().min(1).max(64), z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/)).optional().describe('Azure: region -> vault'),
+  azure_vault: z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/, 'a Key Vault name').optional().describe('Azure: vault in the region (one region per call)'),
   multi_region: z.boolean().optional().describe('AWS: multi-Region keys'),
   hsm: z.boolean().optional().describe('HSM-backed key (Azure, GCP)'),
   gcp_key_ring: z.string().regex(/^[a-zA-Z0-9_-]{1,63}$/, 'a key ring id').optional().describe('GCP: key ring (default crdb-cmek)'),
@@ -46,7 +45,7 @@ export const provisionCmekKey = defineTool({
   name: 'provision_cmek_key',
   title: 'Provision CMEK keys',
   description:
-    "Create or reuse a CMEK key per cluster region in the cluster's cloud KMS, grant CockroachDB access, turn on auto-rotation. Returns region_specs for enable_cmek and the manual IAM steps. Idempotent. Does not enable CMEK.",
+    "Create or reuse a CMEK key per cluster region, grant CockroachDB access, turn on auto-rotation. Returns region_specs for enable_cmek plus manual IAM steps. Idempotent.",
   toolset: 'kms',
   input: provisionCmekKeyInput,
   output: z.object({
@@ -73,6 +72,13 @@ export const provisionCmekKey = defineTool({
     }
     const type = KEY_TYPE_OF_CLOUD[cluster.cloud_provider];
     const regions = chooseRegions(cluster, args.regions);
+    if (type === 'AZURE_KEY_VAULT' && regions.length > 1) {
+      throw new OperatorError(
+        `Cluster ${cluster.name} has ${regions.length} regions`,
+        'An Azure Key Vault lives in one region, and each CMEK key must be in its region.',
+        `call provision_cmek_key once per region, e.g. regions: ["${regions[0]}"] with that region's azure_vault.`,
+      );
+    }
     const organization = await cloud.getOrganization(callOptions);
     const principal = defaultPrincipal(type, cluster.name, args);
     const containerFor = containerResolver(type, args);
@@ -149,12 +155,8 @@ function containerResolver(type: string, args: ProvisionArgs): (region: string) 
       if (!args.gcp_project) throw missing('gcp_project', 'GCP keys live in a key ring of a project you own.');
       return () => args.gcp_project!;
     default:
-      if (!args.azure_vault && !args.azure_vaults) throw missing('azure_vault', 'Azure keys live in a Key Vault in the same region as the cluster.');
-      return (region) => {
-        const vault = args.azure_vaults?.[region] ?? args.azure_vault;
-        if (!vault) throw missing(`azure_vaults["${region}"]`, `No vault was given for region ${region}.`);
-        return vault;
-      };
+      if (!args.azure_vault) throw missing('azure_vault', 'Azure keys live in a Key Vault in the same region as the cluster.');
+      return () => args.azure_vault!;
   }
 }
 
@@ -164,16 +166,16 @@ export const deleteKmsKeyInput = z.object({
     .enum(['schedule_deletion', 'disable'])
     .default('schedule_deletion')
     .describe('disable is the safer, reversible choice'),
-  pending_window_days: z.number().int().min(1).max(365).optional().describe('AWS: 7-30 (default 30); GCP/Azure: fixed by key/vault'),
-  confirmation_token: z.string().max(2048).optional().describe('Token from the previous call (two-step confirmation only)'),
+  pending_window_days: z.number().int().min(1).max(365).optional().describe('AWS: 7-30 (default 30); others: fixed'),
+  confirmation_token: z.string().max(2048).optional().describe('Two-step confirmation token'),
   dry_run: z.boolean().default(false).describe('Show the plan; change nothing'),
 });
 
 export const deleteKmsKey = defineTool({
   name: 'delete_kms_key',
-  title: 'Delete (schedule deletion of) a KMS key',
+  title: 'Delete a KMS key',
   description:
-    'Schedule a KMS key for deletion (or disable it), only if no cluster uses it as a current or past CMEK key. Needs human confirmation; keeps the provider waiting window; says how to undo.',
+    'Schedule a KMS key for deletion (or disable it) only if no cluster uses it as a current or past CMEK key. Needs human confirmation; says how to undo.',
   toolset: 'kms',
   input: deleteKmsKeyInput,
   output: z.object({

@@ -42,7 +42,7 @@ export const connectionFields = {
     .optional()
     .describe('postgresql:// URL (sslmode/sslcert/sslkey as params) or target name; default DATABASE_URL'),
   sslrootcert: filePath.optional().describe('CA certificate (ca.crt) path'),
-  http_url: httpUrl.optional().describe('DB Console URL (https://node:8080) for HTTP status endpoints'),
+  http_url: httpUrl.optional().describe('DB Console URL, e.g. https://node:8080'),
 };
 
 /** The connection part of a tool's arguments. */

@@ -15,7 +15,7 @@ const UNSAFE = ['set', 'not_needed', 'refused', 'not_attempted'] as const;
 
 export const checkCertificateExpiryInput = z.strictObject({
   ...connectionFields,
-  warn_days: z.number().int().min(1).max(3650).default(90).describe('Schedule window for node/client certs, days'),
+  warn_days: z.number().int().min(1).max(3650).default(90).describe('Warning window for node/client certs, days'),
 });
 
 function describeTarget(conn: ResolvedConnection | undefined, httpUrl: string | undefined): string {
@@ -31,7 +31,7 @@ export const checkCertificateExpiryTool = defineTool({
   name: 'check_certificate_expiry',
   title: 'Check certificate expiry',
   description:
-    'Self-hosted CockroachDB: expiry of each TLS cert per node, from node metrics over SQL (sets allow_unsafe_internals) or HTTP (http_url). Soonest first with the action due. Not for Cloud.',
+    'Self-hosted: expiry of each TLS cert per node via SQL metrics or http_url, soonest first, with the action due. Not for Cloud.',
   toolset: 'sql',
   input: checkCertificateExpiryInput,
   output: z.object({
@@ -111,7 +111,7 @@ export const checkCertificateExpiryTool = defineTool({
 
 export const verifyEncryptionSqlInput = z.strictObject({
   ...connectionFields,
-  probe: z.boolean().default(false).describe('Also run the create/insert/select/drop probe'),
+  probe: z.boolean().default(false).describe('Also run a read/write probe'),
 });
 
 const probeOutput = z
@@ -143,7 +143,7 @@ export const verifyEncryptionSqlTool = defineTool({
   name: 'verify_encryption_sql',
   title: 'Verify encryption over SQL',
   description:
-    'Version and encryption at rest per store (rocksdb.encryption.algorithm over SQL, or http_url /_status/stores/local); optional read/write probe, always dropped. Cloud CMEK: get_cmek_status.',
+    'Version and encryption at rest per store (SQL store metrics or http_url); optional read/write probe table, always dropped. For Cloud CMEK use get_cmek_status.',
   toolset: 'sql',
   input: verifyEncryptionSqlInput,
   output: z.object({

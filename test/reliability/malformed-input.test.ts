@@ -14,7 +14,7 @@ import { ALL_TOOLS } from '../../src/tools/index.js';
 import { listedInputSchema } from '../../src/tools/listing-schema.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
 import { startCmekServer } from '../tools/cmek-helpers.js';
-import { inputJsonSchema, malformedArbitrary, reportedFields } from './schema-arbitraries.js';
+import { inputJsonSchema, malformedArbitrary, reportedFields, validArbitrary } from './schema-arbitraries.js';
 import { upstreamCalls as upstreamCallsAt } from './upstream.js';
 
 /** Malformed inputs per tool (issue 10: at least 1,000). */
@@ -41,19 +41,24 @@ function names(text: string, field: string): boolean {
   return text.includes(field) || text.includes(JSON.stringify(field).slice(1, -1));
 }
 
-/** The fields a correct refusal may name: what the listed schema (checked by the SDK) or the full schema reports. */
-function badFields(input: z.ZodObject, args: Record<string, unknown>): string[] {
+/**
+ * What the server's two checks report: the listed schema (checked by the SDK; strict at the top
+ * level) then the full schema (define-tool). Empty when the server would accept the arguments.
+ */
+function badFields(input: z.ZodObject, args: Record<string, unknown>): string[] | undefined {
   const lean = listedInputSchema(input).safeParse(args);
   if (!lean.success) return reportedFields(lean.error);
   const full = input.safeParse(lean.data);
-  return full.success ? [] : reportedFields(full.error);
+  return full.success ? undefined : reportedFields(full.error);
 }
 
 describe.each(ALL_TOOLS.map((def) => [def.name, def] as const))('%s: malformed input', (name, def) => {
   it(`${RUNS} malformed inputs: isError naming the tool and field, no upstream call, server still answers`, { timeout: 180_000 }, async () => {
-    const malformed = malformedArbitrary(inputJsonSchema(def.input))
+    // Unknown top-level keys are refused for every tool (the listed schema is strict), whatever the zod object says.
+    const schema = { ...inputJsonSchema(def.input), additionalProperties: false };
+    const malformed = malformedArbitrary(schema)
       .filter(isPlainObject)
-      .filter((args) => !def.input.safeParse(args).success);
+      .filter((args) => !def.input.safeParse(args).success || badFields(def.input, args) !== undefined);
     let runs = 0;
     await fc.assert(
       fc.asyncProperty(malformed, async (args) => {
@@ -62,7 +67,7 @@ describe.each(ALL_TOOLS.map((def) => [def.name, def] as const))('%s: malformed i
         const result = await callTool(server.client, name, args);
         expect(result.isError, result.text.slice(0, 500)).toBe(true);
         expect(result.text).toMatch(new RegExp(`Invalid arguments for (tool )?${name}\\b`));
-        const fields = badFields(def.input, args);
+        const fields = badFields(def.input, args) ?? reportedFields(def.input.safeParse(args).error!);
         expect(fields.length === 0 || fields.some((field) => names(result.text, field)), `names one of ${fields.join(', ')}: ${result.text.slice(0, 300)}`).toBe(true);
         expect(result.text).not.toMatch(/Internal error|bug in crdb-encryption-mcp/);
         expect(upstreamCalls()).toBe(before);
@@ -72,6 +77,18 @@ describe.each(ALL_TOOLS.map((def) => [def.name, def] as const))('%s: malformed i
     expect(runs).toBeGreaterThanOrEqual(RUNS);
     const { tools } = await server.client.listTools();
     expect(tools.map((tool) => tool.name)).toContain(name);
+  });
+
+  it('a misspelt argument (dryRun, DRY_RUN, force, Cluster) is refused by name, not ignored', async () => {
+    const candidates = fc.sample(validArbitrary(inputJsonSchema(def.input)).filter(isPlainObject), { numRuns: 500, seed: 7 });
+    const base = candidates.find((args) => badFields(def.input, args) === undefined) ?? {};
+    const before = upstreamCalls();
+    for (const typo of ['dryRun', 'DRY_RUN', 'force', 'Cluster']) {
+      const result = await callTool(server.client, name, { ...base, [typo]: true });
+      expect(result.isError, result.text).toBe(true);
+      expect(result.text).toContain(typo);
+    }
+    expect(upstreamCalls()).toBe(before);
   });
 
   it('arguments that are not an object are refused at the protocol level, and nothing is called', async () => {
