@@ -3,20 +3,18 @@
  * when running on it). Every connection's McpServer shares them.
  */
 import type { CloudApi } from './cloud/api.js';
-import { createCloudClient } from './cloud/client.js';
 import type { Config } from './config.js';
 import { OperatorError } from './errors.js';
 import type { KmsRegistry } from './kms/provider.js';
 import { createKmsRegistry } from './kms/registry.js';
-import { openAuditLog } from './safety/audit-log.js';
-import { createConfirmationGate } from './safety/confirm.js';
 import type { ElicitationSession } from './safety/elicitation-session.js';
 import { createRedactor, registerConfigSecrets } from './safety/redact.js';
 import type { AuditLog, Confirm, Redactor } from './safety/types.js';
 import type { Sandbox } from './sandbox/index.js';
 import { SANDBOX_API_KEY, SELF_HOSTED_TARGET } from './sandbox/seed.js';
 import { createSkillCatalog, type SkillCatalog } from './skills/catalog.js';
-import { createSqlConnector, type SqlConnector } from './sql/connector.js';
+import type { SqlConnector } from './sql/connector.js';
+import { deferred } from './deferred.js';
 
 /** Wall clock, replaceable in tests. */
 export interface Clock {
@@ -47,16 +45,6 @@ function lazy<T>(create: () => T): () => T {
   return () => (value ??= create());
 }
 
-/** A CloudApi whose every call first waits for the real client (the sandbox may still be starting). */
-function deferredCloudApi(client: Promise<CloudApi>): CloudApi {
-  return new Proxy({} as CloudApi, {
-    get: (_target, method: keyof CloudApi) => async (...args: unknown[]) => {
-      const api = await client;
-      return (api[method] as (...a: unknown[]) => unknown).apply(api, args);
-    },
-  });
-}
-
 /**
  * Builds the dependencies for a configuration, wired to the sandbox when given. The sandbox may
  * be a promise: the server then answers initialize at once and tools wait for the emulators.
@@ -81,10 +69,11 @@ export async function createDeps(config: Config, sandboxOrPromise?: Sandbox | Pr
         'create a service account API key (Organization > Access Management > Service Accounts, role Cluster Admin or Cluster Operator) and set COCKROACH_API_KEY, or start with --sandbox to try the product.',
       );
     }
-    if (!sandbox) return createCloudClient(cloudOptions);
-    return deferredCloudApi(
-      sandbox.then((running) => createCloudClient({ ...cloudOptions, baseUrl: running.cloud.url, rateLimitPerSecond: running.cloud.rateLimitPerSecond })),
-    );
+    return deferred(async () => {
+      const { createCloudClient } = await import('./cloud/client.js');
+      const running = await sandbox;
+      return createCloudClient(running ? { ...cloudOptions, baseUrl: running.cloud.url, rateLimitPerSecond: running.cloud.rateLimitPerSecond } : cloudOptions);
+    });
   });
   const kms =
     overrides.kms ??
@@ -104,17 +93,25 @@ export async function createDeps(config: Config, sandboxOrPromise?: Sandbox | Pr
         );
       },
     });
-  const audit = overrides.audit ?? (await openAuditLog(config, redactor));
-  const createConfirm = overrides.createConfirm ?? createConfirmationGate({ config, now: () => clock.now() });
+  const audit = overrides.audit ?? deferred(async () => (await import('./safety/audit-log.js')).openAuditLog(config, redactor));
+  const gate = lazy(async () => (await import('./safety/confirm.js')).createConfirmationGate({ config, now: () => clock.now() }));
+  const createConfirm =
+    overrides.createConfirm ??
+    ((session: ElicitationSession): Confirm => {
+      let bound: Confirm | undefined;
+      return async (request) => (bound ??= (await gate())(session))(request);
+    });
   const sql =
     overrides.sql ??
-    createSqlConnector({
-      targets: config.sql.targets,
-      ...(config.sql.databaseUrl ? { databaseUrl: config.sql.databaseUrl } : {}),
-      ...(sandbox ? { sandboxTarget: { name: SELF_HOSTED_TARGET, url: async () => (await sandbox).sql.connectionString() } } : {}),
-      statementTimeoutMs: config.sql.statementTimeoutMs,
-      redactor,
-    });
+    deferred(async () =>
+      (await import('./sql/connector.js')).createSqlConnector({
+        targets: config.sql.targets,
+        ...(config.sql.databaseUrl ? { databaseUrl: config.sql.databaseUrl } : {}),
+        ...(sandbox ? { sandboxTarget: { name: SELF_HOSTED_TARGET, url: async () => (await sandbox).sql.connectionString() } } : {}),
+        statementTimeoutMs: config.sql.statementTimeoutMs,
+        redactor,
+      }),
+    );
   const skills = overrides.skills ?? createSkillCatalog({ dir: config.skillsDir });
   return {
     clock,

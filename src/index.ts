@@ -1,92 +1,9 @@
 #!/usr/bin/env node
 /**
- * Entry point: flags/env -> config -> (sandbox) -> dependencies -> transport.
- * Nothing but the MCP stream goes to stdout in serve mode; diagnostics go to stderr.
+ * Bin entry: turns on Node's module compile cache where it exists (Node >= 22.1; an IDE spawns
+ * this server on every launch), then loads the server. NODE_DISABLE_COMPILE_CACHE=1 opts out.
  */
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { ConfigError, USAGE, parseCommand, type Config } from './config.js';
-import { createDeps } from './deps.js';
-import { verifyConfiguredAuditLog } from './safety/audit-log.js';
-import { createServer } from './server.js';
-import { SERVER_INFO } from './version.js';
+import module from 'node:module';
 
-function log(message: string): void {
-  process.stderr.write(`[crdb-encryption-mcp] ${message}\n`);
-}
-
-/** Starts the sandbox in the background: the server answers initialize while the emulators boot. */
-function startSandboxIfAsked(config: Config) {
-  if (!config.sandbox) return undefined;
-  const sandbox = import('./sandbox/index.js').then(({ startSandbox }) => startSandbox(config.sandboxOptions));
-  sandbox.catch((error: unknown) => log(`sandbox failed to start: ${error instanceof Error ? error.message : String(error)}`));
-  return sandbox;
-}
-
-async function main(): Promise<number | undefined> {
-  let command;
-  try {
-    command = parseCommand(process.argv.slice(2), process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      log(`${error.message} (see --help)`);
-      return 2;
-    }
-    throw error;
-  }
-  if (command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (command === 'version') {
-    process.stdout.write(`${SERVER_INFO.version}\n`);
-    return 0;
-  }
-  const { config } = command;
-
-  if (command.kind === 'verify-audit-log') {
-    const report = await verifyConfiguredAuditLog(config);
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    return report.ok ? 0 : 1;
-  }
-
-  const sandbox = startSandboxIfAsked(config);
-  const deps = await createDeps(config, sandbox);
-  let stopTransport: () => Promise<void>;
-  if (config.transport === 'http') {
-    const { startHttpServer } = await import('./http.js');
-    const http = await startHttpServer(config, deps);
-    log(`listening on ${http.url}${config.sandbox ? ' (sandbox)' : ''}`);
-    stopTransport = () => http.close();
-  } else {
-    const server = createServer(config, deps);
-    await server.connect(new StdioServerTransport());
-    stopTransport = () => server.close();
-    process.stdin.once('end', () => void shutdown());
-    if (config.sandbox) log('running on the embedded sandbox (no cloud account used)');
-    if (process.stdin.isTTY) {
-      log('speaking MCP over stdio: connect an MCP client (see README "Connect a client"), or use --transport http; Ctrl-C to stop');
-    }
-  }
-
-  let stopping = false;
-  async function shutdown(): Promise<void> {
-    if (stopping) return;
-    stopping = true;
-    await Promise.allSettled([stopTransport()]);
-    await Promise.allSettled([deps.close(), sandbox?.then((running) => running.stop())]);
-    process.exit(0);
-  }
-  process.once('SIGINT', () => void shutdown());
-  process.once('SIGTERM', () => void shutdown());
-  return undefined;
-}
-
-main().then(
-  (code) => {
-    if (code !== undefined) process.exitCode = code;
-  },
-  (error: unknown) => {
-    log(`fatal: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  },
-);
+(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+await import('./main.js');

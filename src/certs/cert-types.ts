@@ -7,6 +7,9 @@ import type { CertRole, ExpiryVerdict } from './thresholds.js';
 /** plan_certificate_rotation kinds. */
 export const ROTATION_KINDS = ['node', 'client', 'ca', 'ui'] as const;
 export type RotationKind = (typeof ROTATION_KINDS)[number];
+/** Kubernetes deployment styles a rotation plan can target. */
+export const K8S_MODES = ['none', 'operator', 'cert-manager', 'helm'] as const;
+export type K8sMode = (typeof K8S_MODES)[number];
 
 export interface CertTypeInfo {
   role: CertRole;

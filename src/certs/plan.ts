@@ -3,10 +3,7 @@
  * the combined-CA procedure, SIGHUP reloads, backups, verification, and Kubernetes variants.
  * Produces text only; executes nothing.
  */
-import type { RotationKind } from './cert-types.js';
-
-export const K8S_MODES = ['none', 'operator', 'cert-manager', 'helm'] as const;
-export type K8sMode = (typeof K8S_MODES)[number];
+import type { K8sMode, RotationKind } from './cert-types.js';
 
 export interface PlanRequest {
   kind: RotationKind;

@@ -4,26 +4,14 @@
  * Objects are loose: fields the spec adds later pass through instead of failing a parse.
  */
 import { z } from 'zod';
+import { CLOUD_PROVIDERS, CMEK_KEY_TYPES, CMEK_STATUSES, PLANS, type CmekStatus } from './constants.js';
 
-export const CMEK_KEY_TYPES = ['AWS_KMS', 'GCP_CLOUD_KMS', 'NULL_KMS', 'AZURE_KEY_VAULT'] as const;
+export * from './constants.js';
+
 export const cmekKeyTypeSchema = z.enum(CMEK_KEY_TYPES);
 export type CmekKeyType = z.infer<typeof cmekKeyTypeSchema>;
 
-export const CMEK_STATUSES = [
-  'DISABLED',
-  'DISABLING',
-  'DISABLE_FAILED',
-  'ENABLED',
-  'ENABLING',
-  'ENABLE_FAILED',
-  'ROTATING',
-  'ROTATE_FAILED',
-  'REVOKED',
-  'REVOKING',
-  'REVOKE_FAILED',
-] as const;
 export const cmekStatusSchema = z.enum(CMEK_STATUSES);
-export type CmekStatus = z.infer<typeof cmekStatusSchema>;
 
 /** Statuses after which nothing more will happen without a new request. */
 export const TERMINAL_GOOD_STATUSES: readonly CmekStatus[] = ['ENABLED', 'DISABLED', 'REVOKED'];
@@ -70,10 +58,6 @@ export const cmekClusterInfoSchema = z.looseObject({
 });
 export type CmekClusterInfo = z.infer<typeof cmekClusterInfoSchema>;
 
-export const PLANS = ['BASIC', 'STANDARD', 'ADVANCED'] as const;
-export const CLOUD_PROVIDERS = ['GCP', 'AWS', 'AZURE'] as const;
-export type Plan = (typeof PLANS)[number];
-export type CloudProvider = (typeof CLOUD_PROVIDERS)[number];
 
 export const regionSchema = z.looseObject({
   name: z.string(),

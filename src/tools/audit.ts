@@ -3,12 +3,11 @@
  * concurrency, run src/audit, optionally write the report files, format.
  */
 import { z } from 'zod';
-import { checkReportPath, writeReportFiles, type ReportFiles } from '../audit/report-file.js';
-import { renderCompact, nextStep } from '../audit/render-markdown.js';
-import { runAudit, type AuditScope } from '../audit/run-audit.js';
+import type { ReportFiles } from '../audit/report-file.js';
+import type { AuditScope } from '../audit/run-audit.js';
 import { FRAMEWORKS, SEVERITIES, type AuditReport } from '../audit/types.js';
 import type { CloudApi } from '../cloud/api.js';
-import { CLOUD_PROVIDERS, PLANS } from '../cloud/schemas.js';
+import { CLOUD_PROVIDERS, PLANS } from '../cloud/constants.js';
 import { OperatorError, errorMessage } from '../errors.js';
 import { SELF_HOSTED_TARGET } from '../sandbox/seed.js';
 import { TARGET_NAME } from '../sql/connection.js';
@@ -177,7 +176,7 @@ function sqlTargets(requested: AuditInput['include_sql_targets'], ctx: ToolConte
   return [...new Set(requested)];
 }
 
-function jsonText(report: AuditReport, files: ReportFiles | undefined): string {
+function jsonText(report: AuditReport, files: ReportFiles | undefined, nextStep: (report: AuditReport) => string): string {
   const top = report.findings.filter((finding) => finding.severity !== 'info').slice(0, 25);
   return JSON.stringify({
     summary: report.summary,
@@ -202,6 +201,9 @@ export const auditEncryptionPosture = defineTool({
   // The only write is the opt-in report file (new files, or our own earlier report): nothing remote changes.
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async run(args, ctx) {
+    const { checkReportPath, writeReportFiles } = await import('../audit/report-file.js');
+    const { renderCompact, nextStep } = await import('../audit/render-markdown.js');
+    const { runAudit } = await import('../audit/run-audit.js');
     const targets = sqlTargets(args.include_sql_targets, ctx);
     if (args.report_path) await checkReportPath(args.report_path);
     const rate = ctx.config.sandbox ? ctx.config.sandboxOptions.rateLimitPerSecond : ctx.config.cloud.rateLimitPerSecond;
@@ -235,7 +237,7 @@ export const auditEncryptionPosture = defineTool({
         reportError = errorMessage(error);
       }
     }
-    const text = args.format === 'json' ? jsonText(report, files) : renderCompact(report, 15, files);
+    const text = args.format === 'json' ? jsonText(report, files, nextStep) : renderCompact(report, 15, files);
     return {
       data: { ...report, ...(files ? { report_files: files } : {}), ...(reportError ? { report_error: reportError } : {}) },
       text: reportError ? `${text}\nReport file NOT written: ${reportError}` : text,

@@ -1,9 +1,7 @@
 /** Local certificate tools: inspect_certificates and plan_certificate_rotation. */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { ROTATION_KINDS } from '../certs/cert-types.js';
-import { inspectCertificates } from '../certs/inspect.js';
-import { K8S_MODES, planCertificateRotation } from '../certs/plan.js';
+import { K8S_MODES, ROTATION_KINDS } from '../certs/cert-types.js';
 import { defineTool } from './define-tool.js';
 import { filePath } from './sql-common.js';
 
@@ -66,6 +64,7 @@ export const inspectCertificatesTool = defineTool({
   }),
   annotations: LOCAL,
   async run(args, ctx) {
+    const { inspectCertificates } = await import('../certs/inspect.js');
     const report = await inspectCertificates({
       certsDir: args.certs_dir,
       ...(args.hostnames ? { hostnames: args.hostnames } : {}),
@@ -115,6 +114,7 @@ export const planCertificateRotationTool = defineTool({
   }),
   annotations: LOCAL,
   async run(args) {
+    const { planCertificateRotation } = await import('../certs/plan.js');
     const plan = planCertificateRotation({
       kind: args.kind,
       certsDir: args.certs_dir,

@@ -1,6 +1,6 @@
 /** Pieces shared by the CMEK tools: input fields, output shapes, and the bridge to the domain env. */
 import { z } from 'zod';
-import { CMEK_STATUSES } from '../cloud/schemas.js';
+import { CMEK_STATUSES } from '../cloud/constants.js';
 import type { Check, CmekEnv } from '../cmek/context.js';
 import type { ToolContext } from './define-tool.js';
 

@@ -1,9 +1,7 @@
 /** Read-only CMEK tools: list_clusters, check_cmek_eligibility, get_cmek_status. */
 import { z } from 'zod';
-import { CLOUD_PROVIDERS, PLANS } from '../cloud/schemas.js';
-import { listClustersWithCmek } from '../cmek/clusters.js';
-import { checkEligibility } from '../cmek/eligibility.js';
-import { getCmekStatus, type KeyView } from '../cmek/status.js';
+import { CLOUD_PROVIDERS, PLANS } from '../cloud/constants.js';
+import type { KeyView } from '../cmek/status.js';
 import { checkOutput, clusterInput, clusterRefOutput, cmekEnv, cmekStatusOutput, joinText, renderChecks } from './cmek-common.js';
 import { defineTool } from './define-tool.js';
 
@@ -46,6 +44,7 @@ export const listClusters = defineTool({
   }),
   annotations: READ,
   async run(args, ctx) {
+    const { listClustersWithCmek } = await import('../cmek/clusters.js');
     const { clusters, total } = await listClustersWithCmek(cmekEnv(ctx), args);
     const lines = clusters.map(
       (c) => `- ${c.name} (${c.id}) ${c.plan} ${c.cloud_provider} ${c.state} [${c.regions.join(', ')}] CMEK ${c.cmek_status}${c.cmek_error ? ` (${c.cmek_error})` : ''}`,
@@ -81,6 +80,7 @@ export const checkCmekEligibility = defineTool({
   }),
   annotations: READ,
   async run(args, ctx) {
+    const { checkEligibility } = await import('../cmek/eligibility.js');
     const { cluster, report } = await checkEligibility(cmekEnv(ctx), args.cluster);
     return {
       data: {
@@ -137,6 +137,7 @@ export const getCmekStatusTool = defineTool({
   }),
   annotations: READ,
   async run(args, ctx) {
+    const { getCmekStatus } = await import('../cmek/status.js');
     const { cluster, view } = await getCmekStatus(cmekEnv(ctx), args.cluster);
     const lines = view.regions.map(
       (r) => `- ${r.region}: ${r.status}; current ${keyLine(r.current_key)}${r.past_keys.length ? `; ${r.past_keys.length} past key(s) kept` : ''}${r.failures.length ? `; failure: ${r.failures.join(' | ')}` : ''}`,

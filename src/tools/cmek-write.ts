@@ -1,11 +1,6 @@
 /** CMEK write tools: enable_cmek, rotate_cmek and the gated revoke_cmek. */
 import { z } from 'zod';
-import { enableCmek } from '../cmek/enable.js';
 import type { KeySpecInput } from '../cmek/key-specs.js';
-import { describeOutcomes } from '../cmek/operation.js';
-import { revokeCmek } from '../cmek/revocation.js';
-import { rotateCmek } from '../cmek/rotation.js';
-import { requireConfirmation } from '../safety/require-confirmation.js';
 import {
   checkOutput,
   clusterInput,
@@ -86,6 +81,8 @@ export const enableCmekTool = defineTool({
   annotations: WRITE,
   target: (args) => args.cluster,
   async run(args, ctx) {
+    const { enableCmek } = await import('../cmek/enable.js');
+    const { describeOutcomes } = await import('../cmek/operation.js');
     const result = await enableCmek(cmekEnv(ctx), args.cluster, specInputs(args), { wait: args.wait, dryRun: args.dry_run });
     const head =
       result.outcome === 'dry_run'
@@ -160,6 +157,7 @@ export const rotateCmekTool = defineTool({
   annotations: WRITE,
   target: (args) => args.cluster,
   async run(args, ctx) {
+    const { rotateCmek } = await import('../cmek/rotation.js');
     const result = await rotateCmek(
       cmekEnv(ctx),
       args.cluster,
@@ -215,6 +213,8 @@ export const revokeCmekTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   target: (args) => args.cluster,
   async run(args, ctx) {
+    const { revokeCmek } = await import('../cmek/revocation.js');
+    const { requireConfirmation } = await import('../safety/require-confirmation.js');
     const { confirmation_token: token, ...params } = args;
     const result = await revokeCmek(cmekEnv(ctx), args.cluster, {
       wait: args.wait,

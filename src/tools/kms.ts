@@ -3,11 +3,7 @@
  * delete_kms_key (gated; refuses keys any cluster references).
  */
 import { z } from 'zod';
-import { resolveCluster } from '../cloud/resolve-cluster.js';
 import { OperatorError } from '../errors.js';
-import { executeKeyDeletion, keyTypeOfUri, planKeyDeletion, validateDeletionRequest } from '../kms/deletion.js';
-import { KEY_TYPE_OF_CLOUD, chooseRegions, provisionCmekKeys } from '../kms/provisioning.js';
-import { requireConfirmation } from '../safety/require-confirmation.js';
 import { defineTool } from './define-tool.js';
 
 const keyName = z
@@ -60,6 +56,8 @@ export const provisionCmekKey = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   target: (args) => args.cluster,
   async run(args, ctx) {
+    const { resolveCluster } = await import('../cloud/resolve-cluster.js');
+    const { KEY_TYPE_OF_CLOUD, chooseRegions, provisionCmekKeys } = await import('../kms/provisioning.js');
     const cloud = ctx.deps.cloud();
     const callOptions = { signal: ctx.signal, onRequestId: ctx.noteRequestId };
     const cluster = await resolveCluster(cloud, args.cluster, callOptions);
@@ -194,6 +192,8 @@ export const deleteKmsKey = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   target: (args) => args.key_uri,
   async run(args, ctx) {
+    const { executeKeyDeletion, keyTypeOfUri, planKeyDeletion, validateDeletionRequest } = await import('../kms/deletion.js');
+    const { requireConfirmation } = await import('../safety/require-confirmation.js');
     const type = keyTypeOfUri(args.key_uri);
     validateDeletionRequest(type, args.key_uri, args.pending_window_days);
     const provider = await ctx.deps.kms.get(type);

@@ -1,10 +1,10 @@
 /** SQL tools for self-hosted clusters: check_certificate_expiry and verify_encryption_sql. */
 import { z } from 'zod';
 import { OperatorError } from '../errors.js';
-import { checkCertificateExpiry, type CertExpiryItem } from '../sql/cert-expiry.js';
+import type { CertExpiryItem } from '../sql/cert-expiry.js';
 import type { ResolvedConnection } from '../sql/connection.js';
-import { verifyEncryption, type StoreEncryption } from '../sql/encryption.js';
-import { runProbe, type ProbeResult } from '../sql/probe.js';
+import type { StoreEncryption } from '../sql/encryption.js';
+import type { ProbeResult } from '../sql/probe.js';
 import { defineTool } from './define-tool.js';
 import { connectionFields, connectionRequest, expandHome, serverData, serverLabel, serverOutput } from './sql-common.js';
 
@@ -63,6 +63,7 @@ export const checkCertificateExpiryTool = defineTool({
   }),
   annotations: READ,
   async run(args, ctx) {
+    const { checkCertificateExpiry } = await import('../sql/cert-expiry.js');
     const connector = ctx.deps.sql;
     const conn = args.connection !== undefined || !args.http_url ? await connector.resolve(connectionRequest(args)) : undefined;
     await ctx.progress(0, 2, 'reading certificate metrics');
@@ -162,6 +163,8 @@ export const verifyEncryptionSqlTool = defineTool({
   }),
   annotations: READ,
   async run(args, ctx) {
+    const { verifyEncryption } = await import('../sql/encryption.js');
+    const { runProbe } = await import('../sql/probe.js');
     if (args.probe && ctx.config.readOnly) {
       throw new OperatorError(
         'Probe refused in read-only mode',

@@ -7,12 +7,12 @@
  *
  * Already covered elsewhere, so not repeated here: 429 on reads, 5xx on GET and on PUT before and
  * after it applied, GET and PUT time-outs, the polling deadline and cancellation while a rotation
- * polls (test/tools/cmek-faults.test.ts); per-provider KMS faults (test/kms/*.test.ts).
+ * polls (test/tools/cmek-faults.test.ts); each KMS provider's own retry rules (test/kms/*.test.ts).
  */
 import type { ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { AWS_KEYS, CLUSTER_IDS, GCP_CMEK_SERVICE_ACCOUNT, GCP_KEYS, awsKeyArn, gcpKeyName } from '../../src/sandbox/seed.js';
+import { AWS_KEYS, CLUSTER_IDS, GCP_CMEK_SERVICE_ACCOUNT, GCP_KEYS, GCP_PROJECT, awsKeyArn, gcpKeyName } from '../../src/sandbox/seed.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
 import { startCmekServer, type CmekServerOptions } from '../tools/cmek-helpers.js';
 import { auditEntries, awsApplied, cloudRequests, expectCompleteAudit, upstreamCalls } from './upstream.js';
@@ -26,9 +26,14 @@ const REVOKE = { cluster: 'prod-east' };
 const DELETE_UNUSED = { key_uri: awsKeyArn(AWS_KEYS.unused), pending_window_days: 7 };
 const approve = (name: string) => (): ElicitResult => ({ action: 'accept', content: { confirm_name: name, decision: 'approve' } });
 
+async function enableGcp(server: TestServer): Promise<void> {
+  const enabled = await callTool(server.client, 'enable_cmek', ENABLE_GCP);
+  expect(enabled.structured?.outcome, enabled.text).toBe('enabled');
+}
+
 interface Row {
   fault: string;
-  tool: 'enable_cmek' | 'rotate_cmek' | 'revoke_cmek' | 'delete_kms_key';
+  tool: 'enable_cmek' | 'rotate_cmek' | 'revoke_cmek' | 'delete_kms_key' | 'provision_cmek_key';
   args: Record<string, unknown>;
   inject(sandbox: Sandbox): void;
   server?: CmekServerOptions;
@@ -36,8 +41,10 @@ interface Row {
   expect: { isError: boolean; text: RegExp; outcome?: string };
   /** Requests sent to the Cloud API by method, and CMEK mutations the emulator applied. */
   cloud?: { POST?: number; PUT?: number; PATCH?: number; applied: number; cluster: string };
-  /** AWS KMS mutations: requests sent and applied. */
-  aws?: { operation: 'RotateKeyOnDemand' | 'ScheduleKeyDeletion'; sent: number; applied: number };
+  /** KMS mutations: requests sent, and (AWS) applied. */
+  kms?: { at: 'aws' | 'gcp'; operation: string; sent: number; applied?: number };
+  /** Runs before the fault is injected (e.g. enable CMEK so there is something to rotate). */
+  prepare?: (server: TestServer) => Promise<void>;
   /** The audit outcome of the call. */
   audit: 'succeeded' | 'failed' | 'refused';
 }
@@ -60,7 +67,7 @@ const MATRIX: Row[] = [
     inject: (s) => s.cloud.faults.inject({ kind: 'throttle', count: 1, retryAfterSeconds: 1, match: { method: 'PUT' } }),
     expect: { isError: false, text: /ROTATED/i, outcome: 'rotated' },
     cloud: { PUT: 2, applied: 1, cluster: PROD },
-    aws: { operation: 'RotateKeyOnDemand', sent: 1, applied: 1 },
+    kms: { at: 'aws', operation: 'RotateKeyOnDemand', sent: 1, applied: 1 },
     audit: 'succeeded',
   },
   {
@@ -191,7 +198,7 @@ const MATRIX: Row[] = [
     inject: (s) => s.aws.faults.inject({ kind: 'server_error', count: 1, match: { operation: 'RotateKeyOnDemand' } }),
     expect: { isError: true, text: /may have started anyway[\s\S]*list-key-rotations/ },
     cloud: { PUT: 0, applied: 0, cluster: PROD },
-    aws: { operation: 'RotateKeyOnDemand', sent: 1, applied: 0 },
+    kms: { at: 'aws', operation: 'RotateKeyOnDemand', sent: 1, applied: 0 },
     audit: 'failed',
   },
   {
@@ -201,7 +208,7 @@ const MATRIX: Row[] = [
     inject: (s) => s.aws.faults.inject({ kind: 'throttle', count: 1, match: { operation: 'RotateKeyOnDemand' } }),
     expect: { isError: true, text: /throttl/i },
     cloud: { PUT: 0, applied: 0, cluster: PROD },
-    aws: { operation: 'RotateKeyOnDemand', sent: 1, applied: 0 },
+    kms: { at: 'aws', operation: 'RotateKeyOnDemand', sent: 1, applied: 0 },
     audit: 'failed',
   },
   {
@@ -212,7 +219,7 @@ const MATRIX: Row[] = [
     server: { onElicit: approve(AWS_KEYS.unused.id) },
     inject: (s) => s.aws.faults.inject({ kind: 'server_error', count: 1, match: { operation: 'ScheduleKeyDeletion' } }),
     expect: { isError: false, text: /Scheduled for deletion[\s\S]*cancel-key-deletion/, outcome: 'PendingDeletion' },
-    aws: { operation: 'ScheduleKeyDeletion', sent: 2, applied: 1 },
+    kms: { at: 'aws', operation: 'ScheduleKeyDeletion', sent: 2, applied: 1 },
     audit: 'succeeded',
   },
   {
@@ -222,7 +229,7 @@ const MATRIX: Row[] = [
     server: { onElicit: approve(AWS_KEYS.unused.id) },
     inject: (s) => s.aws.faults.inject({ kind: 'reset', count: 1, match: { operation: 'ScheduleKeyDeletion' } }),
     expect: { isError: false, text: /Scheduled for deletion/, outcome: 'PendingDeletion' },
-    aws: { operation: 'ScheduleKeyDeletion', sent: 2, applied: 1 },
+    kms: { at: 'aws', operation: 'ScheduleKeyDeletion', sent: 2, applied: 1 },
     audit: 'succeeded',
   },
   {
@@ -232,8 +239,29 @@ const MATRIX: Row[] = [
     server: { onElicit: approve(AWS_KEYS.unused.id) },
     inject: (s) => s.aws.faults.inject({ kind: 'server_error', count: 10, match: { operation: 'ScheduleKeyDeletion' } }),
     expect: { isError: true, text: /ScheduleKeyDeletion/ },
-    aws: { operation: 'ScheduleKeyDeletion', sent: 3, applied: 0 },
+    kms: { at: 'aws', operation: 'ScheduleKeyDeletion', sent: 3, applied: 0 },
     audit: 'failed',
+  },
+  // GCP: the gRPC emulator's 'reset' drops the answer AFTER the call applied (the ambiguous case).
+  {
+    fault: 'GCP: answer lost after CreateCryptoKeyVersion applied (rotate new_version)',
+    tool: 'rotate_cmek',
+    args: { cluster: 'analytics-gcp', mode: 'new_version', regions: ['us-central1'] },
+    prepare: enableGcp,
+    inject: (s) => s.gcp.faults.inject({ kind: 'reset', count: 1, match: { operation: 'CreateCryptoKeyVersion' } }),
+    expect: { isError: false, text: /ROTATED/, outcome: 'rotated' },
+    cloud: { PUT: 1, applied: 1, cluster: GCP },
+    kms: { at: 'gcp', operation: 'CreateCryptoKeyVersion', sent: 1 },
+    audit: 'succeeded',
+  },
+  {
+    fault: 'GCP: answer lost after CreateCryptoKey applied (provision)',
+    tool: 'provision_cmek_key',
+    args: { cluster: 'analytics-gcp', key_name: 'lost-answer', gcp_project: GCP_PROJECT, auth_principal: GCP_CMEK_SERVICE_ACCOUNT },
+    inject: (s) => s.gcp.faults.inject({ kind: 'reset', count: 1, match: { operation: 'CreateCryptoKey' } }),
+    expect: { isError: false, text: /Provisioned 2 GCP_CLOUD_KMS key/ },
+    kms: { at: 'gcp', operation: 'CreateCryptoKey', sent: 3 },
+    audit: 'succeeded',
   },
 ];
 
@@ -255,6 +283,14 @@ async function setUp(options: CmekServerOptions = {}, transitionMs = 30): Promis
 describe('fault matrix', () => {
   it.each(MATRIX.map((row) => [row.fault, row.tool, row] as const))('%s (%s)', async (_fault, _tool, row) => {
     const { sandbox, server } = await setUp(row.server);
+    await row.prepare?.(server);
+    const kmsLog = row.kms ? sandbox[row.kms.at].log : undefined;
+    const before = {
+      requests: Object.fromEntries((['POST', 'PUT', 'PATCH'] as const).map((method) => [method, cloudRequests(sandbox, method)])),
+      applied: row.cloud ? sandbox.cloud.cmekMutations(row.cloud.cluster) : 0,
+      kmsSent: row.kms ? kmsLog!.count({ operation: row.kms.operation }) : 0,
+      kmsApplied: row.kms?.at === 'aws' ? awsApplied(sandbox, row.kms.operation) : 0,
+    };
     row.inject(sandbox);
     const result = await callTool(server.client, row.tool, row.args);
 
@@ -266,13 +302,13 @@ describe('fault matrix', () => {
     if (row.cloud) {
       for (const method of ['POST', 'PUT', 'PATCH'] as const) {
         const sent = row.cloud[method];
-        if (sent !== undefined) expect(cloudRequests(sandbox, method), `${method} requests`).toBe(sent);
+        if (sent !== undefined) expect(cloudRequests(sandbox, method) - before.requests[method]!, `${method} requests`).toBe(sent);
       }
-      expect(sandbox.cloud.cmekMutations(row.cloud.cluster), 'CMEK mutations applied').toBe(row.cloud.applied);
+      expect(sandbox.cloud.cmekMutations(row.cloud.cluster) - before.applied, 'CMEK mutations applied').toBe(row.cloud.applied);
     }
-    if (row.aws) {
-      expect(sandbox.aws.log.count({ operation: row.aws.operation }), `${row.aws.operation} sent`).toBe(row.aws.sent);
-      expect(awsApplied(sandbox, row.aws.operation), `${row.aws.operation} applied`).toBe(row.aws.applied);
+    if (row.kms) {
+      expect(kmsLog!.count({ operation: row.kms.operation }) - before.kmsSent, `${row.kms.operation} sent`).toBe(row.kms.sent);
+      if (row.kms.applied !== undefined) expect(awsApplied(sandbox, row.kms.operation) - before.kmsApplied, `${row.kms.operation} applied`).toBe(row.kms.applied);
     }
     const [outcome] = await expectCompleteAudit(server, row.tool, 1);
     expect(outcome!.outcome).toBe(row.audit);

@@ -1,7 +1,7 @@
 /**
  * Reliability: malformed input, for every tool in ALL_TOOLS (a new tool is covered by being
  * registered). Generators come from each tool's input schema (schema-arbitraries.ts); each draw is
- * checked to be invalid under the real zod schema. Every answer must be an isError naming the tool
+ * checked to be invalid under the schemas the server enforces (the strict listed one, then the full one). Every answer must be an isError naming the tool
  * and a bad field, with zero requests at any sandbox emulator (Cloud API, AWS, GCP, Azure, SQL),
  * and the server must still answer tools/list afterwards.
  */
@@ -15,7 +15,7 @@ import { listedInputSchema } from '../../src/tools/listing-schema.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
 import { startCmekServer } from '../tools/cmek-helpers.js';
 import { inputJsonSchema, malformedArbitrary, reportedFields, validArbitrary } from './schema-arbitraries.js';
-import { upstreamCalls as upstreamCallsAt } from './upstream.js';
+import { upstreamCalls as countUpstream } from './upstream.js';
 
 /** Malformed inputs per tool (issue 10: at least 1,000). */
 const RUNS = 1000;
@@ -32,7 +32,7 @@ afterAll(async () => {
   await sandbox?.stop();
 });
 
-const upstreamCalls = () => upstreamCallsAt(sandbox);
+const upstreamCalls = () => countUpstream(sandbox);
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -43,7 +43,7 @@ function names(text: string, field: string): boolean {
 
 /**
  * What the server's two checks report: the listed schema (checked by the SDK; strict at the top
- * level) then the full schema (define-tool). Empty when the server would accept the arguments.
+ * level) then the full schema (define-tool). Undefined when the server would accept the arguments.
  */
 function badFields(input: z.ZodObject, args: Record<string, unknown>): string[] | undefined {
   const lean = listedInputSchema(input).safeParse(args);

@@ -1,0 +1,58 @@
+/**
+ * Reliability: arguments that pass the schema but are random (unknown clusters, odd key URIs,
+ * paths that do not exist...). Whatever the tool answers, it must be an answer written for the
+ * operator (never an internal error), end with a next step, and change nothing upstream without
+ * a human confirming (this client has no elicitation, so nothing destructive can be confirmed).
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { ALL_TOOLS } from '../../src/tools/index.js';
+import { listedInputSchema } from '../../src/tools/listing-schema.js';
+import { callTool, type TestServer } from '../helpers/harness.js';
+import { startCmekServer } from '../tools/cmek-helpers.js';
+import { inputJsonSchema, validArbitrary } from './schema-arbitraries.js';
+import { mutatingCalls } from './upstream.js';
+
+const RUNS = 100;
+
+let sandbox: Sandbox;
+let server: TestServer;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ cmekTransitionMs: 30, rateLimitPerSecond: 1000 });
+  server = await startCmekServer(sandbox, { cloud: { rateLimitPerSecond: 1000 } });
+});
+afterAll(async () => {
+  await server?.close();
+  await sandbox?.stop();
+});
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Never let a random draw write a file somewhere on this machine. */
+function harmless(args: Record<string, unknown>): Record<string, unknown> {
+  const { report_path: _omitted, ...rest } = args;
+  return rest;
+}
+
+describe.each(ALL_TOOLS.map((def) => [def.name, def] as const))('%s: random valid input', (name, def) => {
+  it(`${RUNS} schema-valid random inputs: an operator-facing answer with a next step, no unconfirmed mutation`, { timeout: 120_000 }, async () => {
+    const listed = listedInputSchema(def.input);
+    const accepted = (args: Record<string, unknown>) => {
+      const lean = listed.safeParse(args);
+      return lean.success && def.input.safeParse(lean.data).success;
+    };
+    const valid = validArbitrary(inputJsonSchema(def.input)).filter(isPlainObject).map(harmless).filter(accepted);
+    await fc.assert(
+      fc.asyncProperty(valid, async (args) => {
+        const before = mutatingCalls(sandbox);
+        const result = await callTool(server.client, name, args);
+        expect(result.text, JSON.stringify(args)).not.toMatch(/Internal error|bug in crdb-encryption-mcp|MCP error/);
+        expect(result.text).toMatch(/Next: |next step|"next":/i);
+        expect(mutatingCalls(sandbox)).toBe(before);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
