@@ -77,14 +77,23 @@ async function roundTrips() {
     oursGetCmekStatusMs: await timeCalls(statusCall),
     minimalEchoMs: await timeCalls(() => minimal.request('tools/call', { name: 'echo', arguments: { message: 'hi' } })),
   };
+  const sandboxAfterCallsRssKb = ours.rssKb();
+  await Promise.all([ours.close(), minimal.close()]);
+  return { ...result, sandboxAfterCallsRssKb };
+}
+
+/** Resident memory one second after initialize, for our real-mode entry and the minimal server. */
+async function idleMemory() {
+  const ours = await probeServer(servers.ours.command, [...servers.ours.args], cleanEnv);
+  const minimal = await probeServer(servers.minimal.command, [...servers.minimal.args], cleanEnv);
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const memory = { oursIdleRssKb: ours.rssKb(), minimalIdleRssKb: minimal.rssKb() };
   await Promise.all([ours.close(), minimal.close()]);
-  return { ...result, ...memory };
+  return memory;
 }
 
 const cold = await coldStarts();
-const trips = await roundTrips();
+const trips = { ...(await roundTrips()), ...(await idleMemory()) };
 const fleet = await benchFleetAudit({ clusters: 1000, latencyMs: 50, rateLimitPerSecond: 100 });
 
 const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
@@ -107,7 +116,12 @@ const results = {
     minimalEcho: trips.minimalEchoMs,
     getCmekStatusOverEchoRatio: ratio(trips.oursGetCmekStatusMs, trips.minimalEchoMs),
   },
-  idleRssKb: { ours: trips.oursIdleRssKb, minimal: trips.minimalIdleRssKb, ratio: ratio(trips.oursIdleRssKb, trips.minimalIdleRssKb) },
+  idleRssKb: {
+    ours: trips.oursIdleRssKb,
+    minimal: trips.minimalIdleRssKb,
+    ratio: ratio(trips.oursIdleRssKb, trips.minimalIdleRssKb),
+    sandboxAfterCalls: trips.sandboxAfterCallsRssKb,
+  },
   fleetAudit: fleet,
 };
 writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -117,7 +131,7 @@ const lines = [
   `  ratio vs minimal bundled: ${results.coldStartRatios.oursVsMinimalBundled}x (target <= 1.1x); vs server-everything: ${results.coldStartRatios.oursVsServerEverything}x`,
   `tools/list: ${trips.toolsListBytes} bytes for ${trips.toolCount} tools (budget 16384)`,
   `round trip (median of ${CALLS}): tools/list ${trips.oursToolsListMs.toFixed(2)} ms vs minimal ${trips.minimalToolsListMs.toFixed(2)} ms; get_cmek_status ${trips.oursGetCmekStatusMs.toFixed(2)} ms vs echo ${trips.minimalEchoMs.toFixed(2)} ms`,
-  `idle RSS: ours ${trips.oursIdleRssKb} KB vs minimal ${trips.minimalIdleRssKb} KB (${results.idleRssKb.ratio}x)`,
+  `idle RSS: ours ${trips.oursIdleRssKb} KB vs minimal ${trips.minimalIdleRssKb} KB (${results.idleRssKb.ratio}x); sandbox after calls ${trips.sandboxAfterCallsRssKb} KB (emulators in-process)`,
   `fleet audit: ${fleet.clusters} clusters, ${fleet.cloudRequests} Cloud API calls, ${fleet.wallMs.toFixed(0)} ms vs rate-limit bound ${fleet.boundMs.toFixed(0)} ms = ${fleet.ratio}x (target <= 1.2x); max ${fleet.maxPerSecond} req in any 1 s (limit ${fleet.rateLimitPerSecond})`,
 ];
 process.stdout.write(`${lines.join('\n')}\nwrote bench/results.json\n`);

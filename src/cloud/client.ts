@@ -9,7 +9,7 @@ import type { CallOptions, CloudApi, EnableOptions, ListOptions, WaitOptions } f
 import { CloudApiError, describeCmek } from './errors.js';
 import { waitUntilSettled } from './poll.js';
 import { createRateLimiter } from './rate-limiter.js';
-import { sleep } from './retry.js';
+import { sleep } from '../abort.js';
 import {
   clusterSchema,
   cmekClusterInfoSchema,

@@ -162,10 +162,7 @@ export function statusFromBody(text: string): { code?: number; message?: string 
   return { message: text.trim().slice(0, MAX_MESSAGE) };
 }
 
-/** The error a cancelled call rejects with (define-tool maps the name to "Cancelled"). */
-export function abortError(): Error {
-  return new DOMException('The operation was cancelled', 'AbortError');
-}
+export { abortError } from '../abort.js';
 
 /** One line summarising a CMEK state, for messages: "ROTATING (us-east-1 ROTATING, us-west-2 ENABLED)". */
 export function describeCmek(info: CmekClusterInfo | null | undefined): string {

@@ -5,7 +5,7 @@
  */
 import type { CallOptions, CmekProgress, WaitOptions } from './api.js';
 import { CloudApiError, describeCmek } from './errors.js';
-import { sleep } from './retry.js';
+import { sleep } from '../abort.js';
 import { isTerminalStatus, type CmekClusterInfo } from './schemas.js';
 
 export interface PollSettings {

@@ -9,7 +9,8 @@ import { SERVER_INFO } from '../version.js';
 import type { CallOptions } from './api.js';
 import { CloudApiError, abortError, statusFromBody } from './errors.js';
 import type { RateLimiter } from './rate-limiter.js';
-import { backoffDelay, parseRetryAfter, sleep } from './retry.js';
+import { sleep } from '../abort.js';
+import { backoffDelay, parseRetryAfter } from './retry.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH';
 

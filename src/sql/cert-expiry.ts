@@ -8,7 +8,7 @@ import { classifyExpiry, worstSeverity, type ExpiryStatus, type Severity } from 
 import { OperatorError } from '../errors.js';
 import type { ResolvedConnection } from './connection.js';
 import type { SqlConnector } from './connector.js';
-import { HTTP_ALTERNATIVES, readCrdbInternal, UnsafeInternalsRefused, type UnsafeInternalsOutcome } from './internals.js';
+import { HTTP_ALTERNATIVES, metricsObject, readCrdbInternal, UnsafeInternalsRefused, type UnsafeInternalsOutcome } from './internals.js';
 import { detectServer, notCockroachNote, type ServerInfo } from './server-info.js';
 import { fetchStatus } from './status-http.js';
 import { parseCertificatesResponse, parsePrometheusCertExpirations, type StatusCertExpiry } from './status-parsers.js';
@@ -74,22 +74,12 @@ export function sortItems(items: CertExpiryItem[]): CertExpiryItem[] {
   return [...items].sort((a, b) => key(a) - key(b) || a.node_id.localeCompare(b.node_id, 'en', { numeric: true }) || a.type.localeCompare(b.type));
 }
 
-function parseMetrics(value: unknown): Record<string, unknown> {
-  if (typeof value === 'string') {
-    try {
-      return JSON.parse(value) as Record<string, unknown>;
-    } catch {
-      return {};
-    }
-  }
-  return value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
-}
 
 /** Expiry entries from kv_node_status rows. */
 export function entriesFromNodeRows(rows: Array<{ node_id: unknown; address?: unknown; metrics: unknown }>): Array<StatusCertExpiry & { address: string | null }> {
   const out: Array<StatusCertExpiry & { address: string | null }> = [];
   for (const row of rows) {
-    for (const [name, value] of Object.entries(parseMetrics(row.metrics))) {
+    for (const [name, value] of Object.entries(metricsObject(row.metrics))) {
       const match = METRIC.exec(name);
       if (!match) continue;
       const seconds = Number(value);

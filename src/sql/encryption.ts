@@ -8,7 +8,7 @@
 import { OperatorError } from '../errors.js';
 import type { ResolvedConnection } from './connection.js';
 import type { SqlConnector } from './connector.js';
-import { HTTP_ALTERNATIVES, readCrdbInternal, UnsafeInternalsRefused, type UnsafeInternalsOutcome } from './internals.js';
+import { HTTP_ALTERNATIVES, metricsObject, readCrdbInternal, UnsafeInternalsRefused, type UnsafeInternalsOutcome } from './internals.js';
 import { detectServer, notCockroachNote, type ServerInfo } from './server-info.js';
 import { fetchStatus } from './status-http.js';
 import { parseStoresResponse } from './status-parsers.js';
@@ -65,16 +65,6 @@ export function storeEncryption(nodeId: string | null, storeId: number, code: nu
   };
 }
 
-function metricsOf(value: unknown): Record<string, unknown> {
-  if (typeof value === 'string') {
-    try {
-      return JSON.parse(value) as Record<string, unknown>;
-    } catch {
-      return {};
-    }
-  }
-  return value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
-}
 
 function summarize(stores: StoreEncryption[]): EncryptionReport['summary'] {
   return {
@@ -146,7 +136,7 @@ export async function verifyEncryption(connector: SqlConnector, request: Encrypt
     return finish(
       'sql',
       read.rows.map((row) => {
-        const value = metricsOf(row.metrics)[ALGORITHM_METRIC];
+        const value = metricsObject(row.metrics)[ALGORITHM_METRIC];
         return storeEncryption(String(row.node_id), Number(row.store_id), value === undefined || value === null ? null : Number(value));
       }),
     );

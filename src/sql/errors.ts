@@ -23,12 +23,7 @@ export function isRetryable(error: unknown): boolean {
   return sqlState(error) === '40001';
 }
 
-/** A cancelled operation, named so define-tool reports it as cancelled. */
-export function abortError(): Error {
-  const error = new Error('The operation was cancelled.');
-  error.name = 'AbortError';
-  return error;
-}
+export { abortError } from '../abort.js';
 
 const TLS_CODES = new Set([
   'SELF_SIGNED_CERT_IN_CHAIN',

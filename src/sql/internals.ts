@@ -65,3 +65,15 @@ export async function readCrdbInternal<R>(
 /** Where to read the same facts without crdb_internal. */
 export const HTTP_ALTERNATIVES =
   'read the same metrics over HTTP instead: GET https://<node>:8080/_status/vars (Prometheus text, no login) or /_status/certificates/local and /_status/stores/local (DB Console admin login); pass http_url to let this tool do it';
+
+/** A crdb_internal `metrics` column as an object (pg returns JSONB parsed, JSON text otherwise). */
+export function metricsObject(value: unknown): Record<string, unknown> {
+  if (typeof value === 'string') {
+    try {
+      return JSON.parse(value) as Record<string, unknown>;
+    } catch {
+      return {};
+    }
+  }
+  return value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+}

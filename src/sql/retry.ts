@@ -1,4 +1,5 @@
 /** Retry with capped, jittered exponential backoff for CockroachDB's SQLSTATE 40001. */
+import { sleep } from '../abort.js';
 import { abortError, isRetryable } from './errors.js';
 
 export interface RetryPolicy {
@@ -10,22 +11,6 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 25, maxDelayMs: 1000 };
 
-/** Resolves after `ms`, or rejects with AbortError when the signal fires. */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError());
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    timer.unref();
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /** Delay before attempt `attempt + 1` (attempt >= 1): half fixed, half random, capped. */
 export function backoffDelay(attempt: number, policy: RetryPolicy, random = Math.random): number {
@@ -44,7 +29,7 @@ export async function withRetry<T>(operation: (attempt: number) => Promise<T>, p
     } catch (error) {
       if (!isRetryable(error) || attempt >= policy.maxAttempts) throw error;
       onRetry?.();
-      await abortableSleep(backoffDelay(attempt, policy), signal);
+      await sleep(backoffDelay(attempt, policy), signal);
     }
   }
 }

@@ -115,6 +115,14 @@ describe('tool names', () => {
     expect(upstreamCalls()).toBe(before);
   });
 
+  it('a __proto__ argument changes nothing: the SDK drops it before validation (or it is refused)', async () => {
+    const plain = await callTool(server.client, 'get_cmek_status', { cluster: 'prod-east' });
+    const polluted = JSON.parse('{"cluster":"prod-east","__proto__":{"cluster":"reports-aws","dry_run":false,"isAdmin":true}}') as Record<string, unknown>;
+    const result = await callTool(server.client, 'get_cmek_status', polluted);
+    if (!result.isError) expect(result).toEqual(plain);
+    expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
+  });
+
   it('the SQL emulator was never started by any refused call', () => {
     expect(sandbox.sql.started).toBe(false);
   });
