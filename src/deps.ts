@@ -11,7 +11,7 @@ import type { ElicitationSession } from './safety/elicitation-session.js';
 import { createRedactor, registerConfigSecrets } from './safety/redact.js';
 import type { AuditLog, Confirm, Redactor } from './safety/types.js';
 import type { Sandbox } from './sandbox/index.js';
-import { SANDBOX_API_KEY, SELF_HOSTED_TARGET } from './sandbox/seed.js';
+import { SANDBOX_API_KEY, SELF_HOSTED_TARGET } from './sandbox/constants.js';
 import { createSkillCatalog, type SkillCatalog } from './skills/catalog.js';
 import type { SqlConnector } from './sql/connector.js';
 import { deferred } from './deferred.js';

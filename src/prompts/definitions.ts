@@ -3,9 +3,10 @@
  * strings, each with a completion source) and the plan builder. registerPrompts and the README
  * generator both read this list.
  */
-import { complianceAudit, enableCmekGuided, respondToKeyCompromise, rotateCmekGuided } from './guided.js';
 import type { PromptPlan } from './plan.js';
-import { gatherEncryptionContext } from './routing.js';
+
+/** Procedure texts load on first use, keeping start-up light. */
+const guided = () => import('./guided.js');
 
 /** Where an argument's completions come from. */
 export type CompletionSource = 'tier' | 'reason' | 'provider' | 'mode' | 'frameworks' | 'cluster';
@@ -21,8 +22,8 @@ export interface PromptDef {
   title: string;
   description: string;
   arguments: PromptArgumentDef[];
-  /** Builds the plan; throws PromptArgumentError for a value outside its vocabulary. */
-  build(args: Record<string, string | undefined>): PromptPlan;
+  /** Builds the plan; rejects with PromptArgumentError for a value outside its vocabulary. */
+  build(args: Record<string, string | undefined>): Promise<PromptPlan>;
 }
 
 const CLUSTER: PromptArgumentDef = { name: 'cluster', description: 'Cluster name or id (see list_clusters).', complete: 'cluster' };
@@ -44,28 +45,28 @@ export const PROMPTS: readonly PromptDef[] = [
       },
       PROVIDER,
     ],
-    build: (args) => gatherEncryptionContext(args),
+    build: async (args) => (await import('./routing.js')).gatherEncryptionContext(args),
   },
   {
     name: 'enable_cmek_guided',
     title: 'Enable CMEK (guided)',
     description: 'Step-by-step CMEK enablement on a CockroachDB Cloud Advanced cluster: eligibility, key provisioning, dry runs, enable, verify.',
     arguments: [CLUSTER, PROVIDER],
-    build: (args) => enableCmekGuided(args),
+    build: async (args) => (await guided()).enableCmekGuided(args),
   },
   {
     name: 'rotate_cmek_guided',
     title: 'Rotate CMEK (guided)',
     description: 'Step-by-step CMEK rotation (new key version or new key) with the PUT /cmek step the KMS alone does not do, and old keys kept.',
     arguments: [CLUSTER, { name: 'mode', description: 'new_version (same key, new material) or new_key.', complete: 'mode' }, PROVIDER],
-    build: (args) => rotateCmekGuided(args),
+    build: async (args) => (await guided()).rotateCmekGuided(args),
   },
   {
     name: 'respond_to_key_compromise',
     title: 'Respond to a key compromise',
     description: 'Incident runbook for a suspected CMEK key compromise: contain in the KMS, rotate to a new key, verify; revocation only as a human-approved last resort.',
     arguments: [CLUSTER, PROVIDER],
-    build: (args) => respondToKeyCompromise(args),
+    build: async (args) => (await guided()).respondToKeyCompromise(args),
   },
   {
     name: 'compliance_audit',
@@ -75,6 +76,6 @@ export const PROMPTS: readonly PromptDef[] = [
       { name: 'frameworks', description: 'Comma-separated: SOC2, HIPAA, PCI_DSS.', complete: 'frameworks' },
       { name: 'scope', description: 'Clusters (names or ids) or label=value to audit; default all clusters.', complete: 'cluster' },
     ],
-    build: (args) => complianceAudit(args),
+    build: async (args) => (await guided()).complianceAudit(args),
   },
 ];

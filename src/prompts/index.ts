@@ -62,9 +62,9 @@ async function toMessages(plan: PromptPlan, deps: Deps): Promise<PromptMessage[]
   return messages;
 }
 
-function buildPlan(def: PromptDef, args: Record<string, string | undefined>): PromptPlan {
+async function buildPlan(def: PromptDef, args: Record<string, string | undefined>): Promise<PromptPlan> {
   try {
-    return def.build(args);
+    return await def.build(args);
   } catch (error) {
     if (error instanceof PromptArgumentError) throw new McpError(ErrorCode.InvalidParams, `${def.name}: ${error.message}`);
     throw error;
@@ -79,7 +79,7 @@ export function registerPrompts(server: McpServer, deps: Deps): void {
       def.arguments.map((arg) => [arg.name, completable(z.string().optional().describe(arg.description), (value) => complete[arg.complete](value))]),
     );
     server.registerPrompt(def.name, { title: def.title, description: def.description, argsSchema }, async (args): Promise<GetPromptResult> => {
-      const plan = buildPlan(def, args as Record<string, string | undefined>);
+      const plan = await buildPlan(def, args as Record<string, string | undefined>);
       return { description: def.title, messages: await toMessages(plan, deps) };
     });
   }

@@ -196,13 +196,3 @@ function isJson(text: string): boolean {
   }
 }
 
-/** The audit log cannot be used as it is; `next` tells the operator what to do. */
-export class AuditLogError extends Error {
-  constructor(
-    message: string,
-    readonly next: string,
-  ) {
-    super(message);
-    this.name = 'AuditLogError';
-  }
-}

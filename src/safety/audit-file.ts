@@ -11,7 +11,8 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { AuditLogError, ChainVerifier, GENESIS_HASH, chainHeadSchema, entryHash, parseEntry, sealEntry, type ChainHead } from './audit-chain.js';
+import { AuditLogError } from './audit-log-error.js';
+import { ChainVerifier, GENESIS_HASH, chainHeadSchema, entryHash, parseEntry, sealEntry, type ChainHead } from './audit-chain.js';
 import { canonicalJson } from './canonical.js';
 import { withFileLock } from './file-lock.js';
 import type { AuditEvent, AuditLog, AuditVerification, Redactor } from './types.js';

@@ -5,13 +5,13 @@
  */
 import type { Config } from '../config.js';
 import { errorMessage } from '../errors.js';
-import { AuditLogError } from './audit-chain.js';
+import { AuditLogError, BROKEN_LOG_NEXT_STEP } from './audit-log-error.js';
 import { openFileAuditLog } from './audit-file.js';
 import { createRedactor, registerConfigSecrets } from './redact.js';
 import { describeSqlUrl } from './sql-pool.js';
 import type { AuditLog, Redactor } from './types.js';
 
-export { AuditLogError } from './audit-chain.js';
+export { AuditLogError, BROKEN_LOG_NEXT_STEP } from './audit-log-error.js';
 export { verifyAuditFile } from './audit-file.js';
 
 /**
@@ -61,6 +61,3 @@ export async function verifyConfiguredAuditLog(config: Config): Promise<AuditLog
   }
 }
 
-/** What to do when the chain is broken. */
-export const BROKEN_LOG_NEXT_STEP =
-  'preserve the log as evidence (copy it; do not edit, truncate or delete it), investigate who changed it, and compare the entries around the first bad one with the upstream audit logs (CockroachDB Cloud audit log, AWS CloudTrail, GCP Cloud Audit Logs, Azure Monitor activity log).';

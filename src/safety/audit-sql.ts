@@ -11,7 +11,8 @@
  * (40001, common on CockroachDB) are retried. The head row detects rows removed from the end.
  */
 import type { Pool, PoolClient } from 'pg';
-import { AuditLogError, ChainVerifier, GENESIS_HASH, chainHeadSchema, sealEntry, type ChainHead } from './audit-chain.js';
+import { AuditLogError } from './audit-log-error.js';
+import { ChainVerifier, GENESIS_HASH, chainHeadSchema, sealEntry, type ChainHead } from './audit-chain.js';
 import { canonicalJson } from './canonical.js';
 import { describeSqlUrl, inTransaction, lazyPool } from './sql-pool.js';
 import type { AuditLog, AuditVerification, Redactor } from './types.js';

@@ -5,8 +5,7 @@
  */
 import type { Cluster, CmekClusterInfo, Organization } from '../cloud/schemas.js';
 
-/** The sandbox's Cloud API key (not a secret: it only opens the local emulator). */
-export const SANDBOX_API_KEY = 'CCDB1_sandbox_local_only_0000000000000000';
+export { SANDBOX_API_KEY, SELF_HOSTED_TARGET } from './constants.js';
 
 export const ORG_ID = '9f3e1c2a-5b7d-4e8f-a1c3-2d4b6e8f0a1c';
 /** The customer's AWS account that holds the KMS keys. */
@@ -257,5 +256,3 @@ export const SEEDED_PROBLEMS = [
   { code: 'store_not_encrypted', target: 'selfhosted', node: 3, severity: 'high' },
 ] as const;
 
-/** Name of the sandbox's self-hosted SQL target. */
-export const SELF_HOSTED_TARGET = 'selfhosted';

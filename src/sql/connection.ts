@@ -4,6 +4,9 @@
  * any network I/O, with clear errors, and never echoing a password.
  */
 import { OperatorError } from '../errors.js';
+import { TARGET_NAME } from './target-name.js';
+
+export { TARGET_NAME } from './target-name.js';
 
 export const SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const;
 export type SslMode = (typeof SSL_MODES)[number];
@@ -41,8 +44,6 @@ export interface ResolvedConnection {
   cloud: boolean;
 }
 
-/** Target names: what --sql-target accepts. */
-export const TARGET_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
 const URL_SCHEME = /^postgres(?:ql)?:\/\//i;
 
 function malformed(why: string): OperatorError {

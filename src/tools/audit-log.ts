@@ -2,7 +2,7 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { OperatorError } from '../errors.js';
-import { AuditLogError, BROKEN_LOG_NEXT_STEP, verifyAuditFile } from '../safety/audit-log.js';
+import { AuditLogError, BROKEN_LOG_NEXT_STEP } from '../safety/audit-log-error.js';
 import type { AuditVerification } from '../safety/types.js';
 import { defineTool, type ToolDef } from './define-tool.js';
 
@@ -48,7 +48,7 @@ export const verifyAuditLog = defineTool({
       throw new OperatorError('Path not accepted', `${JSON.stringify(args.path)} is relative, and this server's working directory is not yours.`, 'give the absolute path of the audit log, or omit path to check the configured log.');
     }
     try {
-      const result = args.path === undefined ? await ctx.deps.audit.verify() : await verifyAuditFile(args.path, { allowMissing: false });
+      const result = args.path === undefined ? await ctx.deps.audit.verify() : await (await import('../safety/audit-log.js')).verifyAuditFile(args.path, { allowMissing: false });
       return renderVerification(result);
     } catch (error) {
       if (error instanceof AuditLogError) throw new OperatorError('Audit log not checked', `${error.message}.`, error.next);

@@ -9,8 +9,8 @@ import { FRAMEWORKS, SEVERITIES, type AuditReport } from '../audit/types.js';
 import type { CloudApi } from '../cloud/api.js';
 import { CLOUD_PROVIDERS, PLANS } from '../cloud/constants.js';
 import { OperatorError, errorMessage } from '../errors.js';
-import { SELF_HOSTED_TARGET } from '../sandbox/seed.js';
-import { TARGET_NAME } from '../sql/connection.js';
+import { SELF_HOSTED_TARGET } from '../sandbox/constants.js';
+import { TARGET_NAME } from '../sql/target-name.js';
 import { defineTool, type ToolContext } from './define-tool.js';
 
 const labelPart = z.string().min(1).max(63).regex(/^[^=\s]+$/, 'no spaces or =');

@@ -13,7 +13,7 @@ import type { Config, Toolset } from '../config.js';
 import type { Deps } from '../deps.js';
 import { OperatorError, errorMessage } from '../errors.js';
 import { KmsError } from '../kms/provider.js';
-import { AuditLogError } from '../safety/audit-chain.js';
+import { AuditLogError } from '../safety/audit-log-error.js';
 import type { AuditOutcome, Confirm, ConfirmationRequest } from '../safety/types.js';
 import { elicitationSession } from './elicitation.js';
 import { listedInputSchema, listedOutputSchema } from './listing-schema.js';

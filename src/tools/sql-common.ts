@@ -2,7 +2,8 @@
 import { homedir } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { TARGET_NAME, type SqlConnectionRequest } from '../sql/connection.js';
+import type { SqlConnectionRequest } from '../sql/connection.js';
+import { TARGET_NAME } from '../sql/target-name.js';
 import type { ServerInfo } from '../sql/server-info.js';
 
 /** An absolute (or ~/) file path. */

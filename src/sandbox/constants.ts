@@ -1,0 +1,7 @@
+/** Sandbox names the server needs at start-up, kept apart from the seeded world (loaded with the sandbox). */
+
+/** The sandbox's Cloud API key (not a secret: it only opens the local emulator). */
+export const SANDBOX_API_KEY = 'CCDB1_sandbox_local_only_0000000000000000';
+
+/** Name of the sandbox's self-hosted SQL target. */
+export const SELF_HOSTED_TARGET = 'selfhosted';
