@@ -4,19 +4,7 @@
  */
 
 /** gRPC status codes the emulator answers with. */
-export const Code = {
-  OK: 0,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-} as const;
+export { status as Code } from '@grpc/grpc-js';
 
 /** A failed call: gRPC status code plus message. */
 export class GrpcFailure extends Error {

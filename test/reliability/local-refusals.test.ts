@@ -4,8 +4,8 @@
  * find out, but must refuse with a clear next step and send NO mutating request anywhere.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../src/sandbox/index.js';
 import {
   AWS_ACCOUNT,
   AWS_CMEK_ROLE,
@@ -20,20 +20,16 @@ import {
   gcpKeyName,
 } from '../../src/sandbox/seed.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
-import { startCmekServer } from '../tools/cmek-helpers.js';
+import { useFastSandboxServer } from '../tools/cmek-helpers.js';
 import { BAD_KEY_URIS, HOSTILE_STRINGS } from './schema-arbitraries.js';
 import { mutatingCalls, upstreamCalls } from './upstream.js';
 
 let sandbox: Sandbox;
 let server: TestServer;
 
-beforeAll(async () => {
-  sandbox = await startSandbox({ cmekTransitionMs: 30, rateLimitPerSecond: 1000 });
-  server = await startCmekServer(sandbox, { cloud: { rateLimitPerSecond: 1000 } });
-});
-afterAll(async () => {
-  await server?.close();
-  await sandbox?.stop();
+useFastSandboxServer((ready, readyServer) => {
+  sandbox = ready;
+  server = readyServer;
 });
 beforeEach(() => sandbox.cloud.reset());
 

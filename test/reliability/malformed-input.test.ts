@@ -7,13 +7,13 @@
  */
 import fc from 'fast-check';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import type { Sandbox } from '../../src/sandbox/index.js';
 import { ALL_TOOLS } from '../../src/tools/index.js';
 import { listedInputSchema } from '../../src/tools/listing-schema.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
-import { startCmekServer } from '../tools/cmek-helpers.js';
+import { useFastSandboxServer } from '../tools/cmek-helpers.js';
 import { inputJsonSchema, malformedArbitrary, reportedFields, validArbitrary } from './schema-arbitraries.js';
 import { upstreamCalls as countUpstream } from './upstream.js';
 
@@ -23,13 +23,9 @@ const RUNS = 1000;
 let sandbox: Sandbox;
 let server: TestServer;
 
-beforeAll(async () => {
-  sandbox = await startSandbox({ cmekTransitionMs: 30, rateLimitPerSecond: 1000 });
-  server = await startCmekServer(sandbox, { cloud: { rateLimitPerSecond: 1000 } });
-});
-afterAll(async () => {
-  await server?.close();
-  await sandbox?.stop();
+useFastSandboxServer((ready, readyServer) => {
+  sandbox = ready;
+  server = readyServer;
 });
 
 const upstreamCalls = () => countUpstream(sandbox);

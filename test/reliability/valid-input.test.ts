@@ -5,12 +5,12 @@
  * a human confirming (this client has no elicitation, so nothing destructive can be confirmed).
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../src/sandbox/index.js';
 import { ALL_TOOLS } from '../../src/tools/index.js';
 import { listedInputSchema } from '../../src/tools/listing-schema.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
-import { startCmekServer } from '../tools/cmek-helpers.js';
+import { useFastSandboxServer } from '../tools/cmek-helpers.js';
 import { inputJsonSchema, validArbitrary } from './schema-arbitraries.js';
 import { mutatingCalls } from './upstream.js';
 
@@ -19,13 +19,9 @@ const RUNS = 100;
 let sandbox: Sandbox;
 let server: TestServer;
 
-beforeAll(async () => {
-  sandbox = await startSandbox({ cmekTransitionMs: 30, rateLimitPerSecond: 1000 });
-  server = await startCmekServer(sandbox, { cloud: { rateLimitPerSecond: 1000 } });
-});
-afterAll(async () => {
-  await server?.close();
-  await sandbox?.stop();
+useFastSandboxServer((ready, readyServer) => {
+  sandbox = ready;
+  server = readyServer;
 });
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

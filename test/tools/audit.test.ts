@@ -5,18 +5,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { CLUSTER_IDS, SEEDED_PROBLEMS } from '../../src/sandbox/seed.js';
 import { callTool, startTestServer, tempDir, type TestServer } from '../helpers/harness.js';
-import { startCmekServer } from './cmek-helpers.js';
+import { startCmekServer, useFastSandboxServer } from './cmek-helpers.js';
 
 let sandbox: Sandbox;
 let server: TestServer;
 
-beforeAll(async () => {
-  sandbox = await startSandbox({ cmekTransitionMs: 30, rateLimitPerSecond: 1000 });
-  server = await startCmekServer(sandbox, { cloud: { rateLimitPerSecond: 1000 } });
-});
-afterAll(async () => {
-  await server?.close();
-  await sandbox?.stop();
+useFastSandboxServer((ready, readyServer) => {
+  sandbox = ready;
+  server = readyServer;
 });
 beforeEach(() => {
   sandbox.cloud.reset();

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../src/sandbox/index.js';
 import { AWS_CMEK_ROLE, AWS_KEYS, CLUSTER_IDS, GCP_CMEK_SERVICE_ACCOUNT, GCP_KEYS, awsKeyArn, gcpKeyName } from '../../src/sandbox/seed.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
-import { cloudCalls, startCmekServer } from './cmek-helpers.js';
+import { cloudCalls, useFastSandboxServer } from './cmek-helpers.js';
 
 let sandbox: Sandbox;
 let server: TestServer;
@@ -14,13 +14,9 @@ const gcpSpecs = () => [
   { region: 'europe-west1', key_spec: { type: 'GCP_CLOUD_KMS', uri: gcpKeyName(GCP_KEYS.europeWest1), auth_principal: GCP_CMEK_SERVICE_ACCOUNT } },
 ];
 
-beforeAll(async () => {
-  sandbox = await startSandbox({ cmekTransitionMs: 30, rateLimitPerSecond: 1000 });
-  server = await startCmekServer(sandbox, { cloud: { rateLimitPerSecond: 1000 } });
-});
-afterAll(async () => {
-  await server?.close();
-  await sandbox?.stop();
+useFastSandboxServer((ready, readyServer) => {
+  sandbox = ready;
+  server = readyServer;
 });
 beforeEach(() => sandbox.cloud.reset());
 

@@ -1,7 +1,8 @@
 /** Shared set-up for the CMEK tool tests: a sandbox, a server over a real MCP client, quick polling. */
+import { afterAll, beforeAll } from 'vitest';
 import { createCloudClient, type CloudClientOptions } from '../../src/cloud/client.js';
 import { buildConfig, type Config } from '../../src/config.js';
-import type { Sandbox } from '../../src/sandbox/index.js';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { SANDBOX_API_KEY } from '../../src/sandbox/seed.js';
 import { startTestServer, type TestServer, type TestServerOptions } from '../helpers/harness.js';
 
@@ -40,4 +41,22 @@ export function startCmekServer(sandbox: Sandbox, options: CmekServerOptions = {
 /** Calls to the Cloud API emulator matching `method` and `operation`. */
 export function cloudCalls(sandbox: Sandbox, method?: string, operation?: string): number {
   return sandbox.cloud.log.count({ ...(method ? { method } : {}), ...(operation ? { operation } : {}) });
+}
+
+/**
+ * Per-file fixture: one quick sandbox (30 ms CMEK transitions, no practical rate limit) and one
+ * server over it, started before the file's tests and stopped after them.
+ */
+export function useFastSandboxServer(onReady: (sandbox: Sandbox, server: TestServer) => void): void {
+  let sandbox: Sandbox | undefined;
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    sandbox = await startSandbox({ cmekTransitionMs: 30, rateLimitPerSecond: 1000 });
+    server = await startCmekServer(sandbox, { cloud: { rateLimitPerSecond: 1000 } });
+    onReady(sandbox, server);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await sandbox?.stop();
+  });
 }

@@ -1,19 +1,15 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../src/sandbox/index.js';
 import { CLUSTER_IDS } from '../../src/sandbox/seed.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
-import { cloudCalls, startCmekServer } from './cmek-helpers.js';
+import { cloudCalls, useFastSandboxServer } from './cmek-helpers.js';
 
 let sandbox: Sandbox;
 let server: TestServer;
 
-beforeAll(async () => {
-  sandbox = await startSandbox({ cmekTransitionMs: 30, rateLimitPerSecond: 1000 });
-  server = await startCmekServer(sandbox, { cloud: { rateLimitPerSecond: 1000 } });
-});
-afterAll(async () => {
-  await server?.close();
-  await sandbox?.stop();
+useFastSandboxServer((ready, readyServer) => {
+  sandbox = ready;
+  server = readyServer;
 });
 beforeEach(() => sandbox.cloud.reset());
 
