@@ -10,7 +10,7 @@ export const verifyAuditLogInput = z.object({
   path: z.string().min(1).max(4096).optional().describe('Absolute path of a JSONL audit log; default: the configured log.'),
 });
 
-export const verifyAuditLogOutput = z.object({
+export const verifyAuditLogOutput = () => z.object({
   ok: z.boolean(),
   entries: z.number().int(),
   first_bad_entry: z.number().int().optional(),
@@ -19,7 +19,7 @@ export const verifyAuditLogOutput = z.object({
 });
 
 /** Renders a verification for the operator, ending with the next step. */
-export function renderVerification(result: AuditVerification): { data: z.output<typeof verifyAuditLogOutput>; text: string } {
+export function renderVerification(result: AuditVerification): { data: z.output<ReturnType<typeof verifyAuditLogOutput>>; text: string } {
   const store = result.store ?? 'audit log';
   const data = {
     ok: result.ok,

@@ -68,7 +68,7 @@ const keyOutput = z.object({
 });
 const runStatus = z.enum(['audited', 'failed', 'not_audited']);
 
-const auditOutput = z.object({
+const auditOutput = () => z.object({
   generated_at: z.string(),
   scope: z.string(),
     frameworks: z.array(z.enum(FRAMEWORKS)),

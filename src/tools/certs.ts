@@ -30,7 +30,7 @@ export const inspectCertificatesTool = defineTool({
     'Inspect a local cockroach certs dir: type, subject, issuer, validity, SANs of each cert; checks chain, SAN coverage, key perms, CA key absent, client CN, expiry.',
   toolset: 'certs',
   input: inspectCertificatesInput,
-  output: z.object({
+  output: () => z.object({
     certs_dir: z.string(),
     certificates: z.array(
       z.object({
@@ -104,7 +104,7 @@ export const planCertificateRotationTool = defineTool({
     'Plan a self-hosted node, client, CA or UI cert rotation: exact cockroach cert commands, combined CA, SIGHUP, checks, Kubernetes. Executes nothing.',
   toolset: 'certs',
   input: planCertificateRotationInput,
-  output: z.object({
+  output: () => z.object({
     kind: z.enum(ROTATION_KINDS),
     k8s: z.enum(K8S_MODES),
     summary: z.string(),

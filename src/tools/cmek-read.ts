@@ -25,7 +25,7 @@ export const listClusters = defineTool({
     'List CockroachDB Cloud clusters (plan, cloud, state, regions, labels; CMEK status if Advanced). Start here.',
   toolset: 'cmek',
   input: listClustersInput,
-  output: z.object({
+  output: () => z.object({
     clusters: z.array(
       z.object({
         id: z.string(),
@@ -70,7 +70,7 @@ export const checkCmekEligibility = defineTool({
     'Can a cluster use CMEK? Checks plan, state, network, BYOC, operations, CMEK state. Verdict: eligible, not_eligible or cannot_verify (the security add-on is not in the API).',
   toolset: 'cmek',
   input: clusterOnlyInput,
-  output: z.object({
+  output: () => z.object({
     cluster: clusterRefOutput,
     verdict: z.enum(['eligible', 'not_eligible', 'cannot_verify']),
     cmek_enabled: z.boolean(),
@@ -119,7 +119,7 @@ export const getCmekStatusTool = defineTool({
     'CMEK status per region: current and past keys (still needed for old data) with age, failures with user_message, and the next step.',
   toolset: 'cmek',
   input: clusterOnlyInput,
-  output: z.object({
+  output: () => z.object({
     cluster: clusterRefOutput,
     status: cmekStatusOutput,
     cmek_enabled: z.boolean(),

@@ -69,7 +69,7 @@ export const enableCmekTool = defineTool({
     'Enable CMEK with one key per cluster region. Validates regions, key type, URI, location, principal and KMS access first; sends nothing if any fails.',
   toolset: 'cmek',
   input: enableCmekInput,
-  output: z.object({
+  output: () => z.object({
     cluster: clusterRefOutput,
     outcome: z.enum(['dry_run', 'enabled', 'failed', 'in_progress']),
     status: cmekStatusOutput,
@@ -121,7 +121,7 @@ export const rotateCmekTool = defineTool({
     'Rotate CMEK: new KMS key version (new_version) or new keys (new_key), PUT, wait, verify per region. A re-run resumes the failed regions.',
   toolset: 'cmek',
   input: rotateCmekInput,
-  output: z.object({
+  output: () => z.object({
     cluster: clusterRefOutput,
     mode: z.enum(['new_version', 'new_key']),
     outcome: z.enum(['dry_run', 'rotated', 'partial', 'failed', 'in_progress', 'nothing_to_do']),
@@ -199,7 +199,7 @@ export const revokeCmekTool = defineTool({
     "DESTRUCTIVE: revoke CMEK (after removing CockroachDB's KMS access). Restarted nodes cannot rejoin, backups fail; only support can restore. Needs human confirmation.",
   toolset: 'cmek',
   input: revokeCmekInput,
-  output: z.object({
+  output: () => z.object({
     cluster: clusterRefOutput,
     outcome: z.enum(['dry_run', 'revoked', 'failed', 'in_progress']),
     status: cmekStatusOutput,

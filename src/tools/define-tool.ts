@@ -55,11 +55,24 @@ export interface ToolDef<In extends z.ZodObject = z.ZodObject, Out extends z.Zod
   description: string;
   toolset: Toolset;
   input: In;
-  output: Out;
+  /** Built on first use (start-up builds only what tools/list shows). */
+  output: () => Out;
   annotations: ToolAnnotations;
   /** Names the target in the audit log (cluster, key). */
   target?: (args: z.output<In>) => string;
   run(args: z.output<In>, ctx: ToolContext): Promise<ToolOutput<z.output<Out>>>;
+}
+
+const outputSchemas = new WeakMap<ToolDef, z.ZodObject>();
+
+/** A tool's full output schema, built once. */
+export function outputSchema(def: ToolDef): z.ZodObject {
+  let schema = outputSchemas.get(def);
+  if (!schema) {
+    schema = def.output();
+    outputSchemas.set(def, schema);
+  }
+  return schema;
 }
 
 /** Identity helper that keeps the input/output types of a tool definition. */
@@ -221,7 +234,7 @@ async function invoke(
   let detail: string | undefined;
   try {
     const output = await def.run(parsed, ctx);
-    const checked = def.output.safeParse(output.data);
+    const checked = outputSchema(def).safeParse(output.data);
     if (!checked.success) throw new Error(`output does not match its schema: ${formatIssues(checked.error)}`);
     outcome = output.auditOutcome ?? 'succeeded';
     result = { content: [{ type: 'text', text: output.text }], structuredContent: output.data as Record<string, unknown> };

@@ -44,7 +44,7 @@ export const provisionCmekKey = defineTool({
     "Create or reuse a CMEK key per cluster region, grant CockroachDB access, turn on auto-rotation. Returns region_specs for enable_cmek plus manual IAM steps. Idempotent.",
   toolset: 'kms',
   input: provisionCmekKeyInput,
-  output: z.object({
+  output: () => z.object({
     cluster: z.object({ id: z.string(), name: z.string(), cloud_provider: z.string() }),
     dry_run: z.boolean(),
     region_specs: z.array(regionSpecOutput),
@@ -176,7 +176,7 @@ export const deleteKmsKey = defineTool({
     'Schedule a KMS key for deletion (or disable it) only if no cluster uses it as a current or past CMEK key. Needs human confirmation; says how to undo.',
   toolset: 'kms',
   input: deleteKmsKeyInput,
-  output: z.object({
+  output: () => z.object({
     key_uri: z.string(),
     key_type: z.string(),
     action: z.string(),

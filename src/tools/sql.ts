@@ -34,7 +34,7 @@ export const checkCertificateExpiryTool = defineTool({
     'Self-hosted: expiry of each TLS cert per node via SQL metrics or http_url, soonest first, with the action due. Not for Cloud.',
   toolset: 'sql',
   input: checkCertificateExpiryInput,
-  output: z.object({
+  output: () => z.object({
     target: z.string(),
     server: serverOutput,
     source: z.enum(['sql', 'http_vars', 'http_certificates', 'none']),
@@ -147,7 +147,7 @@ export const verifyEncryptionSqlTool = defineTool({
     'Version and encryption at rest per store (SQL store metrics or http_url); optional read/write probe table, always dropped. For Cloud CMEK use get_cmek_status.',
   toolset: 'sql',
   input: verifyEncryptionSqlInput,
-  output: z.object({
+  output: () => z.object({
     target: z.string(),
     server: serverOutput,
     source: z.enum(['sql', 'http', 'none']),

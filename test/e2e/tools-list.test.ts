@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { outputSchema } from '../../src/tools/define-tool.js';
 import { ALL_TOOLS } from '../../src/tools/index.js';
 import { startTestServer, type TestServer } from '../helpers/harness.js';
 
@@ -38,7 +39,7 @@ describe('tools/list', () => {
       name: def.name,
       toolset: def.toolset,
       input: z.toJSONSchema(def.input, { io: 'input' }),
-      output: z.toJSONSchema(def.output),
+      output: z.toJSONSchema(outputSchema(def)),
     }));
     await expect(`${JSON.stringify(pinned, null, 2)}\n`).toMatchFileSnapshot('__snapshots__/tool-schemas.json');
   });

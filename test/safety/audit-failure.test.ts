@@ -15,7 +15,7 @@ const readTool = defineTool({
   description: 'Test-only read tool.',
   toolset: 'kms',
   input: z.object({}),
-  output: z.object({ ok: z.boolean() }),
+  output: () => z.object({ ok: z.boolean() }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   run: async () => ({ data: { ok: true }, text: 'ok\nNext: nothing.' }),
 }) as unknown as ToolDef;

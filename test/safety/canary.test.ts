@@ -40,7 +40,7 @@ const leakyTool = defineTool({
     url: z.string().optional().describe('A connection URL parameter.'),
     confirmation_token: z.string().optional().describe('Token.'),
   }),
-  output: z.object({ echo: z.string(), nested: z.object({ api_key: z.string(), note: z.string() }) }),
+  output: () => z.object({ echo: z.string(), nested: z.object({ api_key: z.string(), note: z.string() }) }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   target: (args) => `target ${args.url ?? ''}`,
   async run(args, ctx) {

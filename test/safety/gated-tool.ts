@@ -44,7 +44,7 @@ export function destroyWidgetTool(upstream: Upstream, name = 'destroy_widget'): 
       dry_run: z.boolean().default(false).describe('Plan only.'),
       confirmation_token: z.string().optional().describe('Token.'),
     }),
-    output: z.object({ destroyed: z.string() }),
+    output: () => z.object({ destroyed: z.string() }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     target: (args) => args.widget,
     async run(args, ctx) {

@@ -24,7 +24,7 @@ function tool(name: string, toolset: Toolset, annotations: ToolAnnotations): Too
     description: `Test tool ${name}.`,
     toolset,
     input: z.object({ target: z.string().optional().describe('Target.') }),
-    output: z.object({ ran: z.string() }),
+    output: () => z.object({ ran: z.string() }),
     annotations,
     async run() {
       runs.push(name);
