@@ -12,7 +12,7 @@ import { createRedactor, registerConfigSecrets } from './safety/redact.js';
 import type { AuditLog, Confirm, Redactor } from './safety/types.js';
 import type { Sandbox } from './sandbox/index.js';
 import { SANDBOX_API_KEY, SELF_HOSTED_TARGET } from './sandbox/constants.js';
-import { createSkillCatalog, type SkillCatalog } from './skills/catalog.js';
+import type { SkillCatalog } from './skills/catalog.js';
 import type { SqlConnector } from './sql/connector.js';
 import { deferred } from './deferred.js';
 
@@ -112,7 +112,7 @@ export async function createDeps(config: Config, sandboxOrPromise?: Sandbox | Pr
         redactor,
       }),
     );
-  const skills = overrides.skills ?? createSkillCatalog({ dir: config.skillsDir });
+  const skills = overrides.skills ?? deferred(async () => (await import('./skills/catalog.js')).createSkillCatalog({ dir: config.skillsDir }));
   return {
     clock,
     redactor,

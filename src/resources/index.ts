@@ -6,7 +6,8 @@
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, McpError, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Deps } from '../deps.js';
-import { SkillError, SkillNotFoundError, type SkillCatalog } from '../skills/catalog.js';
+import type { SkillCatalog } from '../skills/catalog.js';
+import { SkillError, SkillNotFoundError } from '../skills/errors.js';
 import { referenceUri, skillUri } from '../skills/uri.js';
 
 /** What a resource template offers, independent of a server (also read by the README generator). */

@@ -6,9 +6,10 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SkillError, loadMatter, parseSkillFile, type MatterParse, type SkillFrontmatter } from './frontmatter.js';
+import { SkillError, SkillNotFoundError } from './errors.js';
+import { loadMatter, parseSkillFile, type MatterParse, type SkillFrontmatter } from './frontmatter.js';
 
-export { SkillError } from './frontmatter.js';
+export { SkillError } from './errors.js';
 export type { SkillFrontmatter } from './frontmatter.js';
 
 /** The npm package name the skills folder ships with. */
@@ -42,10 +43,7 @@ export interface SkillCatalog {
   directory(): Promise<string>;
 }
 
-/** A request for a skill or reference that does not exist; the message lists what does. */
-export class SkillNotFoundError extends Error {
-  override name = 'SkillNotFoundError';
-}
+export { SkillNotFoundError } from './errors.js';
 
 export interface SkillCatalogOptions {
   /** Read skills from here instead of the package's skills/ folder. */

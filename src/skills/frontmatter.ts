@@ -3,18 +3,9 @@
  * YAML, zod checks it, and any problem names the file and the field.
  */
 import { z } from 'zod';
+import { SkillError } from './errors.js';
 
-/** A problem with the skills folder or one skill's files. `field` names the frontmatter field, when one is at fault. */
-export class SkillError extends Error {
-  override name = 'SkillError';
-  constructor(
-    message: string,
-    readonly file: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
-}
+export { SkillError } from './errors.js';
 
 const NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
