@@ -36,11 +36,8 @@ export function tempDir(prefix = 'crdb-mcp-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** Connects a real MCP client to a fresh server instance. */
-export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const config = buildConfig({ auditLog: join(tempDir(), 'audit.jsonl'), sandbox: Boolean(options.sandbox), ...options.config });
-  const deps = await createDeps(config, options.sandbox, options.deps);
-  const server = createServer(config, deps);
+/** Connects a real MCP client over InMemoryTransport; with `onElicit` it advertises form elicitation. */
+export async function connectClient(server: McpServer, options: Pick<TestServerOptions, 'onElicit' | 'capabilities'> = {}): Promise<Client> {
   const capabilities: ClientCapabilities = { ...options.capabilities, ...(options.onElicit ? { elicitation: { form: {} } } : {}) };
   const client = new Client({ name: 'test-client', version: '1.0.0' }, { capabilities });
   if (options.onElicit) {
@@ -49,6 +46,25 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   }
   const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(serverTransport), client.connect(clientTransport)]);
+  return client;
+}
+
+/** The error a promise rejects with; fails the test when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<any> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** Connects a real MCP client to a fresh server instance. */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const config = buildConfig({ auditLog: join(tempDir(), 'audit.jsonl'), sandbox: Boolean(options.sandbox), ...options.config });
+  const deps = await createDeps(config, options.sandbox, options.deps);
+  const server = createServer(config, deps);
+  const client = await connectClient(server, options);
   return {
     client,
     server,

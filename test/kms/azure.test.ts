@@ -11,6 +11,7 @@ import { KmsError, type KmsProvider, type ProvisionKeyRequest } from '../../src/
 import { startAzureKeyVaultEmulator, type AzureKeyVaultEmulator } from '../../src/sandbox/azure-key-vault.js';
 import { createSandboxAzureCredential, sandboxKeyClientOptions } from '../../src/sandbox/azure-sandbox-client.js';
 import { AZURE_KEYS, AZURE_TENANT, azureKeyId, CLUSTER_IDS, ORG_ID } from '../../src/sandbox/seed.js';
+import { rejection } from '../helpers/harness.js';
 
 const VAULT = AZURE_KEYS.vault.name;
 const PROTECTED = AZURE_KEYS.protectedVault.name;
@@ -39,15 +40,6 @@ function request(overrides: Partial<ProvisionKeyRequest>): ProvisionKeyRequest {
     dryRun: false,
     ...overrides,
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 beforeAll(async () => {

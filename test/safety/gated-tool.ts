@@ -5,10 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ElicitRequestSchema, type ClientCapabilities, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import type { ClientCapabilities, ElicitRequest, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { buildConfig, type Config } from '../../src/config.js';
 import { createDeps, type Deps, type DepsOverrides } from '../../src/deps.js';
@@ -16,7 +15,7 @@ import { OperatorError } from '../../src/errors.js';
 import { requireConfirmation } from '../../src/safety/require-confirmation.js';
 import type { AuditEntry } from '../../src/safety/types.js';
 import { defineTool, registerTools, type ToolDef } from '../../src/tools/define-tool.js';
-import { tempDir } from '../helpers/harness.js';
+import { connectClient, tempDir } from '../helpers/harness.js';
 
 /** The fake upstream the destructive tool "calls". */
 export interface Upstream {
@@ -96,14 +95,7 @@ export async function startGatedServer(options: GatedServerOptions = {}): Promis
   const deps = await createDeps(config, undefined, options.deps);
   const server = new McpServer({ name: 'gated-test', version: '0.0.0' }, { capabilities: { logging: {} } });
   registerTools(server, options.tools ?? [destroyWidgetTool(upstream)], config, deps);
-  const capabilities: ClientCapabilities = { ...options.capabilities, ...(options.onElicit ? { elicitation: { form: {} } } : {}) };
-  const client = new Client({ name: 'gated-client', version: '1.0.0' }, { capabilities });
-  if (options.onElicit) {
-    const onElicit = options.onElicit;
-    client.setRequestHandler(ElicitRequestSchema, async (request) => onElicit(request.params));
-  }
-  const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
-  await Promise.all([server.connect(serverTransport), client.connect(clientTransport)]);
+  const client = await connectClient(server, options);
   return {
     client,
     deps,

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzureKeyVaultEmulator, type AzureKeyVaultEmulator } from '../../src/sandbox/azure-key-vault.js';
 import { createSandboxAzureCredential, sandboxKeyClientOptions, SANDBOX_VAULT_HOST_HEADER } from '../../src/sandbox/azure-sandbox-client.js';
 import { AZURE_KEYS, AZURE_TENANT, azureKeyId } from '../../src/sandbox/seed.js';
+import { rejection } from '../helpers/harness.js';
 
 const VAULT = AZURE_KEYS.vault.name;
 const PROTECTED = AZURE_KEYS.protectedVault.name;
@@ -47,15 +48,6 @@ function raw(path: string, headers: Record<string, string> = {}, method = 'GET')
 async function bearer(tenantId = AZURE_TENANT, scope = 'https://vault.azure.net/.default'): Promise<string> {
   const token = await createSandboxAzureCredential(AZURE_TENANT).getToken(scope, { tenantId });
   return `Bearer ${token!.token}`;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 beforeAll(async () => {
