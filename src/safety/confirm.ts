@@ -87,6 +87,9 @@ export function createConfirmationGate(options: ConfirmationGateOptions): (sessi
     }
     if (answer.action === 'decline') return refusal('declined', `You declined ${what}.`, `nothing to do; call the tool again if you change your mind.`);
     if (answer.action === 'cancel') return refusal('cancelled', `The confirmation for ${what} was cancelled.`, `call the tool again when you are ready to decide.`);
+    if (answer.action !== 'accept') {
+      return refusal('error', `The confirmation form for ${what} returned an unknown answer.`, `call the tool again to get a new form.`);
+    }
     const content = answer.content ?? {};
     if (content.decision !== 'approve') {
       return refusal('rejected', `You chose reject for ${what}.`, `nothing to do.`);
