@@ -37,8 +37,9 @@ export function leanSchema(schema: AnyZod, depth: number): AnyZod {
     case 'object': {
       if (depth <= 0) return described(z.looseObject({}));
       const shape = Object.fromEntries(Object.entries(def.shape as Record<string, AnyZod>).map(([key, value]) => [key, leanSchema(value, depth - 1)]));
-      // A strict object stays strict: stripping unknown keys here would hide a typo like dryRun from define-tool.
-      return described(def.catchall && defOf(def.catchall).type === 'never' ? z.strictObject(shape) : z.object(shape));
+      // Never strip unknown keys here: that would hide a typo like dryRun from define-tool, whose
+      // full schema decides. A strict object stays strict; any other passes keys through.
+      return described(def.catchall && defOf(def.catchall).type === 'never' ? z.strictObject(shape) : z.looseObject(shape));
     }
     default:
       return schema;

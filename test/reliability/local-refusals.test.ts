@@ -208,3 +208,20 @@ describe('properties', () => {
     expect((await server.client.listTools()).tools.length).toBeGreaterThan(0);
   });
 });
+
+describe('unknown nested keys', () => {
+  it('are refused by the full schema, not silently stripped by the listing schema', async () => {
+    const before = sandbox.cloud.log.count();
+    const result = await callTool(server.client, 'enable_cmek', {
+      cluster: 'analytics-gcp',
+      dry_run: true,
+      region_specs: [
+        { region: 'us-central1', key_spec: { uri: 'projects/p/locations/us-central1/keyRings/r/cryptoKeys/k', auth_principal: 'a@p.iam.gserviceaccount.com', dryRun: true } },
+      ],
+    });
+    expect(result.isError).toBe(true);
+    expect(result.text).toMatch(/enable_cmek/);
+    expect(result.text).toMatch(/dryRun/);
+    expect(sandbox.cloud.log.count()).toBe(before);
+  });
+});
