@@ -42,105 +42,107 @@ export const auditEncryptionPostureInput = z
   })
   .refine((args) => !(args.clusters && args.labels), { message: 'give clusters or labels, not both', path: ['labels'] });
 
-const count = z.number().int();
-const severityCounts = z.object({ critical: count, high: count, medium: count, low: count, info: count });
-const controlStatus = z.enum(['fail', 'incomplete', 'not_assessed', 'pass']);
-const keyOutput = z.object({
-  uri: z.string(),
-  type: z.string(),
-  role: z.enum(['current', 'past']),
-  cmek_status: z.string().optional(),
-  created_at: z.string().optional(),
-  age_days: z.number().int().optional(),
-  kms: z
-    .object({
-      state: z.string(),
-      usable: z.boolean(),
-      rotation_automatic: z.boolean(),
-      rotation_period_days: z.number().optional(),
-      deletion_scheduled: z.boolean(),
-      deletion_scheduled_for: z.string().optional(),
-      deletion_window_days: z.number().optional(),
-      purge_protection: z.boolean().optional(),
-    })
-    .optional(),
-  verified: z.boolean(),
-});
-const runStatus = z.enum(['audited', 'failed', 'not_audited']);
-
-const auditOutput = () => z.object({
-  generated_at: z.string(),
-  scope: z.string(),
-    frameworks: z.array(z.enum(FRAMEWORKS)),
-    complete: z.boolean(),
-    stopped: z.object({ reason: z.enum(['cancelled', 'time_limit']), message: z.string() }).optional(),
-    summary: z.object({
-      clusters_in_scope: z.number().int(),
-      clusters_audited: z.number().int(),
-      clusters_failed: z.number().int(),
-      clusters_not_audited: z.number().int(),
-      sql_targets: z.number().int(),
-      sql_targets_failed: z.number().int(),
-      findings: severityCounts,
-      kms: z.enum(['checked', 'skipped']),
-      kms_keys_checked: z.number().int(),
-      kms_keys_unverified: z.number().int(),
-  }),
-  framework_summary: z.array(
-    z.object({
-      framework: z.enum(FRAMEWORKS),
-      name: z.string(),
-      status: controlStatus,
-      controls: z.array(z.object({ control: z.string(), title: z.string(), status: controlStatus, findings: severityCounts })),
+/** The full output schema, built on first use. */
+const auditOutput = () => {
+  const count = z.number().int();
+  const severityCounts = z.object({ critical: count, high: count, medium: count, low: count, info: count });
+  const controlStatus = z.enum(['fail', 'incomplete', 'not_assessed', 'pass']);
+  const keyOutput = z.object({
+    uri: z.string(),
+    type: z.string(),
+    role: z.enum(['current', 'past']),
+    cmek_status: z.string().optional(),
+    created_at: z.string().optional(),
+    age_days: z.number().int().optional(),
+    kms: z
+      .object({
+        state: z.string(),
+        usable: z.boolean(),
+        rotation_automatic: z.boolean(),
+        rotation_period_days: z.number().optional(),
+        deletion_scheduled: z.boolean(),
+        deletion_scheduled_for: z.string().optional(),
+        deletion_window_days: z.number().optional(),
+        purge_protection: z.boolean().optional(),
+      })
+      .optional(),
+    verified: z.boolean(),
+  });
+  const runStatus = z.enum(['audited', 'failed', 'not_audited']);
+  return z.object({
+    generated_at: z.string(),
+    scope: z.string(),
+      frameworks: z.array(z.enum(FRAMEWORKS)),
+      complete: z.boolean(),
+      stopped: z.object({ reason: z.enum(['cancelled', 'time_limit']), message: z.string() }).optional(),
+      summary: z.object({
+        clusters_in_scope: z.number().int(),
+        clusters_audited: z.number().int(),
+        clusters_failed: z.number().int(),
+        clusters_not_audited: z.number().int(),
+        sql_targets: z.number().int(),
+        sql_targets_failed: z.number().int(),
+        findings: severityCounts,
+        kms: z.enum(['checked', 'skipped']),
+        kms_keys_checked: z.number().int(),
+        kms_keys_unverified: z.number().int(),
     }),
-  ),
-  clusters: z.array(
-    z.object({
-      id: z.string(),
-      name: z.string(),
-      plan: z.enum(PLANS),
-      cloud_provider: z.enum(CLOUD_PROVIDERS),
-      state: z.string(),
-      labels: z.record(z.string(), z.string()),
-      status: runStatus,
-      cmek_possible: z.union([z.boolean(), z.literal('cannot_verify')]),
-      cmek_status: z.string().optional(),
-      operation_status: z.string().optional(),
-      regions: z.array(z.object({ region: z.string(), status: z.string(), keys: z.array(keyOutput) })),
-      error: z.string().optional(),
-    }),
-  ),
-  sql_targets: z.array(
-    z.object({
-      name: z.string(),
-      status: runStatus,
-      server: z.string().optional(),
-      certificates: z.array(z.object({ node: z.string(), type: z.string(), expires_at: z.string().nullable(), days_left: z.number().int().nullable(), status: z.string() })),
-      stores: z.array(z.object({ node: z.string().nullable(), store_id: z.number(), algorithm: z.string(), encrypted: z.boolean().nullable() })),
-      notes: z.array(z.string()),
-      error: z.string().optional(),
-    }),
-  ),
-  findings: z.array(
-    z.object({
-      id: z.string(),
-      code: z.string(),
-      severity: z.enum(SEVERITIES),
-      cluster: z.object({ id: z.string(), name: z.string() }).optional(),
-      target: z.string().optional(),
-      node: z.string().optional(),
-      region: z.string().optional(),
-      key: z.string().optional(),
-      title: z.string(),
-      evidence: z.string(),
-      controls: z.array(z.string()),
-      fix: z.object({ tool: z.string(), arguments: z.record(z.string(), z.unknown()).optional(), description: z.string() }),
-    }),
-  ),
-  errors: z.array(z.object({ subject: z.string(), message: z.string() })),
-  report_files: z.object({ markdown: z.string(), html: z.string() }).optional(),
-  report_error: z.string().optional(),
-});
+    framework_summary: z.array(
+      z.object({
+        framework: z.enum(FRAMEWORKS),
+        name: z.string(),
+        status: controlStatus,
+        controls: z.array(z.object({ control: z.string(), title: z.string(), status: controlStatus, findings: severityCounts })),
+      }),
+    ),
+    clusters: z.array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        plan: z.enum(PLANS),
+        cloud_provider: z.enum(CLOUD_PROVIDERS),
+        state: z.string(),
+        labels: z.record(z.string(), z.string()),
+        status: runStatus,
+        cmek_possible: z.union([z.boolean(), z.literal('cannot_verify')]),
+        cmek_status: z.string().optional(),
+        operation_status: z.string().optional(),
+        regions: z.array(z.object({ region: z.string(), status: z.string(), keys: z.array(keyOutput) })),
+        error: z.string().optional(),
+      }),
+    ),
+    sql_targets: z.array(
+      z.object({
+        name: z.string(),
+        status: runStatus,
+        server: z.string().optional(),
+        certificates: z.array(z.object({ node: z.string(), type: z.string(), expires_at: z.string().nullable(), days_left: z.number().int().nullable(), status: z.string() })),
+        stores: z.array(z.object({ node: z.string().nullable(), store_id: z.number(), algorithm: z.string(), encrypted: z.boolean().nullable() })),
+        notes: z.array(z.string()),
+        error: z.string().optional(),
+      }),
+    ),
+    findings: z.array(
+      z.object({
+        id: z.string(),
+        code: z.string(),
+        severity: z.enum(SEVERITIES),
+        cluster: z.object({ id: z.string(), name: z.string() }).optional(),
+        target: z.string().optional(),
+        node: z.string().optional(),
+        region: z.string().optional(),
+        key: z.string().optional(),
+        title: z.string(),
+        evidence: z.string(),
+        controls: z.array(z.string()),
+        fix: z.object({ tool: z.string(), arguments: z.record(z.string(), z.unknown()).optional(), description: z.string() }),
+      }),
+    ),
+    errors: z.array(z.object({ subject: z.string(), message: z.string() })),
+    report_files: z.object({ markdown: z.string(), html: z.string() }).optional(),
+    report_error: z.string().optional(),
+  });
+};
 
 type AuditInput = z.output<typeof auditEncryptionPostureInput>;
 
