@@ -9,7 +9,7 @@ import { callOptions, type Check, type ClusterRef, type CmekEnv } from './contex
 import { failureMessages, isInProgress, overallStatus } from './key-infos.js';
 import { checkKeysInKms } from './kms-checks.js';
 import { refuseOnFailures, validateRegionSpecs, type KeySpecInput } from './key-specs.js';
-import { ambiguousError, ambiguousFailure, regionOutcomes, waitForCmek, type RegionOutcome, refuseWhileOperationRuns } from './operation.js';
+import { regionOutcomes, sendOnce, waitForCmek, type RegionOutcome, refuseWhileOperationRuns } from './operation.js';
 
 export interface EnableCmekOptions {
   wait: boolean;
@@ -80,20 +80,18 @@ export async function enableCmek(env: CmekEnv, clusterRef: string, inputs: reado
     };
   }
 
-  let accepted: CmekClusterInfo;
-  try {
-    accepted = await env.cloud.enableCmek(cluster.id, specs, {
-      ...call,
-      onRetry: ({ attempt, elapsedMs }) =>
-        env.progress(0, undefined, `enable rejected (attempt ${attempt}, ${Math.round(elapsedMs / 1000)} s): waiting for IAM grants to propagate, then retrying`),
-    });
-  } catch (error) {
-    const ambiguous = ambiguousFailure(error);
-    if (!ambiguous) throw error;
-    const observed = overallStatus(ambiguous.observed);
-    if (observed !== 'ENABLING' && observed !== 'ENABLED') throw ambiguousError(ref, 'enable', ambiguous.error, ambiguous.observed, regions);
-    accepted = ambiguous.observed!;
-  }
+  const accepted = await sendOnce(
+    ref,
+    'enable',
+    regions,
+    () =>
+      env.cloud.enableCmek(cluster.id, specs, {
+        ...call,
+        onRetry: ({ attempt, elapsedMs }) =>
+          env.progress(0, undefined, `enable rejected (attempt ${attempt}, ${Math.round(elapsedMs / 1000)} s): waiting for IAM grants to propagate, then retrying`),
+      }),
+    (observed) => ['ENABLING', 'ENABLED'].includes(overallStatus(observed)),
+  );
   const final = options.wait ? await waitForCmek(env, ref, 'enable') : accepted;
   return report(ref, request, checks, final, regions);
 }

@@ -77,6 +77,28 @@ export function ambiguousError(cluster: ClusterRef, operation: string, error: Cl
   );
 }
 
+/**
+ * Sends a CMEK mutation exactly once. After an ambiguous failure (timeout, reset, 5xx) the state the
+ * client read back settles it: when `applied(observed)` the change took effect and that state is
+ * returned; otherwise an OperatorError reports what is known. Other failures are rethrown.
+ */
+export async function sendOnce(
+  cluster: ClusterRef,
+  operation: string,
+  regions: readonly string[],
+  send: () => Promise<CmekClusterInfo>,
+  applied: (observed: CmekClusterInfo | null | undefined) => boolean,
+): Promise<CmekClusterInfo> {
+  try {
+    return await send();
+  } catch (error) {
+    const ambiguous = ambiguousFailure(error);
+    if (!ambiguous) throw error;
+    if (!applied(ambiguous.observed)) throw ambiguousError(cluster, operation, ambiguous.error, ambiguous.observed, regions);
+    return ambiguous.observed!;
+  }
+}
+
 /** Refuses a CMEK change while another cluster operation runs (the API would answer 409). */
 export function refuseWhileOperationRuns(cluster: Cluster, tool: string): void {
   const operation = cluster.operation_status ?? '';

@@ -12,7 +12,7 @@ import type { ConfirmationRequest } from '../safety/types.js';
 import { callOptions, mapLimited, type Check, type ClusterRef, type CmekEnv } from './context.js';
 import type { CmekRequest } from './enable.js';
 import { currentKey, overallStatus } from './key-infos.js';
-import { ambiguousError, ambiguousFailure, regionOutcomes, waitForCmek, type RegionOutcome, refuseWhileOperationRuns } from './operation.js';
+import { regionOutcomes, sendOnce, waitForCmek, type RegionOutcome, refuseWhileOperationRuns } from './operation.js';
 
 export interface RevokeOptions {
   wait: boolean;
@@ -120,16 +120,13 @@ export async function revokeCmek(env: CmekEnv, clusterRef: string, options: Revo
   }
   await options.confirm(confirmation(cluster, info, checks, options));
 
-  let accepted: CmekClusterInfo;
-  try {
-    accepted = await env.cloud.revokeCmek(cluster.id, call);
-  } catch (error) {
-    const ambiguous = ambiguousFailure(error);
-    if (!ambiguous) throw error;
-    const observed = overallStatus(ambiguous.observed);
-    if (observed !== 'REVOKING' && observed !== 'REVOKED') throw ambiguousError(ref, 'revocation', ambiguous.error, ambiguous.observed, regions);
-    accepted = ambiguous.observed!;
-  }
+  const accepted = await sendOnce(
+    ref,
+    'revocation',
+    regions,
+    () => env.cloud.revokeCmek(cluster.id, call),
+    (observed) => ['REVOKING', 'REVOKED'].includes(overallStatus(observed)),
+  );
   const final = options.wait ? await waitForCmek(env, ref, 'revocation') : accepted;
   const finalStatus = overallStatus(final);
   const outcomes = regionOutcomes(final, regions);

@@ -13,7 +13,7 @@ import type { CmekRequest } from './enable.js';
 import { currentKey, failureMessages, isInProgress, overallStatus, pastKeys, regionInfo } from './key-infos.js';
 import { refuseOnFailures } from './key-specs.js';
 import { checkKeptKeys, checkKeysInKms, type KeptKey } from './kms-checks.js';
-import { ambiguousError, ambiguousFailure, waitForCmek, refuseWhileOperationRuns } from './operation.js';
+import { sendOnce, waitForCmek, refuseWhileOperationRuns } from './operation.js';
 import { planRotation, type RegionPlan, type RotationRequest } from './rotation-plan.js';
 
 export interface RotateOptions {
@@ -100,17 +100,14 @@ export async function rotateCmek(env: CmekEnv, clusterRef: string, request: Rota
 
   let accepted: CmekClusterInfo;
   try {
-    accepted = await env.cloud.updateCmek(cluster.id, specs, call);
+    accepted = await sendOnce(ref, 'rotation', [...targetOf.keys()], () => env.cloud.updateCmek(cluster.id, specs, call), (observed) =>
+      putWasApplied(observed, before, targetOf),
+    );
   } catch (error) {
-    const ambiguous = ambiguousFailure(error);
-    if (ambiguous) {
-      if (!putWasApplied(ambiguous.observed, before, targetOf)) throw ambiguousError(ref, 'rotation', ambiguous.error, ambiguous.observed, [...targetOf.keys()]);
-      accepted = ambiguous.observed!;
-    } else if (error instanceof CloudApiError && kmsRotations.length) {
+    if (error instanceof CloudApiError && !error.ambiguous && kmsRotations.length) {
       throw new OperatorError(error.what, `${error.why} The KMS already made new versions (${kmsRotations.map((entry) => entry.new_uri).join(', ')}); that is harmless, old versions stay usable.`, error.next, error.details);
-    } else {
-      throw error;
     }
+    throw error;
   }
   const final = options.wait ? await waitForCmek(env, ref, 'rotation') : accepted;
   const regions = [...verifyRegions(final, before, active, targetOf), ...skippedOnly(plan.regions)];
