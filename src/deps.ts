@@ -55,9 +55,6 @@ export async function createDeps(config: Config, sandboxOrPromise?: Sandbox | Pr
   // A failed start surfaces on first use, not as an unhandled rejection.
   sandbox?.catch(() => {});
   const apiKey = sandbox ? SANDBOX_API_KEY : config.cloud.apiKey;
-  redactor.addSecret(config.cloud.apiKey);
-  redactor.addSecret(config.confirmSecret);
-  redactor.addSecret(config.httpToken);
   registerConfigSecrets(redactor, config);
   const clock = overrides.clock ?? { now: () => Date.now() };
   const cloudOptions = { ...config.cloud, apiKey: apiKey ?? '' };
