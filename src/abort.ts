@@ -1,6 +1,6 @@
 /** Cancellation helpers shared by the Cloud API client, the SQL layer and the KMS providers. */
 
-/** The error a cancelled call rejects with (define-tool maps the name to "Cancelled"). */
+/** The error a cancelled call rejects with (tool-call.ts maps the name to "Cancelled"). */
 export function abortError(): Error {
   return new DOMException('The operation was cancelled', 'AbortError');
 }

@@ -216,7 +216,8 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 
       targets: parseSqlTargets(values['sql-target'], env),
     },
   };
-  const result = configSchema.safeParse(raw);
+  // Parsed once per process: zod's eval-compiled fast path would cost more to build than it saves.
+  const result = configSchema.safeParse(raw, { jitless: true });
   if (!result.success) throw new ConfigError(result.error.issues.map(formatIssue).join('; '));
   return { kind: subcommand === 'verify-audit-log' ? 'verify-audit-log' : 'serve', config: result.data };
 }

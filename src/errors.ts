@@ -1,5 +1,5 @@
 /**
- * An expected failure the operator can act on. Tool handlers throw it; define-tool turns it into
+ * An expected failure the operator can act on. Tool handlers throw it; tools/tool-call.ts turns it into
  * an `isError` result whose text says what failed, why, and what to do next.
  */
 export class OperatorError extends Error {

@@ -5,7 +5,6 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { ConfigError, USAGE, parseCommand, type Config } from './config.js';
 import { createDeps } from './deps.js';
-import { verifyConfiguredAuditLog } from './safety/audit-log.js';
 import { createServer } from './server.js';
 import { SERVER_INFO } from './version.js';
 
@@ -43,6 +42,7 @@ async function main(): Promise<number | undefined> {
   const { config } = command;
 
   if (command.kind === 'verify-audit-log') {
+    const { verifyConfiguredAuditLog } = await import('./safety/audit-log.js');
     const report = await verifyConfiguredAuditLog(config);
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return report.ok ? 0 : 1;

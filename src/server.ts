@@ -9,7 +9,7 @@ import type { Deps } from './deps.js';
 import { registerPrompts } from './prompts/index.js';
 import { registerResources } from './resources/index.js';
 import { registerTools } from './tools/define-tool.js';
-import { ALL_TOOLS } from './tools/index.js';
+import { TOOL_CATALOG } from './tools/catalog.js';
 import { SERVER_INFO } from './version.js';
 
 const INSTRUCTIONS = `Manages CockroachDB data-at-rest encryption under the operator's own keys (CMEK on CockroachDB Cloud with AWS KMS, GCP Cloud KMS or Azure Key Vault) and TLS certificates of self-hosted clusters.
@@ -35,7 +35,7 @@ export function createServer(config: Config, deps: Deps): McpServer {
     capabilities: { logging: {}, completions: {} },
     jsonSchemaValidator: lazyJsonSchemaValidator(),
   });
-  registerTools(server, ALL_TOOLS, config, deps);
+  registerTools(server, TOOL_CATALOG, config, deps);
   registerPrompts(server, deps);
   registerResources(server, deps);
   return server;

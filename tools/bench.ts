@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { build as rolldownBuild } from 'rolldown';
 import { median, probeServer } from './bench/stdio-probe.js';
 import { benchFleetAudit } from './bench/fleet-audit.js';
 
@@ -29,12 +30,22 @@ await build({
   logLevel: 'warning',
 });
 
+// The same minimal server bundled the way dist/ is (rolldown, tree-shaken): the floor for our bundler.
+const minimalRolldown = join(tmp, 'minimal.rolldown.mjs');
+await rolldownBuild({
+  input: join(root, 'tools/bench/minimal-server.mjs'),
+  platform: 'node',
+  logLevel: 'warn',
+  output: { file: minimalRolldown, format: 'esm', codeSplitting: false, minify: { mangle: false, compress: false, codegen: { removeWhitespace: true } } },
+});
+
 const cleanEnv = { PATH: process.env.PATH, HOME: join(tmp, 'home') };
 const servers = {
   ours: { command: process.execPath, args: [join(root, 'dist/index.js')] },
   oursSandbox: { command: process.execPath, args: [join(root, 'dist/index.js'), '--sandbox'] },
   minimal: { command: process.execPath, args: [join(root, 'tools/bench/minimal-server.mjs')] },
   minimalBundled: { command: process.execPath, args: [minimalBundle] },
+  minimalRolldown: { command: process.execPath, args: [minimalRolldown] },
   serverEverything: { command: process.execPath, args: [join(root, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js'), 'stdio'] },
 } as const;
 type ServerName = keyof typeof servers;
@@ -104,6 +115,7 @@ const results = {
   coldStartMs: cold,
   coldStartRatios: {
     oursVsMinimalBundled: ratio(cold.ours, cold.minimalBundled),
+    oursVsMinimalRolldown: ratio(cold.ours, cold.minimalRolldown),
     oursVsMinimalUnbundled: ratio(cold.ours, cold.minimal),
     oursVsServerEverything: ratio(cold.ours, cold.serverEverything),
     oursSandboxVsMinimalBundled: ratio(cold.oursSandbox, cold.minimalBundled),
@@ -127,8 +139,8 @@ const results = {
 writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
 const lines = [
-  `cold start (median of ${REPEATS}): ours ${cold.ours.toFixed(0)} ms, sandbox ${cold.oursSandbox.toFixed(0)} ms, minimal bundled ${cold.minimalBundled.toFixed(0)} ms, minimal ${cold.minimal.toFixed(0)} ms, server-everything ${cold.serverEverything.toFixed(0)} ms`,
-  `  ratio vs minimal bundled: ${results.coldStartRatios.oursVsMinimalBundled}x (target <= 1.1x); vs server-everything: ${results.coldStartRatios.oursVsServerEverything}x`,
+  `cold start (median of ${REPEATS}): ours ${cold.ours.toFixed(0)} ms, sandbox ${cold.oursSandbox.toFixed(0)} ms, minimal bundled (esbuild) ${cold.minimalBundled.toFixed(0)} ms, minimal bundled (rolldown, as dist/) ${cold.minimalRolldown.toFixed(0)} ms, minimal ${cold.minimal.toFixed(0)} ms, server-everything ${cold.serverEverything.toFixed(0)} ms`,
+  `  ratio vs minimal bundled with esbuild: ${results.coldStartRatios.oursVsMinimalBundled}x (target <= 1.1x); vs minimal bundled with rolldown: ${results.coldStartRatios.oursVsMinimalRolldown}x; vs server-everything: ${results.coldStartRatios.oursVsServerEverything}x`,
   `tools/list: ${trips.toolsListBytes} bytes for ${trips.toolCount} tools (budget 16384)`,
   `round trip (median of ${CALLS}): tools/list ${trips.oursToolsListMs.toFixed(2)} ms vs minimal ${trips.minimalToolsListMs.toFixed(2)} ms; get_cmek_status ${trips.oursGetCmekStatusMs.toFixed(2)} ms vs echo ${trips.minimalEchoMs.toFixed(2)} ms`,
   `idle RSS: ours ${trips.oursIdleRssKb} KB vs minimal ${trips.minimalIdleRssKb} KB (${results.idleRssKb.ratio}x); sandbox after calls ${trips.sandboxAfterCallsRssKb} KB (emulators in-process)`,

@@ -5,11 +5,12 @@
  *   tsx tools/generate-readme.ts          rewrite README.md
  *   tsx tools/generate-readme.ts --check  exit 1 when README.md is stale (CI)
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PROMPTS } from '../src/prompts/definitions.js';
 import { RESOURCE_TEMPLATES, headingOf } from '../src/resources/index.js';
 import { CLUSTERS, CMEK, SEEDED_PROBLEMS } from '../src/sandbox/seed.js';
+import { writeOrCheck } from './generated-file.js';
 import { createSkillCatalog } from '../src/skills/catalog.js';
 import { referenceUri, skillUri } from '../src/skills/uri.js';
 import type { ToolDef } from '../src/tools/define-tool.js';
@@ -105,13 +106,4 @@ next = replaceBetween(next, 'prompts', promptsTable());
 next = replaceBetween(next, 'resources', await resourcesTable());
 next = replaceBetween(next, 'sandbox', sandboxTables());
 
-if (process.argv.includes('--check')) {
-  if (next !== current) {
-    process.stderr.write('README.md is stale: its generated tables differ from the registry. Run `npx tsx tools/generate-readme.ts` and commit the result.\n');
-    process.exit(1);
-  }
-  process.stdout.write('generate-readme: README.md is up to date\n');
-} else {
-  if (next !== current) writeFileSync(README, next);
-  process.stdout.write(`generate-readme: ${next === current ? 'README.md already up to date' : 'README.md updated'}\n`);
-}
+writeOrCheck(README, 'README.md', current, next, 'its generated tables differ from the registry');

@@ -1,4 +1,4 @@
-/** Audit-log failures and the standing advice for a broken chain (kept light: define-tool loads it at start-up). */
+/** Audit-log failures and the standing advice for a broken chain (apart from the stores, so tool-call.ts can recognise them without loading a store). */
 
 /** The audit log cannot be used as it is; `next` tells the operator what to do. */
 export class AuditLogError extends Error {

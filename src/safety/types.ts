@@ -1,6 +1,6 @@
 /**
  * Contracts of the safety layer: confirmation for destructive tools, the audit log and secret
- * redaction. Implementations live beside this file; define-tool.ts is their only MCP-facing user.
+ * redaction. Implementations live beside this file; tools/tool-call.ts is their only MCP-facing user.
  */
 
 /** What a destructive tool asks a human to confirm. */
@@ -21,7 +21,7 @@ export interface ConfirmationRequest {
   targetState: unknown;
   /** Token from an earlier call, in the two-step flow. */
   token?: string;
-  /** Aborts a pending elicitation (define-tool passes the tool call's signal when absent). */
+  /** Aborts a pending elicitation (tool-call.ts passes the tool call's signal when absent). */
   signal?: AbortSignal;
 }
 

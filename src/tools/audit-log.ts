@@ -6,9 +6,10 @@ import { AuditLogError, BROKEN_LOG_NEXT_STEP } from '../safety/audit-log-error.j
 import type { AuditVerification } from '../safety/types.js';
 import { defineTool, type ToolDef } from './define-tool.js';
 
-export const verifyAuditLogInput = z.object({
-  path: z.string().min(1).max(4096).optional().describe('Absolute path of a JSONL audit log; default: the configured log.'),
-});
+export const verifyAuditLogInput = () =>
+  z.object({
+    path: z.string().min(1).max(4096).optional().describe('Absolute path of a JSONL audit log; default: the configured log.'),
+  });
 
 export const verifyAuditLogOutput = () => z.object({
   ok: z.boolean(),

@@ -13,34 +13,35 @@ import { SELF_HOSTED_TARGET } from '../sandbox/constants.js';
 import { TARGET_NAME } from '../sql/target-name.js';
 import { defineTool, type ToolContext } from './define-tool.js';
 
-const labelPart = z.string().min(1).max(63).regex(/^[^=\s]+$/, 'no spaces or =');
-const clusterRef = z.string().min(1).max(100).regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/, 'a cluster name or id');
+const labelPart = () => z.string().min(1).max(63).regex(/^[^=\s]+$/, 'no spaces or =');
+const clusterRef = () => z.string().min(1).max(100).regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/, 'a cluster name or id');
 
-export const auditEncryptionPostureInput = z
-  .strictObject({
-    clusters: z.array(clusterRef).min(1).max(500).optional().describe('Names or ids (default all)'),
-    labels: z
-      .record(labelPart, labelPart)
-      .refine((labels) => Object.keys(labels).length > 0, 'give at least one label')
-      .optional()
-      .describe('Clusters with all these labels'),
-    frameworks: z.array(z.enum(FRAMEWORKS)).min(1).max(3).optional().describe('Default all'),
-    include_kms: z.boolean().default(true).describe('Check keys in their KMS'),
-    include_sql_targets: z
-      .union([z.boolean(), z.array(z.string().regex(TARGET_NAME, 'a configured target name')).min(1).max(50)])
-      .default(true)
-      .describe('true (all configured), false, or names'),
-    format: z.enum(['markdown', 'json']).default('markdown').describe('Text format'),
-    report_path: z
-      .string()
-      .min(4)
-      .max(1024)
-      .regex(/^(\/|[A-Za-z]:[\\/]).*\.md$/i, 'an absolute path ending in .md')
-      .optional()
-      .describe('Absolute .md path (.html beside it)'),
-    time_limit_seconds: z.number().int().min(1).max(3600).optional().describe('Partial results after this long'),
-  })
-  .refine((args) => !(args.clusters && args.labels), { message: 'give clusters or labels, not both', path: ['labels'] });
+export const auditEncryptionPostureInput = () =>
+  z
+    .strictObject({
+      clusters: z.array(clusterRef()).min(1).max(500).optional().describe('Names or ids (default all)'),
+      labels: z
+        .record(labelPart(), labelPart())
+        .refine((labels) => Object.keys(labels).length > 0, 'give at least one label')
+        .optional()
+        .describe('Clusters with all these labels'),
+      frameworks: z.array(z.enum(FRAMEWORKS)).min(1).max(3).optional().describe('Default all'),
+      include_kms: z.boolean().default(true).describe('Check keys in their KMS'),
+      include_sql_targets: z
+        .union([z.boolean(), z.array(z.string().regex(TARGET_NAME, 'a configured target name')).min(1).max(50)])
+        .default(true)
+        .describe('true (all configured), false, or names'),
+      format: z.enum(['markdown', 'json']).default('markdown').describe('Text format'),
+      report_path: z
+        .string()
+        .min(4)
+        .max(1024)
+        .regex(/^(\/|[A-Za-z]:[\\/]).*\.md$/i, 'an absolute path ending in .md')
+        .optional()
+        .describe('Absolute .md path (.html beside it)'),
+      time_limit_seconds: z.number().int().min(1).max(3600).optional().describe('Partial results after this long'),
+    })
+    .refine((args) => !(args.clusters && args.labels), { message: 'give clusters or labels, not both', path: ['labels'] });
 
 /** The full output schema, built on first use. */
 const auditOutput = () => {
@@ -144,7 +145,7 @@ const auditOutput = () => {
   });
 };
 
-type AuditInput = z.output<typeof auditEncryptionPostureInput>;
+type AuditInput = z.output<ReturnType<typeof auditEncryptionPostureInput>>;
 
 function scopeOf(args: AuditInput): AuditScope {
   if (args.clusters) return { kind: 'clusters', refs: [...new Set(args.clusters)] };

@@ -8,20 +8,22 @@ import { filePath } from './sql-common.js';
 const LOCAL = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 
-const hostname = z
-  .string()
-  .min(1)
-  .max(253)
-  .regex(/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$/, 'expected a DNS name');
-const ip = z.string().max(45).refine((value) => isIP(value) !== 0, 'expected an IPv4 or IPv6 address');
-const sqlUser = z.string().regex(/^[a-z0-9_][a-z0-9_.-]{0,62}$/i, 'expected a SQL user name');
+const hostname = () =>
+  z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$/, 'expected a DNS name');
+const ip = () => z.string().max(45).refine((value) => isIP(value) !== 0, 'expected an IPv4 or IPv6 address');
+const sqlUser = () => z.string().regex(/^[a-z0-9_][a-z0-9_.-]{0,62}$/i, 'expected a SQL user name');
 
-export const inspectCertificatesInput = z.strictObject({
-  certs_dir: filePath.describe('Absolute path of the certs directory'),
-  hostnames: z.array(hostname).max(100).optional().describe('DNS names (incl. LBs) node.crt must cover'),
-  ips: z.array(ip).max(100).optional().describe('IPs node.crt must cover'),
-  user: sqlUser.optional().describe('Expect client.<user>.crt'),
-});
+export const inspectCertificatesInput = () =>
+  z.strictObject({
+    certs_dir: filePath().describe('Absolute path of the certs directory'),
+    hostnames: z.array(hostname()).max(100).optional().describe('DNS names (incl. LBs) node.crt must cover'),
+    ips: z.array(ip()).max(100).optional().describe('IPs node.crt must cover'),
+    user: sqlUser().optional().describe('Expect client.<user>.crt'),
+  });
 
 export const inspectCertificatesTool = defineTool({
   name: 'inspect_certificates',
@@ -84,18 +86,19 @@ export const inspectCertificatesTool = defineTool({
   },
 });
 
-const planPath = z.string().min(1).max(1024).regex(/^[A-Za-z0-9_./~-]+$/, 'expected a plain path (letters, digits, . _ - / ~)');
+const planPath = () => z.string().min(1).max(1024).regex(/^[A-Za-z0-9_./~-]+$/, 'expected a plain path (letters, digits, . _ - / ~)');
 
-export const planCertificateRotationInput = z.strictObject({
-  kind: z.enum(ROTATION_KINDS).describe('Certificates to rotate'),
-  certs_dir: planPath.default('certs').describe('Certs dir in the commands'),
-  ca_key: planPath.default('my-safe-directory/ca.key').describe('CA key path (off the nodes)'),
-  hosts: z.array(z.union([hostname, ip])).max(100).default([]).describe('All node hostnames, IPs, LBs'),
-  user: sqlUser.default('root').describe('SQL user (client certs)'),
-  k8s: z.enum(K8S_MODES).default('none').describe('Kubernetes style'),
-  namespace: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a Kubernetes namespace').default('default').describe('Kubernetes namespace'),
-  cluster: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a Kubernetes name').default('cockroachdb').describe('StatefulSet/CrdbCluster name'),
-});
+export const planCertificateRotationInput = () =>
+  z.strictObject({
+    kind: z.enum(ROTATION_KINDS).describe('Certificates to rotate'),
+    certs_dir: planPath().default('certs').describe('Certs dir in the commands'),
+    ca_key: planPath().default('my-safe-directory/ca.key').describe('CA key path (off the nodes)'),
+    hosts: z.array(z.union([hostname(), ip()])).max(100).default([]).describe('All node hostnames, IPs, LBs'),
+    user: sqlUser().default('root').describe('SQL user (client certs)'),
+    k8s: z.enum(K8S_MODES).default('none').describe('Kubernetes style'),
+    namespace: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a Kubernetes namespace').default('default').describe('Kubernetes namespace'),
+    cluster: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a Kubernetes name').default('cockroachdb').describe('StatefulSet/CrdbCluster name'),
+  });
 
 export const planCertificateRotationTool = defineTool({
   name: 'plan_certificate_rotation',

@@ -4,49 +4,58 @@ import { CMEK_STATUSES } from '../cloud/constants.js';
 import type { Check, CmekEnv } from '../cmek/context.js';
 import type { ToolContext } from './define-tool.js';
 
-/** A cluster name or id: letters, digits and hyphens. */
-export const clusterInput = z
-  .string()
-  .min(1)
-  .max(100)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/, 'expected a cluster name or id (letters, digits, hyphens)')
-  .describe('Cluster name or id');
-
-/** A cloud region name such as us-east-1, europe-west1, eastus. */
-export const regionName = z
-  .string()
-  .min(2)
-  .max(40)
-  .regex(/^[a-z][a-z0-9-]*[a-z0-9]$/, 'expected a region name like us-east-1');
-export const regionInput = regionName.describe('Cluster region');
-
-export const keyUriInput = z.string().min(1).max(512).describe('AWS key ARN, GCP key name (no version) or Azure key id (with version)');
-export const principalInput = z.string().min(1).max(512).describe('AWS role ARN, GCP service account or Azure tenant id');
-export const waitInput = z.boolean().default(true).describe('Wait until done');
-export const dryRunInput = z.boolean().default(false).describe('Show the request; send nothing');
-
 /*
- * Output shapes, enforced in full by define-tool (tools/list shows a lean relaxation of them).
+ * Schema pieces are functions: nothing is built at start-up (tools/list is served from
+ * listing.json); a tool builds its full schemas on first call.
  */
 
-export const cmekStatusOutput = z.enum([...CMEK_STATUSES, 'NOT_ENABLED']);
+/** A cluster name or id: letters, digits and hyphens. */
+export const clusterInput = () =>
+  z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/, 'expected a cluster name or id (letters, digits, hyphens)')
+    .describe('Cluster name or id');
 
-export const checkOutput = z.object({
-  check: z.string(),
-  result: z.enum(['pass', 'fail', 'warn', 'unknown']),
-  detail: z.string(),
-  region: z.string().optional(),
-});
+/** A cloud region name such as us-east-1, europe-west1, eastus. */
+export const regionName = () =>
+  z
+    .string()
+    .min(2)
+    .max(40)
+    .regex(/^[a-z][a-z0-9-]*[a-z0-9]$/, 'expected a region name like us-east-1');
+export const regionInput = () => regionName().describe('Cluster region');
 
-export const clusterRefOutput = z.object({ id: z.string(), name: z.string() });
+export const keyUriInput = () => z.string().min(1).max(512).describe('AWS key ARN, GCP key name (no version) or Azure key id (with version)');
+export const principalInput = () => z.string().min(1).max(512).describe('AWS role ARN, GCP service account or Azure tenant id');
+export const waitInput = () => z.boolean().default(true).describe('Wait until done');
+export const dryRunInput = () => z.boolean().default(false).describe('Show the request; send nothing');
+
+/*
+ * Output shapes, enforced in full on every call by tool-call.ts (tools/list shows them as plain objects).
+ */
+
+export const cmekStatusOutput = () => z.enum([...CMEK_STATUSES, 'NOT_ENABLED']);
+
+export const checkOutput = () =>
+  z.object({
+      check: z.string(),
+      result: z.enum(['pass', 'fail', 'warn', 'unknown']),
+      detail: z.string(),
+      region: z.string().optional(),
+    });
+
+export const clusterRefOutput = () => z.object({ id: z.string(), name: z.string() });
 
 /** Per-region results after a CMEK operation. */
-export const regionsOutput = z.array(
-  z.object({ region: z.string(), status: cmekStatusOutput, key_uri: z.string().optional(), user_message: z.string().optional() }),
-);
+export const regionsOutput = () =>
+  z.array(
+      z.object({ region: z.string(), status: cmekStatusOutput(), key_uri: z.string().optional(), user_message: z.string().optional() }),
+    );
 
 /** The Cloud API request sent (or, for dry_run, that would be sent). */
-export const requestOutput = z.object({ method: z.enum(['POST', 'PUT', 'PATCH']), path: z.string(), body: z.record(z.string(), z.unknown()) });
+export const requestOutput = () => z.object({ method: z.enum(['POST', 'PUT', 'PATCH']), path: z.string(), body: z.record(z.string(), z.unknown()) });
 
 /**
  * Progress values must strictly increase (MCP spec), but polling repeats the same "regions done"

@@ -7,16 +7,17 @@ import { defineTool } from './define-tool.js';
 
 const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true } as const;
 
-export const listClustersInput = z.strictObject({
-  plan: z.enum(PLANS).optional().describe('Only this plan'),
-  cloud: z.enum(CLOUD_PROVIDERS).optional().describe('Only this cloud'),
-  label: z
-    .string()
-    .max(200)
-    .regex(/^[^=\s]{1,63}=[^=\s]{0,63}$/, 'expected key=value')
-    .optional()
-    .describe('Label filter, key=value'),
-});
+export const listClustersInput = () =>
+  z.strictObject({
+    plan: z.enum(PLANS).optional().describe('Only this plan'),
+    cloud: z.enum(CLOUD_PROVIDERS).optional().describe('Only this cloud'),
+    label: z
+      .string()
+      .max(200)
+      .regex(/^[^=\s]{1,63}=[^=\s]{0,63}$/, 'expected key=value')
+      .optional()
+      .describe('Label filter, key=value'),
+  });
 
 export const listClusters = defineTool({
   name: 'list_clusters',
@@ -35,7 +36,7 @@ export const listClusters = defineTool({
         state: z.string(),
         regions: z.array(z.string()),
         labels: z.record(z.string(), z.string()),
-        cmek_status: z.union([cmekStatusOutput, z.enum(['NOT_AVAILABLE', 'UNKNOWN'])]),
+        cmek_status: z.union([cmekStatusOutput(), z.enum(['NOT_AVAILABLE', 'UNKNOWN'])]),
         cmek_error: z.string().optional(),
       }),
     ),
@@ -61,7 +62,7 @@ export const listClusters = defineTool({
   },
 });
 
-export const clusterOnlyInput = z.strictObject({ cluster: clusterInput });
+export const clusterOnlyInput = () => z.strictObject({ cluster: clusterInput() });
 
 export const checkCmekEligibility = defineTool({
   name: 'check_cmek_eligibility',
@@ -71,10 +72,10 @@ export const checkCmekEligibility = defineTool({
   toolset: 'cmek',
   input: clusterOnlyInput,
   output: () => z.object({
-    cluster: clusterRefOutput,
+    cluster: clusterRefOutput(),
     verdict: z.enum(['eligible', 'not_eligible', 'cannot_verify']),
     cmek_enabled: z.boolean(),
-    checks: z.array(checkOutput),
+    checks: z.array(checkOutput()),
     reasons: z.array(z.string()),
     next_step: z.string(),
   }),
@@ -96,16 +97,17 @@ export const checkCmekEligibility = defineTool({
   },
 });
 
-const keyViewOutput = z.object({
-  type: z.string().optional(),
-  uri: z.string().optional(),
-  auth_principal: z.string().optional(),
-  status: cmekStatusOutput.optional(),
-  created_at: z.string().optional(),
-  updated_at: z.string().optional(),
-  age_days: z.number().int().optional(),
-  user_message: z.string().optional(),
-});
+const keyViewOutput = () =>
+  z.object({
+    type: z.string().optional(),
+    uri: z.string().optional(),
+    auth_principal: z.string().optional(),
+    status: cmekStatusOutput().optional(),
+    created_at: z.string().optional(),
+    updated_at: z.string().optional(),
+    age_days: z.number().int().optional(),
+    user_message: z.string().optional(),
+  });
 
 function keyLine(key: KeyView | null): string {
   if (!key) return 'no key';
@@ -120,15 +122,15 @@ export const getCmekStatusTool = defineTool({
   toolset: 'cmek',
   input: clusterOnlyInput,
   output: () => z.object({
-    cluster: clusterRefOutput,
-    status: cmekStatusOutput,
+    cluster: clusterRefOutput(),
+    status: cmekStatusOutput(),
     cmek_enabled: z.boolean(),
     regions: z.array(
       z.object({
         region: z.string(),
-        status: cmekStatusOutput,
-        current_key: keyViewOutput.nullable(),
-        past_keys: z.array(keyViewOutput),
+        status: cmekStatusOutput(),
+        current_key: keyViewOutput().nullable(),
+        past_keys: z.array(keyViewOutput()),
         failures: z.array(z.string()),
       }),
     ),

@@ -20,42 +20,43 @@ import {
 } from './cmek-common.js';
 import { defineTool } from './define-tool.js';
 
-const keysByRegion = z.record(regionName, z.string().min(1).max(512));
+const keysByRegion = () => z.record(regionName(), z.string().min(1).max(512));
 
-export const enableCmekInput = z
-  .strictObject({
-    cluster: clusterInput,
-    region_specs: z
-      .array(
-        z.strictObject({
-          region: regionInput,
-          key_spec: z
-            .strictObject({
-              type: z.enum(['AWS_KMS', 'GCP_CLOUD_KMS', 'AZURE_KEY_VAULT']).optional().describe('Default: from the cloud'),
-              uri: keyUriInput,
-              auth_principal: principalInput,
-            })
-            .describe('Key for the region'),
-        }),
-      )
-      .min(1)
-      .max(50)
-      .optional()
-      .describe('One per region (from provision_cmek_key)'),
-    keys: keysByRegion.optional().describe('Or: region -> key URI, plus auth_principal'),
-    auth_principal: principalInput.optional(),
-    wait: waitInput,
-    dry_run: dryRunInput,
-  })
-  .superRefine((args, ctx) => {
-    if (args.region_specs && args.keys) ctx.addIssue({ code: 'custom', path: ['keys'], message: 'give region_specs or keys, not both' });
-    if (!args.region_specs && !args.keys) ctx.addIssue({ code: 'custom', path: ['region_specs'], message: 'give region_specs, or keys with auth_principal' });
-    if (args.keys && Object.keys(args.keys).length === 0) ctx.addIssue({ code: 'custom', path: ['keys'], message: 'keys is empty' });
-    if (args.keys && !args.auth_principal) ctx.addIssue({ code: 'custom', path: ['auth_principal'], message: 'keys needs auth_principal' });
-    if (args.region_specs && args.auth_principal) ctx.addIssue({ code: 'custom', path: ['auth_principal'], message: 'with region_specs, set auth_principal inside each key_spec' });
-  });
+export const enableCmekInput = () =>
+  z
+    .strictObject({
+      cluster: clusterInput(),
+      region_specs: z
+        .array(
+          z.strictObject({
+            region: regionInput(),
+            key_spec: z
+              .strictObject({
+                type: z.enum(['AWS_KMS', 'GCP_CLOUD_KMS', 'AZURE_KEY_VAULT']).optional().describe('Default: from the cloud'),
+                uri: keyUriInput(),
+                auth_principal: principalInput(),
+              })
+              .describe('Key for the region'),
+          }),
+        )
+        .min(1)
+        .max(50)
+        .optional()
+        .describe('One per region (from provision_cmek_key)'),
+      keys: keysByRegion().optional().describe('Or: region -> key URI, plus auth_principal'),
+      auth_principal: principalInput().optional(),
+      wait: waitInput(),
+      dry_run: dryRunInput(),
+    })
+    .superRefine((args, ctx) => {
+      if (args.region_specs && args.keys) ctx.addIssue({ code: 'custom', path: ['keys'], message: 'give region_specs or keys, not both' });
+      if (!args.region_specs && !args.keys) ctx.addIssue({ code: 'custom', path: ['region_specs'], message: 'give region_specs, or keys with auth_principal' });
+      if (args.keys && Object.keys(args.keys).length === 0) ctx.addIssue({ code: 'custom', path: ['keys'], message: 'keys is empty' });
+      if (args.keys && !args.auth_principal) ctx.addIssue({ code: 'custom', path: ['auth_principal'], message: 'keys needs auth_principal' });
+      if (args.region_specs && args.auth_principal) ctx.addIssue({ code: 'custom', path: ['auth_principal'], message: 'with region_specs, set auth_principal inside each key_spec' });
+    });
 
-function specInputs(args: z.output<typeof enableCmekInput>): KeySpecInput[] {
+function specInputs(args: z.output<ReturnType<typeof enableCmekInput>>): KeySpecInput[] {
   if (args.region_specs) return args.region_specs.map((spec) => ({ region: spec.region, ...spec.key_spec }));
   return Object.entries(args.keys ?? {}).map(([region, uri]) => ({ region, uri, auth_principal: args.auth_principal! }));
 }
@@ -70,12 +71,12 @@ export const enableCmekTool = defineTool({
   toolset: 'cmek',
   input: enableCmekInput,
   output: () => z.object({
-    cluster: clusterRefOutput,
+    cluster: clusterRefOutput(),
     outcome: z.enum(['dry_run', 'enabled', 'failed', 'in_progress']),
-    status: cmekStatusOutput,
-    request: requestOutput,
-    checks: z.array(checkOutput),
-    regions: regionsOutput,
+    status: cmekStatusOutput(),
+    request: requestOutput(),
+    checks: z.array(checkOutput()),
+    regions: regionsOutput(),
     next_step: z.string(),
   }),
   annotations: WRITE,
@@ -96,23 +97,24 @@ export const enableCmekTool = defineTool({
   },
 });
 
-export const rotateCmekInput = z
-  .strictObject({
-    cluster: clusterInput,
-    mode: z.enum(['new_version', 'new_key']).describe('new_version of the current key, or new_key (new_keys)'),
-    regions: z.array(regionInput).min(1).max(50).optional().describe('Default: all, or the failed ones'),
-    new_keys: keysByRegion.optional().describe('Region -> new key URI'),
-    auth_principal: principalInput.optional(),
-    wait: waitInput,
-    dry_run: dryRunInput,
-  })
-  .superRefine((args, ctx) => {
-    if (args.mode === 'new_key' && (!args.new_keys || Object.keys(args.new_keys).length === 0)) {
-      ctx.addIssue({ code: 'custom', path: ['new_keys'], message: 'mode new_key needs new_keys (region -> key URI)' });
-    }
-    if (args.mode === 'new_version' && args.new_keys) ctx.addIssue({ code: 'custom', path: ['new_keys'], message: 'new_keys is only for mode new_key' });
-    if (args.regions && new Set(args.regions).size !== args.regions.length) ctx.addIssue({ code: 'custom', path: ['regions'], message: 'regions has duplicates' });
-  });
+export const rotateCmekInput = () =>
+  z
+    .strictObject({
+      cluster: clusterInput(),
+      mode: z.enum(['new_version', 'new_key']).describe('new_version of the current key, or new_key (new_keys)'),
+      regions: z.array(regionInput()).min(1).max(50).optional().describe('Default: all, or the failed ones'),
+      new_keys: keysByRegion().optional().describe('Region -> new key URI'),
+      auth_principal: principalInput().optional(),
+      wait: waitInput(),
+      dry_run: dryRunInput(),
+    })
+    .superRefine((args, ctx) => {
+      if (args.mode === 'new_key' && (!args.new_keys || Object.keys(args.new_keys).length === 0)) {
+        ctx.addIssue({ code: 'custom', path: ['new_keys'], message: 'mode new_key needs new_keys (region -> key URI)' });
+      }
+      if (args.mode === 'new_version' && args.new_keys) ctx.addIssue({ code: 'custom', path: ['new_keys'], message: 'new_keys is only for mode new_key' });
+      if (args.regions && new Set(args.regions).size !== args.regions.length) ctx.addIssue({ code: 'custom', path: ['regions'], message: 'regions has duplicates' });
+    });
 
 export const rotateCmekTool = defineTool({
   name: 'rotate_cmek',
@@ -122,7 +124,7 @@ export const rotateCmekTool = defineTool({
   toolset: 'cmek',
   input: rotateCmekInput,
   output: () => z.object({
-    cluster: clusterRefOutput,
+    cluster: clusterRefOutput(),
     mode: z.enum(['new_version', 'new_key']),
     outcome: z.enum(['dry_run', 'rotated', 'partial', 'failed', 'in_progress', 'nothing_to_do']),
     plan: z.array(
@@ -130,21 +132,21 @@ export const rotateCmekTool = defineTool({
         region: z.string(),
         action: z.enum(['rotate', 'resume', 'skip']),
         reason: z.string(),
-        status_before: cmekStatusOutput,
+        status_before: cmekStatusOutput(),
         from_uri: z.string().optional(),
         target_uri: z.string().optional(),
         auth_principal: z.string().optional(),
         kms_rotation: z.boolean(),
       }),
     ),
-    request: requestOutput.optional(),
+    request: requestOutput().optional(),
     kms_rotations: z.array(z.object({ uri: z.string(), new_uri: z.string(), new_version: z.string().optional(), detail: z.string() })),
-    checks: z.array(checkOutput),
+    checks: z.array(checkOutput()),
     regions: z.array(
       z.object({
         region: z.string(),
         result: z.enum(['rotated', 'failed', 'skipped', 'in_progress']),
-        status: cmekStatusOutput,
+        status: cmekStatusOutput(),
         key_uri: z.string().optional(),
         previous_key_uri: z.string().optional(),
         user_message: z.string().optional(),
@@ -185,12 +187,13 @@ export const rotateCmekTool = defineTool({
   },
 });
 
-export const revokeCmekInput = z.strictObject({
-  cluster: clusterInput,
-  confirmation_token: z.string().min(1).max(4096).optional().describe('Token from the previous call'),
-  wait: waitInput,
-  dry_run: dryRunInput,
-});
+export const revokeCmekInput = () =>
+  z.strictObject({
+    cluster: clusterInput(),
+    confirmation_token: z.string().min(1).max(4096).optional().describe('Token from the previous call'),
+    wait: waitInput(),
+    dry_run: dryRunInput(),
+  });
 
 export const revokeCmekTool = defineTool({
   name: 'revoke_cmek',
@@ -200,14 +203,14 @@ export const revokeCmekTool = defineTool({
   toolset: 'cmek',
   input: revokeCmekInput,
   output: () => z.object({
-    cluster: clusterRefOutput,
+    cluster: clusterRefOutput(),
     outcome: z.enum(['dry_run', 'revoked', 'failed', 'in_progress']),
-    status: cmekStatusOutput,
+    status: cmekStatusOutput(),
     steps: z.array(z.string()),
     consequences: z.array(z.string()),
-    checks: z.array(checkOutput),
-    request: requestOutput,
-    regions: regionsOutput,
+    checks: z.array(checkOutput()),
+    request: requestOutput(),
+    regions: regionsOutput(),
     next_step: z.string(),
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },

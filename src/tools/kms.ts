@@ -6,36 +6,39 @@ import { z } from 'zod';
 import { OperatorError } from '../errors.js';
 import { defineTool } from './define-tool.js';
 
-const keyName = z
-  .string()
-  .regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$/, 'letters, digits and hyphens, 1-63 characters, starting with a letter or digit')
-  .describe('Key name (AWS alias, GCP key id, Azure key name); reused if it exists');
-
-export const provisionCmekKeyInput = z.object({
-  cluster: z.string().min(1).max(128).describe('Cluster name or id'),
-  key_name: keyName,
-  regions: z.array(z.string().min(1).max(64)).max(32).optional().describe('Default: all cluster regions'),
-  auth_principal: z
+const keyName = () =>
+  z
     .string()
-    .min(1)
-    .max(512)
-    .optional()
-    .describe('AWS role ARN, GCP service account or Azure tenant id'),
-  aws_account_id: z.string().regex(/^\d{12}$/, '12 digits').optional().describe('AWS: account for the default role crdb-cmek-<cluster>'),
-  gcp_project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id').optional().describe('GCP: project of the key ring'),
-  azure_vault: z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/, 'a Key Vault name').optional().describe('Azure: vault in the region (one region per call)'),
-  multi_region: z.boolean().optional().describe('AWS: multi-Region keys'),
-  hsm: z.boolean().optional().describe('HSM-backed key (Azure, GCP)'),
-  gcp_key_ring: z.string().regex(/^[a-zA-Z0-9_-]{1,63}$/, 'a key ring id').optional().describe('GCP: key ring (default crdb-cmek)'),
-  deletion_window_days: z.number().int().min(1).max(120).optional().describe('GCP: destroy window, days (default 30)'),
-  rotation_period_days: z.number().int().min(1).max(2560).optional().describe('Auto-rotation period, days'),
-  dry_run: z.boolean().default(false).describe('Show the plan; change nothing'),
-});
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$/, 'letters, digits and hyphens, 1-63 characters, starting with a letter or digit')
+    .describe('Key name (AWS alias, GCP key id, Azure key name); reused if it exists');
 
-const regionSpecOutput = z.object({
-  region: z.string(),
-  key_spec: z.object({ type: z.string(), uri: z.string(), auth_principal: z.string() }),
-});
+export const provisionCmekKeyInput = () =>
+  z.object({
+    cluster: z.string().min(1).max(128).describe('Cluster name or id'),
+    key_name: keyName(),
+    regions: z.array(z.string().min(1).max(64)).max(32).optional().describe('Default: all cluster regions'),
+    auth_principal: z
+      .string()
+      .min(1)
+      .max(512)
+      .optional()
+      .describe('AWS role ARN, GCP service account or Azure tenant id'),
+    aws_account_id: z.string().regex(/^\d{12}$/, '12 digits').optional().describe('AWS: account for the default role crdb-cmek-<cluster>'),
+    gcp_project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id').optional().describe('GCP: project of the key ring'),
+    azure_vault: z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/, 'a Key Vault name').optional().describe('Azure: vault in the region (one region per call)'),
+    multi_region: z.boolean().optional().describe('AWS: multi-Region keys'),
+    hsm: z.boolean().optional().describe('HSM-backed key (Azure, GCP)'),
+    gcp_key_ring: z.string().regex(/^[a-zA-Z0-9_-]{1,63}$/, 'a key ring id').optional().describe('GCP: key ring (default crdb-cmek)'),
+    deletion_window_days: z.number().int().min(1).max(120).optional().describe('GCP: destroy window, days (default 30)'),
+    rotation_period_days: z.number().int().min(1).max(2560).optional().describe('Auto-rotation period, days'),
+    dry_run: z.boolean().default(false).describe('Show the plan; change nothing'),
+  });
+
+const regionSpecOutput = () =>
+  z.object({
+    region: z.string(),
+    key_spec: z.object({ type: z.string(), uri: z.string(), auth_principal: z.string() }),
+  });
 
 export const provisionCmekKey = defineTool({
   name: 'provision_cmek_key',
@@ -47,7 +50,7 @@ export const provisionCmekKey = defineTool({
   output: () => z.object({
     cluster: z.object({ id: z.string(), name: z.string(), cloud_provider: z.string() }),
     dry_run: z.boolean(),
-    region_specs: z.array(regionSpecOutput),
+    region_specs: z.array(regionSpecOutput()),
     resources: z.array(z.object({ region: z.string(), uri: z.string(), actions: z.array(z.object({ action: z.string(), resource: z.string(), detail: z.string() })) })),
     manual_steps: z.array(z.string()),
     warnings: z.array(z.string()),
@@ -125,7 +128,7 @@ export const provisionCmekKey = defineTool({
   },
 });
 
-type ProvisionArgs = z.output<typeof provisionCmekKeyInput>;
+type ProvisionArgs = z.output<ReturnType<typeof provisionCmekKeyInput>>;
 
 function missing(what: string, why: string): OperatorError {
   return new OperatorError(`Missing ${what}`, why, `pass ${what} and call provision_cmek_key again.`);
@@ -158,16 +161,17 @@ function containerResolver(type: string, args: ProvisionArgs): (region: string) 
   }
 }
 
-export const deleteKmsKeyInput = z.object({
-  key_uri: z.string().min(1).max(512).describe('AWS key ARN, GCP key name or Azure key id'),
-  action: z
-    .enum(['schedule_deletion', 'disable'])
-    .default('schedule_deletion')
-    .describe('disable is the safer, reversible choice'),
-  pending_window_days: z.number().int().min(1).max(365).optional().describe('AWS: 7-30 (default 30); others: fixed'),
-  confirmation_token: z.string().max(2048).optional().describe('Two-step confirmation token'),
-  dry_run: z.boolean().default(false).describe('Show the plan; change nothing'),
-});
+export const deleteKmsKeyInput = () =>
+  z.object({
+    key_uri: z.string().min(1).max(512).describe('AWS key ARN, GCP key name or Azure key id'),
+    action: z
+      .enum(['schedule_deletion', 'disable'])
+      .default('schedule_deletion')
+      .describe('disable is the safer, reversible choice'),
+    pending_window_days: z.number().int().min(1).max(365).optional().describe('AWS: 7-30 (default 30); others: fixed'),
+    confirmation_token: z.string().max(2048).optional().describe('Two-step confirmation token'),
+    dry_run: z.boolean().default(false).describe('Show the plan; change nothing'),
+  });
 
 export const deleteKmsKey = defineTool({
   name: 'delete_kms_key',

@@ -7,34 +7,36 @@ import { TARGET_NAME } from '../sql/target-name.js';
 import type { ServerInfo } from '../sql/server-info.js';
 
 /** An absolute (or ~/) file path. */
-export const filePath = z
-  .string()
-  .min(1)
-  .max(4096)
-  .refine((path) => !path.includes('\0') && (isAbsolute(path) || path.startsWith('~/')), 'expected an absolute path (or ~/...)');
+export const filePath = () =>
+  z
+    .string()
+    .min(1)
+    .max(4096)
+    .refine((path) => !path.includes('\0') && (isAbsolute(path) || path.startsWith('~/')), 'expected an absolute path (or ~/...)');
 
 /** Expands a leading ~/ for paths passed straight to fs. */
 export function expandHome(path: string): string {
   return path.startsWith('~/') ? homedir() + path.slice(1) : path;
 }
 
-const httpUrl = z
-  .string()
-  .max(2048)
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password && Boolean(url.hostname);
-    } catch {
-      return false;
-    }
-  }, 'expected http(s)://host:port without credentials');
+const httpUrl = () =>
+  z
+    .string()
+    .max(2048)
+    .refine((value) => {
+      try {
+        const url = new URL(value);
+        return (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password && Boolean(url.hostname);
+      } catch {
+        return false;
+      }
+    }, 'expected http(s)://host:port without credentials');
 
 /**
  * Where to connect: URL or target, the CA file (for TLS and https http_url), optional HTTP status
  * fallback. sslmode, sslcert and sslkey go in the URL, libpq style.
  */
-export const connectionFields = {
+export const connectionFields = () => ({
   connection: z
     .string()
     .min(1)
@@ -42,9 +44,9 @@ export const connectionFields = {
     .refine((value) => /^postgres(ql)?:\/\//i.test(value) || TARGET_NAME.test(value), 'expected a postgresql:// URL or a target name')
     .optional()
     .describe('postgresql:// URL (sslmode/sslcert/sslkey as params) or target name; default DATABASE_URL'),
-  sslrootcert: filePath.optional().describe('CA certificate (ca.crt) path'),
-  http_url: httpUrl.optional().describe('DB Console URL, e.g. https://node:8080'),
-};
+  sslrootcert: filePath().optional().describe('CA certificate (ca.crt) path'),
+  http_url: httpUrl().optional().describe('DB Console URL, e.g. https://node:8080'),
+});
 
 /** The connection part of a tool's arguments. */
 export function connectionRequest(args: { connection?: string | undefined; sslrootcert?: string | undefined }): SqlConnectionRequest {
@@ -54,11 +56,12 @@ export function connectionRequest(args: { connection?: string | undefined; sslro
   };
 }
 
-export const serverOutput = z
-  .object({ product: z.enum(['cockroachdb', 'postgresql', 'other']), version: z.string(), release: z.string().nullable(), cloud: z.boolean() })
-  .nullable();
+export const serverOutput = () =>
+  z
+    .object({ product: z.enum(['cockroachdb', 'postgresql', 'other']), version: z.string(), release: z.string().nullable(), cloud: z.boolean() })
+    .nullable();
 
-export function serverData(info: ServerInfo | null): z.infer<typeof serverOutput> {
+export function serverData(info: ServerInfo | null): z.infer<ReturnType<typeof serverOutput>> {
   if (!info) return null;
   const release = info.release ? `v${info.release.major}.${info.release.minor}.${info.release.patch}` : null;
   return { product: info.product, version: info.version, release, cloud: info.cloud };

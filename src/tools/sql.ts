@@ -13,10 +13,11 @@ const STATUSES = ['expired', 'rotate_now', 'schedule_rotation', 'plan_rotation',
 const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 const UNSAFE = ['set', 'not_needed', 'refused', 'not_attempted'] as const;
 
-export const checkCertificateExpiryInput = z.strictObject({
-  ...connectionFields,
-  warn_days: z.number().int().min(1).max(3650).default(90).describe('Warning window for node/client certs, days'),
-});
+export const checkCertificateExpiryInput = () =>
+  z.strictObject({
+    ...connectionFields(),
+    warn_days: z.number().int().min(1).max(3650).default(90).describe('Warning window for node/client certs, days'),
+  });
 
 function describeTarget(conn: ResolvedConnection | undefined, httpUrl: string | undefined): string {
   return conn?.display ?? (httpUrl ? new URL(httpUrl).origin : 'none');
@@ -36,7 +37,7 @@ export const checkCertificateExpiryTool = defineTool({
   input: checkCertificateExpiryInput,
   output: () => z.object({
     target: z.string(),
-    server: serverOutput,
+    server: serverOutput(),
     source: z.enum(['sql', 'http_vars', 'http_certificates', 'none']),
     unsafe_internals: z.enum(UNSAFE),
     certificates: z.array(
@@ -110,23 +111,25 @@ export const checkCertificateExpiryTool = defineTool({
   },
 });
 
-export const verifyEncryptionSqlInput = z.strictObject({
-  ...connectionFields,
-  probe: z.boolean().default(false).describe('Also run a read/write probe'),
-});
+export const verifyEncryptionSqlInput = () =>
+  z.strictObject({
+    ...connectionFields(),
+    probe: z.boolean().default(false).describe('Also run a read/write probe'),
+  });
 
-const probeOutput = z
-  .object({
-    table: z.string(),
-    ok: z.boolean(),
-    steps_done: z.array(z.enum(['create', 'insert', 'select'])),
-    failed_step: z.enum(['create', 'insert', 'select']).nullable(),
-    error: z.string().nullable(),
-    read_back_matches: z.boolean().nullable(),
-    cleanup: z.enum(['not_needed', 'same_connection', 'fresh_connection', 'failed']),
-    left_behind: z.boolean(),
-  })
-  .nullable();
+const probeOutput = () =>
+  z
+    .object({
+      table: z.string(),
+      ok: z.boolean(),
+      steps_done: z.array(z.enum(['create', 'insert', 'select'])),
+      failed_step: z.enum(['create', 'insert', 'select']).nullable(),
+      error: z.string().nullable(),
+      read_back_matches: z.boolean().nullable(),
+      cleanup: z.enum(['not_needed', 'same_connection', 'fresh_connection', 'failed']),
+      left_behind: z.boolean(),
+    })
+    .nullable();
 
 function storeLine(store: StoreEncryption): string {
   const where = `${store.node_id ? `node ${store.node_id} ` : ''}store ${store.store_id}`;
@@ -149,7 +152,7 @@ export const verifyEncryptionSqlTool = defineTool({
   input: verifyEncryptionSqlInput,
   output: () => z.object({
     target: z.string(),
-    server: serverOutput,
+    server: serverOutput(),
     source: z.enum(['sql', 'http', 'none']),
     unsafe_internals: z.enum(UNSAFE),
     stores: z.array(
@@ -157,7 +160,7 @@ export const verifyEncryptionSqlTool = defineTool({
     ),
     summary: z.object({ stores: z.number().int(), encrypted: z.number().int(), plaintext: z.number().int(), unknown: z.number().int() }),
     cmek_note: z.string().nullable(),
-    probe: probeOutput,
+    probe: probeOutput(),
     notes: z.array(z.string()),
     retries: z.number().int(),
   }),

@@ -1,11 +1,11 @@
 /**
  * Pins the public tool interface: names, titles, descriptions, listed schemas and annotations
- * as a client sees them in tools/list, plus the full schemas define-tool validates against. A change here must be deliberate: review
+ * as a client sees them in tools/list, plus the full schemas every call is validated against. A change here must be deliberate: review
  * the diff, then refresh with `npx vitest run test/e2e/tools-list.test.ts -u`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { outputSchema } from '../../src/tools/define-tool.js';
+import { inputSchema, outputSchema } from '../../src/tools/define-tool.js';
 import { ALL_TOOLS } from '../../src/tools/index.js';
 import { startTestServer, type TestServer } from '../helpers/harness.js';
 
@@ -38,7 +38,7 @@ describe('tools/list', () => {
     const pinned = ALL_TOOLS.map((def) => ({
       name: def.name,
       toolset: def.toolset,
-      input: z.toJSONSchema(def.input, { io: 'input' }),
+      input: z.toJSONSchema(inputSchema(def), { io: 'input' }),
       output: z.toJSONSchema(outputSchema(def)),
     }));
     await expect(`${JSON.stringify(pinned, null, 2)}\n`).toMatchFileSnapshot('__snapshots__/tool-schemas.json');

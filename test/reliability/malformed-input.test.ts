@@ -1,17 +1,16 @@
 /**
  * Reliability: malformed input, for every tool in ALL_TOOLS (a new tool is covered by being
  * registered). Generators come from each tool's input schema (schema-arbitraries.ts); each draw is
- * checked to be invalid under the schemas the server enforces (the strict listed one, then the full one). Every answer must be an isError naming the tool
+ * checked to be invalid under the strict full schema the server enforces. Every answer must be an isError naming the tool
  * and a bad field, with zero requests at any sandbox emulator (Cloud API, AWS, GCP, Azure, SQL),
  * and the server must still answer tools/list afterwards.
  */
 import fc from 'fast-check';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
 import type { Sandbox } from '../../src/sandbox/index.js';
+import { inputSchema, type ToolDef } from '../../src/tools/define-tool.js';
 import { ALL_TOOLS } from '../../src/tools/index.js';
-import { listedInputSchema } from '../../src/tools/listing-schema.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
 import { useFastSandboxServer } from '../tools/cmek-helpers.js';
 import { inputJsonSchema, malformedArbitrary, reportedFields, validArbitrary } from './schema-arbitraries.js';
@@ -37,24 +36,19 @@ function names(text: string, field: string): boolean {
   return text.includes(field) || text.includes(JSON.stringify(field).slice(1, -1));
 }
 
-/**
- * What the server's two checks report: the listed schema (checked by the SDK; strict at the top
- * level) then the full schema (define-tool). Undefined when the server would accept the arguments.
- */
-function badFields(input: z.ZodObject, args: Record<string, unknown>): string[] | undefined {
-  const lean = listedInputSchema(input).safeParse(args);
-  if (!lean.success) return reportedFields(lean.error);
-  const full = input.safeParse(lean.data);
+/** What the server's check (the strict full schema) reports; undefined when it would accept the arguments. */
+function badFields(def: ToolDef, args: Record<string, unknown>): string[] | undefined {
+  const full = inputSchema(def).safeParse(args);
   return full.success ? undefined : reportedFields(full.error);
 }
 
 describe.each(ALL_TOOLS.map((def) => [def.name, def] as const))('%s: malformed input', (name, def) => {
   it(`${RUNS} malformed inputs: isError naming the tool and field, no upstream call, server still answers`, { timeout: 180_000 }, async () => {
-    // Unknown top-level keys are refused for every tool (the listed schema is strict), whatever the zod object says.
-    const schema = { ...inputJsonSchema(def.input), additionalProperties: false };
+    // Unknown top-level keys are refused for every tool (the enforced schema is strict).
+    const schema = { ...inputJsonSchema(inputSchema(def)), additionalProperties: false };
     const malformed = malformedArbitrary(schema)
       .filter(isPlainObject)
-      .filter((args) => !def.input.safeParse(args).success || badFields(def.input, args) !== undefined);
+      .filter((args) => badFields(def, args) !== undefined);
     let runs = 0;
     await fc.assert(
       fc.asyncProperty(malformed, async (args) => {
@@ -63,7 +57,7 @@ describe.each(ALL_TOOLS.map((def) => [def.name, def] as const))('%s: malformed i
         const result = await callTool(server.client, name, args);
         expect(result.isError, result.text.slice(0, 500)).toBe(true);
         expect(result.text).toMatch(new RegExp(`Invalid arguments for (tool )?${name}\\b`));
-        const fields = badFields(def.input, args) ?? reportedFields(def.input.safeParse(args).error!);
+        const fields = badFields(def, args)!;
         expect(fields.length === 0 || fields.some((field) => names(result.text, field)), `names one of ${fields.join(', ')}: ${result.text.slice(0, 300)}`).toBe(true);
         expect(result.text).not.toMatch(/Internal error|bug in crdb-encryption-mcp/);
         expect(upstreamCalls()).toBe(before);
@@ -76,8 +70,8 @@ describe.each(ALL_TOOLS.map((def) => [def.name, def] as const))('%s: malformed i
   });
 
   it('a misspelt argument (dryRun, DRY_RUN, force, Cluster) is refused by name, not ignored', async () => {
-    const candidates = fc.sample(validArbitrary(inputJsonSchema(def.input)).filter(isPlainObject), { numRuns: 500, seed: 7 });
-    const base = candidates.find((args) => badFields(def.input, args) === undefined) ?? {};
+    const candidates = fc.sample(validArbitrary(inputJsonSchema(inputSchema(def))).filter(isPlainObject), { numRuns: 500, seed: 7 });
+    const base = candidates.find((args) => badFields(def, args) === undefined) ?? {};
     const before = upstreamCalls();
     for (const typo of ['dryRun', 'DRY_RUN', 'force', 'Cluster']) {
       const result = await callTool(server.client, name, { ...base, [typo]: true });

@@ -7,8 +7,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/index.js';
+import { inputSchema } from '../../src/tools/define-tool.js';
 import { ALL_TOOLS } from '../../src/tools/index.js';
-import { listedInputSchema } from '../../src/tools/listing-schema.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
 import { useFastSandboxServer } from '../tools/cmek-helpers.js';
 import { inputJsonSchema, validArbitrary } from './schema-arbitraries.js';
@@ -34,12 +34,11 @@ function harmless(args: Record<string, unknown>): Record<string, unknown> {
 
 describe.each(ALL_TOOLS.map((def) => [def.name, def] as const))('%s: random valid input', (name, def) => {
   it(`${RUNS} schema-valid random inputs: an operator-facing answer with a next step, no unconfirmed mutation`, { timeout: 120_000 }, async () => {
-    const listed = listedInputSchema(def.input);
-    const accepted = (args: Record<string, unknown>) => {
-      const lean = listed.safeParse(args);
-      return lean.success && def.input.safeParse(lean.data).success;
-    };
-    const valid = validArbitrary(inputJsonSchema(def.input)).filter(isPlainObject).map(harmless).filter(accepted);
+    const full = inputSchema(def);
+    const valid = validArbitrary(inputJsonSchema(full))
+      .filter(isPlainObject)
+      .map(harmless)
+      .filter((args) => full.safeParse(args).success);
     await fc.assert(
       fc.asyncProperty(valid, async (args) => {
         const before = mutatingCalls(sandbox);

@@ -14,7 +14,7 @@ const readTool = defineTool({
   title: 'Read widget',
   description: 'Test-only read tool.',
   toolset: 'kms',
-  input: z.object({}),
+  input: () => z.object({}),
   output: () => z.object({ ok: z.boolean() }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   run: async () => ({ data: { ok: true }, text: 'ok\nNext: nothing.' }),

@@ -34,7 +34,8 @@ const leakyTool = defineTool({
   title: 'Leaky change',
   description: 'Test-only mutating tool that tries to leak every secret.',
   toolset: 'sql',
-  input: z.object({
+  input: () =>
+    z.object({
     mode: z.enum(['success', 'operator_error', 'crash', 'confirm']).describe('Path to take.'),
     password: z.string().optional().describe('A secret parameter.'),
     url: z.string().optional().describe('A connection URL parameter.'),

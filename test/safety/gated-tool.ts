@@ -14,7 +14,7 @@ import { createDeps, type Deps, type DepsOverrides } from '../../src/deps.js';
 import { OperatorError } from '../../src/errors.js';
 import { requireConfirmation } from '../../src/safety/require-confirmation.js';
 import type { AuditEntry } from '../../src/safety/types.js';
-import { defineTool, registerTools, type ToolDef } from '../../src/tools/define-tool.js';
+import { defineTool, registerTools, toolEntry, type ToolDef } from '../../src/tools/define-tool.js';
 import { connectClient, tempDir } from '../helpers/harness.js';
 
 /** The fake upstream the destructive tool "calls". */
@@ -37,7 +37,8 @@ export function destroyWidgetTool(upstream: Upstream, name = 'destroy_widget'): 
     title: 'Destroy widget',
     description: 'Test-only destructive tool.',
     toolset: 'kms',
-    input: z.object({
+    input: () =>
+      z.object({
       widget: z.string().describe('Widget name.'),
       force: z.boolean().default(false).describe('Force.'),
       dry_run: z.boolean().default(false).describe('Plan only.'),
@@ -94,7 +95,7 @@ export async function startGatedServer(options: GatedServerOptions = {}): Promis
   const config = buildConfig({ auditLog: join(tempDir(), 'audit.jsonl'), ...options.config });
   const deps = await createDeps(config, undefined, options.deps);
   const server = new McpServer({ name: 'gated-test', version: '0.0.0' }, { capabilities: { logging: {} } });
-  registerTools(server, options.tools ?? [destroyWidgetTool(upstream)], config, deps);
+  registerTools(server, (options.tools ?? [destroyWidgetTool(upstream)]).map(toolEntry), config, deps);
   const client = await connectClient(server, options);
   return {
     client,

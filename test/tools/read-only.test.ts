@@ -23,7 +23,7 @@ function tool(name: string, toolset: Toolset, annotations: ToolAnnotations): Too
     title: name,
     description: `Test tool ${name}.`,
     toolset,
-    input: z.object({ target: z.string().optional().describe('Target.') }),
+    input: () => z.object({ target: z.string().optional().describe('Target.') }),
     output: () => z.object({ ran: z.string() }),
     annotations,
     async run() {

@@ -1,8 +1,9 @@
 /**
- * tools/list is paid in model context on every conversation. The schemas listed are lean
- * relaxations of the real ones: input types, enums, numeric bounds, defaults and descriptions
- * stay while string patterns and lengths go; outputs are listed as plain objects. define-tool
- * validates the full input (with a clear message) and output schemas on every call.
+ * tools/list is paid in model context on every conversation. The input schemas listed are lean
+ * relaxations of the real ones: types, enums, numeric bounds, defaults and descriptions stay
+ * while string patterns and lengths go. define-tool validates the full input (with a clear
+ * message) and output schemas on every call. Used at development time only:
+ * tools/generate-listing.ts writes the result to src/tools/listing.json.
  */
 import { z } from 'zod';
 
@@ -52,9 +53,10 @@ export function listedInputSchema(input: z.ZodObject): z.ZodObject {
 }
 
 /**
- * The output schema as listed: an object. Every result also carries a text rendering, and
- * define-tool enforces the full output schema (pinned by the tools/list snapshot test).
+ * The listed input schema as JSON Schema, converted the way the MCP SDK converts for tools/list
+ * (draft-07, input side), without `$schema` (the SDK adds it).
  */
-export function listedOutputSchema(): z.ZodObject {
-  return z.looseObject({});
+export function listedInputJsonSchema(input: z.ZodObject): Record<string, unknown> {
+  const { $schema: _, ...json } = z.toJSONSchema(listedInputSchema(input), { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
+  return json;
 }
