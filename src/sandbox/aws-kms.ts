@@ -1,13 +1,15 @@
 /**
  * AWS KMS emulator: the JSON 1.1 protocol (`X-Amz-Target: TrentService.<Op>`) over HTTP, so the
- * real @aws-sdk/client-kms talks to it with `endpoint` + static credentials. The region comes
- * from the SigV4 credential scope, as in AWS. Seeded with the keys of src/sandbox/seed.ts.
+ * real @aws-sdk/client-kms talks to it with `endpoint` + static credentials. Every request's SigV4
+ * signature is verified; the region comes from its credential scope, as in AWS. Seeded with the
+ * keys of src/sandbox/seed.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { CMEK_ACTIONS, cmekKeyPolicy, evaluateCmekGrant, parseKeyPolicy, rootStatement } from '../kms/aws-policy.js';
 import { parseAwsKeyArn, KeyUriError } from '../kms/key-uri.js';
 import { AWS_OPERATIONS } from './aws-kms-ops.js';
+import { parseSigV4Authorization, verifySigV4 } from './aws-sigv4.js';
 import { AwsApiError, AwsKmsStore, DAY_MS, type AwsKeyState, type AwsKmsKey } from './aws-kms-store.js';
 import { FaultPlan, RequestLog, type FaultRule } from './faults.js';
 import { startHttpEmulator, type HttpReply } from './http-server.js';
@@ -40,7 +42,6 @@ export interface AwsKmsEmulatorOptions {
 const CREDENTIALS = { accessKeyId: 'AKIASANDBOX000000001', secretAccessKey: 'sandbox-secret-not-a-real-key-000000000000' };
 const CALLER = `arn:aws:iam::${AWS_ACCOUNT}:user/sandbox-operator`;
 const REPORTS_ROLE = `arn:aws:iam::${AWS_ACCOUNT}:role/crdb-cmek-reports`;
-const SCOPE = /Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 
 function error(type: string, message: string, status = 400): HttpReply {
@@ -52,16 +53,14 @@ function operationOf(request: IncomingMessage): string {
   return typeof target === 'string' && target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : 'Unknown';
 }
 
-/** The region of a request, from its SigV4 credential scope; throws the AWS auth errors. */
-function regionOf(request: IncomingMessage): string {
-  const authorization = request.headers.authorization;
-  if (!authorization) throw new AwsApiError('MissingAuthenticationTokenException', 'Missing Authentication Token');
-  const scope = SCOPE.exec(authorization);
-  if (!scope) throw new AwsApiError('IncompleteSignatureException', 'Authorization header requires a Credential parameter of the form AKID/date/region/kms/aws4_request.');
-  const [, accessKeyId, , region, service] = scope as unknown as [string, string, string, string, string];
+/** Authenticates a request (credential scope, then signature) and returns its region; throws the AWS auth errors. */
+function authenticate(request: IncomingMessage, body: string): string {
+  const authorization = parseSigV4Authorization(request.headers.authorization);
+  const { accessKeyId, region, service } = authorization;
   if (accessKeyId !== CREDENTIALS.accessKeyId) throw new AwsApiError('UnrecognizedClientException', 'The security token included in the request is invalid.');
   if (service !== 'kms') throw new AwsApiError('InvalidSignatureException', `Credential should be scoped to correct service: 'kms'.`);
   if (!REGION.test(region)) throw new AwsApiError('InvalidSignatureException', 'Credential should be scoped to a valid region.');
+  verifySigV4(request, body, authorization, CREDENTIALS.secretAccessKey);
   return region;
 }
 
@@ -152,7 +151,7 @@ export async function startAwsKmsEmulator(options: AwsKmsEmulatorOptions = {}): 
     operationOf: (request) => operationOf(request),
     handle(request, body, operation) {
       try {
-        const region = regionOf(request);
+        const region = authenticate(request, body);
         const run = AWS_OPERATIONS[operation];
         if (!run) throw new AwsApiError('UnknownOperationException', `Unknown operation ${String(request.headers['x-amz-target'] ?? '')}`);
         let input: Record<string, unknown>;

@@ -88,6 +88,35 @@ describe('AWS KMS emulator: keys and aliases', () => {
     expect(await response.json()).toEqual({ __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' });
   });
 
+  it('verifies SigV4 signatures: a wrong secret or a request changed after signing is refused', async () => {
+    const wrongSecret = client('us-east-1', { credentials: { accessKeyId: kms.credentials.accessKeyId, secretAccessKey: 'not-the-sandbox-secret' } });
+    const denied = await awsError(wrongSecret.send(new ListKeysCommand({})));
+    expect(denied.name).toBe('InvalidSignatureException');
+    expect(denied.message).toMatch(/^The request signature we calculated does not match the signature you provided/);
+
+    const signer = client();
+    let signed: { headers: Record<string, string>; body: string } | undefined;
+    signer.middlewareStack.addRelativeTo(
+      ((next: (args: { request: { headers: Record<string, string>; body: string } }) => Promise<unknown>) => async (args: { request: { headers: Record<string, string>; body: string } }) => {
+        signed = { headers: { ...args.request.headers }, body: args.request.body };
+        return next(args);
+      }) as never,
+      { relation: 'after', toMiddleware: 'httpSigningMiddleware' } as never,
+    );
+    await signer.send(new DescribeKeyCommand({ KeyId: awsKeyArn(AWS_KEYS.prodEastUsEast1) }));
+    const { host: _host, 'content-length': _length, ...headers } = signed!.headers;
+    const replay = (body: string) => fetch(kms.url, { method: 'POST', headers, body });
+    expect((await replay(signed!.body)).status).toBe(200);
+    const tampered = await replay(signed!.body.replace(AWS_KEYS.prodEastUsEast1.id, AWS_KEYS.unused.id));
+    expect(tampered.status).toBe(400);
+    expect(await tampered.json()).toMatchObject({ __type: 'InvalidSignatureException' });
+    const otherOperation = await fetch(kms.url, { method: 'POST', headers: { ...headers, 'x-amz-target': 'TrentService.ScheduleKeyDeletion' }, body: signed!.body });
+    expect(await otherOperation.json()).toMatchObject({ __type: 'InvalidSignatureException', message: expect.stringMatching(/^The request signature we calculated/) });
+    expect(kms.keyState(awsKeyArn(AWS_KEYS.prodEastUsEast1))).toBe('Enabled');
+    const unsignedDate = await fetch(kms.url, { method: 'POST', headers: { ...headers, 'x-amz-date': '20200101T000000Z' }, body: signed!.body });
+    expect(await unsignedDate.json()).toMatchObject({ __type: 'IncompleteSignatureException' });
+  });
+
   it('lists keys per region with pagination', async () => {
     const east = client();
     const all = await east.send(new ListKeysCommand({}));
