@@ -64,7 +64,6 @@ function progressSender(extra: Extra, deps: Deps): ToolContext['progress'] {
   };
 }
 
-
 /** Runs one call of `entry` and returns what the client sees. */
 export async function runToolCall(
   entry: ToolEntry,
