@@ -2,24 +2,14 @@
  * The gate in front of the real revoke_cmek, counted at the Cloud API emulator: a failing
  * confirmation dialog and every bad token send nothing; a good token sends exactly one PATCH.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { callTool, type TestServer } from '../helpers/harness.js';
-import { cloudCalls, startCmekServer } from '../tools/cmek-helpers.js';
+import { describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../src/sandbox/index.js';
+import { callTool } from '../helpers/harness.js';
+import { cloudCalls, startCmekServer, useSandboxPerFile } from '../tools/cmek-helpers.js';
 import { tokenFrom } from './gated-tool.js';
 
 let sandbox: Sandbox;
-const servers: TestServer[] = [];
-beforeAll(async () => {
-  sandbox = await startSandbox({ cmekTransitionMs: 20, rateLimitPerSecond: 1000 });
-});
-afterAll(async () => {
-  await sandbox?.stop();
-});
-beforeEach(() => sandbox.cloud.reset());
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
+const servers = useSandboxPerFile((ready) => (sandbox = ready), 20);
 
 const patches = () => cloudCalls(sandbox, 'PATCH', 'PATCH /cmek');
 

@@ -1,25 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { CLUSTER_IDS, GCP_CMEK_SERVICE_ACCOUNT, GCP_KEYS, gcpKeyName } from '../../src/sandbox/seed.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
-import { cloudCalls, startCmekServer, type CmekServerOptions } from './cmek-helpers.js';
+import { cloudCalls, startCmekServer, type CmekServerOptions, useSandboxPerFile } from './cmek-helpers.js';
 
 let sandbox: Sandbox;
-const servers: TestServer[] = [];
+const servers = useSandboxPerFile((ready) => (sandbox = ready));
 const PROD = CLUSTER_IDS['prod-east'];
 const GCP_KEYS_BY_REGION = { 'us-central1': gcpKeyName(GCP_KEYS.usCentral1), 'europe-west1': gcpKeyName(GCP_KEYS.europeWest1) };
 
-beforeAll(async () => {
-  sandbox = await startSandbox({ cmekTransitionMs: 30, rateLimitPerSecond: 1000 });
-});
-afterAll(async () => {
-  await sandbox?.stop();
-});
-beforeEach(() => sandbox.cloud.reset());
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
 
 async function server(options: CmekServerOptions = {}): Promise<TestServer> {
   const started = await startCmekServer(sandbox, { ...options, cloud: { rateLimitPerSecond: 1000, ...options.cloud } });

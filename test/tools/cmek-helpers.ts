@@ -1,5 +1,5 @@
 /** Shared set-up for the CMEK tool tests: a sandbox, a server over a real MCP client, quick polling. */
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { createCloudClient, type CloudClientOptions } from '../../src/cloud/client.js';
 import { buildConfig, type Config } from '../../src/config.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
@@ -59,4 +59,26 @@ export function useFastSandboxServer(onReady: (sandbox: Sandbox, server: TestSer
     await server?.close();
     await sandbox?.stop();
   });
+}
+
+/**
+ * Per-file fixture for tests that start their own servers: one quick sandbox (no practical rate
+ * limit) whose Cloud API state is reset before each test. Servers pushed onto the returned list
+ * are closed after each test.
+ */
+export function useSandboxPerFile(onReady: (sandbox: Sandbox) => void, cmekTransitionMs = 30): TestServer[] {
+  let sandbox: Sandbox | undefined;
+  const servers: TestServer[] = [];
+  beforeAll(async () => {
+    sandbox = await startSandbox({ cmekTransitionMs, rateLimitPerSecond: 1000 });
+    onReady(sandbox);
+  });
+  afterAll(async () => {
+    await sandbox?.stop();
+  });
+  beforeEach(() => sandbox?.cloud.reset());
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+  return servers;
 }

@@ -1,24 +1,14 @@
 import type { ElicitRequest, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../src/sandbox/index.js';
 import { CLUSTER_IDS } from '../../src/sandbox/seed.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
-import { cloudCalls, startCmekServer } from './cmek-helpers.js';
+import { cloudCalls, startCmekServer, useSandboxPerFile } from './cmek-helpers.js';
 
 let sandbox: Sandbox;
-const servers: TestServer[] = [];
+const servers = useSandboxPerFile((ready) => (sandbox = ready));
 const PROD = CLUSTER_IDS['prod-east'];
 
-beforeAll(async () => {
-  sandbox = await startSandbox({ cmekTransitionMs: 30, rateLimitPerSecond: 1000 });
-});
-afterAll(async () => {
-  await sandbox?.stop();
-});
-beforeEach(() => sandbox.cloud.reset());
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
 
 async function serverWith(onElicit?: (request: ElicitRequest['params']) => ElicitResult, tokens = false): Promise<TestServer> {
   const server = await startCmekServer(sandbox, {
