@@ -17,7 +17,7 @@ function defOf(schema: AnyZod): ZodInternals['_zod']['def'] {
 }
 
 /** A relaxation of `schema` that lists compactly; anything it rejects, `schema` rejects too. */
-export function leanSchema(schema: AnyZod, depth: number): AnyZod {
+function leanSchema(schema: AnyZod, depth: number): AnyZod {
   const def = defOf(schema);
   const described = (lean: AnyZod): AnyZod => (schema.description ? lean.describe(schema.description) : lean);
   switch (def.type) {
@@ -48,7 +48,7 @@ export function leanSchema(schema: AnyZod, depth: number): AnyZod {
 }
 
 /** The input schema as listed: full depth, lean strings; unknown arguments are rejected (a typo like dryRun must not vanish). */
-export function listedInputSchema(input: z.ZodObject): z.ZodObject {
+function listedInputSchema(input: z.ZodObject): z.ZodObject {
   return (leanSchema(input, 8) as z.ZodObject).strict();
 }
 

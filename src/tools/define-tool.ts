@@ -4,7 +4,7 @@
  * What happens on a call (validation, audit, redaction, error mapping) is in tool-call.ts,
  * imported on the first call.
  */
-import type { McpServer, RegisteredTool } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { z } from 'zod';
@@ -132,8 +132,7 @@ export function toolPolicy(def: Pick<ToolDef, 'annotations' | 'toolset' | 'name'
 }
 
 /** Registers every entry on the server; those the policy forbids are registered disabled. */
-export function registerTools(server: McpServer, entries: readonly ToolEntry[], config: Config, deps: Deps): Map<string, RegisteredTool> {
-  const registered = new Map<string, RegisteredTool>();
+export function registerTools(server: McpServer, entries: readonly ToolEntry[], config: Config, deps: Deps): void {
   const session = elicitationSession(server);
   const confirm = deps.createConfirm(session);
   for (const entry of entries) {
@@ -156,9 +155,7 @@ export function registerTools(server: McpServer, entries: readonly ToolEntry[], 
     // saves ~40 bytes per tool in the tools/list every conversation pays for.
     tool.execution = undefined;
     if (!toolPolicy(entry, config).allowed) tool.disable();
-    registered.set(entry.name, tool);
   }
-  return registered;
 }
 
 function assertConsistentAnnotations(tool: Pick<ToolDef, 'name' | 'annotations'>): void {
