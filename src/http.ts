@@ -26,10 +26,13 @@ export interface RunningHttpServer {
 /** Bounds on legacy (2025) sessions: each holds an McpServer until closed. */
 export interface SessionLimits {
   maxSessions: number;
+  /** A session unused this long is closed (checked every minute and before opening a new one). */
   idleMs: number;
+  /** The clock idleness is measured with (tests pass their own). */
+  now: () => number;
 }
 
-export const DEFAULT_SESSION_LIMITS: SessionLimits = { maxSessions: 64, idleMs: 30 * 60_000 };
+export const DEFAULT_SESSION_LIMITS: SessionLimits = { maxSessions: 64, idleMs: 30 * 60_000, now: Date.now };
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
@@ -74,8 +77,9 @@ async function readBody(request: IncomingMessage): Promise<string | undefined> {
 }
 
 /** Starts the HTTP transport on config.host:config.port; rejects (nothing listening) when the port cannot be bound. */
-export async function startHttpServer(config: Config, deps: Deps, limits: SessionLimits = DEFAULT_SESSION_LIMITS): Promise<RunningHttpServer> {
+export async function startHttpServer(config: Config, deps: Deps, sessionLimits: Partial<SessionLimits> = {}): Promise<RunningHttpServer> {
   if (!config.httpToken && !isLoopbackHost(config.host)) throw new Error('refusing to bind a non-loopback host without MCP_HTTP_TOKEN');
+  const limits = { ...DEFAULT_SESSION_LIMITS, ...sessionLimits };
   const hostnames = allowedHostnames(config);
   const validHost = hostHeaderValidation(hostnames);
   const validOrigin = originValidation(hostnames);
@@ -85,7 +89,7 @@ export async function startHttpServer(config: Config, deps: Deps, limits: Sessio
   const sessions = new Map<string, LegacySession>();
 
   function expireIdleSessions(): void {
-    const now = Date.now();
+    const now = limits.now();
     for (const [id, session] of sessions) {
       if (now - session.lastSeen < limits.idleMs) continue;
       sessions.delete(id);
@@ -100,7 +104,7 @@ export async function startHttpServer(config: Config, deps: Deps, limits: Sessio
     if (typeof sessionId === 'string') {
       const session = sessions.get(sessionId);
       if (!session) return sendJsonRpcError(response, 404, -32001, 'Session not found: it expired or was closed; start a new session with initialize');
-      session.lastSeen = Date.now();
+      session.lastSeen = limits.now();
       return session.transport.handleRequest(request, response, body);
     }
     if (request.method !== 'POST' || !isInitializeRequest(body)) {
@@ -114,7 +118,7 @@ export async function startHttpServer(config: Config, deps: Deps, limits: Sessio
     const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, server, lastSeen: Date.now() });
+        sessions.set(id, { transport, server, lastSeen: limits.now() });
       },
     });
     transport.onclose = () => {
