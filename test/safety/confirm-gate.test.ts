@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ElicitRequest, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { buildConfig } from '../../src/config.js';
 import { createConfirmationGate } from '../../src/safety/confirm.js';
-import { TOKEN_TTL_MS } from '../../src/safety/token.js';
+import { SEALED_TTL_MS } from '../../src/safety/sealed-state.js';
+const TOKEN_TTL_MS = SEALED_TTL_MS.token;
 import { callTool } from '../helpers/harness.js';
 import { CONSEQUENCES, DESCRIPTION, REVERSIBILITY, destroyWidgetTool, startGatedServer, tokenFrom, type GatedServer, type Upstream } from './gated-tool.js';
 
