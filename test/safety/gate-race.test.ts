@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { DisableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ElicitRequest, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import type { ElicitRequest, ElicitResult } from '@modelcontextprotocol/client';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { AWS_KEYS, awsKeyArn } from '../../src/sandbox/seed.js';
 import type { AuditEntry } from '../../src/safety/types.js';
