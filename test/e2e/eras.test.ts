@@ -6,18 +6,16 @@
  *   the legacy peer), which opens with initialize.
  * Each lists tools, calls one on the sandbox, gets a prompt and reads a skill resource.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as LegacyStdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport as LegacyHttpClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIST, startBuiltHttpServer, stopChild } from '../helpers/built-server.js';
 import { tempDir } from '../helpers/harness.js';
 
-const DIST = join(process.cwd(), 'dist', 'index.js');
 const SERVER_ARGS = [DIST, '--sandbox'];
 
 function serverEnv(): Record<string, string> {
@@ -34,21 +32,31 @@ interface Conversation {
   close(): Promise<void>;
 }
 
-function modern(client: Client): Conversation {
+/** What both SDK generations' clients offer for these calls (their types differ in detail). */
+interface AnyClient {
+  listTools(): Promise<{ tools: Array<{ name: string }> }>;
+  callTool(params: { name: string; arguments: Record<string, unknown> }): Promise<unknown>;
+  getPrompt(params: { name: string; arguments: Record<string, string> }): Promise<{ messages: Array<{ content: { type: string; text?: unknown } }> }>;
+  readResource(params: { uri: string }): Promise<{ contents: Array<{ text?: unknown }> }>;
+  close(): Promise<void>;
+}
+
+function conversation(client: AnyClient, protocolVersion: () => string | undefined): Conversation {
   return {
     listToolNames: async () => (await client.listTools()).tools.map((tool) => tool.name),
     callTool: (name, args) => client.callTool({ name, arguments: args }) as never,
     getPromptText: async (name, args) => {
       const content = (await client.getPrompt({ name, arguments: args })).messages[0]!.content;
-      return content.type === 'text' ? content.text : '';
+      return content.type === 'text' ? String(content.text) : '';
     },
-    readText: async (uri) => {
-      const first = (await client.readResource({ uri })).contents[0]!;
-      return 'text' in first ? first.text : '';
-    },
-    protocolVersion: () => client.getNegotiatedProtocolVersion(),
+    readText: async (uri) => String((await client.readResource({ uri })).contents[0]!.text ?? ''),
+    protocolVersion,
     close: () => client.close(),
   };
+}
+
+function modern(client: Client): Conversation {
+  return conversation(client as unknown as AnyClient, () => client.getNegotiatedProtocolVersion());
 }
 
 /** Connects the 1.x client, noting the version the initialize handshake settled on (the client tells its transport). */
@@ -62,45 +70,10 @@ async function legacy(transport: LegacyStdioClientTransport | LegacyHttpClientTr
     setProtocolVersion?.(version);
   };
   await client.connect(transport);
-  return {
-    listToolNames: async () => (await client.listTools()).tools.map((tool) => tool.name),
-    callTool: (name, args) => client.callTool({ name, arguments: args }) as never,
-    getPromptText: async (name, args) => {
-      const content = (await client.getPrompt({ name, arguments: args })).messages[0]!.content;
-      return content.type === 'text' ? content.text : '';
-    },
-    readText: async (uri) => {
-      const first = (await client.readResource({ uri })).contents[0]!;
-      return 'text' in first ? String(first.text) : '';
-    },
-    protocolVersion: () => negotiated,
-    close: () => client.close(),
-  };
+  return conversation(client as unknown as AnyClient, () => negotiated);
 }
 
 const MODERN = { versionNegotiation: { mode: { pin: '2026-07-28' } } } as const;
-
-async function startHttpChild(): Promise<{ child: ChildProcess; url: string }> {
-  if (!existsSync(DIST)) throw new Error(`${DIST} is missing: run \`npm run build\` before this test (npm test does it).`);
-  const child = spawn(process.execPath, [...SERVER_ARGS, '--transport', 'http', '--port', '0'], { env: serverEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const match = /listening on (http:\/\/\S+\/mcp)/.exec(stderr);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (${code}): ${stderr}`)));
-  });
-  return { child, url };
-}
-
-async function stopChild(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 let httpChild: ChildProcess | undefined;
 let httpUrl = '';
@@ -122,7 +95,7 @@ const CONNECTIONS: Record<string, () => Promise<Conversation>> = {
 };
 
 beforeAll(async () => {
-  ({ child: httpChild, url: httpUrl } = await startHttpChild());
+  ({ child: httpChild, url: httpUrl } = await startBuiltHttpServer(['--sandbox'], serverEnv()));
 });
 afterAll(async () => {
   await stopChild(httpChild);

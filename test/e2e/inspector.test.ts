@@ -5,17 +5,17 @@
  * a prompt with arguments, a skill resource, and sandbox tool calls. The Inspector speaks the
  * legacy era (initialize).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_TOOLS } from '../../src/tools/index.js';
+import { DIST, startBuiltHttpServer, stopChild } from '../helpers/built-server.js';
 import { tempDir } from '../helpers/harness.js';
 
 const run = promisify(execFile);
-const DIST = join(process.cwd(), 'dist', 'index.js');
 const INSPECTOR = join(dirname(createRequire(import.meta.url).resolve('@modelcontextprotocol/inspector-cli/package.json')), 'build', 'cli.js');
 const AUDIT_LOG = join(tempDir('crdb-mcp-inspector-'), 'audit.jsonl');
 
@@ -69,23 +69,10 @@ describe('MCP Inspector CLI against the built server over Streamable HTTP', () =
   let url: string;
 
   beforeAll(async () => {
-    child = spawn(process.execPath, [DIST, '--sandbox', '--transport', 'http', '--port', '0', '--audit-log', AUDIT_LOG], { stdio: ['ignore', 'ignore', 'pipe'] });
-    url = await new Promise<string>((resolve, reject) => {
-      let stderr = '';
-      child.stderr!.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-        const match = /listening on (http:\/\/\S+\/mcp)/.exec(stderr);
-        if (match) resolve(match[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`server exited (${code}): ${stderr}`)));
-    });
+    ({ child, url } = await startBuiltHttpServer(['--sandbox', '--audit-log', AUDIT_LOG]));
   });
   afterAll(async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await stopChild(child);
   });
 
   it('tools/list and a sandbox tool call', async () => {
