@@ -30,7 +30,7 @@ function firstFree(result: ToolCallOutcome): Action | undefined {
 /** Follows first free next_actions from `start` until `done`; fails on a repeated call (a loop), no free action (a stall) or too many steps. */
 async function follow(start: Pick<Action, 'tool' | 'arguments'>, done: (result: ToolCallOutcome) => boolean): Promise<string[]> {
   const trail: string[] = [];
-  let action: Pick<Action, 'tool' | 'arguments'> | undefined = start;
+  let action: Pick<Action, 'tool' | 'arguments'> = start;
   for (let step = 0; step < MAX_STEPS; step += 1) {
     const key = `${action.tool} ${JSON.stringify(action.arguments)}`;
     expect(trail, `loop: ${key} again after ${trail.join(' -> ')}`).not.toContain(key);
@@ -38,8 +38,9 @@ async function follow(start: Pick<Action, 'tool' | 'arguments'>, done: (result: 
     const result = await call(action);
     expect(result.isError, `${key}: ${result.text}`).toBe(false);
     if (done(result)) return trail;
-    action = firstFree(result);
-    expect(action, `stalled after ${key}: ${result.text}`).toBeDefined();
+    const next = firstFree(result);
+    if (!next) throw new Error(`stalled after ${key}: ${result.text}`);
+    action = next;
   }
   throw new Error(`no end after ${MAX_STEPS} steps: ${trail.join(' -> ')}`);
 }
