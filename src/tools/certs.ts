@@ -2,7 +2,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { K8S_MODES, ROTATION_KINDS } from '../certs/cert-types.js';
-import { SELF_HOSTED_TARGET } from '../sandbox/constants.js';
 import { defineTool, type ToolContext } from './define-tool.js';
 import { nextFields, nextLine, nextOutput, nextSteps, suggest, type NextAction } from './next-actions.js';
 import { filePath } from './sql-common.js';
@@ -151,7 +150,7 @@ export const planCertificateRotationTool = defineTool({
 
 /** check_certificate_expiry on the cluster: a configured target when there is one, else the operator's connection. */
 function expiryCheck(ctx: ToolContext, why = 'check the expiry of every node\'s certificates on the running cluster'): NextAction {
-  const targets = [...Object.keys(ctx.config.sql.targets), ...(ctx.config.sandbox ? [SELF_HOSTED_TARGET] : [])];
+  const targets = ctx.deps.sqlTargetNames;
   if (targets.length === 1) return suggest('check_certificate_expiry', { connection: targets[0] }, why);
   if (ctx.config.sql.databaseUrl) return suggest('check_certificate_expiry', {}, why);
   return suggest('check_certificate_expiry', {}, why, { connection: targets.length ? `one of the configured targets: ${targets.join(', ')}` : 'a postgresql:// URL of the cluster (or set DATABASE_URL)' });

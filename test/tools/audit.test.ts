@@ -32,7 +32,7 @@ const cloudOnly = (p: { code: string; target?: string }) => !KMS_DERIVED.has(p.c
 const audit = (args: Record<string, unknown> = {}, options = {}) => callTool(server.client, 'audit_encryption_posture', args, options);
 
 describe('audit_encryption_posture on the sandbox', () => {
-  it('finds every seeded problem and no other (info notes aside)', async () => {
+  it('finds every seeded problem and no other (info notes aside)', { timeout: 120_000 }, async () => {
     const result = await audit();
     expect(result.isError).toBe(false);
     const data = result.structured!;
