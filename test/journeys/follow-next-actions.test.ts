@@ -87,4 +87,19 @@ describe('an assistant that follows only next_actions', () => {
     expect(asksToRotate(after)).toEqual([]);
     expect((after.structured!.findings as Array<{ code: string }>).map((f) => f.code)).not.toContain('cmek_rotation_due');
   });
+
+  it('(d) rotate_cmek new_key after provision_cmek_key, without auth_principal: told to pass the one from region_specs, with its value', { timeout: 120_000 }, async () => {
+    const provisioned = await call({ tool: 'provision_cmek_key', arguments: { cluster: 'reports-aws', key_name: 'crdb-cmek-reports-aws-2', aws_account_id: '111122223333' } });
+    const [spec] = provisioned.structured!.region_specs as Array<{ region: string; key_spec: { uri: string; auth_principal: string } }>;
+    expect(provisioned.text).toContain(`auth_principal ${spec!.key_spec.auth_principal}`);
+    const refused = await call({ tool: 'rotate_cmek', arguments: { cluster: 'reports-aws', mode: 'new_key', new_keys: { [spec!.region]: spec!.key_spec.uri } } });
+    expect(refused.isError).toBe(true);
+    expect(refused.text).toContain(`pass auth_principal from its region_specs`);
+    expect(refused.text).toContain(spec!.key_spec.auth_principal);
+    expect(refused.text).not.toMatch(/Next: .*provision_cmek_key does/);
+    const retry = firstFree(refused)!;
+    expect(retry).toMatchObject({ tool: 'rotate_cmek', arguments: { auth_principal: spec!.key_spec.auth_principal } });
+    const rotated = await call(retry);
+    expect(rotated.structured!.outcome, rotated.text).toBe('rotated');
+  });
 });
