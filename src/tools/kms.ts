@@ -245,7 +245,7 @@ export const deleteKmsKey = defineTool({
       ...(args.confirmation_token ? { token: args.confirmation_token } : {}),
       signal: ctx.signal,
     });
-    const result = await executeKeyDeletion(plan, provider, ctx.signal);
+    const result = await executeKeyDeletion(plan, provider, cloud, ctx.signal);
     const next = nextSteps(
       [],
       plan.action === 'disable'
