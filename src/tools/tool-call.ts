@@ -14,6 +14,7 @@ import { KmsError } from '../kms/provider.js';
 import { AuditLogError } from '../safety/audit-log-error.js';
 import type { AuditOutcome, Confirm, ConfirmationRequest, ConfirmationVerdict } from '../safety/types.js';
 import { inputSchema, outputSchema, toolPolicy, type ToolContext, type ToolDef, type ToolEntry, type ToolHidden } from './define-tool.js';
+import { errorActions } from './next-actions.js';
 
 /**
  * A tool's schemas validate a handful of calls per session: zod's eval-compiled fast path (built
@@ -149,7 +150,7 @@ export async function runToolCall(
       ? formatOperatorError(known)
       : `Internal error in ${def.name}: ${errorMessage(error)}.\nNext: this is a bug in crdb-encryption-mcp; check the target's current state before retrying${mutating ? ' (the change may or may not have been applied)' : ''}.`;
     if (!known) process.stderr.write(`[crdb-encryption-mcp] ${def.name} failed: ${deps.redactor.redactText(String((error as Error)?.stack ?? error))}\n`);
-    result = { isError: true, content: [{ type: 'text', text: detail }] };
+    result = { isError: true, content: [{ type: 'text', text: detail }], ...(known ? { structuredContent: { next_actions: errorActions(known), next_step: known.next } } : {}) };
   }
 
   try {
@@ -190,7 +191,8 @@ async function refuseHidden(entry: ToolEntry, args: unknown, hidden: ToolHidden,
   return {
     isError: true,
     content: [{ type: 'text', text: text + auditNote }],
-    structuredContent: { error: 'tool_not_available', tool: entry.name, cause: hidden.cause, restart: hidden.restart },
+    // No tool call can lift the flag: only the operator's restart can (next_actions stays empty).
+    structuredContent: { error: 'tool_not_available', tool: entry.name, cause: hidden.cause, restart: hidden.restart, next_actions: [], next_step: next },
   };
 }
 

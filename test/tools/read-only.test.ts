@@ -75,7 +75,7 @@ describe('read-only mode', () => {
       expect(result.text).toBe(
         `${name} is not available: the server runs with --read-only, which offers only the tools that change nothing. Nothing was run.\nNext: ask the operator to restart the server without --read-only to use ${name}; the tools in tools/list keep working meanwhile.`,
       );
-      expect(result.structured).toEqual({ error: 'tool_not_available', tool: name, cause: 'read_only', restart: 'without --read-only' });
+      expect(result.structured).toMatchObject({ error: 'tool_not_available', tool: name, cause: 'read_only', restart: 'without --read-only', next_actions: [] });
     }
     expect((await callTool(server.client, 'read_cmek')).structured).toEqual({ ran: 'read_cmek' });
     expect(runs).toEqual(['read_cmek']);
