@@ -12,11 +12,19 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 
-/** True when `host` only accepts connections from this machine. */
+/**
+ * True for exactly the bind addresses that count as loopback: 127.0.0.1, ::1 and localhost. Any
+ * other address (127.0.0.2 included) needs MCP_HTTP_TOKEN.
+ */
 export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK_HOSTS.has(host) || host.startsWith('127.');
+  return LOOPBACK_HOSTS.has(host);
+}
+
+/** Bind addresses that listen on every interface: no single Host name follows from them. */
+export function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
 }
 
 const sqlTargetSchema = z
@@ -36,6 +44,8 @@ export const configSchema = z
     auditDb: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
     dangerouslyAllowTokenConfirmation: z.boolean().default(false),
     httpToken: z.string().min(16, 'MCP_HTTP_TOKEN must be at least 16 characters').optional(),
+    /** Extra Host/Origin host names the HTTP transport accepts besides the bind address (e.g. a DNS name). */
+    allowedHosts: z.array(z.string().min(1)).default([]),
     confirmSecret: z.string().min(16, 'CONFIRM_SECRET must be at least 16 characters').optional(),
     /** Overrides where the agent skills are read from (default: the package's skills/ folder). */
     skillsDir: z.string().min(1).optional(),
@@ -80,6 +90,13 @@ export const configSchema = z
         message: `binding to non-loopback host ${config.host} requires MCP_HTTP_TOKEN (a bearer token clients must send)`,
       });
     }
+    if (config.transport === 'http' && isWildcardHost(config.host) && config.allowedHosts.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['allowedHosts'],
+        message: `binding to ${config.host} (every interface) requires --allowed-hosts naming the host names clients connect to`,
+      });
+    }
   });
 
 export type Config = z.infer<typeof configSchema>;
@@ -97,6 +114,7 @@ const flagOptions = {
   transport: { type: 'string' },
   host: { type: 'string' },
   port: { type: 'string' },
+  'allowed-hosts': { type: 'string' },
   'read-only': { type: 'boolean' },
   toolsets: { type: 'string' },
   sandbox: { type: 'boolean' },
@@ -113,7 +131,9 @@ export const USAGE = `Usage: crdb-encryption-mcp [verify-audit-log] [options]
 
   --sandbox                 run on embedded emulators (no cloud account needed)
   --transport stdio|http    MCP transport (default stdio)
-  --host HOST --port PORT   HTTP bind address (default 127.0.0.1:8787)
+  --host HOST --port PORT   HTTP bind address (default 127.0.0.1:8787); any address other than
+                            127.0.0.1, ::1 or localhost needs MCP_HTTP_TOKEN
+  --allowed-hosts a,b       extra host names accepted in Host and Origin (default: the bind address)
   --read-only               expose read tools only
   --toolsets a,b            enable only these toolsets: ${TOOLSETS.join(', ')}
   --audit-log PATH          hash-chained JSONL audit log
@@ -123,7 +143,7 @@ export const USAGE = `Usage: crdb-encryption-mcp [verify-audit-log] [options]
                             allow two-step token confirmation for clients without elicitation
 
 Environment: COCKROACH_API_KEY, COCKROACH_API_URL, COCKROACH_CC_VERSION, DATABASE_URL,
-MCP_HTTP_TOKEN, CONFIRM_SECRET, CRDB_SQL_TARGETS (JSON object name -> URL), CRDB_AUDIT_LOG,
+MCP_HTTP_TOKEN, MCP_ALLOWED_HOSTS, CONFIRM_SECRET, CRDB_SQL_TARGETS (JSON object name -> URL), CRDB_AUDIT_LOG,
 CRDB_AUDIT_DB, CRDB_SKILLS_DIR. Sandbox knobs: CRDB_SANDBOX_LATENCY_MS, CRDB_SANDBOX_ERROR_RATE,
 CRDB_SANDBOX_THROTTLE_NEXT, CRDB_SANDBOX_FAIL_REGION, CRDB_SANDBOX_CMEK_DELAY_MS,
 CRDB_SANDBOX_RATE_LIMIT, CRDB_SANDBOX_FLEET_SIZE.`;
@@ -159,6 +179,7 @@ function formatIssue(issue: z.core.$ZodIssue): string {
     toolsets: '--toolsets',
     auditDb: '--audit-db',
     httpToken: 'MCP_HTTP_TOKEN',
+    allowedHosts: '--allowed-hosts',
     confirmSecret: 'CONFIRM_SECRET',
   };
   const head = String(issue.path[0] ?? '');
@@ -188,6 +209,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 
     transport: values.transport,
     host: values.host,
     port: values.port,
+    allowedHosts: (values['allowed-hosts'] ?? env.MCP_ALLOWED_HOSTS)?.split(',').map((s) => s.trim()).filter(Boolean),
     readOnly: values['read-only'],
     toolsets: values.toolsets?.split(',').map((s) => s.trim()).filter(Boolean),
     sandbox: values.sandbox,

@@ -2,7 +2,7 @@
  * The server process: flags/env -> config -> (sandbox) -> dependencies -> transport.
  * Nothing but the MCP stream goes to stdout in serve mode; diagnostics go to stderr.
  */
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { ConfigError, USAGE, parseCommand, type Config } from './config.js';
 import { createDeps } from './deps.js';
 import { createServer } from './server.js';
@@ -57,9 +57,10 @@ async function main(): Promise<number | undefined> {
     log(`listening on ${http.url}${config.sandbox ? ' (sandbox)' : ''}`);
     stopTransport = () => http.close();
   } else {
-    const server = createServer(config, deps);
-    await server.connect(new StdioServerTransport());
-    stopTransport = () => server.close();
+    // The opening exchange picks the era: `initialize` pins a legacy (2025) instance for this
+    // process; modern requests carry their version and capabilities in `_meta`.
+    const stdio = serveStdio(() => createServer(config, deps), { onerror: (error) => log(`stdio: ${error.message}`) });
+    stopTransport = () => stdio.close();
     process.stdin.once('end', () => void shutdown());
     if (config.sandbox) log('running on the embedded sandbox (no cloud account used)');
     if (process.stdin.isTTY) {

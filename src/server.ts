@@ -1,9 +1,8 @@
 /**
- * createServer: one McpServer per connection, wired to the shared dependencies. Wiring only.
+ * createServer: one McpServer per serving unit (a stdio connection, a legacy HTTP session or one
+ * modern HTTP request), wired to the shared dependencies. Wiring only.
  */
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
-import type { jsonSchemaValidator as JsonSchemaValidatorProvider } from '@modelcontextprotocol/sdk/validation/types.js';
+import { McpServer, type CacheHint } from '@modelcontextprotocol/server';
 import { TOOLSETS, type Config } from './config.js';
 import type { Deps } from './deps.js';
 import { registerPrompts } from './prompts/index.js';
@@ -16,24 +15,29 @@ const INSTRUCTIONS = `Manages CockroachDB data-at-rest encryption under the oper
 Start with the gather_encryption_context prompt or list_clusters. Read tools first; every write tool supports dry_run. Destructive tools (revoke_cmek, delete_kms_key) need explicit human confirmation. Never disable or delete an old key until a rotation is complete and verified.`;
 
 /**
- * The SDK's JSON Schema validator (Ajv), created on first use: only elicitation answers need it,
- * and building Ajv costs every start-up a few milliseconds.
+ * Caching hints for modern (2026-07-28) list results. The lists are fixed for the life of the
+ * process and the same for every caller; skill files change only with a new release.
  */
-function lazyJsonSchemaValidator(): JsonSchemaValidatorProvider {
-  let ajv: AjvJsonSchemaValidator | undefined;
-  return { getValidator: (schema) => (ajv ??= new AjvJsonSchemaValidator()).getValidator(schema) };
-}
+const STATIC_FOR_AN_HOUR: CacheHint = { ttlMs: 60 * 60_000, cacheScope: 'public' };
+const CACHE_HINTS = {
+  'server/discover': STATIC_FOR_AN_HOUR,
+  'tools/list': STATIC_FOR_AN_HOUR,
+  'prompts/list': STATIC_FOR_AN_HOUR,
+  'resources/list': STATIC_FOR_AN_HOUR,
+  'resources/templates/list': STATIC_FOR_AN_HOUR,
+  'resources/read': STATIC_FOR_AN_HOUR,
+} as const;
 
-/** Builds the MCP server for one connection. */
+/** Builds the MCP server for one serving unit; the factory both eras and both transports share. */
 export function createServer(config: Config, deps: Deps): McpServer {
   const restrictions = [
-    config.readOnly ? 'This server runs with --read-only: tools that change state are disabled.' : '',
+    config.readOnly ? 'This server runs with --read-only: tools that change state are not offered.' : '',
     config.toolsets.length < TOOLSETS.length ? `Only these toolsets are enabled: ${config.toolsets.join(', ')}.` : '',
   ].filter(Boolean);
   const server = new McpServer(SERVER_INFO, {
     instructions: [INSTRUCTIONS, ...restrictions].join('\n'),
-    capabilities: { logging: {}, completions: {} },
-    jsonSchemaValidator: lazyJsonSchemaValidator(),
+    capabilities: { logging: {}, completions: {}, prompts: { listChanged: false }, resources: { listChanged: false } },
+    cacheHints: CACHE_HINTS,
   });
   registerTools(server, TOOL_CATALOG, config, deps);
   registerPrompts(server, deps);

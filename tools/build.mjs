@@ -7,7 +7,7 @@ import { rmSync, readFileSync } from 'node:fs';
 import { build } from 'rolldown';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-const bundled = new Set(['@modelcontextprotocol/sdk', 'zod', 'gray-matter']);
+const bundled = new Set(['@modelcontextprotocol/server', '@modelcontextprotocol/node', 'zod', 'gray-matter']);
 const external = Object.keys(pkg.dependencies ?? {}).filter((name) => !bundled.has(name));
 const isExternal = (id) => id.startsWith('node:') || external.some((name) => id === name || id.startsWith(`${name}/`));
 

@@ -2,9 +2,7 @@
  * Registers the prompts (src/prompts/definitions.ts) with completable arguments. Each prompt's
  * text is followed by the relevant skill files, embedded as resources.
  */
-import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ErrorCode, McpError, type GetPromptResult, type PromptMessage } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ProtocolErrorCode, completable, type GetPromptResult, type McpServer, type PromptMessage } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Deps } from '../deps.js';
 import { toMcpError } from '../resources/index.js';
@@ -66,7 +64,7 @@ async function buildPlan(def: PromptDef, args: Record<string, string | undefined
   try {
     return await def.build(args);
   } catch (error) {
-    if (error instanceof PromptArgumentError) throw new McpError(ErrorCode.InvalidParams, `${def.name}: ${error.message}`);
+    if (error instanceof PromptArgumentError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `${def.name}: ${error.message}`);
     throw error;
   }
 }
@@ -75,8 +73,8 @@ async function buildPlan(def: PromptDef, args: Record<string, string | undefined
 export function registerPrompts(server: McpServer, deps: Deps): void {
   const complete = completers(deps);
   for (const def of PROMPTS) {
-    const argsSchema = Object.fromEntries(
-      def.arguments.map((arg) => [arg.name, completable(z.string().optional().describe(arg.description), (value) => complete[arg.complete](value))]),
+    const argsSchema = z.object(
+      Object.fromEntries(def.arguments.map((arg) => [arg.name, completable(z.string().describe(arg.description), (value) => complete[arg.complete](value)).optional()])),
     );
     server.registerPrompt(def.name, { title: def.title, description: def.description, argsSchema }, async (args): Promise<GetPromptResult> => {
       const plan = await buildPlan(def, args as Record<string, string | undefined>);

@@ -3,8 +3,7 @@
  * `skill://{name}/references/{file}`. Both templates are listable, readable and complete their
  * variables. The skills are read on the first request, not at start-up.
  */
-import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ErrorCode, McpError, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ProtocolErrorCode, ResourceNotFoundError, ResourceTemplate, type McpServer, type ReadResourceResult } from '@modelcontextprotocol/server';
 import type { Deps } from '../deps.js';
 import type { SkillCatalog } from '../skills/catalog.js';
 import { SkillError, SkillNotFoundError } from '../skills/errors.js';
@@ -61,18 +60,21 @@ function startsWith(prefix: string) {
   return (candidate: string) => candidate.toLowerCase().startsWith(wanted);
 }
 
-/** Turns catalog failures into protocol errors the client can show. */
-export function toMcpError(error: unknown): unknown {
-  if (error instanceof SkillNotFoundError) return new McpError(ErrorCode.InvalidParams, error.message);
-  if (error instanceof SkillError) return new McpError(ErrorCode.InternalError, error.message);
+/**
+ * Turns catalog failures into protocol errors the client can show; with the URI a read asked for,
+ * a missing skill or file is the protocol's resource-not-found error (-32602, the URI in `data`).
+ */
+export function toMcpError(error: unknown, uri?: string): unknown {
+  if (error instanceof SkillNotFoundError) return uri ? new ResourceNotFoundError(uri, error.message) : new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);
+  if (error instanceof SkillError) return new ProtocolError(ProtocolErrorCode.InternalError, error.message);
   return error;
 }
 
-async function guarded<T>(run: () => Promise<T>): Promise<T> {
+async function guarded<T>(run: () => Promise<T>, uri?: string): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    throw toMcpError(error);
+    throw toMcpError(error, uri);
   }
 }
 
@@ -106,7 +108,7 @@ function registerSkillTemplate(server: McpServer, skills: SkillCatalog): void {
     guarded(async () => {
       const skill = await skills.get(variable(variables.name));
       return textResult(uri.href, SKILL_TEMPLATE.mimeType, skill.markdown);
-    }),
+    }, uri.href),
   );
 }
 
@@ -144,7 +146,7 @@ function registerReferenceTemplate(server: McpServer, skills: SkillCatalog): voi
     guarded(async () => {
       const file = variable(variables.file);
       return textResult(uri.href, mimeTypeOf(file), await skills.readReference(variable(variables.name), file));
-    }),
+    }, uri.href),
   );
 }
 

@@ -1,12 +1,10 @@
 /**
- * The tool registry's single gate: what a tool is (ToolDef), how it is listed (ToolEntry), the
- * read-only and toolset policy (applied at list AND at call), and registration on the server.
- * What happens on a call (validation, audit, redaction, error mapping) is in tool-call.ts,
- * imported on the first call.
+ * The tool registry: what a tool is (ToolDef), how it is listed (ToolEntry), the read-only and
+ * toolset policy, and the server's own tools/list and tools/call handlers. Tools the policy hides
+ * are not listed; a call to one gets our refusal. What happens on a call (validation, audit,
+ * redaction, error mapping) is in tool-call.ts, imported on the first call.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { ProtocolError, ProtocolErrorCode, type McpServer, type Tool } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Config, Toolset } from '../config.js';
 import type { Deps } from '../deps.js';
@@ -81,18 +79,6 @@ export function outputSchema(def: ToolDef): z.ZodObject {
 }
 
 /**
- * The SDK lists a zod schema; ours carries the entry's JSON Schema as metadata (zod merges it into
- * the JSON Schema it emits) on an object that lets every object through, so that the strict
- * validation against the full schema in tool-call.ts decides, with its clear message.
- */
-function listedInputSchema(entry: ToolEntry): z.ZodObject {
-  return z.looseObject({}).meta(entry.listedInput);
-}
-
-/** Outputs are listed as plain objects; tool-call.ts enforces the full output schema on every call. */
-const LISTED_OUTPUT_SCHEMA = z.looseObject({});
-
-/**
  * What tools/list shows of a tool, and its definition on demand. The server's entries come from
  * src/tools/catalog.ts, which imports a tool's module on its first call.
  */
@@ -105,7 +91,7 @@ export interface ToolEntry extends Pick<ToolDef, 'name' | 'title' | 'description
 /** An entry for a definition at hand (a test's own tool): it lists its full input schema. */
 export function toolEntry(def: ToolDef): ToolEntry {
   const { name, title, description, toolset, annotations } = def;
-  const listedInput = z.toJSONSchema(inputSchema(def), { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
+  const listedInput = z.toJSONSchema(inputSchema(def), { target: 'draft-2020-12', io: 'input' }) as Record<string, unknown>;
   return { name, title, description, toolset, annotations, listedInput, load: async () => def };
 }
 
@@ -114,48 +100,63 @@ export function defineTool<In extends z.ZodObject, Out extends z.ZodObject>(def:
   return def;
 }
 
-/** Whether a tool may be listed and called under this configuration. The only such check. */
-export function toolPolicy(def: Pick<ToolDef, 'annotations' | 'toolset' | 'name'>, config: Config): { allowed: true } | { allowed: false; reason: string } {
+/** Why a tool is not offered, in a refusal's terms: the cause, the flag that hides it, and the restart that would offer it. */
+export interface ToolHidden {
+  allowed: false;
+  cause: 'read_only' | 'toolset';
+  why: string;
+  /** The restart that offers the tool, e.g. "without --read-only". */
+  restart: string;
+}
+
+/** Whether a tool is offered under this configuration: the only such check (the registry lists only these; tool-call.ts refuses the rest). */
+export function toolPolicy(def: Pick<ToolDef, 'annotations' | 'toolset' | 'name'>, config: Config): { allowed: true } | ToolHidden {
   if (!config.toolsets.includes(def.toolset)) {
     return {
       allowed: false,
-      reason: `${def.name} belongs to toolset '${def.toolset}', which this server was started without (--toolsets ${config.toolsets.join(',')}). Restart with --toolsets including ${def.toolset} to use it.`,
+      cause: 'toolset',
+      why: `the server runs with --toolsets ${config.toolsets.join(',')}, which leaves out the '${def.toolset}' toolset it belongs to`,
+      restart: `with --toolsets ${[...config.toolsets, def.toolset].join(',')}`,
     };
   }
   if (config.readOnly && !def.annotations.readOnlyHint) {
     return {
       allowed: false,
-      reason: `${def.name} changes state and this server runs with --read-only. Restart without --read-only to use it.`,
+      cause: 'read_only',
+      why: 'the server runs with --read-only, which offers only the tools that change nothing',
+      restart: 'without --read-only',
     };
   }
   return { allowed: true };
 }
 
-/** Registers every entry on the server; those the policy forbids are registered disabled. */
+/** What tools/list shows of an entry: no output schema (every call's output is checked against the full one in tool-call.ts) and no `execution` (no tool supports tasks). */
+function listedTool(entry: ToolEntry): Tool {
+  return { name: entry.name, title: entry.title, description: entry.description, inputSchema: entry.listedInput as Tool['inputSchema'], annotations: entry.annotations };
+}
+
+/**
+ * Serves tools/list and tools/call on the server from `entries`, in their order. Entries the
+ * policy forbids are neither listed nor run: a call to one gets our refusal, audited.
+ */
 export function registerTools(server: McpServer, entries: readonly ToolEntry[], config: Config, deps: Deps): void {
-  const session = elicitationSession(server);
-  const confirm = deps.createConfirm(session);
+  const confirm = deps.createConfirm(elicitationSession(server));
+  const offered = new Map<string, ToolEntry>();
+  const hidden = new Map<string, ToolEntry>();
   for (const entry of entries) {
     assertConsistentAnnotations(entry);
-    const tool = server.registerTool(
-      entry.name,
-      {
-        title: entry.title,
-        description: entry.description,
-        inputSchema: listedInputSchema(entry),
-        outputSchema: LISTED_OUTPUT_SCHEMA,
-        annotations: entry.annotations,
-      },
-      (async (args: unknown, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) => {
-        const { runToolCall } = await import('./tool-call.js');
-        return runToolCall(entry, args, extra, { config, deps, confirm });
-      }) as never,
-    );
-    // No tool here supports tasks; an absent `execution` means exactly that (spec default), and
-    // saves ~40 bytes per tool in the tools/list every conversation pays for.
-    tool.execution = undefined;
-    if (!toolPolicy(entry, config).allowed) tool.disable();
+    (toolPolicy(entry, config).allowed ? offered : hidden).set(entry.name, entry);
   }
+  const tools = [...offered.values()].map(listedTool);
+  server.server.registerCapabilities({ tools: { listChanged: false } });
+  server.server.setRequestHandler('tools/list', () => ({ tools }));
+  server.server.setRequestHandler('tools/call', async (request, ctx) => {
+    const { name, arguments: args } = request.params;
+    const entry = offered.get(name) ?? hidden.get(name);
+    if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}. Call tools/list for the tools this server offers.`);
+    const { runToolCall } = await import('./tool-call.js');
+    return runToolCall(entry, args, ctx, { config, deps, confirm });
+  });
 }
 
 function assertConsistentAnnotations(tool: Pick<ToolDef, 'name' | 'annotations'>): void {

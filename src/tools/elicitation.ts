@@ -1,4 +1,4 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import type { ElicitationSession } from '../safety/elicitation-session.js';
 
 /** Adapts one MCP session's elicitation support to the SDK-free interface the gate uses. */

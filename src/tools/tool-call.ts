@@ -5,8 +5,7 @@
  * and redaction of everything returned.
  */
 import { randomUUID } from 'node:crypto';
-import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { CallToolResult, ServerContext } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Deps } from '../deps.js';
@@ -14,15 +13,13 @@ import { OperatorError, errorMessage } from '../errors.js';
 import { KmsError } from '../kms/provider.js';
 import { AuditLogError } from '../safety/audit-log-error.js';
 import type { AuditOutcome, Confirm, ConfirmationRequest, ConfirmationVerdict } from '../safety/types.js';
-import { inputSchema, outputSchema, toolPolicy, type ToolContext, type ToolDef, type ToolEntry } from './define-tool.js';
+import { inputSchema, outputSchema, toolPolicy, type ToolContext, type ToolDef, type ToolEntry, type ToolHidden } from './define-tool.js';
 
 /**
  * A tool's schemas validate a handful of calls per session: zod's eval-compiled fast path (built
  * on first parse of each object schema) would cost more than it saves.
  */
 const ONE_PARSE = { jitless: true } as const;
-
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /** Turns known domain failures into operator-facing errors; anything else stays unknown. */
 function toOperatorError(error: unknown): OperatorError | undefined {
@@ -53,11 +50,11 @@ function formatOperatorError(error: OperatorError): string {
   return `${error.what}. ${error.why}\nNext: ${error.next}`;
 }
 
-function progressSender(extra: Extra, deps: Deps): ToolContext['progress'] {
-  const token = extra._meta?.progressToken;
+function progressSender(ctx: ServerContext, deps: Deps): ToolContext['progress'] {
+  const token = ctx.mcpReq._meta?.progressToken;
   if (token === undefined) return async () => {};
   return async (progress, total, message) => {
-    await extra.sendNotification({
+    await ctx.mcpReq.notify({
       method: 'notifications/progress',
       params: { progressToken: token, progress, ...(total === undefined ? {} : { total }), ...(message ? { message: deps.redactor.redactText(message) } : {}) },
     });
@@ -68,12 +65,12 @@ function progressSender(extra: Extra, deps: Deps): ToolContext['progress'] {
 export async function runToolCall(
   entry: ToolEntry,
   args: unknown,
-  extra: Extra,
+  extra: ServerContext,
   env: { config: Config; deps: Deps; confirm: Confirm },
 ): Promise<CallToolResult> {
   const { config, deps } = env;
   const policy = toolPolicy(entry, config);
-  if (!policy.allowed) return { isError: true, content: [{ type: 'text', text: policy.reason }] };
+  if (!policy.allowed) return refuseHidden(entry, args, policy, deps);
   let def: ToolDef;
   try {
     def = await entry.load();
@@ -112,10 +109,10 @@ export async function runToolCall(
   const ctx: ToolContext = {
     deps,
     config,
-    signal: extra.signal,
+    signal: extra.mcpReq.signal,
     progress: progressSender(extra, deps),
     confirm: async (request) => {
-      const result = await env.confirm(redactForHuman(request, deps, extra.signal));
+      const result = await env.confirm(redactForHuman(request, deps, extra.mcpReq.signal));
       confirmation = result.approved ? 'approved' : result.reason;
       return result;
     },
@@ -167,6 +164,34 @@ export async function runToolCall(
     });
   }
   return deps.redactor.redact(result);
+}
+
+/**
+ * A call to a tool this configuration does not offer: nothing is loaded or run, and the refusal
+ * is audited like any other (the caller may be probing for what the flags hide).
+ */
+async function refuseHidden(entry: ToolEntry, args: unknown, hidden: ToolHidden, deps: Deps): Promise<CallToolResult> {
+  const next = `ask the operator to restart the server ${hidden.restart} to use ${entry.name}; the tools in tools/list keep working meanwhile.`;
+  const text = `${entry.name} is not available: ${hidden.why}. Nothing was run.\nNext: ${next}`;
+  let auditNote = '';
+  try {
+    await deps.audit.append({
+      time: new Date(deps.clock.now()).toISOString(),
+      tool: entry.name,
+      target: '',
+      params: deps.redactor.redact(typeof args === 'object' && args !== null ? (args as Record<string, unknown>) : {}),
+      outcome: 'refused',
+      detail: `not available: ${hidden.why}`,
+      attemptId: randomUUID(),
+    });
+  } catch (error) {
+    auditNote = `\nWarning: the audit log could not record this refusal (${deps.redactor.redactText(errorMessage(error))}).`;
+  }
+  return {
+    isError: true,
+    content: [{ type: 'text', text: text + auditNote }],
+    structuredContent: { error: 'tool_not_available', tool: entry.name, cause: hidden.cause, restart: hidden.restart },
+  };
 }
 
 function formatIssues(error: z.ZodError): string {

@@ -2,7 +2,8 @@
  * A client this project did not write: the MCP Inspector CLI (@modelcontextprotocol/inspector-cli,
  * pinned in devDependencies; runs on Node 20) drives the BUILT server (`node dist/index.js
  * --sandbox`, built by `npm test` before vitest) over stdio and over Streamable HTTP: tools/list,
- * a prompt with arguments, and sandbox tool calls.
+ * a prompt with arguments, a skill resource, and sandbox tool calls. The Inspector speaks the
+ * legacy era (initialize).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -50,6 +51,12 @@ describe('MCP Inspector CLI against the built server over stdio', () => {
     expect(result.content[0].text).toMatch(/Next: /);
   });
 
+  it('resources/read a skill', async () => {
+    const { contents } = await inspector(stdioServer, ['--method', 'resources/read', '--uri', 'skill://enabling-cmek-encryption']);
+    expect(contents[0]).toMatchObject({ uri: 'skill://enabling-cmek-encryption', mimeType: 'text/markdown' });
+    expect(contents[0].text).toMatch(/^---\nname: enabling-cmek-encryption/);
+  });
+
   it('tools/call with a hostile argument is refused with a clear message', async () => {
     const result = await inspector(stdioServer, ['--method', 'tools/call', '--tool-name', 'get_cmek_status', '--tool-arg', "cluster='; DROP TABLE clusters; --"]);
     expect(result.isError).toBe(true);
@@ -87,5 +94,12 @@ describe('MCP Inspector CLI against the built server over Streamable HTTP', () =
     const result = await inspector([url], ['--transport', 'http', '--method', 'tools/call', '--tool-name', 'check_cmek_eligibility', '--tool-arg', 'cluster=analytics-gcp']);
     expect(result.isError).toBeFalsy();
     expect(result.structuredContent.cluster.name).toBe('analytics-gcp');
+  });
+
+  it('prompts/get and resources/read', async () => {
+    const prompt = await inspector([url], ['--transport', 'http', '--method', 'prompts/get', '--prompt-name', 'gather_encryption_context', '--prompt-args', 'tier=Advanced']);
+    expect(prompt.messages[0].content.text).toContain('tier = Advanced');
+    const { contents } = await inspector([url], ['--transport', 'http', '--method', 'resources/read', '--uri', 'skill://managing-certificates-and-encryption']);
+    expect(contents[0].text).toMatch(/^---\nname: managing-certificates-and-encryption/);
   });
 });

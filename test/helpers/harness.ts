@@ -1,14 +1,13 @@
 /**
- * Test harness: a real MCP Client connected to createServer over InMemoryTransport, with the
- * dependencies wired to a sandbox when one is given.
+ * Test harness: a real MCP Client (SDK v2) connected to createServer, with the dependencies wired
+ * to a sandbox when one is given. Legacy era (2025, initialize) over InMemoryTransport by default;
+ * `era: 'modern'` serves 2026-07-28 per request through the SDK's HTTP handler, in process.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ElicitRequestSchema, type ClientCapabilities, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import { Client, InMemoryTransport, StreamableHTTPClientTransport, type ClientCapabilities, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/client';
+import { createMcpHandler, type McpHttpHandler, type McpServer } from '@modelcontextprotocol/server';
 import { buildConfig, type Config } from '../../src/config.js';
 import { createDeps, type Deps, type DepsOverrides } from '../../src/deps.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
@@ -21,11 +20,14 @@ export interface TestServerOptions {
   /** Answers elicitation requests; when given, the client advertises form elicitation. */
   onElicit?: (request: ElicitRequest['params']) => Promise<ElicitResult> | ElicitResult;
   capabilities?: ClientCapabilities;
+  /** The protocol era the client speaks (default legacy: initialize over InMemoryTransport). */
+  era?: 'legacy' | 'modern';
 }
 
 export interface TestServer {
   client: Client;
-  server: McpServer;
+  /** The instance serving the client; a modern-era client is served by a fresh one per request. */
+  server: McpServer | undefined;
   deps: Deps;
   config: Config;
   close(): Promise<void>;
@@ -36,16 +38,29 @@ export function tempDir(prefix = 'crdb-mcp-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** Connects a real MCP client over InMemoryTransport; with `onElicit` it advertises form elicitation. */
-export async function connectClient(server: McpServer, options: Pick<TestServerOptions, 'onElicit' | 'capabilities'> = {}): Promise<Client> {
+function newClient(options: Pick<TestServerOptions, 'onElicit' | 'capabilities'>, modern: boolean): Client {
   const capabilities: ClientCapabilities = { ...options.capabilities, ...(options.onElicit ? { elicitation: { form: {} } } : {}) };
-  const client = new Client({ name: 'test-client', version: '1.0.0' }, { capabilities });
+  const client = new Client({ name: 'test-client', version: '1.0.0' }, { capabilities, ...(modern ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {}) });
   if (options.onElicit) {
     const onElicit = options.onElicit;
-    client.setRequestHandler(ElicitRequestSchema, async (request) => onElicit(request.params));
+    client.setRequestHandler('elicitation/create', async (request) => onElicit(request.params));
   }
+  return client;
+}
+
+/** Connects a real legacy-era MCP client over InMemoryTransport; with `onElicit` it advertises form elicitation. */
+export async function connectClient(server: McpServer, options: Pick<TestServerOptions, 'onElicit' | 'capabilities'> = {}): Promise<Client> {
+  const client = newClient(options, false);
   const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(serverTransport), client.connect(clientTransport)]);
+  return client;
+}
+
+/** Connects a modern-era (2026-07-28) client to `handler` in process: the URL is never dialled. */
+export async function connectModernClient(handler: McpHttpHandler, options: Pick<TestServerOptions, 'onElicit' | 'capabilities'> = {}): Promise<Client> {
+  const client = newClient(options, true);
+  const transport = new StreamableHTTPClientTransport(new URL('http://127.0.0.1/mcp'), { fetch: (url, init) => handler.fetch(new Request(url, init)) });
+  await client.connect(transport);
   return client;
 }
 
@@ -63,6 +78,21 @@ export async function rejection(promise: Promise<unknown>): Promise<any> {
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const config = buildConfig({ auditLog: join(tempDir(), 'audit.jsonl'), sandbox: Boolean(options.sandbox), ...options.config });
   const deps = await createDeps(config, options.sandbox, options.deps);
+  if (options.era === 'modern') {
+    const handler = createMcpHandler(() => createServer(config, deps), { legacy: 'reject' });
+    const client = await connectModernClient(handler, options);
+    return {
+      client,
+      server: undefined,
+      deps,
+      config,
+      async close() {
+        await client.close();
+        await handler.close();
+        await deps.close();
+      },
+    };
+  }
   const server = createServer(config, deps);
   const client = await connectClient(server, options);
   return {
@@ -92,7 +122,7 @@ export async function callTool(
   args: Record<string, unknown> = {},
   options: { onprogress?: (progress: { progress: number; total?: number; message?: string }) => void; signal?: AbortSignal; timeout?: number } = {},
 ): Promise<ToolCallOutcome> {
-  const result = await client.callTool({ name, arguments: args }, undefined, {
+  const result = await client.callTool({ name, arguments: args }, {
     ...(options.onprogress ? { onprogress: options.onprogress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     timeout: options.timeout ?? 60_000,

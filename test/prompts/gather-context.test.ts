@@ -1,4 +1,4 @@
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/client';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSkillCatalog } from '../../src/skills/catalog.js';
@@ -215,8 +215,8 @@ describe('arbitrary argument values (property)', () => {
           const { text } = await getPrompt(t.client, PROMPT, defined);
           expect(text).toMatch(/^# (Route: |Gather encryption context)/);
         } catch (error) {
-          expect(error).toBeInstanceOf(McpError);
-          expect((error as McpError).code).toBe(ErrorCode.InvalidParams);
+          expect(error).toBeInstanceOf(ProtocolError);
+          expect((error as ProtocolError).code).toBe(ProtocolErrorCode.InvalidParams);
           expect((error as Error).message).toMatch(/is not one of: /);
         }
       }),

@@ -1,5 +1,5 @@
 /** Small helpers for prompt tests: fetch a prompt and split its messages. */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { expect } from 'vitest';
 
 export interface PromptOutcome {

@@ -9,7 +9,7 @@
  * after it applied, GET and PUT time-outs, the polling deadline and cancellation while a rotation
  * polls (test/tools/cmek-faults.test.ts); each KMS provider's own retry rules (test/kms/*.test.ts).
  */
-import type { ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import type { ElicitResult } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { AWS_KEYS, CLUSTER_IDS, GCP_CMEK_SERVICE_ACCOUNT, GCP_KEYS, GCP_PROJECT, awsKeyArn, gcpKeyName } from '../../src/sandbox/seed.js';

@@ -87,7 +87,7 @@ function expectNoCanary(label: string, text: string): void {
 async function runAll(client: GatedServer['client'], args: Record<string, unknown>[]) {
   const seen: string[] = [];
   for (const call of args) {
-    const raw = await client.callTool({ name: 'leaky_change', arguments: call }, undefined, {
+    const raw = await client.callTool({ name: 'leaky_change', arguments: call }, {
       onprogress: (progress) => seen.push(JSON.stringify(progress)),
     });
     seen.push(JSON.stringify(raw));

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ElicitRequest, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import type { ElicitRequest, ElicitResult } from '@modelcontextprotocol/client';
 import { buildConfig } from '../../src/config.js';
 import { createConfirmationGate } from '../../src/safety/confirm.js';
 import { SEALED_TTL_MS } from '../../src/safety/sealed-state.js';

@@ -4,7 +4,7 @@
  * definitions, that each entry loads its own definition, and that a module that fails to load
  * gives an operator-facing error without taking the server down.
  */
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpServer } from '@modelcontextprotocol/server';
 import { describe, expect, it, vi } from 'vitest';
 import { buildConfig } from '../../src/config.js';
 import { createDeps } from '../../src/deps.js';

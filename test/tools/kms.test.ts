@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import type { ElicitResult } from '@modelcontextprotocol/client';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { AWS_ACCOUNT, AWS_CMEK_ROLE, AWS_KEYS, GCP_CMEK_SERVICE_ACCOUNT, GCP_PROJECT, awsKeyArn } from '../../src/sandbox/seed.js';
 import { callTool } from '../helpers/harness.js';

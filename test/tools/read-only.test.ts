@@ -1,8 +1,9 @@
 /**
- * --read-only and --toolsets, proven through a real MCP client: hidden from tools/list AND refused
- * at tools/call by name, with nothing run and nothing written to the audit log.
+ * --read-only and --toolsets, proven through a real MCP client: hidden tools are not registered
+ * (absent from tools/list) and a call to one by name gets our refusal, nothing run, the refusal
+ * in the audit log.
  */
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Config, Toolset } from '../../src/config.js';
@@ -54,6 +55,14 @@ async function serve(config: Partial<Config>) {
   return server;
 }
 
+/** The audit log's entries (tool and outcome). */
+function audited(config: Config): Array<{ tool: string; outcome: string; detail?: string }> {
+  return readFileSync(config.auditLog, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
+}
+
 const listed = async (server: GatedServer | TestServer) => (await server.client.listTools()).tools.map((t) => t.name).sort();
 
 describe('read-only mode', () => {
@@ -63,11 +72,14 @@ describe('read-only mode', () => {
     for (const name of ['write_cmek', 'destroy_kms', 'write_sql']) {
       const result = await callTool(server.client, name, { target: 'x' });
       expect(result.isError).toBe(true);
-      expect(result.text).toMatch(new RegExp(`${name}.*disabled`));
+      expect(result.text).toBe(
+        `${name} is not available: the server runs with --read-only, which offers only the tools that change nothing. Nothing was run.\nNext: ask the operator to restart the server without --read-only to use ${name}; the tools in tools/list keep working meanwhile.`,
+      );
+      expect(result.structured).toEqual({ error: 'tool_not_available', tool: name, cause: 'read_only', restart: 'without --read-only' });
     }
     expect((await callTool(server.client, 'read_cmek')).structured).toEqual({ ran: 'read_cmek' });
     expect(runs).toEqual(['read_cmek']);
-    expect(existsSync(server.config.auditLog)).toBe(false);
+    expect(audited(server.config).map(({ tool, outcome }) => `${tool}:${outcome}`)).toEqual(['write_cmek:refused', 'destroy_kms:refused', 'write_sql:refused']);
   });
 
   it('without --read-only, every tool is listed and runs', async () => {
@@ -75,6 +87,11 @@ describe('read-only mode', () => {
     expect(await listed(server)).toEqual(['destroy_kms', 'read_audit', 'read_cmek', 'write_cmek', 'write_sql']);
     expect((await callTool(server.client, 'write_cmek')).isError).toBe(false);
     expect(runs).toEqual(['write_cmek']);
+  });
+
+  it('an unknown tool name is a protocol error, not a refusal', async () => {
+    const server = await serve({ readOnly: true });
+    await expect(server.client.callTool({ name: 'no_such_tool', arguments: {} })).rejects.toThrow(/Unknown tool: no_such_tool/);
   });
 
   it('the real registry: only read tools are listed, and each write tool is refused at call', async () => {
@@ -88,9 +105,9 @@ describe('read-only mode', () => {
       expect(tools.map((t) => t.name)).not.toContain(def.name);
       const result = await callTool(server.client, def.name, { dry_run: true });
       expect(result.isError, def.name).toBe(true);
-      expect(result.text).toMatch(/disabled/);
+      expect(result.text).toMatch(new RegExp(`^${def.name} is not available: the server runs with --read-only`));
     }
-    expect(existsSync(server.config.auditLog)).toBe(false);
+    expect(audited(server.config).map(({ tool, outcome }) => `${tool}:${outcome}`)).toEqual(writers.map((def) => `${def.name}:refused`));
   });
 });
 
@@ -101,7 +118,8 @@ describe('--toolsets', () => {
     for (const name of ['read_cmek', 'write_cmek', 'destroy_kms']) {
       const result = await callTool(server.client, name);
       expect(result.isError).toBe(true);
-      expect(result.text).toMatch(/disabled/);
+      expect(result.text).toMatch(/is not available: the server runs with --toolsets audit,sql, which leaves out the '(cmek|kms)' toolset/);
+      expect(result.text).toMatch(/Next: ask the operator to restart the server with --toolsets audit,sql,(cmek|kms) to use/);
     }
     expect((await callTool(server.client, 'write_sql')).isError).toBe(false);
     expect(runs).toEqual(['write_sql']);
@@ -124,8 +142,8 @@ describe('--toolsets', () => {
 describe('toolPolicy (the single check behind list and call)', () => {
   it('explains each refusal with the flag to change', () => {
     const config = buildConfig({ auditLog: '/unused', readOnly: true, toolsets: ['cmek'] });
-    expect(toolPolicy({ name: 'destroy_kms', toolset: 'kms', annotations: DESTROY }, config)).toMatchObject({ allowed: false, reason: expect.stringMatching(/--toolsets/) });
-    expect(toolPolicy({ name: 'write_cmek', toolset: 'cmek', annotations: WRITE }, config)).toMatchObject({ allowed: false, reason: expect.stringMatching(/--read-only/) });
+    expect(toolPolicy({ name: 'destroy_kms', toolset: 'kms', annotations: DESTROY }, config)).toMatchObject({ allowed: false, cause: 'toolset', restart: 'with --toolsets cmek,kms' });
+    expect(toolPolicy({ name: 'write_cmek', toolset: 'cmek', annotations: WRITE }, config)).toMatchObject({ allowed: false, cause: 'read_only', restart: 'without --read-only' });
     expect(toolPolicy({ name: 'read_cmek', toolset: 'cmek', annotations: READ }, config)).toEqual({ allowed: true });
   });
 });

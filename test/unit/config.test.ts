@@ -68,7 +68,21 @@ describe('parseCommand', () => {
   });
 
   it('accepts a non-loopback host when a bearer token is set', () => {
-    expect(parseCommand(['--transport', 'http', '--host', '0.0.0.0'], { ...env, MCP_HTTP_TOKEN: 'x'.repeat(32) })).toMatchObject({ config: { host: '0.0.0.0' } });
+    expect(parseCommand(['--transport', 'http', '--host', '10.0.0.5'], { ...env, MCP_HTTP_TOKEN: 'x'.repeat(32) })).toMatchObject({ config: { host: '10.0.0.5' } });
+  });
+
+  it('counts only 127.0.0.1, ::1 and localhost as loopback', () => {
+    for (const host of ['127.0.0.1', '::1', 'localhost']) expect(parseCommand(['--transport', 'http', '--host', host], env)).toMatchObject({ config: { host } });
+    for (const host of ['127.0.0.2', '127.1.2.3', '0.0.0.0']) {
+      expect(() => parseCommand(['--transport', 'http', '--host', host], env)).toThrow(/requires MCP_HTTP_TOKEN/);
+    }
+  });
+
+  it('a wildcard bind needs --allowed-hosts naming the host names clients use', () => {
+    const token = { ...env, MCP_HTTP_TOKEN: 'x'.repeat(32) };
+    expect(() => parseCommand(['--transport', 'http', '--host', '0.0.0.0'], token)).toThrow(/--allowed-hosts: binding to 0.0.0.0 \(every interface\) requires --allowed-hosts/);
+    expect(parseCommand(['--transport', 'http', '--host', '0.0.0.0', '--allowed-hosts', 'mcp.internal, mcp'], token)).toMatchObject({ config: { allowedHosts: ['mcp.internal', 'mcp'] } });
+    expect(parseCommand(['--transport', 'http', '--host', '::'], { ...token, MCP_ALLOWED_HOSTS: 'mcp.internal' })).toMatchObject({ config: { allowedHosts: ['mcp.internal'] } });
   });
 
   it('rejects malformed CRDB_SQL_TARGETS', () => {

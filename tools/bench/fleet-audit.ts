@@ -10,8 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { Client } from '@modelcontextprotocol/client';
+import { InMemoryTransport } from '@modelcontextprotocol/client';
 import { buildConfig } from '../../src/config.js';
 import { createDeps } from '../../src/deps.js';
 import { startSandbox } from '../../src/sandbox/index.js';
@@ -71,7 +71,6 @@ export async function benchFleetAudit(options: FleetAuditBenchOptions): Promise<
     const started = performance.now();
     const result = await client.callTool(
       { name: 'audit_encryption_posture', arguments: { include_sql_targets: false, format: 'json' } },
-      undefined,
       { timeout: 600_000 },
     );
     const wallMs = performance.now() - started;
