@@ -9,28 +9,24 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { ElicitRequestSchema, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { GATE_KEYS, approveAnswer, useGateSandbox } from './gate-sandbox.js';
 import { buildConfig } from '../../src/config.js';
 import { createDeps } from '../../src/deps.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
-import { AWS_KEYS, awsKeyArn } from '../../src/sandbox/seed.js';
+import { AWS_KEYS } from '../../src/sandbox/seed.js';
 import type { AuditEntry } from '../../src/safety/types.js';
 import { createServer } from '../../src/server.js';
 import { tempDir } from '../helpers/harness.js';
-import { fastCloud, useSandboxPerFile } from '../tools/cmek-helpers.js';
+import { fastCloud } from '../tools/cmek-helpers.js';
 
+const gate = useGateSandbox();
+const { servers, deletions } = gate;
+const { unused, approved: approvedKey, raced } = GATE_KEYS;
+const approve = (name: string): ElicitResult => approveAnswer(name);
 let sandbox: Sandbox;
-const servers = useSandboxPerFile((ready) => (sandbox = ready));
-
-const unused = awsKeyArn(AWS_KEYS.unused);
-const approvedKey = awsKeyArn(AWS_KEYS.prodEastNextWest);
-const raced = awsKeyArn(AWS_KEYS.prodEastNext);
-let before = 0;
-const kmsDeletions = () => sandbox.aws.log.count({ operation: /ScheduleKeyDeletion|DisableKey/ });
-const deletions = () => kmsDeletions() - before;
 beforeEach(() => {
-  before = kmsDeletions();
+  sandbox = gate.sandbox();
 });
-const approve = (name: string): ElicitResult => ({ action: 'accept', content: { confirm_name: name, decision: 'approve' } });
 
 /** A 1.x Client (legacy era, form elicitation) connected to a fresh server on the sandbox. */
 async function legacyClient(onElicit: (client: Client) => Promise<ElicitResult> | ElicitResult) {

@@ -9,30 +9,24 @@ import { readFileSync } from 'node:fs';
 import { Client, StreamableHTTPClientTransport, type ElicitResult } from '@modelcontextprotocol/client';
 import { createMcpHandler } from '@modelcontextprotocol/server';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { GATE_KEYS, approveAnswer, useGateSandbox } from './gate-sandbox.js';
 import { createDeps } from '../../src/deps.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
-import { AWS_KEYS, awsKeyArn } from '../../src/sandbox/seed.js';
+import { AWS_KEYS } from '../../src/sandbox/seed.js';
 import { SEALED_TTL_MS } from '../../src/safety/sealed-state.js';
 import type { AuditEntry } from '../../src/safety/types.js';
 import { createServer } from '../../src/server.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
-import { startCmekServer, useSandboxPerFile } from '../tools/cmek-helpers.js';
+import { startCmekServer } from '../tools/cmek-helpers.js';
 
+const gate = useGateSandbox();
+const { servers, deletions } = gate;
+const { unused, approved: approvedKey, raced } = GATE_KEYS;
+const approve = (name: string): ElicitResult => approveAnswer(name);
 let sandbox: Sandbox;
-const servers = useSandboxPerFile((ready) => (sandbox = ready));
-
-// The Cloud API state is reset between tests, the KMS state is not: only the approving test deletes, and it has its own key.
-const unused = awsKeyArn(AWS_KEYS.unused);
-const approvedKey = awsKeyArn(AWS_KEYS.prodEastNextWest);
-const raced = awsKeyArn(AWS_KEYS.prodEastNext);
-let before = 0;
-const kmsDeletions = () => sandbox.aws.log.count({ operation: /ScheduleKeyDeletion|DisableKey/ });
-const deletions = () => kmsDeletions() - before;
 beforeEach(() => {
-  before = kmsDeletions();
+  sandbox = gate.sandbox();
 });
-
-const approve = (name: string): ElicitResult => ({ action: 'accept', content: { confirm_name: name, decision: 'approve' } });
 
 function audit(server: Pick<TestServer, 'config'>): Array<[string, string | undefined]> {
   return readFileSync(server.config.auditLog, 'utf8')
