@@ -9,7 +9,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { ElicitRequestSchema, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { GATE_KEYS, approveAnswer, useGateSandbox } from './gate-sandbox.js';
+import { FORM_REFUSALS, GATE_KEYS, approveAnswer, useGateSandbox } from './gate-sandbox.js';
 import { buildConfig } from '../../src/config.js';
 import { createDeps } from '../../src/deps.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
@@ -59,12 +59,7 @@ async function legacyClient(onElicit: (client: Client) => Promise<ElicitResult> 
 }
 
 describe('legacy era, 1.x client: the form through elicitation/create', () => {
-  const refusals: Array<[string, ElicitResult, RegExp, string, string]> = [
-    ['decline', { action: 'decline' }, /You declined/, 'declined', 'declined'],
-    ['cancel', { action: 'cancel' }, /was cancelled/, 'declined', 'cancelled'],
-    ['wrong name', approve('not-the-key'), /did not match/, 'declined', 'name_mismatch'],
-    ['reject choice with the right name', { action: 'accept', content: { confirm_name: AWS_KEYS.unused.id, decision: 'reject' } }, /You chose reject/, 'declined', 'rejected'],
-  ];
+  const refusals = FORM_REFUSALS;
 
   it.each(refusals)('%s: nothing deleted, audited with the verdict', async (_label, answer, says, outcome, verdict) => {
     const { call, audit } = await legacyClient(() => answer);

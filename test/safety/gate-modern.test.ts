@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Client, StreamableHTTPClientTransport, type ElicitResult } from '@modelcontextprotocol/client';
 import { createMcpHandler } from '@modelcontextprotocol/server';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { GATE_KEYS, approveAnswer, useGateSandbox } from './gate-sandbox.js';
+import { FORM_REFUSALS, GATE_KEYS, approveAnswer, useGateSandbox } from './gate-sandbox.js';
 import { createDeps } from '../../src/deps.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { AWS_KEYS } from '../../src/sandbox/seed.js';
@@ -44,12 +44,7 @@ async function modernServer(onElicit: (request: { message: string; requestedSche
 }
 
 describe('2026-07-28: the form through input_required (auto-fulfilled by the v2 client)', () => {
-  const refusals: Array<[string, ElicitResult, RegExp, string, string]> = [
-    ['decline', { action: 'decline' }, /You declined/, 'declined', 'declined'],
-    ['cancel', { action: 'cancel' }, /was cancelled/, 'declined', 'cancelled'],
-    ['wrong name', approve('not-the-key'), /did not match/, 'declined', 'name_mismatch'],
-    ['reject choice with the right name', { action: 'accept', content: { confirm_name: AWS_KEYS.unused.id, decision: 'reject' } }, /You chose reject/, 'declined', 'rejected'],
-  ];
+  const refusals = FORM_REFUSALS;
 
   it.each(refusals)('%s: nothing deleted, both rounds audited', async (_label, answer, says, outcome, verdict) => {
     const forms: string[] = [];

@@ -40,3 +40,11 @@ export function useGateSandbox(): GateSandbox {
   });
   return { sandbox: () => sandbox!, deletions: () => count() - before, servers };
 }
+
+/** Human refusals of the form on GATE_KEYS.unused: label, answer, what the text says, audit outcome, verdict. */
+export const FORM_REFUSALS: Array<[string, { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, unknown> }, RegExp, string, string]> = [
+  ['decline', { action: 'decline' }, /You declined/, 'declined', 'declined'],
+  ['cancel', { action: 'cancel' }, /was cancelled/, 'declined', 'cancelled'],
+  ['wrong name', approveAnswer('not-the-key'), /did not match/, 'declined', 'name_mismatch'],
+  ['reject choice with the right name', { action: 'accept', content: { confirm_name: AWS_KEYS.unused.id, decision: 'reject' } }, /You chose reject/, 'declined', 'rejected'],
+];
