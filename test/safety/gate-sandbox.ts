@@ -20,7 +20,7 @@ export const GATE_KEYS = {
 };
 
 /** An approving answer to the confirmation form. */
-export const approveAnswer = (name: string) => ({ action: 'accept' as const, content: { confirm_name: name, decision: 'approve' } });
+export const approveAnswer = (name: string): { action: 'accept'; content: Record<string, string> } => ({ action: 'accept', content: { confirm_name: name, decision: 'approve' } });
 
 export interface GateSandbox {
   sandbox(): Sandbox;
@@ -42,7 +42,7 @@ export function useGateSandbox(): GateSandbox {
 }
 
 /** Human refusals of the form on GATE_KEYS.unused: label, answer, what the text says, audit outcome, verdict. */
-export const FORM_REFUSALS: Array<[string, { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, unknown> }, RegExp, string, string]> = [
+export const FORM_REFUSALS: Array<[string, { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, string> }, RegExp, string, string]> = [
   ['decline', { action: 'decline' }, /You declined/, 'declined', 'declined'],
   ['cancel', { action: 'cancel' }, /was cancelled/, 'declined', 'cancelled'],
   ['wrong name', approveAnswer('not-the-key'), /did not match/, 'declined', 'name_mismatch'],
