@@ -140,7 +140,6 @@ function listedTool(entry: ToolEntry): Tool {
  * policy forbids are neither listed nor run: a call to one gets our refusal, audited.
  */
 export function registerTools(server: McpServer, entries: readonly ToolEntry[], config: Config, deps: Deps): void {
-  const confirm = deps.createConfirm(elicitationSession(server));
   const offered = new Map<string, ToolEntry>();
   const hidden = new Map<string, ToolEntry>();
   for (const entry of entries) {
@@ -155,7 +154,7 @@ export function registerTools(server: McpServer, entries: readonly ToolEntry[], 
     const entry = offered.get(name) ?? hidden.get(name);
     if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}. Call tools/list for the tools this server offers.`);
     const { runToolCall } = await import('./tool-call.js');
-    return runToolCall(entry, args, ctx, { config, deps, confirm });
+    return runToolCall(entry, args, ctx, { config, deps, confirm: deps.createConfirm(elicitationSession(server, ctx)) });
   });
 }
 

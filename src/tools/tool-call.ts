@@ -5,14 +5,16 @@
  * and redaction of everything returned.
  */
 import { randomUUID } from 'node:crypto';
-import type { CallToolResult, ServerContext } from '@modelcontextprotocol/server';
+import { inputRequired, type CallToolResult, type InputRequiredResult, type ServerContext } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Deps } from '../deps.js';
 import { OperatorError, errorMessage } from '../errors.js';
 import { KmsError } from '../kms/provider.js';
 import { AuditLogError } from '../safety/audit-log-error.js';
+import { ConfirmationPending } from '../safety/require-confirmation.js';
 import type { AuditOutcome, Confirm, ConfirmationRequest, ConfirmationVerdict } from '../safety/types.js';
+import { CONFIRM_INPUT_KEY } from './elicitation.js';
 import { inputSchema, outputSchema, toolPolicy, type ToolContext, type ToolDef, type ToolEntry, type ToolHidden } from './define-tool.js';
 import { errorActions } from './next-actions.js';
 
@@ -62,13 +64,16 @@ function progressSender(ctx: ServerContext, deps: Deps): ToolContext['progress']
   };
 }
 
-/** Runs one call of `entry` and returns what the client sees. */
+/**
+ * Runs one call of `entry` and returns what the client sees: a result, or on a 2026-07-28 call
+ * that needs a human's confirmation, the form as `input_required` with its sealed requestState.
+ */
 export async function runToolCall(
   entry: ToolEntry,
   args: unknown,
   extra: ServerContext,
   env: { config: Config; deps: Deps; confirm: Confirm },
-): Promise<CallToolResult> {
+): Promise<CallToolResult | InputRequiredResult> {
   const { config, deps } = env;
   const policy = toolPolicy(entry, config);
   if (!policy.allowed) return refuseHidden(entry, args, policy, deps);
@@ -137,6 +142,7 @@ export async function runToolCall(
   let result: CallToolResult;
   let outcome: AuditOutcome;
   let detail: string | undefined;
+  let pending: ConfirmationPending | undefined;
   try {
     const output = await def.run(parsed, ctx);
     const checked = outputSchema(def).safeParse(output.data, ONE_PARSE);
@@ -144,12 +150,15 @@ export async function runToolCall(
     outcome = output.auditOutcome ?? 'succeeded';
     result = { content: [{ type: 'text', text: output.text }], structuredContent: output.data as Record<string, unknown> };
   } catch (error) {
-    const known = toOperatorError(error);
-    outcome = (known?.details.auditOutcome as AuditOutcome | undefined) ?? 'failed';
-    detail = known
+    if (error instanceof ConfirmationPending) pending = error;
+    const known = pending ? undefined : toOperatorError(error);
+    outcome = pending ? 'refused' : (known?.details.auditOutcome as AuditOutcome | undefined) ?? 'failed';
+    detail = pending
+      ? pending.detail
+      : known
       ? formatOperatorError(known)
       : `Internal error in ${def.name}: ${errorMessage(error)}.\nNext: this is a bug in crdb-encryption-mcp; check the target's current state before retrying${mutating ? ' (the change may or may not have been applied)' : ''}.`;
-    if (!known) process.stderr.write(`[crdb-encryption-mcp] ${def.name} failed: ${deps.redactor.redactText(String((error as Error)?.stack ?? error))}\n`);
+    if (!known && !pending) process.stderr.write(`[crdb-encryption-mcp] ${def.name} failed: ${deps.redactor.redactText(String((error as Error)?.stack ?? error))}\n`);
     result = { isError: true, content: [{ type: 'text', text: detail }], ...(known ? { structuredContent: { next_actions: errorActions(known), next_step: known.next } } : {}) };
   }
 
@@ -164,7 +173,18 @@ export async function runToolCall(
       text: `Warning: the audit log could not record the outcome (${outcome}) of this call (${why}); it holds only the attempt ${attemptId}.\nNext: note this outcome by hand for your records, then ${next}`,
     });
   }
+  if (pending) return confirmationForm(pending, deps);
   return deps.redactor.redact(result);
+}
+
+/** The confirmation form of a 2026-07-28 call; the sealed requestState must come back unaltered, so only the text is redacted. */
+function confirmationForm(pending: ConfirmationPending, deps: Deps): InputRequiredResult {
+  return inputRequired({
+    inputRequests: {
+      [CONFIRM_INPUT_KEY]: inputRequired.elicit({ mode: 'form', message: deps.redactor.redactText(pending.form.message), requestedSchema: deps.redactor.redact(pending.form.requestedSchema) as never }),
+    },
+    requestState: pending.requestState,
+  });
 }
 
 /**
