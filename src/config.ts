@@ -143,7 +143,10 @@ function parseSqlTargets(flags: string[] | undefined, env: NodeJS.ProcessEnv): R
   }
   for (const flag of flags ?? []) {
     if (!sqlTargetSchema.safeParse(flag).success) {
-      throw new ConfigError(`--sql-target ${JSON.stringify(flag.split('=')[0])}: expected NAME=postgresql://...`);
+      // The value may be a bare URL with its password: name it only when it looks like a name.
+      const name = flag.split('=')[0]!;
+      const shown = /^[a-z0-9][a-z0-9_-]{0,62}$/i.test(name) ? ` ${JSON.stringify(name)}` : '';
+      throw new ConfigError(`--sql-target${shown}: expected NAME=postgresql://... (the value is not shown: it may hold a password)`);
     }
     const at = flag.indexOf('=');
     targets[flag.slice(0, at)] = flag.slice(at + 1);

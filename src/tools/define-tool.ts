@@ -10,7 +10,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import { z } from 'zod';
 import type { Config, Toolset } from '../config.js';
 import type { Deps } from '../deps.js';
-import type { AuditOutcome, Confirm } from '../safety/types.js';
+import type { AuditOutcome, Confirm, Redactor } from '../safety/types.js';
 import { elicitationSession } from './elicitation.js';
 
 /** The four behaviour hints, all required so none falls back to the spec's pessimistic defaults. */
@@ -25,6 +25,8 @@ export interface ToolAnnotations {
 export interface ToolContext {
   deps: Deps;
   config: Config;
+  /** This call's redactor: configured secrets plus the call's own (e.g. its connection URL's password). */
+  redactor: Redactor;
   /** Aborted when the client cancels the request. */
   signal: AbortSignal;
   /** Sends notifications/progress when the client asked for progress; a no-op otherwise. */

@@ -13,7 +13,8 @@ import type { Deps } from '../deps.js';
 import { OperatorError, errorMessage } from '../errors.js';
 import { KmsError } from '../kms/provider.js';
 import { AuditLogError } from '../safety/audit-log-error.js';
-import type { AuditOutcome, Confirm, ConfirmationRequest } from '../safety/types.js';
+import { secretsInArguments } from '../safety/redact.js';
+import type { AuditOutcome, Confirm, ConfirmationRequest, Redactor } from '../safety/types.js';
 import { inputSchema, outputSchema, toolPolicy, type ToolContext, type ToolDef, type ToolEntry } from './define-tool.js';
 
 /**
@@ -53,13 +54,13 @@ function formatOperatorError(error: OperatorError): string {
   return `${error.what}. ${error.why}\nNext: ${error.next}`;
 }
 
-function progressSender(extra: Extra, deps: Deps): ToolContext['progress'] {
+function progressSender(extra: Extra, redactor: Redactor): ToolContext['progress'] {
   const token = extra._meta?.progressToken;
   if (token === undefined) return async () => {};
   return async (progress, total, message) => {
     await extra.sendNotification({
       method: 'notifications/progress',
-      params: { progressToken: token, progress, ...(total === undefined ? {} : { total }), ...(message ? { message: deps.redactor.redactText(message) } : {}) },
+      params: { progressToken: token, progress, ...(total === undefined ? {} : { total }), ...(message ? { message: redactor.redactText(message) } : {}) },
     });
   };
 }
@@ -88,11 +89,13 @@ export async function runToolCall(
   const validated = inputSchema(def).safeParse(args ?? {}, ONE_PARSE);
   if (!validated.success) return invalidArguments(def, validated.error);
   const parsed = validated.data;
+  // The call's own secrets (a connection URL's password) are masked in this call's output only.
+  const redactor = deps.redactor.withSecrets(secretsInArguments(parsed));
   const mutating = !def.annotations.readOnlyHint;
   const attemptId = randomUUID();
   const requestIds: string[] = [];
   const target = def.target?.(parsed) ?? '';
-  const params = deps.redactor.redact(parsed as Record<string, unknown>);
+  const params = redactor.redact(parsed as Record<string, unknown>);
   const audit = async (outcome: AuditOutcome, detail?: string) => {
     if (!mutating) return;
     await deps.audit.append({
@@ -101,7 +104,7 @@ export async function runToolCall(
       target,
       params,
       outcome,
-      ...(detail ? { detail: deps.redactor.redactText(detail) } : {}),
+      ...(detail ? { detail: redactor.redactText(detail) } : {}),
       ...(requestIds.length ? { requestIds: [...requestIds] } : {}),
       attemptId,
     });
@@ -111,8 +114,9 @@ export async function runToolCall(
     deps,
     config,
     signal: extra.signal,
-    progress: progressSender(extra, deps),
-    confirm: (request) => env.confirm(redactForHuman(request, deps, extra.signal)),
+    redactor,
+    progress: progressSender(extra, redactor),
+    confirm: (request) => env.confirm(redactForHuman(request, redactor, extra.signal)),
     noteRequestId: (id) => {
       if (id) requestIds.push(id);
     },
@@ -122,7 +126,7 @@ export async function runToolCall(
   try {
     await audit('attempted');
   } catch (error) {
-    const { why, next } = auditFailure(error, config, deps);
+    const { why, next } = auditFailure(error, config, redactor);
     process.stderr.write(`[crdb-encryption-mcp] ${def.name} refused: audit log unavailable: ${why}\n`);
     return {
       isError: true,
@@ -145,7 +149,7 @@ export async function runToolCall(
     detail = known
       ? formatOperatorError(known)
       : `Internal error in ${def.name}: ${errorMessage(error)}.\nNext: this is a bug in crdb-encryption-mcp; check the target's current state before retrying${mutating ? ' (the change may or may not have been applied)' : ''}.`;
-    if (!known) process.stderr.write(`[crdb-encryption-mcp] ${def.name} failed: ${deps.redactor.redactText(String((error as Error)?.stack ?? error))}\n`);
+    if (!known) process.stderr.write(`[crdb-encryption-mcp] ${def.name} failed: ${redactor.redactText(String((error as Error)?.stack ?? error))}\n`);
     result = { isError: true, content: [{ type: 'text', text: detail }] };
   }
 
@@ -153,14 +157,14 @@ export async function runToolCall(
     await audit(outcome, detail);
   } catch (error) {
     // The call already happened: report it as it went, and say the outcome is missing from the log.
-    const { why, next } = auditFailure(error, config, deps);
+    const { why, next } = auditFailure(error, config, redactor);
     process.stderr.write(`[crdb-encryption-mcp] ${def.name}: audit log could not record outcome '${outcome}' (attempt ${attemptId}): ${why}\n`);
     result.content.push({
       type: 'text',
       text: `Warning: the audit log could not record the outcome (${outcome}) of this call (${why}); it holds only the attempt ${attemptId}.\nNext: note this outcome by hand for your records, then ${next}`,
     });
   }
-  return deps.redactor.redact(result);
+  return redactor.redact(result);
 }
 
 function formatIssues(error: z.ZodError): string {
@@ -185,8 +189,8 @@ function invalidArguments(def: ToolDef, error: z.ZodError): CallToolResult {
 }
 
 /** What the human is shown goes through the redactor too; the bound fields (params, state, name) stay exact. */
-function redactForHuman(request: ConfirmationRequest, deps: Deps, signal: AbortSignal): ConfirmationRequest {
-  const text = (value: string) => deps.redactor.redactText(value);
+function redactForHuman(request: ConfirmationRequest, redactor: Redactor, signal: AbortSignal): ConfirmationRequest {
+  const text = (value: string) => redactor.redactText(value);
   return {
     ...request,
     targetDescription: text(request.targetDescription),
@@ -198,8 +202,8 @@ function redactForHuman(request: ConfirmationRequest, deps: Deps, signal: AbortS
 }
 
 /** Why the audit log refused an entry, and what the operator should do about it. */
-function auditFailure(error: unknown, config: Config, deps: Deps): { why: string; next: string } {
-  const why = deps.redactor.redactText(errorMessage(error));
+function auditFailure(error: unknown, config: Config, redactor: Redactor): { why: string; next: string } {
+  const why = redactor.redactText(errorMessage(error));
   if (error instanceof AuditLogError) return { why, next: error.next };
   const where = config.auditDb ? 'the --audit-db database is reachable and writable' : `${config.auditLog} and its directory are writable (permissions, free disk space)`;
   return { why, next: `check that ${where}, then retry. Read-only tools keep working meanwhile.` };
