@@ -55,6 +55,12 @@ export interface ToolDef<In extends z.ZodObject = z.ZodObject, Out extends z.Zod
   input: () => In;
   output: () => Out;
   annotations: ToolAnnotations;
+  /**
+   * For a read tool with an optional writing part (a report file, a probe table): what this call
+   * writes, or undefined when it writes nothing. Such a call is audited like a mutation and refused
+   * under --read-only.
+   */
+  writes?: (args: z.output<In>) => string | undefined;
   /** Names the target in the audit log (cluster, key). */
   target?: (args: z.output<In>) => string;
   run(args: z.output<In>, ctx: ToolContext): Promise<ToolOutput<z.output<Out>>>;

@@ -91,7 +91,9 @@ export async function runToolCall(
   const parsed = validated.data;
   // The call's own secrets (a connection URL's password) are masked in this call's output only.
   const redactor = deps.redactor.withSecrets(secretsInArguments(parsed));
-  const mutating = !def.annotations.readOnlyHint;
+  const writes = def.writes?.(parsed);
+  if (writes && config.readOnly) return refusedUnderReadOnly(def, writes);
+  const mutating = !def.annotations.readOnlyHint || writes !== undefined;
   const attemptId = randomUUID();
   const requestIds: string[] = [];
   const target = def.target?.(parsed) ?? '';
@@ -172,6 +174,19 @@ function formatIssues(error: z.ZodError): string {
     .slice(0, 5)
     .map((issue) => `${issue.path.length ? issue.path.join('.') : '(arguments)'}: ${issue.message}`)
     .join('; ');
+}
+
+/** The writing part of a read tool, asked for on a --read-only server: refused before anything runs. */
+function refusedUnderReadOnly(def: ToolDef, writes: string): CallToolResult {
+  return {
+    isError: true,
+    content: [
+      {
+        type: 'text',
+        text: `Not run: this ${def.name} call would write ${writes}, and this server runs with --read-only. Nothing was read or written.\nNext: call ${def.name} again without the writing option (the read part works under --read-only), or restart without --read-only.`,
+      },
+    ],
+  };
 }
 
 /** Malformed arguments: refused before anything is read or changed. */

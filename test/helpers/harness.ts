@@ -61,7 +61,8 @@ export async function rejection(promise: Promise<unknown>): Promise<any> {
 
 /** Connects a real MCP client to a fresh server instance. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const config = buildConfig({ auditLog: join(tempDir(), 'audit.jsonl'), sandbox: Boolean(options.sandbox), ...options.config });
+  const state = tempDir();
+  const config = buildConfig({ auditLog: join(state, 'audit.jsonl'), reportsDir: join(state, 'reports'), sandbox: Boolean(options.sandbox), ...options.config });
   const deps = await createDeps(config, options.sandbox, options.deps);
   const server = createServer(config, deps);
   const client = await connectClient(server, options);

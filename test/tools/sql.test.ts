@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import fc from 'fast-check';
 import pg from 'pg';
@@ -152,11 +153,24 @@ describe('verify_encryption_sql', () => {
     const before = sandbox.sql.statements.count();
     const refused = await callTool(readOnly.client, 'verify_encryption_sql', { connection: 'selfhosted', probe: true });
     expect(refused.isError).toBe(true);
-    expect(refused.text).toContain('Probe refused in read-only mode');
-    expect(refused.text).toMatch(/Next: run without probe/);
+    expect(refused.text).toMatch(/would write a probe table .* --read-only/);
+    expect(refused.text).toMatch(/Next: call verify_encryption_sql again without the writing option/);
     expect(sandbox.sql.statements.count()).toBe(before);
     const status = await callTool(readOnly.client, 'verify_encryption_sql', { connection: 'selfhosted' });
     expect(status.isError).toBe(false);
+  });
+
+  it('audits the probe (it writes and drops a table), and only the probe', async () => {
+    const entries = () => (existsSync(server.config.auditLog) ? readFileSync(server.config.auditLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line)) : []);
+    const before = entries().length;
+    await callTool(server.client, 'verify_encryption_sql', { connection: 'selfhosted' });
+    expect(entries().length).toBe(before);
+    const probed = await callTool(server.client, 'verify_encryption_sql', { connection: 'selfhosted', probe: true });
+    expect(probed.isError).toBe(false);
+    expect(entries().slice(before).map((entry) => [entry.tool, entry.target, entry.outcome, entry.params.probe])).toEqual([
+      ['verify_encryption_sql', 'selfhosted', 'attempted', true],
+      ['verify_encryption_sql', 'selfhosted', 'succeeded', true],
+    ]);
   });
 });
 
