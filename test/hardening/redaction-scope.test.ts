@@ -2,12 +2,11 @@
  * Redaction poisoning, as the red team found it: a read-only call whose connection URL carries the
  * password `prod-east` must not make later answers, in any session, mask the cluster prod-east.
  */
-import { createServer as createNetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_POOLS } from '../../src/sql/connector.js';
 import { createServer } from '../../src/server.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { callTool, connectClient, type TestServer } from '../helpers/harness.js';
+import { callTool, closedPort, connectClient, type TestServer } from '../helpers/harness.js';
 import { startCmekServer } from '../tools/cmek-helpers.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 
@@ -15,14 +14,6 @@ let sandbox: Sandbox;
 let server: TestServer;
 let otherSession: Client;
 let closed: number;
-
-async function closedPort(): Promise<number> {
-  const listener = createNetServer();
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  const port = (listener.address() as { port: number }).port;
-  await new Promise((resolve) => listener.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   sandbox = await startSandbox({ cmekTransitionMs: 20, rateLimitPerSecond: 1000 });

@@ -3,6 +3,7 @@
  * dependencies wired to a sandbox when one is given.
  */
 import { mkdtempSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -47,6 +48,15 @@ export async function connectClient(server: McpServer, options: Pick<TestServerO
   const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(serverTransport), client.connect(clientTransport)]);
   return client;
+}
+
+/** A loopback port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const listener = createNetServer();
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const port = (listener.address() as { port: number }).port;
+  await new Promise((resolve) => listener.close(resolve));
+  return port;
 }
 
 /** The error a promise rejects with; fails the test when it resolves. */

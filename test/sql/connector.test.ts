@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OperatorError } from '../../src/errors.js';
@@ -6,20 +5,13 @@ import { createRedactor } from '../../src/safety/redact.js';
 import { createSqlEmulator, type SqlEmulator } from '../../src/sandbox/sql-server.js';
 import { createSqlConnector, type SqlConnector } from '../../src/sql/connector.js';
 import { runProbe } from '../../src/sql/probe.js';
+import { closedPort } from '../helpers/harness.js';
 
 let emulator: SqlEmulator;
 let url: string;
 let connector: SqlConnector;
 let inspector: pg.Client;
 const redactor = createRedactor();
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function probeTables(): Promise<string[]> {
   const { rows } = await inspector.query("SELECT tablename FROM pg_tables WHERE tablename LIKE 'crdb_mcp_probe_%'");

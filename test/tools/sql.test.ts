@@ -1,10 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { callTool, startTestServer, type TestServer } from '../helpers/harness.js';
+import { callTool, closedPort, startTestServer, type TestServer } from '../helpers/harness.js';
 
 let sandbox: Sandbox;
 let server: TestServer;
@@ -14,14 +13,6 @@ let inspector: pg.Client;
 async function probeTables(): Promise<string[]> {
   const { rows } = await inspector.query("SELECT tablename FROM pg_tables WHERE tablename LIKE 'crdb_mcp_probe_%'");
   return rows.map((row) => row.tablename as string);
-}
-
-async function closedPort(): Promise<number> {
-  const listener = createServer();
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  const port = (listener.address() as { port: number }).port;
-  await new Promise((resolve) => listener.close(resolve));
-  return port;
 }
 
 beforeAll(async () => {
