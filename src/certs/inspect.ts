@@ -3,6 +3,7 @@
  * chains, SAN coverage, key-file permissions and ownership, CA keys on nodes, client CNs and
  * expiry. Reads files only; never returns key material.
  */
+import { untrustedText } from '../safety/untrusted.js';
 import type { X509Certificate } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -126,8 +127,8 @@ export async function inspectCertificates(request: InspectRequest): Promise<Insp
         file: file.file,
         index,
         type: file.type,
-        subject: cert.subject.replace(/\n/g, ', '),
-        issuer: cert.issuer.replace(/\n/g, ', '),
+        subject: untrustedText(cert.subject.replace(/\n/g, ', ')),
+        issuer: untrustedText(cert.issuer.replace(/\n/g, ', ')),
         serial_number: cert.serialNumber,
         fingerprint256: cert.fingerprint256,
         not_before: new Date(cert.validFrom).toISOString(),

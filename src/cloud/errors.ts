@@ -2,6 +2,7 @@
  * Failures of the CockroachDB Cloud API, phrased for the operator: what failed, why, what next.
  * Every error the client throws (except cancellation) is a CloudApiError.
  */
+import { untrustedText } from '../safety/untrusted.js';
 import { OperatorError } from '../errors.js';
 import { apiStatusSchema, type CmekClusterInfo } from './schemas.js';
 
@@ -143,23 +144,23 @@ export class CloudApiError extends OperatorError {
 
 const MAX_MESSAGE = 300;
 
-/** Reads a Status body, falling back to the raw text for untyped error bodies. */
+/** Reads a Status body, falling back to the raw text for untyped error bodies; the message is an upstream string (untrustedText()). */
 export function statusFromBody(text: string): { code?: number; message?: string } {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    const raw = text.trim().slice(0, MAX_MESSAGE);
+    const raw = untrustedText(text, MAX_MESSAGE);
     return raw ? { message: raw } : {};
   }
   const status = apiStatusSchema.safeParse(json).data;
   if (status && (status.message !== undefined || status.code !== undefined)) {
     return {
       ...(status.code !== undefined ? { code: status.code } : {}),
-      ...(status.message ? { message: status.message.slice(0, MAX_MESSAGE) } : {}),
+      ...(status.message ? { message: untrustedText(status.message, MAX_MESSAGE) } : {}),
     };
   }
-  return { message: text.trim().slice(0, MAX_MESSAGE) };
+  return { message: untrustedText(text, MAX_MESSAGE) };
 }
 
 export { abortError } from '../abort.js';

@@ -79,6 +79,9 @@ describe('renderings', () => {
     for (const finding of report.findings) expect(markdown).toContain(`### ${finding.id} [${finding.severity}]`);
     expect(markdown).toMatch(/- Controls: SOC2 CC6.1, HIPAA 164.312\(a\)\(2\)\(iv\), PCI_DSS 3.7.5/);
     expect(markdown).toMatch(/\| prod \| ADVANCED \| AWS \| ENABLED \| us-east-1: ENABLED, key 692 d, 1 past \|/);
+    // An upstream name is literal text: no raw tag, no heading of its own.
+    expect(markdown).not.toMatch(/<script/i);
+    expect(markdown).toContain('x&lt;script&gt;alert(1)&lt;/script&gt;');
   });
 
   it('HTML is self-contained, escapes everything and draws a key-age timeline', async () => {
