@@ -7,7 +7,7 @@ import { OperatorError } from '../errors.js';
 import { apiStatusSchema, type CmekClusterInfo } from './schemas.js';
 
 /** How the exchange failed. */
-export type CloudFailureKind = 'http' | 'network' | 'timeout' | 'invalid_response' | 'deadline';
+export type CloudFailureKind = 'http' | 'network' | 'timeout' | 'invalid_response' | 'redirect' | 'deadline';
 
 export interface CloudApiErrorInit {
   kind: CloudFailureKind;
@@ -58,6 +58,12 @@ function explain(init: CloudApiErrorInit): { what: string; why: string; next: st
       };
     case 'timeout':
       return { what, why: `CockroachDB Cloud did not answer in time${said}.`, next: 'retry shortly; check status.cockroachlabs.cloud if it persists.' };
+    case 'redirect':
+      return {
+        what,
+        why: `The API answered with a redirect${said}. It was not followed: requests and the API key go only to the configured API URL.`,
+        next: 'set COCKROACH_API_URL to the API origin itself (https://cockroachlabs.cloud for CockroachDB Cloud) and retry.',
+      };
     case 'invalid_response':
       return {
         what,
