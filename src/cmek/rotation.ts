@@ -3,7 +3,7 @@
  * asked, one PUT /cmek for the chosen regions, wait, then verify each region is ENABLED on the
  * intended key. Failed regions are named with their user_message; the others are not hidden.
  */
-import type { CmekClusterInfo, CmekRegionSpec, CmekStatus } from '../cloud/schemas.js';
+import type { Cluster, CmekClusterInfo, CmekRegionSpec, CmekStatus } from '../cloud/schemas.js';
 import { CloudApiError } from '../cloud/errors.js';
 import { resolveCluster } from '../cloud/resolve-cluster.js';
 import { OperatorError, errorMessage } from '../errors.js';
@@ -57,8 +57,16 @@ const OLD_KEYS_NOTICE =
 
 /** Plans, checks and (unless dry_run) performs a rotation. */
 export async function rotateCmek(env: CmekEnv, clusterRef: string, request: RotationRequest, options: RotateOptions): Promise<RotateResult> {
+  const cluster = await resolveCluster(env.cloud, clusterRef, callOptions(env));
+  if (options.dryRun) return rotateResolved(env, cluster, request, options);
+  // One rotation of a cluster at a time; a concurrent identical request gets this one's result instead of a second KMS rotation.
+  const { value, joined } = await env.mutations.run(cluster.id, JSON.stringify(['rotate_cmek', request, options]), () => rotateResolved(env, cluster, request, options));
+  if (!joined) return value;
+  return { ...value, next_step: `An identical rotate_cmek of ${cluster.name} was already running in this server: this is its result, and no second rotation was started. ${value.next_step}` };
+}
+
+async function rotateResolved(env: CmekEnv, cluster: Cluster, request: RotationRequest, options: RotateOptions): Promise<RotateResult> {
   const call = callOptions(env);
-  const cluster = await resolveCluster(env.cloud, clusterRef, call);
   const ref = { id: cluster.id, name: cluster.name };
   const before = await env.cloud.getCmek(cluster.id, call);
   const type = keyTypeForCloud(cluster.cloud_provider);
