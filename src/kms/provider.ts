@@ -3,7 +3,7 @@
  * CockroachDB Cloud needs. Implementations (aws.ts, gcp.ts, azure.ts) import their SDK lazily and
  * translate SDK errors into `KmsError` with an actionable message.
  */
-import { MAX_MESSAGE, untrustedText } from '../safety/untrusted.js';
+import { MAX_ERROR, untrusted } from '../safety/untrusted.js';
 import type { CmekKeyType } from '../cloud/schemas.js';
 
 /** Key types a real KMS backs (NULL_KMS is CockroachDB-internal). */
@@ -21,7 +21,7 @@ export class KmsError extends Error {
     readonly requestId?: string,
   ) {
     // Provider messages echo upstream text (key descriptions, policy documents): one safe line.
-    super(untrustedText(message, MAX_MESSAGE));
+    super(untrusted(message, MAX_ERROR));
     this.name = 'KmsError';
   }
 }

@@ -10,6 +10,8 @@
 export const MAX_NAME = 200;
 /** Cap for upstream messages (user_message, error text). */
 export const MAX_MESSAGE = 1000;
+/** Cap for our own messages that quote upstream text (KMS errors with their remedy at the end). */
+export const MAX_ERROR = 16_000;
 
 /**
  * C0/C1 controls (tabs and newlines included), DEL, the bidirectional embeddings, overrides and
@@ -25,8 +27,8 @@ export function untrusted(value: string, max = MAX_NAME): string {
   return `${[...line.slice(0, max - 1)].join('').replace(/[\ud800-\udbff]$/, '')}…`;
 }
 
-/** Starts with a letter or digit and holds nothing Markdown, HTML or a quote could act on. */
-const PLAIN = /^[\p{L}\p{N}][^#<>`*_[\]|\\"~]*$/u;
+/** Starts with a letter or digit and holds nothing Markdown or HTML could act on. */
+const PLAIN = /^[\p{L}\p{N}][^#<>`*_[\]|\\~]*$/u;
 
 /**
  * An upstream string as text shows it: `untrusted()`, and quoted (JSON string syntax) unless it
