@@ -14,7 +14,7 @@ import { OperatorError, errorMessage } from '../errors.js';
 import { KmsError } from '../kms/provider.js';
 import { AuditLogError } from '../safety/audit-log-error.js';
 import { secretsInArguments } from '../safety/redact.js';
-import type { AuditOutcome, Confirm, ConfirmationRequest, Redactor } from '../safety/types.js';
+import type { AuditOutcome, Confirm, ConfirmationRequest, ConfirmationVerdict, Redactor } from '../safety/types.js';
 import { inputSchema, outputSchema, toolPolicy, type ToolContext, type ToolDef, type ToolEntry } from './define-tool.js';
 
 /**
@@ -98,6 +98,7 @@ export async function runToolCall(
   const requestIds: string[] = [];
   const target = def.target?.(parsed) ?? '';
   const params = redactor.redact(parsed as Record<string, unknown>);
+  let confirmation: ConfirmationVerdict | undefined;
   const audit = async (outcome: AuditOutcome, detail?: string) => {
     if (!mutating) return;
     await deps.audit.append({
@@ -109,6 +110,7 @@ export async function runToolCall(
       ...(detail ? { detail: redactor.redactText(detail) } : {}),
       ...(requestIds.length ? { requestIds: [...requestIds] } : {}),
       attemptId,
+      ...(confirmation ? { confirmation } : {}),
     });
   };
 
@@ -118,7 +120,11 @@ export async function runToolCall(
     signal: extra.signal,
     redactor,
     progress: progressSender(extra, redactor),
-    confirm: (request) => env.confirm(redactForHuman(request, redactor, extra.signal)),
+    confirm: async (request) => {
+      const result = await env.confirm(redactForHuman(request, redactor, extra.signal));
+      confirmation = result.approved ? 'approved' : result.reason;
+      return result;
+    },
     noteRequestId: (id) => {
       if (id) requestIds.push(id);
     },
