@@ -18,6 +18,18 @@ import type { SkillCatalog } from './skills/catalog.js';
 import type { SqlConnector } from './sql/connector.js';
 import { deferred } from './deferred.js';
 
+/**
+ * Where the operator's CMEK keys live, as far as the server knows without asking (the sandbox's
+ * seeded AWS account, GCP project, Azure tenant and vaults): used to complete suggested calls.
+ */
+export interface KeyHomes {
+  awsAccountId?: string;
+  gcpProject?: string;
+  azureTenantId?: string;
+  /** Azure region -> Key Vault name in that region. */
+  azureVaults?: Record<string, string>;
+}
+
 /** Wall clock, replaceable in tests. */
 export interface Clock {
   now(): number;
@@ -40,6 +52,7 @@ export interface Deps {
   skills: SkillCatalog;
   /** Resolves to the embedded sandbox when running on it (it may still be starting). */
   sandbox?: Promise<Sandbox>;
+  keyHomes(): Promise<KeyHomes>;
   close(): Promise<void>;
 }
 
@@ -126,8 +139,20 @@ export async function createDeps(config: Config, sandboxOrPromise?: Sandbox | Pr
     sqlTargetNames: [...Object.keys(config.sql.targets), ...(sandbox ? [SELF_HOSTED_TARGET] : [])],
     skills,
     ...(sandbox ? { sandbox } : {}),
+    keyHomes: overrides.keyHomes ?? (sandbox ? sandboxKeyHomes : async () => ({})),
     async close() {
       await Promise.allSettled([audit.close(), sql.close()]);
     },
+  };
+}
+
+/** The sandbox's seeded key homes (its Azure vault for new keys is the one with purge protection). */
+async function sandboxKeyHomes(): Promise<KeyHomes> {
+  const seed = await import('./sandbox/seed.js');
+  return {
+    awsAccountId: seed.AWS_ACCOUNT,
+    gcpProject: seed.GCP_PROJECT,
+    azureTenantId: seed.AZURE_TENANT,
+    azureVaults: { [seed.AZURE_KEYS.protectedVault.location]: seed.AZURE_KEYS.protectedVault.name },
   };
 }

@@ -6,11 +6,12 @@
  */
 import type { CmekKeyInfo } from '../cloud/schemas.js';
 import { ageInDays } from '../cmek/context.js';
+import { lastWrappedAt } from '../cmek/key-infos.js';
 import type { AccessCheck, KeyDescription, KmsKeyType } from '../kms/provider.js';
-import { kmsProvider } from '../kms/providers/index.js';
+import { kmsProvider, parseKeyUri } from '../kms/providers/index.js';
 import { cancelDeletion, enableKey, enablePurgeProtection, enableRotation, narrowGrant } from './kms-fixes.js';
 import type { KmsLookup } from './kms-lookup.js';
-import type { AuditedKey, KeyKmsView, RawFinding } from './types.js';
+import type { AuditedKey, Fix, KeyKmsView, RawFinding } from './types.js';
 
 /** A destroy/soft-delete window shorter than this leaves little time to notice a mistaken deletion. */
 export const SHORT_DELETION_WINDOW_DAYS = 30;
@@ -116,14 +117,53 @@ function currentKeyFindings(ctx: KeyContext, uri: string, key: KeyDescription): 
       severity: 'medium',
       title: 'Automatic key rotation is off',
       evidence: `The KMS reports no automatic rotation for the current key${age === undefined ? '' : `; CMEK has used it since ${ctx.info.created_at} (${age} days)`}.`,
-      fix: {
-        tool: 'rotate_cmek',
-        arguments: { cluster, regions: [ctx.region], mode: 'new_version' },
-        description: `Turn on automatic rotation (${enableRotation(ctx.type, uri)}); rotate now with rotate_cmek, which also makes CockroachDB re-wrap with the new version.`,
-      },
+      fix: automaticRotationFix(ctx, uri, key.aliases),
     });
   }
   return findings;
+}
+
+/**
+ * Turning on automatic rotation is provision_cmek_key's job for a key it can find by name in the
+ * cluster region (it reuses the key and turns rotation on); otherwise the KMS command. After it,
+ * the next rotate_cmek makes CockroachDB re-wrap with the new version.
+ */
+function automaticRotationFix(ctx: KeyContext, uri: string, aliases: readonly string[] | undefined): Fix {
+  const command = enableRotation(ctx.type, uri);
+  const description = `Turn on automatic rotation in the KMS (${command}). A KMS rotation is picked up only when rotate_cmek re-wraps, so rotate_cmek on the cluster's rotation schedule too.`;
+  const principal = ctx.info.spec?.auth_principal;
+  const call = provisionArguments(ctx, uri, aliases);
+  if (!call || !principal) return { tool: 'manual', description };
+  return {
+    tool: 'provision_cmek_key',
+    arguments: { cluster: ctx.cluster.name, regions: [ctx.region], auth_principal: principal, ...call },
+    description: `provision_cmek_key finds this key by name, keeps it and turns automatic rotation on (or run ${command}). A KMS rotation is picked up only when rotate_cmek re-wraps, so rotate_cmek on the cluster's rotation schedule too.`,
+  };
+}
+
+/** The provision_cmek_key arguments that name exactly this key in this region, when the URI (or an alias) says them. */
+function provisionArguments(ctx: KeyContext, uri: string, aliases: readonly string[] | undefined): Record<string, unknown> | undefined {
+  let parsed;
+  try {
+    parsed = parseKeyUri(ctx.type, uri);
+  } catch {
+    return undefined;
+  }
+  const name = (value: string | undefined) => (value && /^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$/.test(value) ? value : undefined);
+  switch (parsed.type) {
+    case 'AWS_KMS': {
+      const alias = name((aliases ?? []).map((candidate) => candidate.replace(/^alias\//, '')).find((candidate) => name(candidate)));
+      return alias && parsed.region === ctx.region ? { key_name: alias, aws_account_id: parsed.account } : undefined;
+    }
+    case 'GCP_CLOUD_KMS': {
+      const key = name(parsed.cryptoKey);
+      return key && parsed.location === ctx.region && /^[a-zA-Z0-9_-]{1,63}$/.test(parsed.keyRing) ? { key_name: key, gcp_project: parsed.project, gcp_key_ring: parsed.keyRing } : undefined;
+    }
+    case 'AZURE_KEY_VAULT': {
+      const key = name(parsed.keyName);
+      return key && /^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/.test(parsed.vaultName) ? { key_name: key, azure_vault: parsed.vaultName } : undefined;
+    }
+  }
 }
 
 function protectionFindings(ctx: KeyContext, uri: string, key: KeyDescription): KeyFinding[] {
@@ -190,13 +230,15 @@ function accessFindings(ctx: KeyContext, principal: string, access: AccessCheck)
 /** Checks one key in its KMS (describe + access, both memoised per run). */
 export async function auditKey(ctx: KeyContext, lookup: KmsLookup | undefined): Promise<KeyAudit> {
   const uri = ctx.info.spec?.uri ?? '';
-  const age = ageInDays(ctx.info.created_at, ctx.now);
+  const wrapped = lastWrappedAt(ctx.info);
+  const age = ageInDays(wrapped, ctx.now);
   const key: AuditedKey = {
     uri,
     type: ctx.type,
     role: ctx.role,
     ...(ctx.info.status ? { cmek_status: ctx.info.status } : {}),
     ...(ctx.info.created_at ? { created_at: ctx.info.created_at } : {}),
+    ...(wrapped ? { last_wrapped_at: wrapped } : {}),
     ...(age !== undefined ? { age_days: age } : {}),
     verified: false,
   };
@@ -206,8 +248,8 @@ export async function auditKey(ctx: KeyContext, lookup: KmsLookup | undefined): 
     findings.push({
       code: 'cmek_rotation_due',
       severity: 'info',
-      title: 'CMEK key spec not rotated for over a year',
-      evidence: `CockroachDB has wrapped with this key spec since ${ctx.info.created_at} (${age} days). KMS-side rotation alone is not picked up: only PUT /cmek re-wraps.`,
+      title: 'CMEK key not re-wrapped for over a year',
+      evidence: `CockroachDB last wrapped with this key on ${wrapped} (${age} days ago; key_info updated_at). KMS-side rotation alone is not picked up: only PUT /cmek re-wraps.`,
       fix: { tool: 'rotate_cmek', arguments: { cluster: ctx.cluster.name, regions: [ctx.region], mode: 'new_version' }, description: 'Rotate per your cryptoperiod with rotate_cmek.' },
     });
   }

@@ -81,7 +81,6 @@ export function renderCompact(report: AuditReport, top = 15, files?: { markdown:
     ...report.errors.slice(0, 5).map((error) => `- could not audit ${error.subject}: ${error.message.split('. Next:')[0]}`),
     ...(report.errors.length > 5 ? [`- ... ${report.errors.length - 5} more errors`] : []),
     ...(files ? [`Report written: ${files.markdown} and ${files.html}`] : []),
-    `Next: ${nextStep(report)}`,
   ];
   return lines.join('\n');
 }

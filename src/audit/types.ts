@@ -60,6 +60,9 @@ export interface AuditedKey {
   role: 'current' | 'past';
   cmek_status?: string;
   created_at?: string;
+  /** When CockroachDB last wrapped with this key (key_info updated_at while ENABLED; see lastWrappedAt). */
+  last_wrapped_at?: string;
+  /** Days since last_wrapped_at. */
   age_days?: number;
   /** Absent when the KMS was not asked (include_kms false) or could not answer (see verified). */
   kms?: KeyKmsView;

@@ -38,6 +38,17 @@ export function pastKeys(region: CmekRegionInfo): CmekKeyInfo[] {
   return byRecency(region).filter((key) => key !== current);
 }
 
+/**
+ * When CockroachDB last wrapped the store key with this key: a PUT /cmek that re-wraps with the
+ * same URI (a new KMS version, AWS/GCP) leaves the key_info in place and bumps its `updated_at`
+ * (a new URI, e.g. an Azure version or a new key, adds a key_info). So for a key that is ENABLED,
+ * `updated_at` is its last re-wrap; otherwise `created_at` (first use) is all that is known.
+ * The sandbox's Cloud API emulator records rotations the same way.
+ */
+export function lastWrappedAt(info: CmekKeyInfo): string | undefined {
+  return info.status === 'ENABLED' ? (info.updated_at ?? info.created_at) : info.created_at;
+}
+
 /** The region info for `region`, if the API reported one. */
 export function regionInfo(info: CmekClusterInfo | null | undefined, region: string): CmekRegionInfo | undefined {
   return info?.region_infos?.find((candidate) => candidate.region === region);

@@ -13,7 +13,7 @@ import type { CmekRequest } from './enable.js';
 import { currentKey, failureMessages, isInProgress, overallStatus, pastKeys, regionInfo } from './key-infos.js';
 import { refuseOnFailures } from './key-specs.js';
 import { checkKeptKeys, checkKeysInKms, type KeptKey } from './kms-checks.js';
-import { keyTypeForCloud } from '../kms/providers/index.js';
+import { keyTypeForCloud, kmsProviderForCloud, parseKeyUri } from '../kms/providers/index.js';
 import { sendOnce, waitForCmek, refuseWhileOperationRuns } from './operation.js';
 import { planRotation, type RegionPlan, type RotationRequest } from './rotation-plan.js';
 
@@ -84,6 +84,7 @@ async function rotateResolved(env: CmekEnv, cluster: Cluster, request: RotationR
   }
   // Azure new_version targets are unknown until the KMS rotation: check the current version instead.
   checks.push(...(await checkKeysInKms(env, active.map((region) => spec(region, type, region.target_uri ?? region.from_uri!)))));
+  principalRefusal(cluster, request, active, checks);
   refuseOnFailures(checks, `rotate_cmek refused for ${cluster.name}`, fix);
   checks.push(...(await checkKeptKeys(env, keptKeys(before, active, type))));
 
@@ -123,6 +124,45 @@ async function rotateResolved(env: CmekEnv, cluster: Cluster, request: RotationR
   const outcome = overall(regions);
   const next = nextStep(ref, request, outcome, regions);
   return { ...base, outcome, request: { method: 'PUT', path, body: requestBody }, kms_rotations: kmsRotations, regions, next_step: next };
+}
+
+/**
+ * new_key without auth_principal uses the current key's principal; when the new key does not grant
+ * it, the new key was provisioned for another principal: say to pass the one from
+ * provision_cmek_key's region_specs (its default for this cluster when it can be derived).
+ */
+function principalRefusal(cluster: Cluster, request: RotationRequest, active: readonly RegionPlan[], checks: readonly Check[]): void {
+  if (request.mode !== 'new_key' || request.authPrincipal) return;
+  const denied = checks.filter((check) => check.check === 'key_access' && check.result === 'fail');
+  if (denied.length === 0) return;
+  const current = [...new Set(active.map((region) => region.auth_principal).filter(Boolean))].join(', ');
+  const candidate = provisionedPrincipal(cluster, active);
+  const lines = denied.map((check) => `- ${check.region}: ${check.detail}`);
+  const retry = {
+    tool: 'rotate_cmek',
+    arguments: { cluster: cluster.name, mode: 'new_key', new_keys: request.newKeys ?? {}, ...(request.regions ? { regions: request.regions } : {}), ...(candidate ? { auth_principal: candidate } : {}) },
+    why: 'rotate with the principal the new keys were provisioned for',
+    ...(candidate ? {} : { needs: { auth_principal: "the auth_principal of provision_cmek_key's region_specs for these keys" } }),
+  };
+  throw new OperatorError(
+    `rotate_cmek refused for ${cluster.name}`,
+    `Nothing was sent to CockroachDB Cloud. Without auth_principal the rotation uses the current key's principal (${current}), which the new key does not grant:\n${lines.join('\n')}`,
+    `pass auth_principal from its region_specs (the principal provision_cmek_key granted the new keys${candidate ? `; with its defaults that is ${candidate}` : ''}) and run rotate_cmek again.`,
+    { auditOutcome: 'refused', checks: denied, next_actions: [retry] },
+  );
+}
+
+/** The principal provision_cmek_key grants by default for this cluster, derived from the new key's URI (AWS account, GCP project). */
+function provisionedPrincipal(cluster: Cluster, active: readonly RegionPlan[]): string | undefined {
+  const uri = active.find((region) => region.target_uri)?.target_uri;
+  if (!uri) return undefined;
+  try {
+    const parsed = parseKeyUri(keyTypeForCloud(cluster.cloud_provider), uri);
+    const placement = parsed.type === 'AWS_KMS' ? { awsAccountId: parsed.account } : parsed.type === 'GCP_CLOUD_KMS' ? { gcpProject: parsed.project } : {};
+    return kmsProviderForCloud(cluster.cloud_provider).provisioning.defaultPrincipal(cluster.name, placement);
+  } catch {
+    return undefined;
+  }
 }
 
 function spec(region: RegionPlan, type: KmsKeyType, uri: string): CmekRegionSpec {

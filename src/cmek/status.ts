@@ -5,7 +5,7 @@
 import type { Cluster, CmekClusterInfo, CmekKeyInfo, CmekStatus } from '../cloud/schemas.js';
 import { resolveCluster } from '../cloud/resolve-cluster.js';
 import { ageInDays, callOptions, type CmekEnv } from './context.js';
-import { currentKey, failureMessages, isFailed, isInProgress, overallStatus, pastKeys, regionInfo } from './key-infos.js';
+import { currentKey, failureMessages, isFailed, isInProgress, lastWrappedAt, overallStatus, pastKeys, regionInfo } from './key-infos.js';
 
 export type KeyView = {
   type?: string;
@@ -14,6 +14,9 @@ export type KeyView = {
   status?: CmekStatus;
   created_at?: string;
   updated_at?: string;
+  /** When CockroachDB last wrapped with this key (see lastWrappedAt). */
+  last_wrapped_at?: string;
+  /** Days since last_wrapped_at. */
   age_days?: number;
   user_message?: string;
 };
@@ -37,7 +40,8 @@ export type CmekStatusView = {
 
 /** A key_info as the operator reads it. */
 export function keyView(info: CmekKeyInfo, now: number): KeyView {
-  const age = ageInDays(info.created_at, now);
+  const wrapped = lastWrappedAt(info);
+  const age = ageInDays(wrapped, now);
   return {
     ...(info.spec?.type ? { type: info.spec.type } : {}),
     ...(info.spec?.uri ? { uri: info.spec.uri } : {}),
@@ -45,6 +49,7 @@ export function keyView(info: CmekKeyInfo, now: number): KeyView {
     ...(info.status ? { status: info.status } : {}),
     ...(info.created_at ? { created_at: info.created_at } : {}),
     ...(info.updated_at ? { updated_at: info.updated_at } : {}),
+    ...(wrapped ? { last_wrapped_at: wrapped } : {}),
     ...(age === undefined ? {} : { age_days: age }),
     ...(info.user_message ? { user_message: info.user_message } : {}),
   };
@@ -116,9 +121,9 @@ function nextStep(status: CmekStatus | 'NOT_ENABLED', regions: RegionStatusView[
 }
 
 /** Resolves the cluster and summarises its CMEK state. */
-export async function getCmekStatus(env: CmekEnv, clusterRef: string): Promise<{ cluster: Cluster; view: CmekStatusView }> {
+export async function getCmekStatus(env: CmekEnv, clusterRef: string): Promise<{ cluster: Cluster; info: CmekClusterInfo | null; view: CmekStatusView }> {
   const options = callOptions(env);
   const cluster = await resolveCluster(env.cloud, clusterRef, options);
   const info = cluster.plan === 'ADVANCED' ? await env.cloud.getCmek(cluster.id, options) : null;
-  return { cluster, view: summarizeCmek(cluster, info, env.now()) };
+  return { cluster, info, view: summarizeCmek(cluster, info, env.now()) };
 }

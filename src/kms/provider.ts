@@ -51,6 +51,8 @@ export interface KeyDescription {
   };
   /** Current/primary version id where the provider has versions. */
   currentVersion?: string;
+  /** AWS: the key's aliases (alias/<name>), when they could be listed. */
+  aliases?: string[];
 }
 
 /** Whether `principal` has what CockroachDB needs on a key, and any broader grants found. */

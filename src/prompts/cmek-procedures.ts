@@ -72,8 +72,8 @@ const PROCEDURES: Record<Exclude<Reason, 'Add SAN entries'>, Procedure> = {
   'Routine monitoring': {
     text: steps([
       '`list_clusters` to pick the cluster(s); CMEK status shows for Advanced clusters.',
-      '`get_cmek_status {cluster}`: every region should be `ENABLED`; any `*_FAILED` carries a `user_message` to act on.',
-      '`audit_encryption_posture {scope: the cluster, include_kms: true}`: key age and rotation, deletion protection, over-broad key policies, past keys scheduled for deletion.',
+      '`get_cmek_status {"cluster": "my-cluster"}`: every region should be `ENABLED`; any `*_FAILED` carries a `user_message` to act on.',
+      '`audit_encryption_posture {"clusters": ["my-cluster"], "include_kms": true}`: key age and rotation, deletion protection, over-broad key policies, past keys scheduled for deletion.',
       'For each finding, call the tool the finding names; otherwise report "healthy" with the key ages.',
     ]),
     checkpoints: ['Read-only: nothing here changes a key or a cluster.', PUT_NEEDED, KEEP_OLD_KEYS],
@@ -82,12 +82,12 @@ const PROCEDURES: Record<Exclude<Reason, 'Add SAN entries'>, Procedure> = {
   },
   'Scheduled rotation': {
     text: steps([
-      '`get_cmek_status {cluster}`: every region must be `ENABLED` before rotating.',
-      '`rotate_cmek {cluster, mode: new_version, dry_run: true}`: the KMS call and the `PUT /cmek` body per region.',
+      '`get_cmek_status {"cluster": "my-cluster"}`: every region must be `ENABLED` before rotating.',
+      '`rotate_cmek {"cluster": "my-cluster", "mode": "new_version", "dry_run": true}`: the KMS call and the `PUT /cmek` body per region.',
       'Show the plan to the operator and get a go-ahead.',
-      '`rotate_cmek {cluster, mode: new_version}`: creates the new version, sends `PUT /cmek`, waits and verifies each region is `ENABLED` on it.',
-      '`get_cmek_status {cluster}`: the new version is current; the previous one is listed as a past key.',
-      'Optional: `verify_encryption_sql {connection, probe: true}` proves reads and writes still work.',
+      '`rotate_cmek {"cluster": "my-cluster", "mode": "new_version"}`: creates the new version, sends `PUT /cmek`, waits and verifies each region is `ENABLED` on it.',
+      '`get_cmek_status {"cluster": "my-cluster"}`: the new version is current; the previous one is listed as a past key.',
+      'Optional: `verify_encryption_sql {"connection": "my-target", "probe": true}` proves reads and writes still work.',
     ]),
     checkpoints: [DRY_RUN, PUT_NEEDED, KEEP_OLD_KEYS, NO_BLIND_RETRY],
     embed: [{ skill: CMEK_SKILL, file: 'rotation.md' }],
@@ -96,11 +96,11 @@ const PROCEDURES: Record<Exclude<Reason, 'Add SAN entries'>, Procedure> = {
   'Key compromise': {
     text: steps([
       'Use the `respond_to_key_compromise` prompt for the full runbook. In short:',
-      '`get_cmek_status {cluster}`: which key is current in each region, and which past keys exist.',
+      '`get_cmek_status {"cluster": "my-cluster"}`: which key is current in each region, and which past keys exist.',
       "Contain in the KMS (operator): restrict the key policy / IAM to CockroachDB's principal and your administrators, rotate any leaked credentials, and read the KMS audit log for unexpected use.",
-      '`provision_cmek_key {cluster, dry_run: true}`, then without `dry_run`: a **new** key per region, granted to CockroachDB.',
-      '`rotate_cmek {cluster, mode: new_key, dry_run: true}`, operator go-ahead, then `rotate_cmek {cluster, mode: new_key}`.',
-      '`get_cmek_status {cluster}`: every region `ENABLED` on the new key.',
+      '`provision_cmek_key {"cluster": "my-cluster", "key_name": "crdb-cmek-my-cluster", "aws_account_id": "111122223333", "dry_run": true}`, then without `dry_run`: a **new** key per region, granted to CockroachDB.',
+      '`rotate_cmek {"cluster": "my-cluster", "mode": "new_key", "new_keys": {"us-east-1": "arn:aws:kms:us-east-1:111122223333:key/1a2b3c4d-0007-4e5f-8a9b-000000000007"}, "auth_principal": "arn:aws:iam::111122223333:role/crdb-cmek-my-cluster", "dry_run": true}`, operator go-ahead, then `rotate_cmek {"cluster": "my-cluster", "mode": "new_key", "new_keys": {"us-east-1": "arn:aws:kms:us-east-1:111122223333:key/1a2b3c4d-0007-4e5f-8a9b-000000000007"}, "auth_principal": "arn:aws:iam::111122223333:role/crdb-cmek-my-cluster"}`.',
+      '`get_cmek_status {"cluster": "my-cluster"}`: every region `ENABLED` on the new key.',
       'Keep the old key enabled but locked down; `revoke_cmek` only if the data owner decides CockroachDB must lose access (outage on next node restart; support needed to restore).',
       '`audit_encryption_posture` and `verify_audit_log` for the incident record.',
     ]),
@@ -116,9 +116,9 @@ const PROCEDURES: Record<Exclude<Reason, 'Add SAN entries'>, Procedure> = {
   'Compliance audit': {
     text: steps([
       'Ask which frameworks apply (SOC2, HIPAA, PCI_DSS) and the scope (all clusters, some ids, or labels).',
-      '`audit_encryption_posture {frameworks, scope, include_kms: true, format: markdown}`: findings with severity, evidence, control mapping (SOC 2 CC6.1/CC6.7, HIPAA 164.312(a)(2)(iv) and (e)(2)(ii), PCI DSS v4 3.5-3.7) and the tool that fixes each.',
+      '`audit_encryption_posture {"frameworks": ["SOC2", "HIPAA", "PCI_DSS"], "include_kms": true, "format": "markdown"}`: findings with severity, evidence, control mapping (SOC 2 CC6.1/CC6.7, HIPAA 164.312(a)(2)(iv) and (e)(2)(ii), PCI DSS v4 3.5-3.7) and the tool that fixes each.',
       '`verify_audit_log`: proves the trail of every write made through this server is intact.',
-      '`get_cmek_status {cluster}` for each flagged cluster, to attach current evidence.',
+      '`get_cmek_status {"cluster": "my-cluster"}` for each flagged cluster, to attach current evidence.',
     ]),
     checkpoints: ['Read-only: an audit changes nothing.', 'Report failures to check a cluster as such; never drop them silently.', KEEP_OLD_KEYS],
     embed: [],

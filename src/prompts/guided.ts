@@ -3,7 +3,7 @@
  * tools to call in order, with the safety checkpoints between them.
  */
 import { CMEK_CHECKPOINTS, providerFacts } from './cmek-procedures.js';
-import { CERTS_SKILL, CMEK_SKILL, bullets, sections, steps, type PromptPlan, type SkillRef } from './plan.js';
+import { CERTS_SKILL, CMEK_SKILL, bullets, call, sections, steps, type PromptPlan, type SkillRef } from './plan.js';
 import {
   FRAMEWORKS,
   PROVIDERS,
@@ -17,11 +17,20 @@ import {
 
 const { KEEP_OLD_KEYS, PUT_NEEDED, DRY_RUN, NO_BLIND_RETRY } = CMEK_CHECKPOINTS;
 
+const EXAMPLE_CLUSTER = 'my-cluster';
+
+/** The cluster to write into the calls: the one given, or a stand-in the text names as such. */
+function clusterOf(cluster: string | undefined): string {
+  return isMissing(cluster) || !/^[A-Za-z0-9][A-Za-z0-9-]{0,99}$/.test(cluster.trim()) ? EXAMPLE_CLUSTER : cluster.trim();
+}
+
 function clusterStep(cluster: string | undefined): string {
   return isMissing(cluster)
-    ? 'Ask the operator which cluster (by name or id); `list_clusters` shows them. Do not pick one yourself.'
+    ? `Ask the operator which cluster (by name or id); \`list_clusters\` shows them. Do not pick one yourself. \`${EXAMPLE_CLUSTER}\` below stands for it.`
     : `Target cluster: \`${cluster.trim()}\`. Confirm it with \`list_clusters\` if the name could be ambiguous.`;
 }
+
+const FOLLOW_NEXT = 'Every answer ends with `next_actions` (and a `Next:` line): the first entry is the recommended call with every argument the server knows filled in (region_specs, principals, key names); `needs` names what only the operator can supply.';
 
 function providerSection(provider: Provider | undefined): { text: string; embed: SkillRef[] } {
   if (!provider) {
@@ -44,21 +53,25 @@ export function enableCmekGuided(args: { cluster?: string; provider?: string }):
   const provider = parseProvider(args.provider, problems);
   throwIfProblems(problems);
   const providerPart = providerSection(provider);
+  const cluster = clusterOf(args.cluster);
+  const c = { cluster };
+  const keyName = { ...c, key_name: `crdb-cmek-${cluster}` };
   return {
     text: sections(
       '# Enable CMEK (guided)',
       clusterStep(args.cluster),
+      FOLLOW_NEXT,
       `## Steps\n${steps([
-        '`check_cmek_eligibility {cluster}`: plan, cloud, regions, BYOC, running operations. It cannot see the advanced security add-on: ask the operator to confirm it was chosen when the cluster was created. If CMEK is already enabled, stop and use `rotate_cmek_guided` instead.',
-        '`provision_cmek_key {cluster, dry_run: true}`: the keys, grants and IAM documents for **every** cluster region. Show them to the operator.',
+        `${call('check_cmek_eligibility', c)}: plan, cloud, regions, BYOC, running operations. It cannot see the advanced security add-on: ask the operator to confirm it was chosen when the cluster was created. If CMEK is already enabled, stop and use \`rotate_cmek_guided\` instead.`,
+        `${call('provision_cmek_key', { ...keyName, dry_run: true })} plus where the keys live (aws_account_id, gcp_project, or azure_vault and auth_principal; eligibility's next_actions fill them in when known): the keys, grants and IAM documents for **every** cluster region. Show them to the operator.`,
         '**Checkpoint**: the operator approves the key plan (region per key, principal, grants).',
-        '`provision_cmek_key {cluster}`: creates or reuses the keys and grants; returns `region_specs`. Azure: a tenant admin opens the admin-consent URL and the Key Vault Crypto Officer role is assigned before continuing.',
-        '`enable_cmek {cluster, region_specs, dry_run: true}`: checks every region is covered, key type, URI format and key reachability; shows the `POST /cmek` body.',
+        `${call('provision_cmek_key', keyName)} with the same arguments and no dry_run: creates or reuses the keys and grants; returns \`region_specs\`. Azure: a tenant admin opens the admin-consent URL and the Key Vault Crypto Officer role is assigned before continuing.`,
+        `\`enable_cmek\` with \`{"cluster": "${cluster}", "region_specs": <region_specs from provision_cmek_key>, "dry_run": true}\` (provision_cmek_key's next_actions give the complete call): checks every region is covered, key type, URI format and key reachability; shows the \`POST /cmek\` body.`,
         '**Checkpoint**: the operator approves the exact request.',
-        '`enable_cmek {cluster, region_specs}`: sends it and waits until every region is `ENABLED` (retries while IAM grants propagate). A `*_FAILED` status is final: report each `user_message`.',
-        '`get_cmek_status {cluster}`: every region `ENABLED` on the expected key.',
-        'Optional: `verify_encryption_sql {connection, probe: true}` proves reads and writes still work.',
-        '`audit_encryption_posture {scope: the cluster, include_kms: true}`: rotation, deletion protection and key policy are as they should be.',
+        'The same `enable_cmek` call without dry_run: sends it and waits until every region is `ENABLED` (retries while IAM grants propagate). A `*_FAILED` status is final: report each `user_message`.',
+        `${call('get_cmek_status', c)}: every region \`ENABLED\` on the expected key.`,
+        `Optional: ${call('verify_encryption_sql', { probe: true })} (on a SQL connection to the cluster) proves reads and writes still work.`,
+        `${call('audit_encryption_posture', { clusters: [cluster], include_kms: true })}: rotation, deletion protection and key policy are as they should be.`,
       ])}`,
       providerPart.text,
       `## Safety checkpoints\n${bullets([
@@ -81,6 +94,9 @@ export function rotateCmekGuided(args: { cluster?: string; mode?: string; provid
   const provider = parseProvider(args.provider, problems);
   throwIfProblems(problems);
   const providerPart = providerSection(provider);
+  const cluster = clusterOf(args.cluster);
+  const c = { cluster };
+  const modeArgs = { mode: mode ?? 'new_version' };
   const modeLine = mode
     ? `Mode: \`${mode}\` (${mode === 'new_version' ? 'new key material under the same key' : 'a different key, provisioned and granted first'}).`
     : 'Mode not given: ask the operator. `new_version` for a scheduled rotation of the same key; `new_key` after a compromise, a policy change or when moving keys.';
@@ -89,16 +105,19 @@ export function rotateCmekGuided(args: { cluster?: string; mode?: string; provid
       '# Rotate CMEK (guided)',
       clusterStep(args.cluster),
       modeLine,
+      FOLLOW_NEXT,
       `## Steps\n${steps([
-        '`get_cmek_status {cluster}`: every region must be `ENABLED`. A `ROTATE_FAILED` region names its cause in `user_message`; fix that first.',
+        `${call('get_cmek_status', c)}: every region must be \`ENABLED\`. A \`ROTATE_FAILED\` region names its cause in \`user_message\`; fix that first.`,
         mode === 'new_version'
           ? 'No provisioning needed for `new_version`.'
-          : 'For `new_key`: `provision_cmek_key {cluster, dry_run: true}`, operator approval, then `provision_cmek_key {cluster}` to create and grant the new keys.',
-        '`rotate_cmek {cluster, mode, dry_run: true}`: preflight (new key reachable and granted) and the exact KMS calls and `PUT /cmek` body per region.',
+          : `For \`new_key\`: ${call('provision_cmek_key', { ...c, key_name: `crdb-cmek-${cluster}-2`, dry_run: true })} (plus where the keys live), operator approval, then the same call without dry_run to create and grant the new keys. Its next_actions give the complete \`rotate_cmek\` call: \`new_keys\` (region -> key URI) and \`auth_principal\` from its region_specs.`,
+        mode === 'new_key'
+          ? `\`rotate_cmek\` with \`{"cluster": "${cluster}", "mode": "new_key", "new_keys": {<region>: <uri>}, "auth_principal": <from region_specs>, "dry_run": true}\`: preflight (new key reachable and granted) and the exact \`PUT /cmek\` body per region.`
+          : `${call('rotate_cmek', { ...c, ...modeArgs, dry_run: true })}: preflight and the exact KMS calls and \`PUT /cmek\` body per region.`,
         '**Checkpoint**: the operator approves the plan.',
-        '`rotate_cmek {cluster, mode}`: KMS side, then `PUT /cmek`, then waits and verifies each region is `ENABLED` on the new key. A failed region is reported with the others; re-running resumes.',
-        '`get_cmek_status {cluster}`: new key current, old key listed as past.',
-        'Optional: `verify_encryption_sql {connection, probe: true}`.',
+        'The same `rotate_cmek` call without dry_run: KMS side, then `PUT /cmek`, then waits and verifies each region is `ENABLED` on the new key. A failed region is reported with the others; re-running resumes.',
+        `${call('get_cmek_status', c)}: new key (or new version: a fresh re-wrap date) current, old key listed as past.`,
+        `Optional: ${call('verify_encryption_sql', { probe: true })} on a SQL connection to the cluster.`,
       ])}`,
       providerPart.text,
       `## Safety checkpoints\n${bullets([PUT_NEEDED, KEEP_OLD_KEYS, DRY_RUN, NO_BLIND_RETRY])}`,
@@ -115,21 +134,24 @@ export function respondToKeyCompromise(args: { cluster?: string; provider?: stri
   const provider = parseProvider(args.provider, problems);
   throwIfProblems(problems);
   const providerPart = providerSection(provider);
+  const cluster = clusterOf(args.cluster);
+  const c = { cluster };
   const auditLog = provider ? providerFacts(provider).auditLog : 'the KMS audit log (CloudTrail, Cloud Audit Logs or Key Vault diagnostic logs)';
   return {
     text: sections(
       '# Respond to a key compromise',
       clusterStep(args.cluster),
       'First establish what leaked: the KMS key policy / IAM (someone else can use the key), a credential that can use or manage the key, or the CockroachDB Cloud API key. Ask; do not assume. Self-hosted certificate or store keys: use `gather_encryption_context` with tier Self-Hosted and reason Key compromise instead.',
+      FOLLOW_NEXT,
       `## Steps\n${steps([
-        '`get_cmek_status {cluster}`: the current key per region and every past key. These are the keys to protect.',
+        `${call('get_cmek_status', c)}: the current key per region and every past key. These are the keys to protect.`,
         `**Contain** (operator, in the cloud console or CLI): restrict the key policy / IAM to CockroachDB's principal and your administrators; disable or rotate leaked credentials; read ${auditLog} for unexpected use and note the time window.`,
-        '`provision_cmek_key {cluster, dry_run: true}`, operator approval, then `provision_cmek_key {cluster}`: a **new** key per region, granted only to CockroachDB.',
-        '`rotate_cmek {cluster, mode: new_key, dry_run: true}`, operator approval, then `rotate_cmek {cluster, mode: new_key}`.',
-        '`get_cmek_status {cluster}`: every region `ENABLED` on the new key.',
+        `${call('provision_cmek_key', { ...c, key_name: `crdb-cmek-${cluster}-2`, dry_run: true })} (plus where the keys live), operator approval, then the same call without dry_run: a **new** key per region, granted only to CockroachDB.`,
+        `\`rotate_cmek\` with \`{"cluster": "${cluster}", "mode": "new_key", "new_keys": {<region>: <new key URI>}, "auth_principal": <from provision_cmek_key's region_specs>, "dry_run": true}\` (provision_cmek_key's next_actions give it complete), operator approval, then the same call without dry_run.`,
+        `${call('get_cmek_status', c)}: every region \`ENABLED\` on the new key.`,
         'Keep the old key **enabled but locked down** (only CockroachDB and administrators). Data written under it still needs it.',
-        'Only if the data owner decides CockroachDB itself must lose access: `revoke_cmek {cluster}` after reading `skill://enabling-cmek-encryption/references/revocation.md`. It asks a human to type the cluster name; restarted nodes will not rejoin and restoring needs Cockroach Labs support.',
-        '`audit_encryption_posture {scope: the cluster, include_kms: true}` and `verify_audit_log` for the incident record.',
+        `Only if the data owner decides CockroachDB itself must lose access: ${call('revoke_cmek', c)} after reading \`skill://enabling-cmek-encryption/references/revocation.md\`. It asks a human to type the cluster name; restarted nodes will not rejoin and restoring needs Cockroach Labs support.`,
+        `${call('audit_encryption_posture', { clusters: [cluster], include_kms: true })} and ${call('verify_audit_log')} for the incident record.`,
       ])}`,
       providerPart.text,
       `## Safety checkpoints\n${bullets([
@@ -155,17 +177,18 @@ export function complianceAudit(args: { frameworks?: string; scope?: string }): 
     ? `Frameworks: ${frameworks.join(', ')}.`
     : `Frameworks not given: ask which apply (${FRAMEWORKS.join(', ')}); findings map to each framework's controls.`;
   const scope = isMissing(args.scope) ? 'all clusters (ask whether to narrow it to cluster ids or labels)' : `\`${args.scope.trim()}\``;
+  const auditArgs = { ...(frameworks.length ? { frameworks } : {}), ...scopeArgs(args.scope), include_kms: true, format: 'markdown' };
   return {
     text: sections(
       '# Compliance audit of encryption posture',
       frameworkLine,
       `Scope: ${scope}.`,
       `## Steps\n${steps([
-        `\`audit_encryption_posture {frameworks: [${frameworks.join(', ') || '...'}], scope, include_kms: true, format: markdown}\`: every cluster, CMEK status per region, key age and rotation, deletion protection, over-broad key policies, past keys scheduled for deletion (critical), failed operations, and the configured self-hosted SQL targets (certificate expiry, encryption at rest). Each finding has severity, evidence, control (SOC 2 CC6.1 / CC6.7; HIPAA 164.312(a)(2)(iv), (e)(2)(ii); PCI DSS v4 3.5-3.7) and the tool that fixes it.`,
+        `${call('audit_encryption_posture', auditArgs)}: every cluster, CMEK status per region, key age and rotation, deletion protection, over-broad key policies, past keys scheduled for deletion (critical), failed operations, and the configured self-hosted SQL targets (certificate expiry, encryption at rest). Each finding has severity, evidence, control (SOC 2 CC6.1 / CC6.7; HIPAA 164.312(a)(2)(iv), (e)(2)(ii); PCI DSS v4 3.5-3.7) and the tool that fixes it.`,
         'Ask whether to write the report to a file (Markdown, plus HTML with a key and certificate age timeline).',
-        '`verify_audit_log`: proves the hash-chained trail of every write made through this server is intact.',
-        'For each critical or high finding: `get_cmek_status {cluster}` (Cloud) or `check_certificate_expiry {connection}` (self-hosted) for current evidence.',
-        'Propose fixes in order of severity, each with the tool it names; make no change without the operator.',
+        `${call('verify_audit_log')}: proves the hash-chained trail of every write made through this server is intact.`,
+        'For each critical or high finding: `get_cmek_status` on its cluster (Cloud) or `check_certificate_expiry` on its target (self-hosted) for current evidence.',
+        'Propose fixes in order of severity: the audit\'s `next_actions` are the fixes as complete calls (the same as each finding\'s `fix`); make no change without the operator.',
       ])}`,
       `## Safety checkpoints\n${bullets([
         'Read-only: the audit changes nothing.',
@@ -177,4 +200,14 @@ export function complianceAudit(args: { frameworks?: string; scope?: string }): 
     ),
     embed: [{ skill: CMEK_SKILL, file: 'safety-guide.md' }],
   };
+}
+
+/** The audit's scope arguments from the prompt's scope: label=value, or cluster names/ids (comma-separated). */
+function scopeArgs(scope: string | undefined): Record<string, unknown> {
+  if (isMissing(scope)) return {};
+  const text = scope.trim();
+  const label = /^([^=\s,]+)=([^=\s,]+)$/.exec(text);
+  if (label) return { labels: { [label[1]!]: label[2]! } };
+  const clusters = text.split(/[\s,]+/).filter((ref) => /^[A-Za-z0-9][A-Za-z0-9-]{0,99}$/.test(ref));
+  return clusters.length ? { clusters } : {};
 }

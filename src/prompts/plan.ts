@@ -24,6 +24,11 @@ export function refUri(ref: SkillRef): string {
   return ref.file ? referenceUri(ref.skill, ref.file) : skillUri(ref.skill);
 }
 
+/** A tool call as guidance writes it, on one line: `tool_name {json arguments}` (a test validates each). */
+export function call(tool: string, args: Record<string, unknown> = {}): string {
+  return `\`${tool} ${JSON.stringify(args)}\``;
+}
+
 /** Numbered Markdown steps. */
 export function steps(items: string[]): string {
   return items.map((item, index) => `${index + 1}. ${item}`).join('\n');

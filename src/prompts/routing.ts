@@ -56,7 +56,7 @@ const WHY = {
 const HOW_TO_FIND = {
   tier: 'If the operator is unsure: `list_clusters` shows each CockroachDB Cloud cluster with its plan (BASIC, STANDARD, ADVANCED) and BYOC account; a cluster that is not in CockroachDB Cloud is Self-Hosted. Confirm with the operator.',
   reason: '',
-  provider: 'If the operator is unsure: `list_clusters` or `check_cmek_eligibility {cluster}` shows `cloud_provider`. Confirm with the operator.',
+  provider: 'If the operator is unsure: `list_clusters` or `check_cmek_eligibility {"cluster": "my-cluster"}` shows `cloud_provider`. Confirm with the operator.',
 };
 
 type Question = keyof typeof WHY;
@@ -104,7 +104,7 @@ function fullyManagedPlan(context: EncryptionContext): PromptPlan {
       `${tier} clusters are fully managed by Cockroach Labs: TLS certificates and encryption at rest are handled for you, with Cockroach Labs' keys. There are no customer keys to rotate and no certificates to renew.`,
       `Customer-managed encryption keys (CMEK) need an **Advanced** cluster created with the advanced security add-on. A ${tier} cluster cannot be switched to CMEK in place: the upgrade path is a new private Advanced cluster with advanced security, then migrating the data (for example with BACKUP and RESTORE), then moving clients.`,
       `Steps:\n${steps([
-        '`list_clusters` to identify the cluster; `check_cmek_eligibility {cluster}` confirms the plan and states the upgrade path.',
+        '`list_clusters` to identify the cluster; `check_cmek_eligibility {"cluster": "my-cluster"}` confirms the plan and states the upgrade path.',
         'If CMEK is a requirement (compliance, key ownership), plan the Advanced cluster and use the `enable_cmek_guided` prompt on it once created.',
         'For audits: `audit_encryption_posture` lists these clusters as "CMEK not available on plan" (low severity) with the control mapping; request Cockroach Labs\' own compliance reports for the managed encryption.',
       ])}`,

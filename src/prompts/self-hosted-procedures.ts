@@ -11,10 +11,10 @@ const THRESHOLDS = 'Thresholds: CA < 1 year -> plan a CA rotation; node < 90 day
 const PROCEDURES: Record<Reason, Procedure> = {
   'Routine monitoring': {
     text: steps([
-      `\`check_certificate_expiry {connection}\`: every certificate kind per node, soonest first. ${THRESHOLDS}`,
-      '`inspect_certificates {certs_dir, hostnames, ips}` on any node with a finding: chain, SAN coverage, file modes, CA key absent.',
-      '`verify_encryption_sql {connection}`: encryption-at-rest status per store (`rocksdb.encryption.algorithm`: 0 plaintext, 1-3 AES-128/192/256).',
-      'For anything below a threshold: `plan_certificate_rotation {kind}` and schedule it.',
+      `\`check_certificate_expiry {"connection": "my-target"}\`: every certificate kind per node, soonest first. ${THRESHOLDS}`,
+      '`inspect_certificates {"certs_dir": "/var/lib/cockroach/certs", "hostnames": ["node1.example.com", "lb.example.com"], "ips": ["10.0.0.11"]}` on any node with a finding: chain, SAN coverage, file modes, CA key absent.',
+      '`verify_encryption_sql {"connection": "my-target"}`: encryption-at-rest status per store (`rocksdb.encryption.algorithm`: 0 plaintext, 1-3 AES-128/192/256).',
+      'For anything below a threshold: `plan_certificate_rotation {"kind": "node"}` and schedule it.',
     ]),
     checkpoints: ['Read-only: nothing here changes the cluster.', 'Metrics are UNIX seconds; 0 means the certificate is not present, not expired.'],
     embed: [{ skill: CERTS_SKILL, file: 'expiry-monitoring.md' }],
@@ -22,12 +22,12 @@ const PROCEDURES: Record<Reason, Procedure> = {
   },
   'Scheduled rotation': {
     text: steps([
-      '`check_certificate_expiry {connection}`: what expires when.',
-      '`inspect_certificates {certs_dir, hostnames, ips}`: record the current SANs so the new certificates cover at least as much.',
-      '`plan_certificate_rotation {kind: node | client | ui | ca}`: exact `cockroach cert` commands, backups, reload and verification. It executes nothing; review it with the operator.',
+      '`check_certificate_expiry {"connection": "my-target"}`: what expires when.',
+      '`inspect_certificates {"certs_dir": "/var/lib/cockroach/certs", "hostnames": ["node1.example.com", "lb.example.com"], "ips": ["10.0.0.11"]}`: record the current SANs so the new certificates cover at least as much.',
+      '`plan_certificate_rotation {"kind": "node"} (kind: node, client, ui or ca)`: exact `cockroach cert` commands, backups, reload and verification. It executes nothing; review it with the operator.',
       `The operator executes the plan. ${RELOAD}`,
-      '`check_certificate_expiry {connection}` again, and `inspect_certificates` on each node: the new expiry everywhere.',
-      'Optional: `verify_encryption_sql {connection, probe: true}`.',
+      '`check_certificate_expiry {"connection": "my-target"}` again, and `inspect_certificates` on each node: the new expiry everywhere.',
+      'Optional: `verify_encryption_sql {"connection": "my-target", "probe": true}`.',
     ]),
     checkpoints: [ONE_AT_A_TIME, RELOAD, 'CA rotation: combined CA file (new + old) until every node and client certificate is re-issued by the new CA.', CA_KEY],
     embed: [{ skill: CERTS_SKILL, file: 'certificate-rotation.md' }],
@@ -36,8 +36,8 @@ const PROCEDURES: Record<Reason, Procedure> = {
   'Key compromise': {
     text: steps([
       'Ask which key leaked: a node key, a client key (which user), the CA key, or an encryption-at-rest store key. The procedure differs; do not assume.',
-      '`inspect_certificates {certs_dir}`: every certificate that uses the key or was signed by the affected CA.',
-      'CA key: `plan_certificate_rotation {kind: ca}` (combined CA first, then re-issue every node and client certificate promptly, then remove the old CA). Node or client key: `plan_certificate_rotation {kind: node | client}`.',
+      '`inspect_certificates {"certs_dir": "/var/lib/cockroach/certs"}`: every certificate that uses the key or was signed by the affected CA.',
+      'CA key: `plan_certificate_rotation {"kind": "ca"}` (combined CA first, then re-issue every node and client certificate promptly, then remove the old CA). Node or client key: `plan_certificate_rotation {"kind": "node"} (or "client")`.',
       'CockroachDB does not check revocation unless OCSP is set up (`security.ocsp.mode`): replacing the CA is how a leaked certificate stops being trusted.',
       'Store key: rotate it by restarting each node with `key=<new>,old-key=<current>` (see the encryption-at-rest reference in the skill).',
       '`check_certificate_expiry` and `inspect_certificates` to verify; `audit_encryption_posture` for the record.',
@@ -48,9 +48,9 @@ const PROCEDURES: Record<Reason, Procedure> = {
   },
   'Compliance audit': {
     text: steps([
-      '`audit_encryption_posture {frameworks}`: includes the SQL targets configured on this server (certificate expiry, encryption at rest) next to Cloud clusters.',
-      '`check_certificate_expiry {connection}` per self-hosted target for the evidence table.',
-      '`verify_encryption_sql {connection}` per target: encryption-at-rest status per store.',
+      '`audit_encryption_posture {"frameworks": ["SOC2", "HIPAA", "PCI_DSS"]}`: includes the SQL targets configured on this server (certificate expiry, encryption at rest) next to Cloud clusters.',
+      '`check_certificate_expiry {"connection": "my-target"}` per self-hosted target for the evidence table.',
+      '`verify_encryption_sql {"connection": "my-target"}` per target: encryption-at-rest status per store.',
       '`verify_audit_log`: the trail of every write made through this server is intact.',
     ]),
     checkpoints: ['Read-only: an audit changes nothing.', THRESHOLDS],
@@ -60,8 +60,8 @@ const PROCEDURES: Record<Reason, Procedure> = {
   'Add SAN entries': {
     text: steps([
       'Ask for every name and address the nodes must answer to: hostnames, IPs, load-balancer names and IPs (and `localhost`/`127.0.0.1` if local tools use them).',
-      '`inspect_certificates {certs_dir, hostnames, ips}`: which node certificates lack which entries.',
-      '`plan_certificate_rotation {kind: node, ...}` with the full SAN list.',
+      '`inspect_certificates {"certs_dir": "/var/lib/cockroach/certs", "hostnames": ["node1.example.com", "lb.example.com"], "ips": ["10.0.0.11"]}`: which node certificates lack which entries.',
+      '`plan_certificate_rotation {"kind": "node", "hosts": ["node1.example.com", "10.0.0.11"]}` with the full SAN list.',
       `The operator re-issues node certificates with the CA (offline) and installs them node by node. ${RELOAD}`,
       '`inspect_certificates` again, and a client with `sslmode=verify-full` through each new address.',
     ]),

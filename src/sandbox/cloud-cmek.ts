@@ -278,7 +278,12 @@ export class CmekEngine {
     }
   }
 
-  /** Picks (or appends) the key_info for `spec` in `region` and marks it in progress. */
+  /**
+   * Picks (or appends) the key_info for `spec` in `region` and marks it in progress. A rotation to
+   * the same URI (a new AWS/GCP key version) keeps its key_info and bumps `updated_at` when the
+   * re-wrap succeeds; a new URI gets a new key_info. lastWrappedAt (src/cmek/key-infos.ts) reads
+   * rotation recency from exactly this.
+   */
   private target(region: CmekRegionInfo, spec: CmekRegionSpec['key_spec'], status: CmekStatus): RegionStep {
     const keys = (region.key_infos ??= []);
     let key = keys.find((candidate) => candidate.spec?.uri === spec.uri);

@@ -5,6 +5,7 @@ import { OperatorError } from '../errors.js';
 import { AuditLogError, BROKEN_LOG_NEXT_STEP } from '../safety/audit-log-error.js';
 import type { AuditVerification } from '../safety/types.js';
 import { defineTool, type ToolDef } from './define-tool.js';
+import { nextFields, nextLine, nextOutput, nextSteps } from './next-actions.js';
 
 export const verifyAuditLogInput = () =>
   z.object({
@@ -17,22 +18,25 @@ export const verifyAuditLogOutput = () => z.object({
   first_bad_entry: z.number().int().optional(),
   problem: z.string().optional(),
   store: z.string(),
+  ...nextOutput(),
 });
 
 /** Renders a verification for the operator, ending with the next step. */
 export function renderVerification(result: AuditVerification): { data: z.output<ReturnType<typeof verifyAuditLogOutput>>; text: string } {
   const store = result.store ?? 'audit log';
+  const next = nextSteps([], result.ok ? 'nothing to do: the log is intact; verify it again on your review cadence.' : BROKEN_LOG_NEXT_STEP);
   const data = {
     ok: result.ok,
     entries: result.entries,
     ...(result.firstBadEntry === undefined ? {} : { first_bad_entry: result.firstBadEntry }),
     ...(result.problem === undefined ? {} : { problem: result.problem }),
     store,
+    ...nextFields(next),
   };
   const text = result.ok
-    ? `Audit log ${store}: ${result.entries} entries, hash chain intact.\nNext: nothing to do.`
-    : `Audit log ${store} FAILED verification${result.firstBadEntry === undefined ? '' : ` at entry ${result.firstBadEntry}`} of ${result.entries}: ${result.problem}.\nNext: ${BROKEN_LOG_NEXT_STEP}`;
-  return { data, text };
+    ? `Audit log ${store}: ${result.entries} entries, hash chain intact.`
+    : `Audit log ${store} FAILED verification${result.firstBadEntry === undefined ? '' : ` at entry ${result.firstBadEntry}`} of ${result.entries}: ${result.problem}.`;
+  return { data, text: `${text}\n${nextLine(next)}` };
 }
 
 export const verifyAuditLog = defineTool({

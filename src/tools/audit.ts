@@ -10,7 +10,9 @@ import type { CloudApi } from '../cloud/api.js';
 import { CLOUD_PROVIDERS, PLANS } from '../cloud/constants.js';
 import { OperatorError, errorMessage } from '../errors.js';
 import { TARGET_NAME } from '../sql/target-name.js';
+import { fixAction } from './cmek-read-next.js';
 import { defineTool, type ToolContext } from './define-tool.js';
+import { MANUAL_STEP, nextFields, nextLine, nextOutput, nextSteps, suggest, type NextAction, type NextSteps } from './next-actions.js';
 
 const labelPart = () => z.string().min(1).max(63).regex(/^[^=\s]+$/, 'no spaces or =');
 const clusterRef = () => z.string().min(1).max(100).regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/, 'a cluster name or id');
@@ -53,6 +55,7 @@ const auditOutput = () => {
     role: z.enum(['current', 'past']),
     cmek_status: z.string().optional(),
     created_at: z.string().optional(),
+    last_wrapped_at: z.string().optional(),
     age_days: z.number().int().optional(),
     kms: z
       .object({
@@ -141,8 +144,29 @@ const auditOutput = () => {
     errors: z.array(z.object({ subject: z.string(), message: z.string() })),
     report_files: z.object({ markdown: z.string(), html: z.string() }).optional(),
     report_error: z.string().optional(),
+    ...nextOutput(),
   });
 };
+
+/** The fixes of the findings, worst first, as calls (each once); a re-run for what could not be audited. */
+function auditNext(report: AuditReport, note: string): NextSteps {
+  const seen = new Set<string>();
+  const actions: NextAction[] = [];
+  for (const finding of report.findings) {
+    const manual = finding.cluster && (finding.severity === 'critical' || finding.severity === 'high') && finding.fix.tool === 'manual';
+    const action = manual
+      ? suggest('get_cmek_status', { cluster: finding.cluster!.name }, 're-check the cluster once the manual fix is done', { [MANUAL_STEP]: finding.fix.description })
+      : fixAction(finding);
+    if (!action) continue;
+    const key = JSON.stringify([action.tool, action.arguments]);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    actions.push({ ...action, why: `${finding.code}${finding.cluster ? ` on ${finding.cluster.name}` : ''} (${finding.severity}): ${action.why}` });
+  }
+  const failed = report.clusters.filter((cluster) => cluster.status !== 'audited').map((cluster) => cluster.id);
+  if (failed.length) actions.push(suggest('audit_encryption_posture', { clusters: failed.slice(0, 500) }, 'audit the clusters this run could not reach'));
+  return nextSteps(actions.slice(0, 8), note);
+}
 
 type AuditInput = z.output<ReturnType<typeof auditEncryptionPostureInput>>;
 
@@ -178,7 +202,7 @@ function sqlTargets(requested: AuditInput['include_sql_targets'], ctx: ToolConte
   return [...new Set(requested)];
 }
 
-function jsonText(report: AuditReport, files: ReportFiles | undefined, nextStep: (report: AuditReport) => string): string {
+function jsonText(report: AuditReport, files: ReportFiles | undefined, next: string): string {
   const top = report.findings.filter((finding) => finding.severity !== 'info').slice(0, 25);
   return JSON.stringify({
     summary: report.summary,
@@ -188,7 +212,7 @@ function jsonText(report: AuditReport, files: ReportFiles | undefined, nextStep:
     top_findings: top.map(({ id, code, severity, cluster, target, node, region, key, fix }) => ({ id, code, severity, cluster: cluster?.name, target, node, region, key, fix: fix.tool })),
     errors: report.errors.length,
     ...(files ? { report_files: files } : {}),
-    next: nextStep(report),
+    next,
   });
 }
 
@@ -240,9 +264,11 @@ export const auditEncryptionPosture = defineTool({
         reportError = errorMessage(error);
       }
     }
-    const text = args.format === 'json' ? jsonText(report, files, nextStep) : renderCompact(report, 15, files);
+    const next = auditNext(report, nextStep(report));
+    const fields = nextFields(next);
+    const text = args.format === 'json' ? jsonText(report, files, fields.next_step) : `${renderCompact(report, 15, files)}\n${nextLine(next)}`;
     return {
-      data: { ...report, ...(files ? { report_files: files } : {}), ...(reportError ? { report_error: reportError } : {}) },
+      data: { ...report, ...(files ? { report_files: files } : {}), ...(reportError ? { report_error: reportError } : {}), ...fields },
       text: reportError ? `${text}\nReport file NOT written: ${reportError}` : text,
     };
   },

@@ -2,7 +2,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { K8S_MODES, ROTATION_KINDS } from '../certs/cert-types.js';
-import { defineTool } from './define-tool.js';
+import { defineTool, type ToolContext } from './define-tool.js';
+import { nextFields, nextLine, nextOutput, nextSteps, suggest, type NextAction } from './next-actions.js';
 import { filePath } from './sql-common.js';
 
 const LOCAL = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
@@ -63,6 +64,7 @@ export const inspectCertificatesTool = defineTool({
       worst: z.enum(SEVERITIES),
       by_severity: z.object(Object.fromEntries(SEVERITIES.map((s) => [s, z.number().int()]))),
     }),
+    ...nextOutput(),
   }),
   annotations: LOCAL,
   async run(args, ctx) {
@@ -80,13 +82,18 @@ export const inspectCertificatesTool = defineTool({
       `${report.summary.certificates} certificate(s) and ${report.summary.key_files} key file(s) in ${report.certs_dir}; ${actionable.length} finding(s)${actionable.length ? `, worst ${report.summary.worst}` : ''}.`,
       ...lines,
       ...report.findings.map((f) => `[${f.severity}] ${f.message} Fix: ${f.fix}`),
-      actionable.length ? `Next: ${actionable[0]!.fix}` : 'Next: nothing to fix here; run check_certificate_expiry against the cluster to cover every node.',
-    ].join('\n');
-    return { data: report, text };
+    ];
+    const expiry = expiryCheck(ctx);
+    const reissue = actionable.some((f) => f.code.startsWith('node_') || f.code === 'san_missing' || f.code === 'key_mismatch');
+    const next = actionable.length
+      ? nextSteps([...(reissue ? [suggest('plan_certificate_rotation', { kind: 'node', ...(PLAN_PATH.test(report.certs_dir) && report.certs_dir.length <= 1024 ? { certs_dir: report.certs_dir } : {}) }, 'get the exact commands to re-issue the node certificate')] : []), expiry], `First fix: ${actionable[0]!.fix}`)
+      : nextSteps([expiry], 'Nothing to fix in this directory.');
+    return { data: { ...report, ...nextFields(next) }, text: [...text, nextLine(next)].join('\n') };
   },
 });
 
-const planPath = () => z.string().min(1).max(1024).regex(/^[A-Za-z0-9_./~-]+$/, 'expected a plain path (letters, digits, . _ - / ~)');
+const PLAN_PATH = /^[A-Za-z0-9_./~-]+$/;
+const planPath = () => z.string().min(1).max(1024).regex(PLAN_PATH, 'expected a plain path (letters, digits, . _ - / ~)');
 
 export const planCertificateRotationInput = () =>
   z.strictObject({
@@ -114,9 +121,10 @@ export const planCertificateRotationTool = defineTool({
     steps: z.array(z.object({ title: z.string(), commands: z.array(z.string()), notes: z.array(z.string()) })),
     verification: z.array(z.string()),
     warnings: z.array(z.string()),
+    ...nextOutput(),
   }),
   annotations: LOCAL,
-  async run(args) {
+  async run(args, ctx) {
     const { planCertificateRotation } = await import('../certs/plan.js');
     const plan = planCertificateRotation({
       kind: args.kind,
@@ -134,10 +142,18 @@ export const planCertificateRotationTool = defineTool({
       'Verify:',
       ...plan.verification.map((v) => `   - ${v}`),
       ...plan.warnings.map((w) => `Warning: ${w}`),
-      'Next: run step 1 yourself, then each following step in order; finish with check_certificate_expiry.',
-    ].join('\n');
-    return { data: plan, text };
+    ];
+    const next = nextSteps([expiryCheck(ctx, 'after the last step, confirm every node serves the new certificates')], `Run steps 1 to ${plan.steps.length} above yourself, in order; this server executes none of them.`);
+    return { data: { ...plan, ...nextFields(next) }, text: [...text, nextLine(next)].join('\n') };
   },
 });
+
+/** check_certificate_expiry on the cluster: a configured target when there is one, else the operator's connection. */
+function expiryCheck(ctx: ToolContext, why = 'check the expiry of every node\'s certificates on the running cluster'): NextAction {
+  const targets = ctx.deps.sqlTargetNames;
+  if (targets.length === 1) return suggest('check_certificate_expiry', { connection: targets[0] }, why);
+  if (ctx.config.sql.databaseUrl) return suggest('check_certificate_expiry', {}, why);
+  return suggest('check_certificate_expiry', {}, why, { connection: targets.length ? `one of the configured targets: ${targets.join(', ')}` : 'a postgresql:// URL of the cluster (or set DATABASE_URL)' });
+}
 
 export const CERT_TOOLS = [inspectCertificatesTool, planCertificateRotationTool];

@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { CLOUD_PROVIDERS, PLANS } from '../cloud/constants.js';
 import type { KeyView } from '../cmek/status.js';
 import { checkOutput, clusterInput, clusterRefOutput, cmekEnv, cmekStatusOutput, joinText, renderChecks } from './cmek-common.js';
+import { eligibilityNext, listNext, statusNext } from './cmek-read-next.js';
 import { defineTool } from './define-tool.js';
+import { nextFields, nextLine, nextOutput } from './next-actions.js';
 
 const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true } as const;
 
@@ -42,6 +44,7 @@ export const listClusters = defineTool({
     ),
     count: z.number().int(),
     total: z.number().int(),
+    ...nextOutput(),
   }),
   annotations: READ,
   async run(args, ctx) {
@@ -50,14 +53,10 @@ export const listClusters = defineTool({
     const lines = clusters.map(
       (c) => `- ${c.name} (${c.id}) ${c.plan} ${c.cloud_provider} ${c.state} [${c.regions.join(', ')}] CMEK ${c.cmek_status}${c.cmek_error ? ` (${c.cmek_error})` : ''}`,
     );
-    const unknown = clusters.filter((c) => c.cmek_status === 'UNKNOWN').length;
+    const next = listNext(clusters, total, Boolean(args.plan || args.cloud || args.label));
     return {
-      data: { clusters, count: clusters.length, total },
-      text: joinText(
-        `${clusters.length} of ${total} clusters${clusters.length < total ? ' match the filter' : ''}:`,
-        ...lines,
-        `Next: ${unknown ? `${unknown} CMEK status(es) could not be read (see cmek_error); ` : ''}check_cmek_eligibility or get_cmek_status <cluster> for details.`,
-      ),
+      data: { clusters, count: clusters.length, total, ...nextFields(next) },
+      text: joinText(`${clusters.length} of ${total} clusters${clusters.length < total ? ' match the filter' : ''}:`, ...lines, nextLine(next)),
     };
   },
 });
@@ -77,12 +76,13 @@ export const checkCmekEligibility = defineTool({
     cmek_enabled: z.boolean(),
     checks: z.array(checkOutput()),
     reasons: z.array(z.string()),
-    next_step: z.string(),
+    ...nextOutput(),
   }),
   annotations: READ,
   async run(args, ctx) {
     const { checkEligibility } = await import('../cmek/eligibility.js');
     const { cluster, report } = await checkEligibility(cmekEnv(ctx), args.cluster);
+    const next = eligibilityNext(cluster, report, await ctx.deps.keyHomes());
     return {
       data: {
         cluster: { id: cluster.id, name: cluster.name, plan: cluster.plan, cloud_provider: cluster.cloud_provider, regions: cluster.regions.map((r) => r.name) },
@@ -90,9 +90,9 @@ export const checkCmekEligibility = defineTool({
         cmek_enabled: report.cmekEnabled,
         checks: report.checks,
         reasons: report.reasons,
-        next_step: report.nextStep,
+        ...nextFields(next),
       },
-      text: joinText(`${cluster.name} (${cluster.id}): ${report.verdict}${report.cmekEnabled ? ', CMEK already on' : ''}.`, renderChecks(report.checks), `Next: ${report.nextStep}`),
+      text: joinText(`${cluster.name} (${cluster.id}): ${report.verdict}${report.cmekEnabled ? ', CMEK already on' : ''}.`, renderChecks(report.checks), nextLine(next)),
     };
   },
 });
@@ -105,14 +105,26 @@ const keyViewOutput = () =>
     status: cmekStatusOutput().optional(),
     created_at: z.string().optional(),
     updated_at: z.string().optional(),
+    last_wrapped_at: z.string().optional(),
     age_days: z.number().int().optional(),
     user_message: z.string().optional(),
   });
 
 function keyLine(key: KeyView | null): string {
   if (!key) return 'no key';
-  return `${key.uri ?? '?'} ${key.status ?? ''}${key.age_days === undefined ? '' : `, ${key.age_days} d old`}`;
+  return `${key.uri ?? '?'} ${key.status ?? ''}${key.age_days === undefined ? '' : `, last re-wrapped ${key.age_days} d ago (${key.last_wrapped_at?.slice(0, 10)})`}`;
 }
+
+const healthFinding = () =>
+  z.object({
+    code: z.string(),
+    severity: z.enum(['critical', 'high', 'medium', 'low', 'info']),
+    region: z.string().optional(),
+    key: z.string().optional(),
+    title: z.string(),
+    evidence: z.string(),
+    fix: z.object({ tool: z.string(), arguments: z.record(z.string(), z.unknown()).optional(), description: z.string() }),
+  });
 
 export const getCmekStatusTool = defineTool({
   name: 'get_cmek_status',
@@ -135,18 +147,39 @@ export const getCmekStatusTool = defineTool({
       }),
     ),
     problems: z.array(z.string()),
-    next_step: z.string(),
+    health: z.enum(['critical', 'high', 'medium', 'low', 'info', 'ok']),
+    findings: z.array(healthFinding()),
+    unverified: z.array(z.string()),
+    ...nextOutput(),
   }),
   annotations: READ,
   async run(args, ctx) {
     const { getCmekStatus } = await import('../cmek/status.js');
-    const { cluster, view } = await getCmekStatus(cmekEnv(ctx), args.cluster);
+    const { clusterHealth } = await import('../audit/cluster-health.js');
+    const { cluster, info, view } = await getCmekStatus(cmekEnv(ctx), args.cluster);
+    const health = await clusterHealth(cluster, info, ctx.deps.kms, ctx.signal, ctx.deps.clock.now());
     const lines = view.regions.map(
       (r) => `- ${r.region}: ${r.status}; current ${keyLine(r.current_key)}${r.past_keys.length ? `; ${r.past_keys.length} past key(s) kept` : ''}${r.failures.length ? `; failure: ${r.failures.join(' | ')}` : ''}`,
     );
+    const notable = health.findings.filter((finding) => finding.severity !== 'info');
+    const next = statusNext(cluster, view, health.findings);
+    const { next_step: _domainNext, ...rest } = view;
     return {
-      data: { cluster: { id: cluster.id, name: cluster.name }, ...view },
-      text: joinText(`${cluster.name} (${cluster.id}) CMEK ${view.status}:`, ...lines, `Next: ${view.next_step}`),
+      data: {
+        cluster: { id: cluster.id, name: cluster.name },
+        ...rest,
+        health: health.health,
+        findings: health.findings.map(({ cluster: _cluster, ...finding }) => finding),
+        unverified: health.unverified,
+        ...nextFields(next),
+      },
+      text: joinText(
+        `${cluster.name} (${cluster.id}) CMEK ${view.status}, health ${health.health === 'ok' ? 'ok' : health.health.toUpperCase()}:`,
+        ...lines,
+        ...notable.map((finding) => `- [${finding.severity}] ${finding.region ? `${finding.region}: ` : ''}${finding.title}${finding.key ? ` (${finding.key})` : ''} (${finding.code})`),
+        ...(health.unverified.length ? [`- could not verify in the KMS: ${health.unverified.slice(0, 3).join(' | ')}`] : []),
+        nextLine(next),
+      ),
     };
   },
 });

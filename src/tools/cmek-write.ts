@@ -19,7 +19,14 @@ import {
   requestOutput,
   waitInput,
 } from './cmek-common.js';
+import { clusterOnly, enableCall, specArgument } from './cmek-next.js';
 import { defineTool } from './define-tool.js';
+import { nextFields, nextLine, nextOutput, nextSteps, suggest, type NextSteps } from './next-actions.js';
+
+/** A request as the operator approves it: method, path and the exact JSON body. */
+function requestText(request: { method: string; path: string; body: unknown }): string {
+  return `${request.method} ${request.path}\n${JSON.stringify(request.body, null, 2)}`;
+}
 
 const keysByRegion = () => z.record(regionName(), z.string().min(1).max(512));
 
@@ -78,7 +85,7 @@ export const enableCmekTool = defineTool({
     request: requestOutput(),
     checks: z.array(checkOutput()),
     regions: regionsOutput(),
-    next_step: z.string(),
+    ...nextOutput(),
   }),
   annotations: WRITE,
   target: (args) => args.cluster,
@@ -88,11 +95,21 @@ export const enableCmekTool = defineTool({
     const result = await enableCmek(cmekEnv(ctx), args.cluster, specInputs(args), { wait: args.wait, dryRun: args.dry_run });
     const head =
       result.outcome === 'dry_run'
-        ? `Dry run for ${result.cluster.name}: checks passed; would send ${result.request.method} ${result.request.path} (nothing sent).`
+        ? `Dry run for ${result.cluster.name}: checks passed; nothing sent. The request to approve:\n${requestText(result.request)}`
         : `enable_cmek on ${result.cluster.name}: ${result.outcome} (${result.status}).`;
+    const ref = clusterOnly(result.cluster);
+    const specs = (result.request.body as { region_specs: Parameters<typeof specArgument>[0][] }).region_specs;
+    const next: NextSteps =
+      result.outcome === 'dry_run'
+        ? nextSteps([enableCall(result.cluster, specs, 'send this request (every check passed)', false)], 'Enabling protects data written from then on only: it does not re-encrypt existing data.')
+        : result.outcome === 'enabled'
+          ? nextSteps([suggest('get_cmek_status', ref, 'verify every region is ENABLED on its key'), suggest('audit_encryption_posture', { clusters: [ref.cluster] }, 'audit the new keys (rotation, deletion protection, grants)')], `Keep every key enabled and never schedule it for deletion while ${result.cluster.name} uses it.`)
+          : result.outcome === 'in_progress'
+            ? nextSteps([suggest('get_cmek_status', ref, 'follow the operation; do not send the request again')])
+            : nextSteps([suggest('get_cmek_status', ref, 'read each failed region\'s user_message')], result.next_step);
     return {
-      data: result,
-      text: joinText(head, result.outcome === 'dry_run' ? '' : describeOutcomes(result.regions), renderChecks(result.checks), `Next: ${result.next_step}`),
+      data: { ...result, ...nextFields(next) },
+      text: joinText(head, result.outcome === 'dry_run' ? '' : describeOutcomes(result.regions), renderChecks(result.checks), nextLine(next)),
       auditOutcome: result.outcome === 'dry_run' ? 'dry_run' : result.outcome === 'failed' ? 'failed' : 'succeeded',
     };
   },
@@ -155,7 +172,7 @@ export const rotateCmekTool = defineTool({
       }),
     ),
     old_keys_notice: z.string(),
-    next_step: z.string(),
+    ...nextOutput(),
   }),
   annotations: WRITE,
   target: (args) => args.cluster,
@@ -177,12 +194,23 @@ export const rotateCmekTool = defineTool({
         ? result.plan.map((p) => `- ${p.region}: ${p.action} - ${p.reason}`)
         : result.regions.map((r) => `- ${r.region}: ${r.result.toUpperCase()} (${r.status}) ${r.detail}`);
     const head =
-      result.outcome === 'dry_run'
-        ? `Dry run for ${result.cluster.name} (${args.mode}): would send PUT ${result.request?.path} (nothing sent).`
+      result.outcome === 'dry_run' && result.request
+        ? `Dry run for ${result.cluster.name} (${args.mode}): nothing sent. Plan per region:`
         : `rotate_cmek on ${result.cluster.name} (${args.mode}): ${result.outcome.toUpperCase()}.`;
+    const request = result.outcome === 'dry_run' && result.request ? `The request to approve:\n${requestText(result.request)}` : '';
+    const ref = clusterOnly(result.cluster);
+    const { dry_run: _dryRun, ...again } = args;
+    const next: NextSteps =
+      result.outcome === 'dry_run'
+        ? nextSteps([suggest('rotate_cmek', again, 'run the rotation as planned')], result.next_step)
+        : result.outcome === 'in_progress'
+          ? nextSteps([suggest('get_cmek_status', ref, 'follow the rotation; do not start another change meanwhile')])
+          : result.outcome === 'partial' || result.outcome === 'failed'
+            ? nextSteps([suggest('get_cmek_status', ref, 'read each failed region\'s user_message'), suggest('rotate_cmek', again, 'resume only the failed regions once the key or grant is fixed')], result.next_step)
+            : nextSteps([suggest('get_cmek_status', ref, 'verify every region is ENABLED on the new key version and see the new re-wrap date')], result.old_keys_notice);
     return {
-      data: result,
-      text: joinText(head, ...lines, renderChecks(result.checks), `Next: ${result.next_step}`),
+      data: { ...result, ...nextFields(next) },
+      text: joinText(head, ...lines, request, renderChecks(result.checks), nextLine(next)),
       auditOutcome: result.outcome === 'dry_run' ? 'dry_run' : result.outcome === 'partial' || result.outcome === 'failed' ? 'failed' : 'succeeded',
     };
   },
@@ -212,7 +240,7 @@ export const revokeCmekTool = defineTool({
     checks: z.array(checkOutput()),
     request: requestOutput(),
     regions: regionsOutput(),
-    next_step: z.string(),
+    ...nextOutput(),
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   target: (args) => args.cluster,
@@ -229,11 +257,18 @@ export const revokeCmekTool = defineTool({
     });
     const head =
       result.outcome === 'dry_run'
-        ? `Dry run: revoking CMEK on ${result.cluster.name} (${result.cluster.id}) would send PATCH ${result.request.path} {"action":"REVOKE"} (nothing sent).`
+        ? `Dry run: revoking CMEK on ${result.cluster.name} (${result.cluster.id}); nothing sent. The request to approve:\n${requestText(result.request)}`
         : `revoke_cmek on ${result.cluster.name}: ${result.outcome} (${result.status}).`;
+    const ref = clusterOnly(result.cluster);
+    const next: NextSteps =
+      result.outcome === 'dry_run'
+        ? nextSteps([suggest('revoke_cmek', ref, 'revoke for real; a human must confirm by typing the cluster name', { manual_step: 'remove CockroachDB\'s access to every key in the KMS (step 1 above)' })], result.next_step)
+        : result.outcome === 'in_progress'
+          ? nextSteps([suggest('get_cmek_status', ref, 'follow the revocation')], result.next_step)
+          : nextSteps([], result.next_step);
     return {
-      data: result,
-      text: joinText(head, ...result.steps, `What stops working: ${result.consequences.join(' ')}`, renderChecks(result.checks), `Next: ${result.next_step}`),
+      data: { ...result, ...nextFields(next) },
+      text: joinText(head, 'Steps:', ...result.steps, `What stops working: ${result.consequences.join(' ')}`, renderChecks(result.checks), nextLine(next)),
       auditOutcome: result.outcome === 'dry_run' ? 'dry_run' : result.outcome === 'failed' ? 'failed' : 'succeeded',
     };
   },

@@ -3,8 +3,11 @@
  * delete_kms_key (gated; refuses keys any cluster references).
  */
 import { z } from 'zod';
+import type { CallOptions, CloudApi } from '../cloud/api.js';
 import { OperatorError } from '../errors.js';
+import { enableCall, rotateToNewKeysCall } from './cmek-next.js';
 import { defineTool } from './define-tool.js';
+import { nextFields, nextLine, nextOutput, nextSteps, suggest, type NextSteps } from './next-actions.js';
 
 const keyName = () =>
   z
@@ -54,7 +57,7 @@ export const provisionCmekKey = defineTool({
     resources: z.array(z.object({ region: z.string(), uri: z.string(), actions: z.array(z.object({ action: z.string(), resource: z.string(), detail: z.string() })) })),
     manual_steps: z.array(z.string()),
     warnings: z.array(z.string()),
-    next_step: z.string(),
+    ...nextOutput(),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   target: (args) => args.cluster,
@@ -111,15 +114,29 @@ export const provisionCmekKey = defineTool({
       },
       { signal: ctx.signal, onRegionDone: (done, total, region) => ctx.progress(done, total, `provisioned ${region}`) },
     );
-    const next = args.dry_run
-      ? 'run again without dry_run to create the keys and grants.'
-      : `complete the manual steps below, then call enable_cmek with cluster "${cluster.name}" and these region_specs (or rotate_cmek with mode new_key if CMEK is already enabled).`;
+    const { dry_run: _dryRun, ...again } = args;
+    const manual = outcome.manualSteps.length ? `after the manual steps above (${outcome.manualSteps.length}) are done` : '';
+    let next: NextSteps;
+    if (args.dry_run) {
+      next = nextSteps([suggest('provision_cmek_key', again, 'create the keys and grants listed above')]);
+    } else {
+      const cmekOn = await cmekIsOn(cloud, cluster.id, callOptions);
+      const why = (what: string) => `${what} with these region_specs${manual ? `, ${manual}` : ''}`;
+      next =
+        cmekOn === true
+          ? nextSteps(rotateToNewKeysCall(cluster, outcome.regionSpecs, why('CMEK is already on: move to the new keys (dry run first)'), true))
+          : nextSteps(
+              [enableCall(cluster, outcome.regionSpecs, why('check and preview enabling CMEK (dry run: sends nothing)'), true), ...(cmekOn === undefined ? rotateToNewKeysCall(cluster, outcome.regionSpecs, 'instead, if CMEK is already enabled: move to the new keys', true) : [])],
+              'Enabling protects data written from then on only: it does not re-encrypt existing data.',
+            );
+    }
     const lines = [
       `${args.dry_run ? 'Would provision' : 'Provisioned'} ${outcome.regions.length} ${type} key(s) for ${cluster.name}:`,
       ...outcome.regions.map((region) => `- ${region.region}: ${region.uri} (${region.actions.map((action) => action.action).join(', ')})`),
+      ...(outcome.regionSpecs.length ? [`Region specs${args.dry_run ? ' (final only after the real run)' : ''}:`, ...outcome.regionSpecs.map((spec) => `- ${spec.region}: type ${spec.key_spec.type}, uri ${spec.key_spec.uri}, auth_principal ${spec.key_spec.auth_principal}`)] : []),
       ...(outcome.warnings.length ? ['Warnings:', ...outcome.warnings.map((warning) => `- ${warning}`)] : []),
-      ...(outcome.manualSteps.length ? ['Manual steps:', ...outcome.manualSteps.map((step, index) => `${index + 1}. ${step}`)] : []),
-      `Next: ${next}`,
+      ...(outcome.manualSteps.length ? ['Manual steps (outside this server):', ...outcome.manualSteps.map((step, index) => `${index + 1}. ${step}`)] : []),
+      nextLine(next),
     ];
     return {
       data: {
@@ -129,13 +146,24 @@ export const provisionCmekKey = defineTool({
         resources: outcome.regions,
         manual_steps: outcome.manualSteps,
         warnings: outcome.warnings,
-        next_step: next,
+        ...nextFields(next),
       },
       text: lines.join('\n'),
       ...(args.dry_run ? { auditOutcome: 'dry_run' as const } : {}),
     };
   },
 });
+
+/** Whether CMEK is on for the cluster; undefined when that could not be read. */
+async function cmekIsOn(cloud: CloudApi, clusterId: string, options: CallOptions): Promise<boolean | undefined> {
+  try {
+    const info = await cloud.getCmek(clusterId, options);
+    return info !== null && info.status !== 'DISABLED' && info.status !== 'ENABLE_FAILED';
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    return undefined;
+  }
+}
 
 export const deleteKmsKeyInput = () =>
   z.object({
@@ -167,7 +195,7 @@ export const deleteKmsKey = defineTool({
     deletion_date: z.string().optional(),
     undo: z.string(),
     note: z.string().optional(),
-    next_step: z.string(),
+    ...nextOutput(),
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   target: (args) => args.key_uri,
@@ -194,10 +222,14 @@ export const deleteKmsKey = defineTool({
     };
     const verb = plan.action === 'disable' ? 'Disable' : `Schedule deletion (${plan.windowDays}-day window) of`;
     if (args.dry_run) {
-      const next = 'run again without dry_run to ask for confirmation. Prefer action "disable" if you only need to stop use.';
+      const { dry_run: _dryRun, confirmation_token: _token, ...again } = args;
+      const next = nextSteps(
+        [suggest('delete_kms_key', again, `${plan.action === 'disable' ? 'disable' : 'schedule the deletion of'} the key; a human must confirm by typing its name`)],
+        plan.action === 'disable' ? undefined : 'Prefer action "disable" if you only need to stop its use.',
+      );
       return {
-        data: { ...summary, dry_run: true, state: plan.key.state, ...(plan.deletionDate ? { deletion_date: plan.deletionDate } : {}), undo: plan.reversibility, next_step: next },
-        text: [`Plan: ${verb} ${plan.uri}.`, ...plan.consequences.map((c) => `- ${c}`), plan.reversibility, `Next: ${next}`].join('\n'),
+        data: { ...summary, dry_run: true, state: plan.key.state, ...(plan.deletionDate ? { deletion_date: plan.deletionDate } : {}), undo: plan.reversibility, ...nextFields(next) },
+        text: [`Plan: ${verb} ${plan.uri}.`, 'Consequences:', ...plan.consequences.map((c) => `- ${c}`), plan.reversibility, nextLine(next)].join('\n'),
         auditOutcome: 'dry_run',
       };
     }
@@ -214,10 +246,12 @@ export const deleteKmsKey = defineTool({
       signal: ctx.signal,
     });
     const result = await executeKeyDeletion(plan, provider, cloud, ctx.signal);
-    const next =
+    const next = nextSteps(
+      [],
       plan.action === 'disable'
-        ? 'watch the KMS audit log for failed decrypt attempts; re-enable the key if anything still needs it.'
-        : `watch the KMS audit log for use of this key until ${result.deletionDate}; cancel the deletion if anything still needs it.`;
+        ? 'nothing more for this server to do: watch the KMS audit log for failed decrypt attempts; re-enable the key if anything still needs it.'
+        : `nothing more for this server to do: watch the KMS audit log for use of this key until ${result.deletionDate}; cancel the deletion if anything still needs it.`,
+    );
     return {
       data: {
         ...summary,
@@ -226,13 +260,13 @@ export const deleteKmsKey = defineTool({
         ...(result.deletionDate ? { deletion_date: result.deletionDate } : {}),
         undo: result.undo,
         ...(result.note ? { note: result.note } : {}),
-        next_step: next,
+        ...nextFields(next),
       },
       text: [
         `${plan.action === 'disable' ? 'Disabled' : 'Scheduled for deletion:'} ${plan.uri} (state ${result.state}${result.deletionDate ? `, deleted on ${result.deletionDate}` : ''}).`,
         ...(result.note ? [result.note] : []),
         result.undo,
-        `Next: ${next}`,
+        nextLine(next),
       ].join('\n'),
     };
   },

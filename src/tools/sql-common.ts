@@ -56,6 +56,27 @@ export function connectionRequest(args: { connection?: string | undefined; sslro
   };
 }
 
+/**
+ * The same connection for a suggested follow-up call: a target name or a URL without a password is
+ * repeated; a URL with a password is not (the answer must not carry it), so the operator supplies it.
+ */
+export function sameConnection(args: { connection?: string | undefined; sslrootcert?: string | undefined; http_url?: string | undefined }): {
+  arguments: Record<string, string>;
+  needs?: Record<string, string>;
+} {
+  const rest = { ...(args.sslrootcert ? { sslrootcert: args.sslrootcert } : {}), ...(args.http_url ? { http_url: args.http_url } : {}) };
+  if (args.connection === undefined || !hasPassword(args.connection)) return { arguments: { ...(args.connection === undefined ? {} : { connection: args.connection }), ...rest } };
+  return { arguments: rest, needs: { connection: 'the same connection URL as this call, with its password' } };
+}
+
+function hasPassword(connection: string): boolean {
+  try {
+    return /^postgres(ql)?:\/\//i.test(connection) && new URL(connection).password !== '';
+  } catch {
+    return true;
+  }
+}
+
 export const serverOutput = () =>
   z
     .object({ product: z.enum(['cockroachdb', 'postgresql', 'other']), version: z.string(), release: z.string().nullable(), cloud: z.boolean() })

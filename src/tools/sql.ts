@@ -1,12 +1,14 @@
 /** SQL tools for self-hosted clusters: check_certificate_expiry and verify_encryption_sql. */
 import { z } from 'zod';
 import { OperatorError } from '../errors.js';
+import { certTypeInfo } from '../certs/cert-types.js';
 import type { CertExpiryItem } from '../sql/cert-expiry.js';
 import type { ResolvedConnection } from '../sql/connection.js';
 import type { StoreEncryption } from '../sql/encryption.js';
 import type { ProbeResult } from '../sql/probe.js';
 import { defineTool } from './define-tool.js';
-import { connectionFields, connectionRequest, expandHome, serverData, serverLabel, serverOutput } from './sql-common.js';
+import { nextFields, nextLine, nextOutput, nextSteps, suggest, type NextSteps } from './next-actions.js';
+import { connectionFields, connectionRequest, expandHome, sameConnection, serverData, serverLabel, serverOutput } from './sql-common.js';
 
 const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true } as const;
 const STATUSES = ['expired', 'rotate_now', 'schedule_rotation', 'plan_rotation', 'ok', 'missing'] as const;
@@ -61,6 +63,7 @@ export const checkCertificateExpiryTool = defineTool({
     }),
     notes: z.array(z.string()),
     retries: z.number().int(),
+    ...nextOutput(),
   }),
   annotations: READ,
   async run(args, ctx) {
@@ -80,12 +83,7 @@ export const checkCertificateExpiryTool = defineTool({
     const due = report.certificates.filter((item) => item.status !== 'ok' && item.status !== 'missing');
     const missing = report.certificates.filter((item) => item.status === 'missing');
     const s = report.summary;
-    const next =
-      report.source === 'none'
-        ? 'Next: use a CockroachDB connection, or pass http_url of a CockroachDB node.'
-        : due.length
-          ? `Next: ${due[0]!.next_action}`
-          : 'Next: nothing is due; re-run monthly, or alert on the security_certificate_expiration_* metrics.';
+    const next = expiryNext(report.source, due, sameConnection(args));
     const text = [
       `Certificates of ${describeTarget(conn, args.http_url)} — ${serverLabel(report.server)}, read via ${report.source}${report.unsafe_internals === 'set' ? ' (SET allow_unsafe_internals = true)' : ''}.`,
       `${s.nodes} node(s), ${s.certificates} certificate(s): ${s.expired} expired, ${s.rotate_now} rotate now, ${s.schedule_rotation} schedule, ${s.plan_rotation} plan (CA), ${s.ok} ok, ${s.missing} not present.`,
@@ -93,7 +91,7 @@ export const checkCertificateExpiryTool = defineTool({
       ...(due.length > 12 ? [`… and ${due.length - 12} more in structured output.`] : []),
       ...(missing.length ? [`Not present: ${[...new Set(missing.map((item) => item.type))].join(', ')} (0 in the metrics).`] : []),
       ...report.notes.map((note) => `Note: ${note}`),
-      next,
+      nextLine(next),
     ].join('\n');
     return {
       data: {
@@ -105,11 +103,34 @@ export const checkCertificateExpiryTool = defineTool({
         summary: report.summary,
         notes: report.notes,
         retries: report.retries,
+        ...nextFields(next),
       },
       text,
     };
   },
 });
+
+/** Due certificates lead to a rotation plan of their kind; otherwise the encryption check of the same target. */
+function expiryNext(source: string, due: readonly CertExpiryItem[], same: ReturnType<typeof sameConnection>): NextSteps {
+  if (source === 'none') {
+    return nextSteps(
+      [suggest('check_certificate_expiry', { ...same.arguments }, 'read the certificates from a CockroachDB node instead', { ...same.needs, http_url: 'the DB Console URL of a node, e.g. https://node1:8080' })],
+      'Or use a connection to CockroachDB (this one did not report certificate metrics).',
+    );
+  }
+  const first = due[0];
+  if (!first) {
+    return nextSteps(
+      [suggest('verify_encryption_sql', same.arguments, 'check encryption at rest of the same cluster', same.needs)],
+      'No certificate is due; re-run monthly, or alert on the security_certificate_expiration_* metrics.',
+    );
+  }
+  const kinds = [...new Set(due.map((item) => certTypeInfo(item.type).rotation))];
+  return nextSteps(
+    kinds.map((kind) => suggest('plan_certificate_rotation', { kind }, `plan the ${kind} certificate rotation (${due.filter((item) => certTypeInfo(item.type).rotation === kind).length} due)`)),
+    first.next_action,
+  );
+}
 
 export const verifyEncryptionSqlInput = () =>
   z.strictObject({
@@ -163,6 +184,7 @@ export const verifyEncryptionSqlTool = defineTool({
     probe: probeOutput(),
     notes: z.array(z.string()),
     retries: z.number().int(),
+    ...nextOutput(),
   }),
   annotations: READ,
   // The probe creates and drops a table: audited, and refused under --read-only.
@@ -189,17 +211,19 @@ export const verifyEncryptionSqlTool = defineTool({
     await ctx.progress(total, total, 'done');
     const s = report.summary;
     const plaintext = report.stores.filter((store) => store.encrypted === false);
-    const next = probe?.left_behind
-      ? `Next: drop the probe table by hand: DROP TABLE IF EXISTS "${probe.table}";`
+    const same = sameConnection(args);
+    const recheck = suggest('verify_encryption_sql', same.arguments, 'verify again after the change', same.needs);
+    const next: NextSteps = probe?.left_behind
+      ? nextSteps([], `drop the probe table by hand: DROP TABLE IF EXISTS "${probe.table}";`)
       : report.cmek_note
-        ? 'Next: run get_cmek_status for this cluster.'
+        ? nextSteps([suggest('list_clusters', {}, 'find this Cloud cluster, then read its CMEK status with get_cmek_status')])
         : plaintext.length
-          ? 'Next: enable encryption at rest on the plaintext stores (rolling restart, one node at a time), then re-run this check.'
+          ? nextSteps([recheck], 'Enable encryption at rest on the plaintext stores first (rolling restart, one node at a time, --enterprise-encryption).')
           : report.source === 'none'
-            ? 'Next: pass http_url of each node (or use an admin user) to read store encryption status.'
+            ? nextSteps([suggest('verify_encryption_sql', { ...same.arguments }, 'read store encryption status over HTTP', { ...same.needs, http_url: 'the DB Console URL of a node, e.g. https://node1:8080' })], 'Or connect as an admin user.')
             : probe && !probe.ok
-              ? 'Next: investigate the failed probe step (permissions, node health) before relying on this cluster.'
-              : 'Next: nothing to fix; re-run after any node restart or key rotation.';
+              ? nextSteps([recheck], 'Investigate the failed probe step (permissions, node health) before relying on this cluster.')
+              : nextSteps([suggest('check_certificate_expiry', same.arguments, 'check the TLS certificates of the same cluster', same.needs)], 'Encryption at rest needs nothing; re-run this check after any node restart or key rotation.');
     const text = [
       `Encryption at rest on ${describeTarget(conn, args.http_url)} — ${serverLabel(report.server)}${report.source === 'none' ? '' : `, read via ${report.source}`}.`,
       report.source === 'none' ? 'Store encryption status: not available (see notes).' : `${s.stores} store(s): ${s.encrypted} encrypted, ${s.plaintext} plaintext, ${s.unknown} unknown.`,
@@ -207,7 +231,7 @@ export const verifyEncryptionSqlTool = defineTool({
       ...(report.cmek_note ? [report.cmek_note] : []),
       ...(probe ? [probeLine(probe)] : []),
       ...report.notes.map((note) => `Note: ${note}`),
-      next,
+      nextLine(next),
     ].join('\n');
     return {
       data: {
@@ -221,6 +245,7 @@ export const verifyEncryptionSqlTool = defineTool({
         probe,
         notes: report.notes,
         retries: report.retries,
+        ...nextFields(next),
       },
       text,
     };

@@ -16,6 +16,7 @@ import { AuditLogError } from '../safety/audit-log-error.js';
 import { secretsInArguments } from '../safety/redact.js';
 import type { AuditOutcome, Confirm, ConfirmationRequest, ConfirmationVerdict, Redactor } from '../safety/types.js';
 import { inputSchema, outputSchema, toolPolicy, type ToolContext, type ToolDef, type ToolEntry } from './define-tool.js';
+import { errorActions } from './next-actions.js';
 
 /**
  * A tool's schemas validate a handful of calls per session: zod's eval-compiled fast path (built
@@ -158,7 +159,7 @@ export async function runToolCall(
       ? formatOperatorError(known)
       : `Internal error in ${def.name}: ${errorMessage(error)}.\nNext: this is a bug in crdb-encryption-mcp; check the target's current state before retrying${mutating ? ' (the change may or may not have been applied)' : ''}.`;
     if (!known) process.stderr.write(`[crdb-encryption-mcp] ${def.name} failed: ${redactor.redactText(String((error as Error)?.stack ?? error))}\n`);
-    result = { isError: true, content: [{ type: 'text', text: detail }] };
+    result = { isError: true, content: [{ type: 'text', text: detail }], ...(known ? { structuredContent: { next_actions: errorActions(known), next_step: known.next } } : {}) };
   }
 
   try {

@@ -66,7 +66,17 @@ describe('cluster rules', () => {
     );
     const { findings } = await run(enabled(key(arn(1), 'ENABLED', '2026-06-01T00:00:00Z')), kms);
     expect(codes(findings)).toEqual(['high:key_access_missing', 'high:key_policy_too_broad', 'medium:rotation_not_automatic']);
-    expect(findings.find((f) => f.code === 'rotation_not_automatic')!.fix).toMatchObject({ tool: 'rotate_cmek', arguments: { cluster: 'c', regions: ['us-east-1'], mode: 'new_version' } });
+    // Without an alias there is no key name to give provision_cmek_key: the KMS command it is.
+    expect(findings.find((f) => f.code === 'rotation_not_automatic')!.fix).toMatchObject({ tool: 'manual', description: expect.stringContaining('aws kms enable-key-rotation') });
+  });
+
+  it('rotation off on a key with an alias: the fix is provision_cmek_key, which reuses the key and turns rotation on', async () => {
+    const kms = fakeKms({ [arn(1)]: keyDescription(arn(1), 'AWS_KMS', { rotation: { automatic: false }, aliases: ['alias/crdb-c-use1'] }) });
+    const { findings } = await run(enabled(key(arn(1), 'ENABLED', '2026-06-01T00:00:00Z')), kms);
+    expect(findings.find((f) => f.code === 'rotation_not_automatic')!.fix).toMatchObject({
+      tool: 'provision_cmek_key',
+      arguments: { cluster: 'c', regions: ['us-east-1'], key_name: 'crdb-c-use1', aws_account_id: expect.stringMatching(/^\d{12}$/) },
+    });
   });
 
   it('Azure: purge protection off (high), soft delete off (critical); GCP: short destroy window (low)', async () => {

@@ -98,7 +98,7 @@ describe('routing: procedures name the tools in order', () => {
     const { text } = await getPrompt(t.client, PROMPT, { tier: 'BYOC', reason: 'Key compromise', provider: 'GCP' });
     expect(text).toContain('BYOC: the cluster runs in your own cloud account');
     expectToolOrder(text, ['respond_to_key_compromise', 'get_cmek_status', 'provision_cmek_key', 'rotate_cmek', 'revoke_cmek', 'audit_encryption_posture']);
-    expect(text).toContain('mode: new_key');
+    expect(text).toContain('"mode": "new_key"');
     expect(text).toMatch(/crl-kms-user-<last 12 characters of the cluster id>/);
     expect(text).toMatch(/\*\*without\*\* `\/cryptoKeyVersions\/N`/);
   });
@@ -142,7 +142,7 @@ describe('missing arguments: ask exactly what is missing, and why', () => {
     const { text } = await getPrompt(t.client, PROMPT, { tier: 'BYOC', reason: 'Key compromise' });
     expect(text).toContain('Missing (1)');
     expect(text).toMatch(/\*\*Provider\*\*/);
-    expect(text).toMatch(/check_cmek_eligibility \{cluster\}` shows `cloud_provider`/);
+    expect(text).toMatch(/check_cmek_eligibility \{"cluster": "my-cluster"\}` shows `cloud_provider`/);
   });
 
   it('Self-Hosted without reason: asks the reason only (the provider does not matter)', async () => {

@@ -13,6 +13,7 @@ import type { ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { AWS_KEYS, CLUSTER_IDS, GCP_CMEK_SERVICE_ACCOUNT, GCP_KEYS, GCP_PROJECT, awsKeyArn, gcpKeyName } from '../../src/sandbox/seed.js';
+import { expectActionableAnswer } from '../helpers/next-actions.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
 import { startCmekServer, type CmekServerOptions } from '../tools/cmek-helpers.js';
 import { auditEntries, awsApplied, cloudRequests, expectCompleteAudit, upstreamCalls } from './upstream.js';
@@ -293,6 +294,7 @@ describe('fault matrix', () => {
     };
     row.inject(sandbox);
     const result = await callTool(server.client, row.tool, row.args);
+    expectActionableAnswer(result);
 
     expect(result.isError, result.text).toBe(row.expect.isError);
     expect(result.text).toMatch(row.expect.text);

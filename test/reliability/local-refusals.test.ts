@@ -19,6 +19,7 @@ import {
   azureKeyId,
   gcpKeyName,
 } from '../../src/sandbox/seed.js';
+import { expectActionableAnswer } from '../helpers/next-actions.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
 import { useFastSandboxServer } from '../tools/cmek-helpers.js';
 import { BAD_KEY_URIS, HOSTILE_STRINGS } from './schema-arbitraries.js';
@@ -148,6 +149,7 @@ describe('well-formed but wrong input: refused, nothing mutated', () => {
   it.each(REFUSALS.map((refusal) => [refusal.name, refusal] as const))('%s', async (_name, refusal) => {
     const before = { all: upstreamCalls(sandbox), mutating: mutatingCalls(sandbox) };
     const result = await callTool(server.client, refusal.tool, refusal.args);
+    expectActionableAnswer(result);
     expect(result.isError, result.text).toBe(true);
     expect(result.text).toMatch(refusal.says);
     expect(result.text).toMatch(/Next: /);

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { inputSchema, type ToolDef } from '../../src/tools/define-tool.js';
 import { ALL_TOOLS } from '../../src/tools/index.js';
+import { expectActionableAnswer } from '../helpers/next-actions.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
 import { useFastSandboxServer } from '../tools/cmek-helpers.js';
 import { inputJsonSchema, malformedArbitrary, reportedFields, validArbitrary } from './schema-arbitraries.js';
@@ -55,6 +56,7 @@ describe.each(ALL_TOOLS.map((def) => [def.name, def] as const))('%s: malformed i
         runs += 1;
         const before = upstreamCalls();
         const result = await callTool(server.client, name, args);
+        expectActionableAnswer(result);
         expect(result.isError, result.text.slice(0, 500)).toBe(true);
         expect(result.text).toMatch(new RegExp(`Invalid arguments for (tool )?${name}\\b`));
         const fields = badFields(def, args)!;
@@ -75,6 +77,7 @@ describe.each(ALL_TOOLS.map((def) => [def.name, def] as const))('%s: malformed i
     const before = upstreamCalls();
     for (const typo of ['dryRun', 'DRY_RUN', 'force', 'Cluster']) {
       const result = await callTool(server.client, name, { ...base, [typo]: true });
+      expectActionableAnswer(result);
       expect(result.isError, result.text).toBe(true);
       expect(result.text).toContain(typo);
     }

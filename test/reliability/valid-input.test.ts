@@ -10,6 +10,7 @@ import type { Sandbox } from '../../src/sandbox/index.js';
 import { inputSchema } from '../../src/tools/define-tool.js';
 import { ALL_TOOLS } from '../../src/tools/index.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
+import { expectActionableAnswer } from '../helpers/next-actions.js';
 import { useFastSandboxServer } from '../tools/cmek-helpers.js';
 import { inputJsonSchema, validArbitrary } from './schema-arbitraries.js';
 import { mutatingCalls } from './upstream.js';
@@ -45,6 +46,7 @@ describe.each(ALL_TOOLS.map((def) => [def.name, def] as const))('%s: random vali
         const result = await callTool(server.client, name, args);
         expect(result.text, JSON.stringify(args)).not.toMatch(/Internal error|bug in crdb-encryption-mcp|MCP error/);
         expect(result.text).toMatch(/Next: |next step|"next":/i);
+        expectActionableAnswer(result, JSON.stringify(args));
         expect(mutatingCalls(sandbox)).toBe(before);
       }),
       { numRuns: RUNS },

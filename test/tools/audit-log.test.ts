@@ -32,8 +32,8 @@ describe('verify_audit_log', () => {
 
   it('checks the configured log by default: empty, then intact', async () => {
     const empty = await callTool(server.client, 'verify_audit_log');
-    expect(empty.structured).toEqual({ ok: true, entries: 0, store: `file:${server.config.auditLog}` });
-    expect(empty.text).toMatch(/Next: nothing to do\.$/);
+    expect(empty.structured).toMatchObject({ ok: true, entries: 0, store: `file:${server.config.auditLog}`, next_actions: [] });
+    expect(empty.text).toMatch(/Next: nothing to do: the log is intact/);
     await writeLog(server.config.auditLog, 4);
     expect((await callTool(server.client, 'verify_audit_log')).structured).toMatchObject({ ok: true, entries: 4 });
   });

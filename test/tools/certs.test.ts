@@ -33,7 +33,7 @@ describe('inspect_certificates', () => {
     expect(result.structured!.summary).toMatchObject({ certificates: 3, key_files: 2, worst: 'info' });
     expect(result.text).toContain('0 finding(s)');
     expect(result.text).not.toContain('PRIVATE KEY');
-    expect(result.text.trim().split('\n').at(-1)).toMatch(/^Next: nothing to fix here/);
+    expect(result.text.trim().split('\n').at(-1)).toMatch(/^Next: check_certificate_expiry .* Nothing to fix in this directory\.$/);
   });
 
   it('finds expired certificates, wrong SANs, bad key permissions, a foreign CA, a CA key and a CN mismatch', async () => {
@@ -73,7 +73,7 @@ describe('plan_certificate_rotation', () => {
     expect(result.text).toContain('$ cockroach cert create-node node1.example.com 10.0.0.1 --certs-dir=certs --ca-key=my-safe-directory/ca.key --overwrite');
     expect(result.text).toContain('$ pkill -SIGHUP -x cockroach');
     expect(result.structured!.warnings[0]).toContain('Nothing has been executed');
-    expect(result.text.trim().split('\n').at(-1)).toMatch(/^Next: run step 1 yourself/);
+    expect(result.text.trim().split('\n').at(-1)).toMatch(/^Next: check_certificate_expiry .* Run steps 1 to \d+ above yourself, in order/);
   });
 
   it('plans the combined-CA rotation and Kubernetes variants', async () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { AWS_CMEK_ROLE, AWS_KEYS, awsKeyArn } from '../../src/sandbox/seed.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
+import { expectActionableAnswer } from '../helpers/next-actions.js';
 import { useFastSandboxServer } from './cmek-helpers.js';
 
 let sandbox: Sandbox;
@@ -84,6 +85,7 @@ describe('malformed input', () => {
         const result = await callTool(server.client, tool, args);
         expect(result.isError).toBe(true);
         expect(result.text).toMatch(/Invalid arguments|invalid|expected|required|Unrecognized/i);
+        expectActionableAnswer(result, JSON.stringify(args));
         expect(upstreamCalls()).toBe(before);
       }),
       { numRuns: 40 },
@@ -103,6 +105,7 @@ describe('typos never change what a write does', () => {
     const result = await callTool(server.client, tool, args);
     expect(result.isError).toBe(true);
     expect(result.text).toMatch(/Unrecognized key/);
+    expectActionableAnswer(result);
     expect(upstreamCalls()).toBe(before);
   });
 });

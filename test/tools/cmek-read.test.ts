@@ -96,7 +96,8 @@ describe('get_cmek_status', () => {
     const result = await callTool(server.client, 'get_cmek_status', { cluster: 'reports-aws' });
     expect(result.structured!.status).toBe('ROTATE_FAILED');
     expect(result.structured!.problems[0]).toMatch(/is disabled; re-enable it/);
-    expect(result.text).toMatch(/re-run rotate_cmek/);
+    expect(result.text).toMatch(/Next: rotate_cmek \{"cluster":"reports-aws","mode":"new_version"\} - resume the failed rotation/);
+    expect(result.structured!.next_actions[0]).toMatchObject({ tool: 'rotate_cmek', needs: { manual_step: expect.stringContaining('is disabled') } });
   });
 
   it('works by id and for clusters without CMEK', async () => {

@@ -53,7 +53,7 @@ describe('check_certificate_expiry', () => {
     expect(result.structured!.certificates[0]).toMatchObject({ node_id: '2', type: 'node', status: 'rotate_now', severity: 'critical' });
     expect(result.structured!.certificates[1]).toMatchObject({ node_id: '3', type: 'node', status: 'schedule_rotation' });
     expect(result.text).toMatch(/node 2 node certificate \(node\.crt\): expires in \d+ days/);
-    expect(result.text.trim().split('\n').at(-1)).toMatch(/^Next: Rotate now \(plan_certificate_rotation kind=node\)/);
+    expect(result.text.trim().split('\n').at(-1)).toMatch(/^Next: plan_certificate_rotation \{"kind":"node"\} - plan the node certificate rotation .*Rotate now \(plan_certificate_rotation kind=node\)/);
   });
 
   it('uses the sandbox target by default', async () => {
@@ -108,7 +108,7 @@ describe('verify_encryption_sql', () => {
     expect(result.isError).toBe(false);
     expect(result.structured).toMatchObject({ source: 'sql', summary: { stores: 3, encrypted: 2, plaintext: 1, unknown: 0 }, probe: null });
     expect(result.text).toContain('node 3 store 3: PLAINTEXT');
-    expect(result.text).toMatch(/Next: enable encryption at rest/);
+    expect(result.text).toMatch(/Next: verify_encryption_sql .* Enable encryption at rest on the plaintext stores first/);
     expect(sandbox.sql.statements.count({ operation: /enterprise\.encryption/i })).toBe(0);
   });
 
