@@ -50,6 +50,8 @@ export type RotateResult = {
   regions: RegionRotation[];
   old_keys_notice: string;
   next_step: string;
+  /** An identical rotation was already running in this server: this is its result, and no second rotation was started. */
+  joined?: boolean;
 };
 
 const OLD_KEYS_NOTICE =
@@ -61,8 +63,7 @@ export async function rotateCmek(env: CmekEnv, clusterRef: string, request: Rota
   if (options.dryRun) return rotateResolved(env, cluster, request, options);
   // One rotation of a cluster at a time; a concurrent identical request gets this one's result instead of a second KMS rotation.
   const { value, joined } = await env.mutations.run(cluster.id, JSON.stringify(['rotate_cmek', request, options]), () => rotateResolved(env, cluster, request, options));
-  if (!joined) return value;
-  return { ...value, next_step: `An identical rotate_cmek of ${cluster.name} was already running in this server: this is its result, and no second rotation was started. ${value.next_step}` };
+  return joined ? { ...value, joined: true } : value;
 }
 
 async function rotateResolved(env: CmekEnv, cluster: Cluster, request: RotationRequest, options: RotateOptions): Promise<RotateResult> {
