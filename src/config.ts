@@ -42,6 +42,8 @@ export const configSchema = z
     sandbox: z.boolean().default(false),
     auditLog: z.string().min(1),
     auditDb: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
+    /** The only directory audit report files are written to (created 0700 on first use). */
+    reportsDir: z.string().min(1),
     dangerouslyAllowTokenConfirmation: z.boolean().default(false),
     httpToken: z.string().min(16, 'MCP_HTTP_TOKEN must be at least 16 characters').optional(),
     /** Extra Host/Origin host names the HTTP transport accepts besides the bind address (e.g. a DNS name). */
@@ -104,10 +106,19 @@ export type Config = z.infer<typeof configSchema>;
 /** What the process should do: serve, or run a one-shot subcommand. */
 export type Command = { kind: 'serve'; config: Config } | { kind: 'verify-audit-log'; config: Config };
 
-/** Default audit log location: $XDG_STATE_HOME (or ~/.local/state)/crdb-encryption-mcp/audit.jsonl. */
+/** This server's state directory: $XDG_STATE_HOME (or ~/.local/state)/crdb-encryption-mcp. */
+function stateDir(env: NodeJS.ProcessEnv): string {
+  return join(env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state'), 'crdb-encryption-mcp');
+}
+
+/** Default audit log location: <state dir>/audit.jsonl. */
 export function defaultAuditLogPath(env: NodeJS.ProcessEnv): string {
-  const stateHome = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
-  return join(stateHome, 'crdb-encryption-mcp', 'audit.jsonl');
+  return join(stateDir(env), 'audit.jsonl');
+}
+
+/** Default directory for audit report files: <state dir>/reports. */
+export function defaultReportsDir(env: NodeJS.ProcessEnv): string {
+  return join(stateDir(env), 'reports');
 }
 
 const flagOptions = {
@@ -120,6 +131,7 @@ const flagOptions = {
   sandbox: { type: 'boolean' },
   'audit-log': { type: 'string' },
   'audit-db': { type: 'string' },
+  'reports-dir': { type: 'string' },
   'dangerously-allow-token-confirmation': { type: 'boolean' },
   'sql-target': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
@@ -138,13 +150,15 @@ export const USAGE = `Usage: crdb-encryption-mcp [verify-audit-log] [options]
   --toolsets a,b            enable only these toolsets: ${TOOLSETS.join(', ')}
   --audit-log PATH          hash-chained JSONL audit log
   --audit-db URL            shared audit log table in PostgreSQL/CockroachDB
+  --reports-dir PATH        the only directory audit reports are written to
+                            (default <state dir>/reports)
   --sql-target NAME=URL     a named SQL target (repeatable)
   --dangerously-allow-token-confirmation
                             allow two-step token confirmation for clients without elicitation
 
 Environment: COCKROACH_API_KEY, COCKROACH_API_URL, COCKROACH_CC_VERSION, DATABASE_URL,
 MCP_HTTP_TOKEN, MCP_ALLOWED_HOSTS, CONFIRM_SECRET, CRDB_SQL_TARGETS (JSON object name -> URL), CRDB_AUDIT_LOG,
-CRDB_AUDIT_DB, CRDB_SKILLS_DIR. Sandbox knobs: CRDB_SANDBOX_LATENCY_MS, CRDB_SANDBOX_ERROR_RATE,
+CRDB_AUDIT_DB, CRDB_REPORTS_DIR, CRDB_SKILLS_DIR. Sandbox knobs: CRDB_SANDBOX_LATENCY_MS, CRDB_SANDBOX_ERROR_RATE,
 CRDB_SANDBOX_THROTTLE_NEXT, CRDB_SANDBOX_FAIL_REGION, CRDB_SANDBOX_CMEK_DELAY_MS,
 CRDB_SANDBOX_RATE_LIMIT, CRDB_SANDBOX_FLEET_SIZE.`;
 
@@ -163,7 +177,10 @@ function parseSqlTargets(flags: string[] | undefined, env: NodeJS.ProcessEnv): R
   }
   for (const flag of flags ?? []) {
     if (!sqlTargetSchema.safeParse(flag).success) {
-      throw new ConfigError(`--sql-target ${JSON.stringify(flag.split('=')[0])}: expected NAME=postgresql://...`);
+      // The value may be a bare URL with its password: name it only when it looks like a name.
+      const name = flag.split('=')[0]!;
+      const shown = /^[a-z0-9][a-z0-9_-]{0,62}$/i.test(name) ? ` ${JSON.stringify(name)}` : '';
+      throw new ConfigError(`--sql-target${shown}: expected NAME=postgresql://... (the value is not shown: it may hold a password)`);
     }
     const at = flag.indexOf('=');
     targets[flag.slice(0, at)] = flag.slice(at + 1);
@@ -215,6 +232,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 
     sandbox: values.sandbox,
     auditLog: values['audit-log'] ?? (env.CRDB_AUDIT_LOG || defaultAuditLogPath(env)),
     auditDb: values['audit-db'] ?? (env.CRDB_AUDIT_DB || undefined),
+    reportsDir: values['reports-dir'] ?? (env.CRDB_REPORTS_DIR || defaultReportsDir(env)),
     dangerouslyAllowTokenConfirmation: values['dangerously-allow-token-confirmation'],
     httpToken: env.MCP_HTTP_TOKEN || undefined,
     confirmSecret: env.CONFIRM_SECRET || undefined,
@@ -248,6 +266,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 
 export function buildConfig(overrides: Partial<Config> = {}): Config {
   return configSchema.parse({
     auditLog: overrides.auditLog ?? defaultAuditLogPath(process.env),
+    reportsDir: overrides.reportsDir ?? defaultReportsDir(process.env),
     cloud: {},
     sql: {},
     ...overrides,

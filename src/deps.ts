@@ -3,6 +3,7 @@
  * when running on it). Every connection's McpServer shares them.
  */
 import type { CloudApi } from './cloud/api.js';
+import { createClusterMutations, type ClusterMutations } from './cmek/cluster-mutations.js';
 import type { Config } from './config.js';
 import { OperatorError } from './errors.js';
 import type { KmsKeyType, KmsProvider, KmsRegistry } from './kms/provider.js';
@@ -38,6 +39,8 @@ export interface Deps {
   clock: Clock;
   redactor: Redactor;
   audit: AuditLog;
+  /** CMEK mutations of one cluster serialise (identical concurrent requests share one result). */
+  clusterMutations: ClusterMutations;
   /** Binds the confirmation gate to one MCP session. */
   createConfirm(session: ElicitationSession): Confirm;
   /** The Cloud API client; throws an OperatorError when no API key is configured. */
@@ -127,6 +130,7 @@ export async function createDeps(config: Config, sandboxOrPromise?: Sandbox | Pr
   return {
     clock,
     redactor,
+    clusterMutations: overrides.clusterMutations ?? createClusterMutations(),
     audit,
     createConfirm,
     cloud: overrides.cloud ? () => overrides.cloud!() : cloud,

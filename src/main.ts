@@ -26,7 +26,8 @@ async function main(): Promise<number | undefined> {
     command = parseCommand(process.argv.slice(2), process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
-      log(`${error.message} (see --help)`);
+      const { createRedactor } = await import('./safety/redact.js');
+      log(`${createRedactor().redactText(error.message)} (see --help)`);
       return 2;
     }
     throw error;

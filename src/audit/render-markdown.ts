@@ -2,6 +2,7 @@
  * Markdown renderings of an audit: the full report (for the file an auditor keeps) and a compact
  * one for the tool answer (summary, frameworks, top findings), which stays short for any fleet.
  */
+import { MAX_MESSAGE, escapeMarkdown, untrusted } from '../safety/untrusted.js';
 import type { AuditReport, Finding, FrameworkSummary, Severity } from './types.js';
 
 /** First line of every report file; lets a re-run recognise (and replace) its own earlier report. */
@@ -9,8 +10,9 @@ export const REPORT_HEADING = '# CockroachDB encryption posture audit';
 
 const DISCLAIMER = 'Automated technical evidence for an assessor, not an attestation of compliance.';
 
+/** Text that may carry upstream strings, as literal Markdown: one line, escaped (never a heading, link or tag). */
 function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  return escapeMarkdown(untrusted(text, MAX_MESSAGE));
 }
 
 function where(finding: Finding): string {
@@ -93,7 +95,7 @@ function frameworkTable(report: AuditReport): string[] {
 function findingBlock(finding: Finding): string[] {
   return [
     `### ${finding.id} [${finding.severity}] ${cell(finding.title)}`,
-    `- Where: ${where(finding)}${finding.key ? ` · key \`${finding.key}\`` : ''} · code \`${finding.code}\``,
+    `- Where: ${cell(where(finding))}${finding.key ? ` · key ${cell(finding.key)}` : ''} · code \`${finding.code}\``,
     `- Evidence: ${cell(finding.evidence)}`,
     `- Controls: ${finding.controls.join(', ') || '(none in the selected frameworks)'}`,
     `- Fix: ${cell(fixText(finding))}`,
@@ -118,11 +120,11 @@ function clusterTable(report: AuditReport): string[] {
 
 function targetLines(report: AuditReport): string[] {
   return report.sql_targets.flatMap((target) => {
-    if (target.status !== 'audited') return [`- ${target.name}: ${target.status.toUpperCase()}${target.error ? ` (${cell(target.error)})` : ''}`];
+    if (target.status !== 'audited') return [`- ${cell(target.name)}: ${target.status.toUpperCase()}${target.error ? ` (${cell(target.error)})` : ''}`];
     const soonest = target.certificates.find((cert) => cert.expires_at !== null);
     const plaintext = target.stores.filter((store) => store.encrypted === false).length;
     return [
-      `- ${target.name}${target.server ? ` (${target.server.slice(0, 60)})` : ''}: ${target.certificates.length} certificates${soonest ? `, soonest expiry ${soonest.expires_at} (node ${soonest.node} ${soonest.type})` : ''}; ${target.stores.length} stores, ${plaintext} without encryption at rest.`,
+      `- ${cell(target.name)}${target.server ? ` (${cell(target.server.slice(0, 60))})` : ''}: ${target.certificates.length} certificates${soonest ? `, soonest expiry ${soonest.expires_at} (node ${soonest.node} ${soonest.type})` : ''}; ${target.stores.length} stores, ${plaintext} without encryption at rest.`,
     ];
   });
 }
@@ -149,7 +151,7 @@ export function renderFull(report: AuditReport): string {
     '',
     ...(report.sql_targets.length ? ['## Self-hosted SQL targets', '', ...targetLines(report), ''] : []),
     ...(report.errors.length ? ['## Could not audit', '', ...report.errors.map((error) => `- ${cell(error.subject)}: ${cell(error.message)}`), ''] : []),
-    `**Next:** ${nextStep(report)}`,
+    `**Next:** ${cell(nextStep(report))}`,
     '',
   ];
   return lines.join('\n');

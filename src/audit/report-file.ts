@@ -1,15 +1,18 @@
 /**
- * Writes the report where the operator asked: <path>.md plus <path>.html beside it. The only local
- * side effect of the audit, so it is fenced in: absolute .md paths only, into an existing
- * directory, never through a symlink, and never over a file that is not an earlier audit report.
- * Each file is written to a temporary name and renamed, so a reader never sees half a report.
+ * Writes the report where the operator asked, inside the configured reports directory only:
+ * <name>.md plus <name>.html beside it. The only local side effect of the audit, so it is fenced
+ * in: the path (a file name, or an absolute path) must resolve inside the reports directory with
+ * no symlink leading out of it, nothing is ever overwritten, and each file is written to a
+ * temporary name and hard-linked into place (which fails if anything took the name meanwhile), so
+ * a reader never sees half a report. What goes in is redacted like any answer.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join } from 'node:path';
+import { link, lstat, mkdir, realpath, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { OperatorError } from '../errors.js';
+import type { Redactor } from '../safety/types.js';
 import { renderHtml } from './render-html.js';
-import { REPORT_HEADING, renderFull } from './render-markdown.js';
+import { renderFull } from './render-markdown.js';
 import type { AuditReport } from './types.js';
 
 export interface ReportFiles {
@@ -17,46 +20,8 @@ export interface ReportFiles {
   html: string;
 }
 
-const HTML_MARKER = `<title>${REPORT_HEADING.slice(2)}</title>`;
-
 function refuse(what: string, why: string, next: string): OperatorError {
   return new OperatorError(what, why, next, { kind: 'report_path' });
-}
-
-async function head(path: string): Promise<string> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(4096);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return buffer.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Refuses a path that exists and is not an earlier report of ours (or is a symlink). */
-async function checkReplaceable(path: string, isOurs: (text: string) => boolean): Promise<void> {
-  let info;
-  try {
-    info = await lstat(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  if (info.isSymbolicLink() || !info.isFile() || !isOurs(await head(path))) {
-    throw refuse(`Not overwriting ${path}`, 'It exists and is not an earlier audit report written by this tool (or it is a symlink).', 'choose a new file name (or delete that file yourself), then re-run.');
-  }
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(temporary, text, { flag: 'wx' });
-    await rename(temporary, path);
-  } catch (error) {
-    await unlink(temporary).catch(() => {});
-    throw error;
-  }
 }
 
 /** The .html path next to a .md path. */
@@ -64,32 +29,76 @@ export function htmlPathFor(markdownPath: string): string {
   return `${markdownPath.replace(/\.md$/i, '')}.html`;
 }
 
-/** Checks, before any work, that the report can go to `path` (the write re-checks). */
-export async function checkReportPath(path: string): Promise<ReportFiles> {
-  if (!isAbsolute(path) || !/\.md$/i.test(path)) {
-    throw refuse(`Bad report_path ${path}`, 'report_path must be an absolute path ending in .md.', 'pass e.g. /home/you/audits/encryption-2026-11.md.');
+function isInside(directory: string, path: string): boolean {
+  const rel = relative(directory, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
   }
-  const directory = dirname(path);
-  const dir = await stat(directory).catch(() => undefined);
-  if (!dir?.isDirectory()) {
-    throw refuse(`Cannot write the report to ${directory}`, 'The directory does not exist.', 'create the directory first, or choose an existing one.');
+}
+
+/**
+ * Where `requested` (a file name, a relative path, or an absolute path) puts the report inside
+ * `reportsDir`; refuses anything outside it, a missing directory, and names already taken.
+ * Creates the reports directory itself (0700) when missing. The write re-checks.
+ */
+export async function checkReportPath(reportsDir: string, requested: string): Promise<ReportFiles> {
+  const base = resolve(reportsDir);
+  const next = `pass a file name such as encryption-2026-11.md; it is written to ${base} (set --reports-dir or CRDB_REPORTS_DIR to change the directory).`;
+  if (requested.includes('\0') || !/\.md$/i.test(requested) || basename(requested).startsWith('.')) {
+    throw refuse(`Bad report_path ${JSON.stringify(requested)}`, 'report_path must be a file name ending in .md (not hidden).', next);
   }
-  const files = { markdown: path, html: htmlPathFor(path) };
-  await checkReplaceable(files.markdown, (text) => text.startsWith(REPORT_HEADING));
-  await checkReplaceable(files.html, (text) => text.includes(HTML_MARKER));
+  const candidate = resolve(base, requested);
+  if (!isInside(base, candidate)) {
+    throw refuse(`Not writing a report to ${candidate}`, `Reports are written only inside the reports directory ${base}.`, next);
+  }
+  await mkdir(base, { recursive: true, mode: 0o700 });
+  const realBase = await realpath(base);
+  const parent = await realpath(dirname(candidate)).catch(() => undefined);
+  if (!parent) {
+    throw refuse(`Cannot write the report to ${dirname(candidate)}`, 'That directory does not exist.', `create it inside ${base} first, or ${next}`);
+  }
+  if (!isInside(realBase, parent)) {
+    throw refuse(`Not writing a report to ${candidate}`, `Its directory leads (through a symlink) outside the reports directory ${base}.`, next);
+  }
+  const files = { markdown: join(parent, basename(candidate)), html: htmlPathFor(join(parent, basename(candidate))) };
+  for (const path of [files.markdown, files.html]) {
+    if (await exists(path)) {
+      throw refuse(`Not overwriting ${path}`, 'It exists (reports are never overwritten, and a symlink is never followed).', 'choose a new file name, then re-run.');
+    }
+  }
   return files;
 }
 
-/** Writes the Markdown and HTML reports; throws an OperatorError the operator can act on. */
-export async function writeReportFiles(path: string, report: AuditReport): Promise<ReportFiles> {
-  const files = await checkReportPath(path);
-  const directory = dirname(path);
+/** Writes `text` under a temporary name, then links it to `path`; fails if `path` exists by then. */
+async function writeNew(path: string, text: string): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    await writeAtomically(files.markdown, renderFull(report));
-    await writeAtomically(files.html, renderHtml(report));
+    await writeFile(temporary, text, { flag: 'wx', mode: 0o600 });
+    await link(temporary, path);
+  } finally {
+    await unlink(temporary).catch(() => {});
+  }
+}
+
+/** Writes the Markdown and HTML reports, redacted; throws an OperatorError the operator can act on. */
+export async function writeReportFiles(reportsDir: string, requested: string, report: AuditReport, redactor: Redactor): Promise<ReportFiles> {
+  const files = await checkReportPath(reportsDir, requested);
+  const redacted = redactor.redact(report);
+  try {
+    await writeNew(files.markdown, redactor.redactText(renderFull(redacted)));
+    await writeNew(files.html, redactor.redactText(renderHtml(redacted)));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'write failed';
-    throw refuse(`Could not write the report to ${directory}`, `${code}: the directory is not writable by this server.`, 'choose a directory this server can write to.');
+    if (code === 'EEXIST') throw refuse(`Not overwriting the report at ${files.markdown}`, 'A file of that name appeared while the report was being written.', 'choose a new file name, then re-run.');
+    throw refuse(`Could not write the report to ${dirname(files.markdown)}`, `${code}: the directory is not writable by this server.`, 'check the permissions of the reports directory (--reports-dir).');
   }
   return files;
 }

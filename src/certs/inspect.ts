@@ -3,6 +3,7 @@
  * chains, SAN coverage, key-file permissions and ownership, CA keys on nodes, client CNs and
  * expiry. Reads files only; never returns key material.
  */
+import { MAX_MESSAGE, untrustedText } from '../safety/untrusted.js';
 import type { X509Certificate } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -86,6 +87,9 @@ interface Parsed {
   mode: number;
 }
 
+/** Combined CA files hold a few certificates; anything much larger is not a certificate file. */
+const MAX_CERT_FILE_BYTES = 1024 * 1024;
+
 /** Inspects the directory. Throws OperatorError when it cannot be read or holds no certificates. */
 export async function inspectCertificates(request: InspectRequest): Promise<InspectReport> {
   const dir = await resolveDir(request.certsDir);
@@ -97,11 +101,14 @@ export async function inspectCertificates(request: InspectRequest): Promise<Insp
     try {
       const info = await stat(path);
       if (!info.isFile()) continue;
+      // Only certificate files are read, and nothing of a file that is not one reaches the answer.
+      if (info.size > MAX_CERT_FILE_BYTES) throw new Error(`it is ${info.size} bytes, too large for a certificate file`);
       const certs = parsePemCertificates(await readFile(path, 'utf8'));
       if (certs.length === 0) throw new Error('no PEM certificate in it');
       parsed.push({ file: name, ...classifyCertFile(name), certs, mode: info.mode & 0o777 });
     } catch (error) {
-      findings.push({ severity: 'high', code: 'unparseable', file: name, message: `${name} could not be parsed: ${(error as Error).message}.`, fix: 'replace it with the PEM certificate cockroach cert created, or remove it.' });
+      const shown = untrustedText(name);
+      findings.push({ severity: 'high', code: 'unparseable', file: shown, message: `${shown} could not be parsed: ${untrustedText((error as Error).message.replaceAll(path, shown), MAX_MESSAGE)}.`, fix: 'replace it with the PEM certificate cockroach cert created, or remove it.' });
     }
   }
   const keyNames = names.filter((n) => n.endsWith('.key'));
@@ -126,8 +133,8 @@ export async function inspectCertificates(request: InspectRequest): Promise<Insp
         file: file.file,
         index,
         type: file.type,
-        subject: cert.subject.replace(/\n/g, ', '),
-        issuer: cert.issuer.replace(/\n/g, ', '),
+        subject: untrustedText(cert.subject.replace(/\n/g, ', ')),
+        issuer: untrustedText(cert.issuer.replace(/\n/g, ', ')),
         serial_number: cert.serialNumber,
         fingerprint256: cert.fingerprint256,
         not_before: new Date(cert.validFrom).toISOString(),

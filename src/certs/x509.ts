@@ -3,6 +3,7 @@
  * CN, key usage (node:crypto exposes only extended key usage) and key/certificate matching.
  */
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { untrustedText } from '../safety/untrusted.js';
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
@@ -11,23 +12,23 @@ export function parsePemCertificates(text: string): X509Certificate[] {
   return (text.match(PEM_BLOCK) ?? []).map((block) => new X509Certificate(block));
 }
 
-/** DNS names and IP addresses from subjectAltName. */
+/** DNS names and IP addresses from subjectAltName (as untrustedText() renders them). */
 export function subjectAltNames(cert: X509Certificate): { dns: string[]; ip: string[] } {
   const dns: string[] = [];
   const ip: string[] = [];
   for (const part of (cert.subjectAltName ?? '').split(/,\s*/)) {
     const [kind, ...rest] = part.split(':');
-    const value = rest.join(':').replace(/^"|"$/g, '');
+    const value = untrustedText(rest.join(':').replace(/^"|"$/g, ''));
     if (kind === 'DNS') dns.push(value);
     else if (kind === 'IP Address') ip.push(value);
   }
   return { dns, ip };
 }
 
-/** The subject's common name, if any. */
+/** The subject's common name, if any (as untrustedText() renders it). */
 export function commonName(distinguishedName: string): string | undefined {
   for (const line of distinguishedName.split('\n')) {
-    if (line.startsWith('CN=')) return line.slice(3);
+    if (line.startsWith('CN=')) return untrustedText(line.slice(3));
   }
   return undefined;
 }

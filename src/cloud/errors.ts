@@ -2,11 +2,12 @@
  * Failures of the CockroachDB Cloud API, phrased for the operator: what failed, why, what next.
  * Every error the client throws (except cancellation) is a CloudApiError.
  */
+import { untrustedText } from '../safety/untrusted.js';
 import { OperatorError } from '../errors.js';
 import { apiStatusSchema, type CmekClusterInfo } from './schemas.js';
 
 /** How the exchange failed. */
-export type CloudFailureKind = 'http' | 'network' | 'timeout' | 'invalid_response' | 'deadline';
+export type CloudFailureKind = 'http' | 'network' | 'timeout' | 'invalid_response' | 'redirect' | 'deadline';
 
 export interface CloudApiErrorInit {
   kind: CloudFailureKind;
@@ -57,6 +58,12 @@ function explain(init: CloudApiErrorInit): { what: string; why: string; next: st
       };
     case 'timeout':
       return { what, why: `CockroachDB Cloud did not answer in time${said}.`, next: 'retry shortly; check status.cockroachlabs.cloud if it persists.' };
+    case 'redirect':
+      return {
+        what,
+        why: `The API answered with a redirect${said}. It was not followed: requests and the API key go only to the configured API URL.`,
+        next: 'set COCKROACH_API_URL to the API origin itself (https://cockroachlabs.cloud for CockroachDB Cloud) and retry.',
+      };
     case 'invalid_response':
       return {
         what,
@@ -143,23 +150,23 @@ export class CloudApiError extends OperatorError {
 
 const MAX_MESSAGE = 300;
 
-/** Reads a Status body, falling back to the raw text for untyped error bodies. */
+/** Reads a Status body, falling back to the raw text for untyped error bodies; the message is an upstream string (untrustedText()). */
 export function statusFromBody(text: string): { code?: number; message?: string } {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    const raw = text.trim().slice(0, MAX_MESSAGE);
+    const raw = untrustedText(text, MAX_MESSAGE);
     return raw ? { message: raw } : {};
   }
   const status = apiStatusSchema.safeParse(json).data;
   if (status && (status.message !== undefined || status.code !== undefined)) {
     return {
       ...(status.code !== undefined ? { code: status.code } : {}),
-      ...(status.message ? { message: status.message.slice(0, MAX_MESSAGE) } : {}),
+      ...(status.message ? { message: untrustedText(status.message, MAX_MESSAGE) } : {}),
     };
   }
-  return { message: text.trim().slice(0, MAX_MESSAGE) };
+  return { message: untrustedText(text, MAX_MESSAGE) };
 }
 
 export { abortError } from '../abort.js';

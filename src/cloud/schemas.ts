@@ -4,7 +4,11 @@
  * Objects are loose: fields the spec adds later pass through instead of failing a parse.
  */
 import { z } from 'zod';
+import { MAX_MESSAGE, MAX_NAME, untrustedText } from '../safety/untrusted.js';
 import { CLOUD_PROVIDERS, CMEK_KEY_TYPES, CMEK_STATUSES, PLANS, type CmekStatus } from './constants.js';
+
+/** An upstream string as every rendering may show it: one line, no control or bidi characters, capped. */
+const upstream = (max = MAX_NAME) => z.string().transform((value) => untrustedText(value, max));
 
 export * from './constants.js';
 
@@ -41,7 +45,7 @@ export const cmekKeyInfoSchema = z.looseObject({
   status: cmekStatusSchema.optional(),
   created_at: z.string().optional(),
   updated_at: z.string().optional(),
-  user_message: z.string().optional(),
+  user_message: upstream(MAX_MESSAGE).optional(),
 });
 export type CmekKeyInfo = z.infer<typeof cmekKeyInfoSchema>;
 
@@ -60,7 +64,7 @@ export type CmekClusterInfo = z.infer<typeof cmekClusterInfoSchema>;
 
 
 export const regionSchema = z.looseObject({
-  name: z.string(),
+  name: upstream(),
   node_count: z.number().int().optional(),
   sql_dns: z.string().optional(),
   ui_dns: z.string().optional(),
@@ -77,19 +81,19 @@ export const customerCloudAccountSchema = z.looseObject({
 });
 
 export const clusterSchema = z.looseObject({
-  id: z.string(),
-  name: z.string(),
+  id: upstream(),
+  name: upstream(),
   plan: z.enum(PLANS),
   cloud_provider: z.enum(CLOUD_PROVIDERS),
   state: z.enum(['CREATING', 'CREATED', 'CREATION_FAILED', 'DELETED', 'LOCKED']),
-  operation_status: z.string().optional(),
-  cockroach_version: z.string().optional(),
+  operation_status: upstream().optional(),
+  cockroach_version: upstream().optional(),
   regions: z.array(regionSchema).default([]),
   account_id: z.string().optional(),
   azure_cluster_identity_client_id: z.string().optional(),
   customer_cloud_account: customerCloudAccountSchema.optional(),
   network_visibility: z.enum(['PUBLIC', 'PRIVATE']).optional(),
-  labels: z.record(z.string(), z.string()).default({}),
+  labels: z.record(upstream(), upstream()).default({}),
   config: z
     .looseObject({
       dedicated: z.looseObject({ machine_type: z.string().optional() }).optional(),
@@ -108,16 +112,16 @@ export const listClustersResponseSchema = z.looseObject({
 });
 
 export const organizationSchema = z.looseObject({
-  id: z.string(),
-  name: z.string(),
-  label: z.string().optional(),
+  id: upstream(),
+  name: upstream(),
+  label: upstream().optional(),
   created_at: z.string().optional(),
   cockroach_cloud_service_principals: z
     .looseObject({
       aws: z.looseObject({ user_arn: z.string().optional() }).optional(),
       gcp: z.looseObject({ service_account_email: z.string().optional() }).optional(),
       azure: z
-        .looseObject({ app_registration_client_id: z.string().optional(), app_registration_name: z.string().optional() })
+        .looseObject({ app_registration_client_id: z.string().optional(), app_registration_name: upstream().optional() })
         .optional(),
     })
     .optional(),
@@ -127,7 +131,7 @@ export type Organization = z.infer<typeof organizationSchema>;
 /** google.rpc.Status-like error body; some CMEK errors are untyped, so every field is optional. */
 export const apiStatusSchema = z.looseObject({
   code: z.number().int().optional(),
-  message: z.string().optional(),
+  message: upstream(MAX_MESSAGE).optional(),
   details: z.array(z.unknown()).optional(),
 });
 export type ApiStatus = z.infer<typeof apiStatusSchema>;

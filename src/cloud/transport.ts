@@ -94,13 +94,20 @@ export function createTransport(options: TransportOptions) {
           ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
         },
         ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
+        // Never follow a redirect: the request (and its API key) goes to COCKROACH_API_URL only.
+        redirect: 'manual',
         signal: controller.signal,
       });
+      if (response.status >= 300 && response.status < 400) {
+        await response.body?.cancel();
+        throw redirectRefused(request, response);
+      }
       const requestId = response.headers.get(REQUEST_ID_HEADER) ?? undefined;
       if (requestId) request.call?.onRequestId?.(requestId);
       const text = await response.text();
       return { status: response.status, text, requestId, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) };
     } catch (error) {
+      if (error instanceof CloudApiError) throw error;
       if (signal?.aborted) throw abortError();
       if (timedOut) throw failure('timeout', `no answer within ${options.requestTimeoutMs} ms`);
       throw failure('network', describeFetchFailure(error));
@@ -108,6 +115,22 @@ export function createTransport(options: TransportOptions) {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  function redirectRefused(request: ApiRequest<unknown>, response: Response): CloudApiError {
+    const location = response.headers.get('location');
+    let where = 'elsewhere';
+    try {
+      if (location) where = new URL(location, base).origin;
+    } catch {
+      // an unparsable Location is still refused
+    }
+    return new CloudApiError({
+      kind: 'redirect',
+      operation: request.operation,
+      status: response.status,
+      message: `HTTP ${response.status} to ${where}`,
+    });
   }
 
   function parseSuccess<T>(request: ApiRequest<T>, reply: Exchange): T {

@@ -4,10 +4,13 @@
  */
 import type { CallOptions, CloudApi } from '../cloud/api.js';
 import type { KmsRegistry } from '../kms/provider.js';
+import type { ClusterMutations } from './cluster-mutations.js';
 
 export interface CmekEnv {
   cloud: CloudApi;
   kms: KmsRegistry;
+  /** Serialises mutations per cluster (process-wide). */
+  mutations: ClusterMutations;
   now(): number;
   signal: AbortSignal;
   /** Receives each upstream request id (audit log). */

@@ -50,6 +50,8 @@ export type RotateResult = {
   regions: RegionRotation[];
   old_keys_notice: string;
   next_step: string;
+  /** An identical rotation was already running in this server: this is its result, and no second rotation was started. */
+  joined?: boolean;
 };
 
 const OLD_KEYS_NOTICE =
@@ -57,8 +59,15 @@ const OLD_KEYS_NOTICE =
 
 /** Plans, checks and (unless dry_run) performs a rotation. */
 export async function rotateCmek(env: CmekEnv, clusterRef: string, request: RotationRequest, options: RotateOptions): Promise<RotateResult> {
+  const cluster = await resolveCluster(env.cloud, clusterRef, callOptions(env));
+  if (options.dryRun) return rotateResolved(env, cluster, request, options);
+  // One rotation of a cluster at a time; a concurrent identical request gets this one's result instead of a second KMS rotation.
+  const { value, joined } = await env.mutations.run(cluster.id, JSON.stringify(['rotate_cmek', request, options]), () => rotateResolved(env, cluster, request, options));
+  return joined ? { ...value, joined: true } : value;
+}
+
+async function rotateResolved(env: CmekEnv, cluster: Cluster, request: RotationRequest, options: RotateOptions): Promise<RotateResult> {
   const call = callOptions(env);
-  const cluster = await resolveCluster(env.cloud, clusterRef, call);
   const ref = { id: cluster.id, name: cluster.name };
   const before = await env.cloud.getCmek(cluster.id, call);
   const type = keyTypeForCloud(cluster.cloud_provider);

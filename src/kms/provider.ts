@@ -3,6 +3,7 @@
  * CockroachDB Cloud needs. Implementations (aws.ts, gcp.ts, azure.ts) import their SDK lazily and
  * translate SDK errors into `KmsError` with an actionable message.
  */
+import { MAX_ERROR, untrusted } from '../safety/untrusted.js';
 import type { CmekKeyType } from '../cloud/schemas.js';
 
 /** Key types a real KMS backs (NULL_KMS is CockroachDB-internal). */
@@ -19,7 +20,8 @@ export class KmsError extends Error {
     readonly providerCode?: string,
     readonly requestId?: string,
   ) {
-    super(message);
+    // Provider messages echo upstream text (key descriptions, policy documents): one safe line.
+    super(untrusted(message, MAX_ERROR));
     this.name = 'KmsError';
   }
 }

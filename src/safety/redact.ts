@@ -2,8 +2,8 @@ import type { Config } from '../config.js';
 import type { Redactor } from './types.js';
 
 const MASK = '[REDACTED]';
-/** Registered values shorter than this are masked by pattern only (a short value would mangle ordinary words). */
-const MIN_SECRET_LENGTH = 6;
+/** Registered values at least this long are masked wherever they appear, even inside a word. */
+const ANYWHERE_LENGTH = 6;
 
 /** Passwords inside connection URLs: scheme://user:password@host. */
 const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]+:)([^@\s/]+)@/gi;
@@ -23,7 +23,11 @@ const AWS_SECRET = /\b(aws_secret_access_key|secretAccessKey|SecretAccessKey)(["
 const PEM_PRIVATE_KEY = /-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?(?:-----END \1PRIVATE KEY-----|$)/g;
 /** Object keys whose string values are always secrets. */
 const SECRET_KEY =
-  /^(password|passwd|secret|client_?secret|api_?key|token|access_?token|refresh_?token|id_?token|session_?token|private_?key|secret_?access_?key|authorization|http_?token|confirm_?secret)$/i;
+  /^(password|passwd|secret|client_?secret|api_?key|token|access_?token|refresh_?token|id_?token|session_?token|private_?key|secret_?access_?key|authorization|http_?token|confirm_?secret|sslpassword)$/i;
+/** Words after which a short value is a secret: `password: abc`, `token 'abc'`. */
+const SECRET_LABEL = String.raw`(?:password|passwd|pwd|secret|token|api[_ -]?key)\s*[:=]?\s*["'\x60]?`;
+/** A short value that could also be an ordinary word or number. */
+const WORD_LIKE = /^(?:[A-Za-z]+|\d+)$/;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object') return false;
@@ -31,18 +35,60 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+}
+
+/** A value and the forms it takes inside URLs. */
+function variantsOf(value: string): string[] {
+  const variants = new Set([value]);
+  for (const transform of [encodeURIComponent, decodeURIComponent]) {
+    try {
+      variants.add(transform(value));
+    } catch {
+      // not encodable / not percent-encoded
+    }
+  }
+  return [...variants].filter(Boolean);
+}
+
 /**
- * Masks secrets in text and structured values: every registered secret value wherever it appears
- * (longest first), plus by pattern passwords in URLs, key=value and JSON secrets, bearer tokens,
- * CockroachDB API keys, AWS secret keys and PEM private keys, and string values under secret-named
- * keys. Confirmation tokens stay visible: they are single-use, bound to one plan, and the user
- * must see them.
+ * How one registered value is masked in text. Long values: wherever they appear. Short values
+ * would mangle ordinary text if masked inside words, so they are masked as a whole token; a short
+ * value that is also a plain word or number ("east", "1234") only where a secret stands: after a
+ * secret label (`password: east`), in quotes (`'east'`) and as a whole value. URLs' userinfo and
+ * key=value pairs are masked by pattern whatever their length.
+ */
+function textMasker(value: string): (text: string) => string {
+  if (value.length >= ANYWHERE_LENGTH) return (text) => text.split(value).join(MASK);
+  const escaped = escapeRegExp(value);
+  const pattern = WORD_LIKE.test(value)
+    ? new RegExp(String.raw`(${SECRET_LABEL})${escaped}(?![A-Za-z0-9])|(["'\x60])${escaped}(?=["'\x60])`, 'gi')
+    : new RegExp(String.raw`(?<![A-Za-z0-9])()${escaped}(?![A-Za-z0-9])`, 'g');
+  return (text) => (text === value ? MASK : text.replace(pattern, (_match, label?: string, quote?: string) => `${label ?? quote ?? ''}${MASK}`));
+}
+
+/**
+ * Masks secrets in text and structured values: every registered secret value (see textMasker),
+ * plus by pattern passwords in URLs, key=value and JSON secrets, bearer tokens, CockroachDB API
+ * keys, AWS secret keys and PEM private keys, and string values under secret-named keys.
+ * Confirmation tokens stay visible: they are single-use, bound to one plan, and the user must see
+ * them. `withSecrets` derives a redactor for one call: the call's secrets are masked in its output
+ * only and forgotten with it.
  */
 export function createRedactor(): Redactor {
-  let secrets: string[] = [];
+  return redactorFor(new Map());
+}
+
+function redactorFor(maskers: Map<string, (text: string) => string>): Redactor {
+  let ordered: Array<(text: string) => string> = [];
+  const reorder = () => {
+    ordered = [...maskers.entries()].sort(([a], [b]) => b.length - a.length).map(([, mask]) => mask);
+  };
+  reorder();
   const redactText = (text: string): string => {
     let out = text;
-    for (const secret of secrets) out = out.split(secret).join(MASK);
+    for (const mask of ordered) out = mask(out);
     return out
       .replace(PEM_PRIVATE_KEY, MASK)
       .replace(URL_PASSWORD, `$1${MASK}@`)
@@ -61,34 +107,49 @@ export function createRedactor(): Redactor {
       Object.entries(value).map(([key, item]) => [key, SECRET_KEY.test(key) && typeof item === 'string' ? MASK : redactValue(item, depth + 1)]),
     );
   };
+  const add = (target: Map<string, (text: string) => string>, value: string | undefined) => {
+    if (!value) return;
+    for (const variant of variantsOf(value)) if (!target.has(variant)) target.set(variant, textMasker(variant));
+  };
   return {
     addSecret(value) {
-      if (!value || value.length < MIN_SECRET_LENGTH) return;
-      const variants = new Set([value]);
-      for (const transform of [encodeURIComponent, decodeURIComponent]) {
-        try {
-          variants.add(transform(value));
-        } catch {
-          // not encodable / not percent-encoded
-        }
-      }
-      secrets = [...new Set([...secrets, ...[...variants].filter((v) => v.length >= MIN_SECRET_LENGTH)])].sort((a, b) => b.length - a.length);
+      add(maskers, value);
+      reorder();
+    },
+    withSecrets(values) {
+      const own = new Map(maskers);
+      for (const value of values) add(own, value);
+      return redactorFor(own);
+    },
+    get secretCount() {
+      return maskers.size;
     },
     redactText,
     redact: <T>(value: T) => redactValue(value, 0) as T,
   };
 }
 
-/** Registers the password (and sslpassword) carried by a postgres:// URL. */
-export function addUrlSecrets(redactor: Redactor, url: string | undefined): void {
-  if (!url) return;
+/** The password (and sslpassword) a postgres:// URL carries. */
+export function urlSecrets(url: string | undefined): string[] {
+  if (!url) return [];
   try {
     const parsed = new URL(url);
-    redactor.addSecret(parsed.password);
-    for (const key of ['password', 'sslpassword']) redactor.addSecret(parsed.searchParams.get(key) ?? undefined);
+    return [parsed.password, parsed.searchParams.get('password'), parsed.searchParams.get('sslpassword')].filter((value): value is string => Boolean(value));
   } catch {
     // Not a URL: the URL_PASSWORD pattern still masks user:password@ forms.
+    return [];
   }
+}
+
+/**
+ * The secrets a tool call's own arguments carry: passwords of URLs anywhere in them, and values
+ * under secret-named keys. They are masked in that call's output only.
+ */
+export function secretsInArguments(value: unknown, depth = 0): string[] {
+  if (typeof value === 'string') return value.includes('://') ? urlSecrets(value) : [];
+  if (depth > 16 || value === null || typeof value !== 'object') return [];
+  if (Array.isArray(value)) return value.flatMap((item) => secretsInArguments(item, depth + 1));
+  return Object.entries(value).flatMap(([key, item]) => (SECRET_KEY.test(key) && typeof item === 'string' ? [item] : secretsInArguments(item, depth + 1)));
 }
 
 /** Registers every secret the configuration holds: API key, confirm secret, HTTP token, SQL passwords. */
@@ -96,5 +157,5 @@ export function registerConfigSecrets(redactor: Redactor, config: Config): void 
   redactor.addSecret(config.cloud.apiKey);
   redactor.addSecret(config.confirmSecret);
   redactor.addSecret(config.httpToken);
-  for (const url of [config.auditDb, config.sql.databaseUrl, ...Object.values(config.sql.targets)]) addUrlSecrets(redactor, url);
+  for (const url of [config.auditDb, config.sql.databaseUrl, ...Object.values(config.sql.targets)]) for (const secret of urlSecrets(url)) redactor.addSecret(secret);
 }

@@ -130,8 +130,12 @@ export interface TokenStore {
 
 /** Removes secrets from anything on its way out (results, logs, notifications, audit entries). */
 export interface Redactor {
-  /** Registers a secret value to be masked wherever it appears. */
+  /** Registers a configured secret (API key, confirm secret, HTTP token, configured SQL passwords) for the whole process. */
   addSecret(value: string | undefined): void;
+  /** A redactor for one call: this one's secrets plus `values`, forgotten with it (nothing is added here). */
+  withSecrets(values: Iterable<string | undefined>): Redactor;
+  /** How many secret values (with their URL-encoded forms) this redactor masks. */
+  readonly secretCount: number;
   redactText(text: string): string;
   redact<T>(value: T): T;
 }

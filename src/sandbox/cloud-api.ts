@@ -51,6 +51,8 @@ export interface CloudApiEmulator {
   /** Copies of the current state, for assertions. */
   cluster(clusterId: string): Cluster | undefined;
   cmek(clusterId: string): CmekClusterInfo | undefined;
+  /** Edits the live world in place (hostile-upstream tests: names, labels, messages); reset() restores it. */
+  edit(change: (world: ReturnType<typeof freshWorld>) => void): void;
   /** Changes how long the next CMEK operations take (reset() restores the started value). */
   setCmekTransitionMs(ms: number): void;
   /** Completes every pending CMEK transition now (deterministic tests). */
@@ -263,6 +265,7 @@ export async function startCloudApiEmulator(options: CloudApiEmulatorOptions): P
     cmekMutations: (clusterId) => engine.mutationCount(clusterId),
     cluster: (clusterId) => structuredClone(world.clusters.get(clusterId)),
     cmek: (clusterId) => structuredClone(world.cmek.get(clusterId)),
+    edit: (change) => change(world),
     setCmekTransitionMs(ms) {
       transitionMs = ms;
     },

@@ -3,6 +3,7 @@
  * metrics security.certificate.expiration.* (crdb_internal.kv_node_status), or from the HTTP
  * status endpoints when SQL cannot read them.
  */
+import { MAX_MESSAGE, untrustedText } from '../safety/untrusted.js';
 import { certTypeInfo, nextAction } from '../certs/cert-types.js';
 import { classifyExpiry, worstSeverity, type ExpiryStatus, type Severity } from '../certs/thresholds.js';
 import { OperatorError } from '../errors.js';
@@ -56,15 +57,15 @@ export function expiryItem(entry: StatusCertExpiry & { address?: string | null }
   const verdict = classifyExpiry(info.role, entry.expiresAt === null ? null : entry.expiresAt * 1000, now, warnDays);
   const severity = verdict.status === 'missing' && !info.optional ? 'medium' : verdict.severity;
   return {
-    node_id: entry.nodeId,
-    address: entry.address ?? null,
+    node_id: untrustedText(String(entry.nodeId)),
+    address: entry.address ? untrustedText(entry.address) : null,
     type: entry.type,
-    certificate: entry.subject ? `${info.label}: ${entry.subject}` : info.label,
+    certificate: entry.subject ? `${info.label}: ${untrustedText(entry.subject)}` : info.label,
     expires_at: entry.expiresAt === null ? null : new Date(entry.expiresAt * 1000).toISOString(),
     days_left: verdict.daysLeft,
     status: verdict.status,
     severity,
-    next_action: entry.error ? `The node reported an error for this certificate: ${entry.error}` : nextAction(entry.type, verdict),
+    next_action: entry.error ? `The node reported an error for this certificate: ${untrustedText(entry.error, MAX_MESSAGE)}` : nextAction(entry.type, verdict),
   };
 }
 

@@ -36,8 +36,13 @@ export interface SqlConnector {
   session<T>(conn: ResolvedConnection, fn: (session: SqlSession) => Promise<T>, options?: RunOptions): Promise<T>;
   /** A new, unpooled connection (for cleanup after a connection went bad), closed afterwards. */
   fresh<T>(conn: ResolvedConnection, fn: (session: SqlSession) => Promise<T>): Promise<T>;
+  /** How many connection pools are open (at most MAX_POOLS, whatever the number of distinct connections used). */
+  openPools(): Promise<number>;
   close(): Promise<void>;
 }
+
+/** Pools kept open at once; a fleet audit's configured targets fit, per-call URLs rotate out. */
+export const MAX_POOLS = 32;
 
 export interface SqlConnectorOptions {
   /** Named targets: name -> postgresql:// URL. */
@@ -124,7 +129,7 @@ function wrapClient(client: PoolClient | Client, signal: AbortSignal | undefined
   return { session, state };
 }
 
-/** Builds the connector. Registers every configured password with the redactor. */
+/** Builds the connector. Registers every configured password (never a per-call URL's) with the redactor. */
 export function createSqlConnector(options: SqlConnectorOptions): SqlConnector {
   const retry = options.retry ?? DEFAULT_RETRY;
   const pools = new Map<string, Promise<Pool>>();
@@ -163,6 +168,15 @@ export function createSqlConnector(options: SqlConnectorOptions): SqlConnector {
     ...(conn.options ? { options: conn.options } : {}),
   });
 
+  /** Per-call URLs each get a pool: the oldest are closed (once their clients are released) beyond `max`. */
+  const evictBeyond = (max: number) => {
+    for (const [key, pool] of pools) {
+      if (pools.size <= max) break;
+      pools.delete(key);
+      pool.then((evicted) => evicted.end()).catch(() => {});
+    }
+  };
+
   const poolFor = (conn: ResolvedConnection): Promise<Pool> => {
     const key = JSON.stringify([conn.host, conn.port, conn.user, conn.password, conn.database, conn.sslmode, conn.sslrootcert, conn.sslcert, conn.sslkey, conn.options, conn.applicationName]);
     let pool = pools.get(key);
@@ -175,6 +189,7 @@ export function createSqlConnector(options: SqlConnectorOptions): SqlConnector {
       })();
       pools.set(key, pool);
       pool.catch(() => pools.delete(key));
+      evictBeyond(MAX_POOLS);
     }
     return pool;
   };
@@ -194,7 +209,8 @@ export function createSqlConnector(options: SqlConnectorOptions): SqlConnector {
   return {
     async resolve(request) {
       const conn = await resolveConnection(request, source);
-      options.redactor.addSecret(conn.password);
+      // A configured target's password is a configured secret; a URL's is the call's own (tool-call.ts masks it per call).
+      if (conn.source !== 'url') options.redactor.addSecret(conn.password);
       return conn;
     },
     async readOnly(conn, fn, { signal } = {}) {
@@ -237,6 +253,9 @@ export function createSqlConnector(options: SqlConnectorOptions): SqlConnector {
       } finally {
         await client.end().catch(() => {});
       }
+    },
+    async openPools() {
+      return pools.size;
     },
     async close() {
       const all = [...pools.values()];

@@ -37,9 +37,9 @@ export const auditEncryptionPostureInput = () =>
         .string()
         .min(4)
         .max(1024)
-        .regex(/^(\/|[A-Za-z]:[\\/]).*\.md$/i, 'an absolute path ending in .md')
+        .regex(/^[^\0]*\.md$/i, 'a file name ending in .md')
         .optional()
-        .describe('Absolute .md path (.html beside it)'),
+        .describe('File name ending .md, written in the reports dir (.html beside it); not under --read-only'),
       time_limit_seconds: z.number().int().min(1).max(3600).optional().describe('Partial results after this long'),
     })
     .refine((args) => !(args.clusters && args.labels), { message: 'give clusters or labels, not both', path: ['labels'] });
@@ -224,14 +224,15 @@ export const auditEncryptionPosture = defineTool({
   toolset: 'audit',
   input: auditEncryptionPostureInput,
   output: auditOutput,
-  // The only write is the opt-in report file (new files, or our own earlier report): nothing remote changes.
+  // Reads only, unless report_path asks for report files: that part is audited and refused under --read-only.
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  writes: (args) => (args.report_path ? `report files (${args.report_path} and its .html) in the reports directory` : undefined),
   async run(args, ctx) {
     const { checkReportPath, writeReportFiles } = await import('../audit/report-file.js');
     const { renderCompact, nextStep } = await import('../audit/render-markdown.js');
     const { runAudit } = await import('../audit/run-audit.js');
     const targets = sqlTargets(args.include_sql_targets, ctx);
-    if (args.report_path) await checkReportPath(args.report_path);
+    if (args.report_path) await checkReportPath(ctx.config.reportsDir, args.report_path);
     const rate = ctx.config.sandbox ? ctx.config.sandboxOptions.rateLimitPerSecond : ctx.config.cloud.rateLimitPerSecond;
     const { cloud, scope } = cloudFor(args, targets, ctx);
     const report = await runAudit(
@@ -258,7 +259,7 @@ export const auditEncryptionPosture = defineTool({
     let reportError: string | undefined;
     if (args.report_path) {
       try {
-        files = await writeReportFiles(args.report_path, report);
+        files = await writeReportFiles(ctx.config.reportsDir, args.report_path, report, ctx.redactor);
       } catch (error) {
         reportError = errorMessage(error);
       }

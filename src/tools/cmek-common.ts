@@ -80,6 +80,7 @@ export function cmekEnv(ctx: ToolContext): CmekEnv {
   return {
     cloud: ctx.deps.cloud(),
     kms: ctx.deps.kms,
+    mutations: ctx.deps.clusterMutations,
     now: () => ctx.deps.clock.now(),
     signal: ctx.signal,
     onRequestId: (id) => ctx.noteRequestId(id),

@@ -172,6 +172,7 @@ export const rotateCmekTool = defineTool({
       }),
     ),
     old_keys_notice: z.string(),
+    joined: z.boolean().optional(),
     ...nextOutput(),
   }),
   annotations: WRITE,
@@ -196,7 +197,7 @@ export const rotateCmekTool = defineTool({
     const head =
       result.outcome === 'dry_run' && result.request
         ? `Dry run for ${result.cluster.name} (${args.mode}): nothing sent. Plan per region:`
-        : `rotate_cmek on ${result.cluster.name} (${args.mode}): ${result.outcome.toUpperCase()}.`;
+        : `rotate_cmek on ${result.cluster.name} (${args.mode}): ${result.outcome.toUpperCase()}.${result.joined ? ' An identical rotate_cmek was already running in this server: this is its result, and no second rotation was started.' : ''}`;
     const request = result.outcome === 'dry_run' && result.request ? `The request to approve:\n${requestText(result.request)}` : '';
     const ref = clusterOnly(result.cluster);
     const { dry_run: _dryRun, ...again } = args;

@@ -8,7 +8,7 @@ import { ProtocolError, ProtocolErrorCode, type McpServer, type Tool } from '@mo
 import { z } from 'zod';
 import type { Config, Toolset } from '../config.js';
 import type { Deps } from '../deps.js';
-import type { AuditOutcome, Confirm } from '../safety/types.js';
+import type { AuditOutcome, Confirm, Redactor } from '../safety/types.js';
 import { elicitationSession } from './elicitation.js';
 
 /** The four behaviour hints, all required so none falls back to the spec's pessimistic defaults. */
@@ -23,6 +23,8 @@ export interface ToolAnnotations {
 export interface ToolContext {
   deps: Deps;
   config: Config;
+  /** This call's redactor: configured secrets plus the call's own (e.g. its connection URL's password). */
+  redactor: Redactor;
   /** Aborted when the client cancels the request. */
   signal: AbortSignal;
   /** Sends notifications/progress when the client asked for progress; a no-op otherwise. */
@@ -51,6 +53,12 @@ export interface ToolDef<In extends z.ZodObject = z.ZodObject, Out extends z.Zod
   input: () => In;
   output: () => Out;
   annotations: ToolAnnotations;
+  /**
+   * For a read tool with an optional writing part (a report file, a probe table): what this call
+   * writes, or undefined when it writes nothing. Such a call is audited like a mutation and refused
+   * under --read-only.
+   */
+  writes?: (args: z.output<In>) => string | undefined;
   /** Names the target in the audit log (cluster, key). */
   target?: (args: z.output<In>) => string;
   run(args: z.output<In>, ctx: ToolContext): Promise<ToolOutput<z.output<Out>>>;

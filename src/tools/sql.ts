@@ -187,17 +187,12 @@ export const verifyEncryptionSqlTool = defineTool({
     ...nextOutput(),
   }),
   annotations: READ,
+  // The probe creates and drops a table: audited, and refused under --read-only.
+  writes: (args) => (args.probe ? 'a probe table (created, then dropped)' : undefined),
+  target: (args) => (args.connection === undefined ? 'default connection' : args.connection.includes('://') ? 'connection URL' : args.connection),
   async run(args, ctx) {
     const { verifyEncryption } = await import('../sql/encryption.js');
     const { runProbe } = await import('../sql/probe.js');
-    if (args.probe && ctx.config.readOnly) {
-      throw new OperatorError(
-        'Probe refused in read-only mode',
-        'probe: true creates and drops a table, and this server runs with --read-only.',
-        'run without probe to read encryption status, or restart the server without --read-only to allow the reversible probe.',
-        { kind: 'read_only' },
-      );
-    }
     const connector = ctx.deps.sql;
     const conn = args.connection !== undefined || args.probe || !args.http_url ? await connector.resolve(connectionRequest(args)) : undefined;
     const total = args.probe ? 2 : 1;

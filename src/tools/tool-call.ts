@@ -13,7 +13,8 @@ import { OperatorError, errorMessage } from '../errors.js';
 import { KmsError } from '../kms/provider.js';
 import { AuditLogError } from '../safety/audit-log-error.js';
 import { ConfirmationPending } from '../safety/require-confirmation.js';
-import type { AuditOutcome, Confirm, ConfirmationRequest, ConfirmationVerdict } from '../safety/types.js';
+import { secretsInArguments } from '../safety/redact.js';
+import type { AuditOutcome, Confirm, ConfirmationRequest, ConfirmationVerdict, Redactor } from '../safety/types.js';
 import { CONFIRM_INPUT_KEY } from './elicitation.js';
 import { inputSchema, outputSchema, toolPolicy, type ToolContext, type ToolDef, type ToolEntry, type ToolHidden } from './define-tool.js';
 import { errorActions } from './next-actions.js';
@@ -53,13 +54,13 @@ function formatOperatorError(error: OperatorError): string {
   return `${error.what}. ${error.why}\nNext: ${error.next}`;
 }
 
-function progressSender(ctx: ServerContext, deps: Deps): ToolContext['progress'] {
+function progressSender(ctx: ServerContext, redactor: Redactor): ToolContext['progress'] {
   const token = ctx.mcpReq._meta?.progressToken;
   if (token === undefined) return async () => {};
   return async (progress, total, message) => {
     await ctx.mcpReq.notify({
       method: 'notifications/progress',
-      params: { progressToken: token, progress, ...(total === undefined ? {} : { total }), ...(message ? { message: deps.redactor.redactText(message) } : {}) },
+      params: { progressToken: token, progress, ...(total === undefined ? {} : { total }), ...(message ? { message: redactor.redactText(message) } : {}) },
     });
   };
 }
@@ -91,11 +92,15 @@ export async function runToolCall(
   const validated = inputSchema(def).safeParse(args ?? {}, ONE_PARSE);
   if (!validated.success) return invalidArguments(def, validated.error);
   const parsed = validated.data;
-  const mutating = !def.annotations.readOnlyHint;
+  // The call's own secrets (a connection URL's password) are masked in this call's output only.
+  const redactor = deps.redactor.withSecrets(secretsInArguments(parsed));
+  const writes = def.writes?.(parsed);
+  if (writes && config.readOnly) return refusedUnderReadOnly(def, writes);
+  const mutating = !def.annotations.readOnlyHint || writes !== undefined;
   const attemptId = randomUUID();
   const requestIds: string[] = [];
   const target = def.target?.(parsed) ?? '';
-  const params = deps.redactor.redact(parsed as Record<string, unknown>);
+  const params = redactor.redact(parsed as Record<string, unknown>);
   let confirmation: ConfirmationVerdict | undefined;
   const audit = async (outcome: AuditOutcome, detail?: string) => {
     if (!mutating) return;
@@ -105,7 +110,7 @@ export async function runToolCall(
       target,
       params,
       outcome,
-      ...(detail ? { detail: deps.redactor.redactText(detail) } : {}),
+      ...(detail ? { detail: redactor.redactText(detail) } : {}),
       ...(requestIds.length ? { requestIds: [...requestIds] } : {}),
       attemptId,
       ...(confirmation ? { confirmation } : {}),
@@ -116,9 +121,10 @@ export async function runToolCall(
     deps,
     config,
     signal: extra.mcpReq.signal,
-    progress: progressSender(extra, deps),
+    redactor,
+    progress: progressSender(extra, redactor),
     confirm: async (request) => {
-      const result = await env.confirm(redactForHuman(request, deps, extra.mcpReq.signal));
+      const result = await env.confirm(redactForHuman(request, redactor, extra.mcpReq.signal));
       confirmation = result.approved ? 'approved' : result.reason;
       return result;
     },
@@ -131,7 +137,7 @@ export async function runToolCall(
   try {
     await audit('attempted');
   } catch (error) {
-    const { why, next } = auditFailure(error, config, deps);
+    const { why, next } = auditFailure(error, config, redactor);
     process.stderr.write(`[crdb-encryption-mcp] ${def.name} refused: audit log unavailable: ${why}\n`);
     return {
       isError: true,
@@ -158,7 +164,7 @@ export async function runToolCall(
       : known
       ? formatOperatorError(known)
       : `Internal error in ${def.name}: ${errorMessage(error)}.\nNext: this is a bug in crdb-encryption-mcp; check the target's current state before retrying${mutating ? ' (the change may or may not have been applied)' : ''}.`;
-    if (!known && !pending) process.stderr.write(`[crdb-encryption-mcp] ${def.name} failed: ${deps.redactor.redactText(String((error as Error)?.stack ?? error))}\n`);
+    if (!known && !pending) process.stderr.write(`[crdb-encryption-mcp] ${def.name} failed: ${redactor.redactText(String((error as Error)?.stack ?? error))}\n`);
     result = { isError: true, content: [{ type: 'text', text: detail }], ...(known ? { structuredContent: { next_actions: errorActions(known), next_step: known.next } } : {}) };
   }
 
@@ -166,22 +172,22 @@ export async function runToolCall(
     await audit(outcome, detail);
   } catch (error) {
     // The call already happened: report it as it went, and say the outcome is missing from the log.
-    const { why, next } = auditFailure(error, config, deps);
+    const { why, next } = auditFailure(error, config, redactor);
     process.stderr.write(`[crdb-encryption-mcp] ${def.name}: audit log could not record outcome '${outcome}' (attempt ${attemptId}): ${why}\n`);
     result.content.push({
       type: 'text',
       text: `Warning: the audit log could not record the outcome (${outcome}) of this call (${why}); it holds only the attempt ${attemptId}.\nNext: note this outcome by hand for your records, then ${next}`,
     });
   }
-  if (pending) return confirmationForm(pending, deps);
-  return deps.redactor.redact(result);
+  if (pending) return confirmationForm(pending, redactor);
+  return redactor.redact(result);
 }
 
 /** The confirmation form of a 2026-07-28 call; the sealed requestState must come back unaltered, so only the text is redacted. */
-function confirmationForm(pending: ConfirmationPending, deps: Deps): InputRequiredResult {
+function confirmationForm(pending: ConfirmationPending, redactor: Redactor): InputRequiredResult {
   return inputRequired({
     inputRequests: {
-      [CONFIRM_INPUT_KEY]: inputRequired.elicit({ mode: 'form', message: deps.redactor.redactText(pending.form.message), requestedSchema: deps.redactor.redact(pending.form.requestedSchema) as never }),
+      [CONFIRM_INPUT_KEY]: inputRequired.elicit({ mode: 'form', message: redactor.redactText(pending.form.message), requestedSchema: redactor.redact(pending.form.requestedSchema) as never }),
     },
     requestState: pending.requestState,
   });
@@ -223,6 +229,19 @@ function formatIssues(error: z.ZodError): string {
     .join('; ');
 }
 
+/** The writing part of a read tool, asked for on a --read-only server: refused before anything runs. */
+function refusedUnderReadOnly(def: ToolDef, writes: string): CallToolResult {
+  return {
+    isError: true,
+    content: [
+      {
+        type: 'text',
+        text: `Not run: this ${def.name} call would write ${writes}, and this server runs with --read-only. Nothing was read or written.\nNext: call ${def.name} again without the writing option (the read part works under --read-only), or restart without --read-only.`,
+      },
+    ],
+  };
+}
+
 /** Malformed arguments: refused before anything is read or changed. */
 function invalidArguments(def: ToolDef, error: z.ZodError): CallToolResult {
   const fields = Object.keys(inputSchema(def).shape).join(', ');
@@ -238,8 +257,8 @@ function invalidArguments(def: ToolDef, error: z.ZodError): CallToolResult {
 }
 
 /** What the human is shown goes through the redactor too; the bound fields (params, state, name) stay exact. */
-function redactForHuman(request: ConfirmationRequest, deps: Deps, signal: AbortSignal): ConfirmationRequest {
-  const text = (value: string) => deps.redactor.redactText(value);
+function redactForHuman(request: ConfirmationRequest, redactor: Redactor, signal: AbortSignal): ConfirmationRequest {
+  const text = (value: string) => redactor.redactText(value);
   return {
     ...request,
     targetDescription: text(request.targetDescription),
@@ -251,8 +270,8 @@ function redactForHuman(request: ConfirmationRequest, deps: Deps, signal: AbortS
 }
 
 /** Why the audit log refused an entry, and what the operator should do about it. */
-function auditFailure(error: unknown, config: Config, deps: Deps): { why: string; next: string } {
-  const why = deps.redactor.redactText(errorMessage(error));
+function auditFailure(error: unknown, config: Config, redactor: Redactor): { why: string; next: string } {
+  const why = redactor.redactText(errorMessage(error));
   if (error instanceof AuditLogError) return { why, next: error.next };
   const where = config.auditDb ? 'the --audit-db database is reachable and writable' : `${config.auditLog} and its directory are writable (permissions, free disk space)`;
   return { why, next: `check that ${where}, then retry. Read-only tools keep working meanwhile.` };

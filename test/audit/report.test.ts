@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { controlsFor, summarizeFrameworks } from '../../src/audit/controls.js';
@@ -8,6 +8,7 @@ import { REPORT_HEADING, nextStep, renderCompact, renderFull } from '../../src/a
 import { runAudit } from '../../src/audit/run-audit.js';
 import { FRAMEWORKS, type AuditReport } from '../../src/audit/types.js';
 import type { CmekClusterInfo } from '../../src/cloud/schemas.js';
+import { createRedactor } from '../../src/safety/redact.js';
 import type { SqlConnector } from '../../src/sql/connector.js';
 import { tempDir } from '../helpers/harness.js';
 import { cluster, fakeCloud, fakeKms, keyDescription } from './fakes.js';
@@ -79,6 +80,9 @@ describe('renderings', () => {
     for (const finding of report.findings) expect(markdown).toContain(`### ${finding.id} [${finding.severity}]`);
     expect(markdown).toMatch(/- Controls: SOC2 CC6.1, HIPAA 164.312\(a\)\(2\)\(iv\), PCI_DSS 3.7.5/);
     expect(markdown).toMatch(/\| prod \| ADVANCED \| AWS \| ENABLED \| us-east-1: ENABLED, key 692 d, 1 past \|/);
+    // An upstream name is literal text: no raw tag, no heading of its own.
+    expect(markdown).not.toMatch(/<script/i);
+    expect(markdown).toContain('x&lt;script&gt;alert(1)&lt;/script&gt;');
   });
 
   it('HTML is self-contained, escapes everything and draws a key-age timeline', async () => {
@@ -103,32 +107,53 @@ describe('renderings', () => {
 });
 
 describe('report files', () => {
-  it('writes <path>.md and <path>.html, and replaces its own earlier report', async () => {
-    const dir = tempDir();
-    const path = join(dir, 'audit.md');
+  it('writes <name>.md and <name>.html inside the reports directory, redacted, and never overwrites', async () => {
+    const reports = join(tempDir(), 'reports');
     const report = await sampleReport();
-    expect(await writeReportFiles(path, report)).toEqual({ markdown: path, html: join(dir, 'audit.html') });
-    expect(readFileSync(path, 'utf8')).toBe(renderFull(report));
-    expect(readFileSync(join(dir, 'audit.html'), 'utf8')).toMatch(/^<!doctype html>/);
-    await writeReportFiles(path, report);
+    const redactor = createRedactor();
+    const files = await writeReportFiles(reports, 'audit.md', report, redactor);
+    expect(files).toEqual({ markdown: join(realpathSync(reports), 'audit.md'), html: join(realpathSync(reports), 'audit.html') });
+    expect(readFileSync(files.markdown, 'utf8')).toBe(renderFull(report));
+    expect(readFileSync(files.html, 'utf8')).toMatch(/^<!doctype html>/);
+    await expect(writeReportFiles(reports, files.markdown, report, redactor)).rejects.toThrow(/Not overwriting .*audit.md/);
+    mkdirSync(join(reports, 'team'));
+    expect((await writeReportFiles(reports, 'team/q4.md', report, redactor)).markdown).toBe(join(realpathSync(reports), 'team', 'q4.md'));
     expect(htmlPathFor('/a/b.MD')).toBe('/a/b.html');
   });
 
-  it('never overwrites a foreign file or follows a symlink, and needs an absolute .md path in an existing directory', async () => {
-    const dir = tempDir();
+  it('masks secrets in both files like any answer', async () => {
+    const reports = tempDir();
     const report = await sampleReport();
-    writeFileSync(join(dir, 'notes.md'), 'my notes');
-    await expect(writeReportFiles(join(dir, 'notes.md'), report)).rejects.toThrow(/Not overwriting .*notes.md/);
-    expect(readFileSync(join(dir, 'notes.md'), 'utf8')).toBe('my notes');
-    writeFileSync(join(dir, 'other.html'), '<html>mine</html>');
-    await expect(writeReportFiles(join(dir, 'other.md'), report)).rejects.toThrow(/Not overwriting .*other.html/);
-    writeFileSync(join(dir, 'target.md'), `${REPORT_HEADING}\n`);
-    symlinkSync(join(dir, 'target.md'), join(dir, 'link.md'));
-    await expect(writeReportFiles(join(dir, 'link.md'), report)).rejects.toThrow(/symlink/);
-    expect(lstatSync(join(dir, 'link.md')).isSymbolicLink()).toBe(true);
-    await expect(writeReportFiles('relative/audit.md', report)).rejects.toThrow(/absolute path ending in .md/);
-    await expect(writeReportFiles(join(dir, 'audit.txt'), report)).rejects.toThrow(/absolute path ending in .md/);
-    await expect(writeReportFiles(join(dir, 'missing', 'audit.md'), report)).rejects.toThrow(/does not exist/);
-    mkdirSync(join(dir, 'sub'));
+    report.errors.push({ subject: 'cluster prod', message: 'upstream said: password=hunter2 for postgresql://app:s3cret-pw@db/x, key very-secret-key' });
+    const redactor = createRedactor().withSecrets(['very-secret-key']);
+    const files = await writeReportFiles(reports, 'leak.md', report, redactor);
+    for (const path of [files.markdown, files.html]) {
+      const text = readFileSync(path, 'utf8');
+      for (const secret of ['hunter2', 's3cret-pw', 'very-secret-key']) expect(text, path).not.toContain(secret);
+    }
+  });
+
+  it('refuses anything outside the reports directory: CLAUDE.md elsewhere, .., symlinks out, foreign files, hidden names', async () => {
+    const root = tempDir();
+    const reports = join(root, 'reports');
+    mkdirSync(reports);
+    const report = await sampleReport();
+    const redactor = createRedactor();
+    await expect(writeReportFiles(reports, join(root, 'CLAUDE.md'), report, redactor)).rejects.toThrow(/Not writing a report to .*CLAUDE.md[\s\S]*only inside the reports directory/);
+    await expect(writeReportFiles(reports, '../CLAUDE.md', report, redactor)).rejects.toThrow(/only inside the reports directory/);
+    expect(existsSync(join(root, 'CLAUDE.md'))).toBe(false);
+    symlinkSync(root, join(reports, 'out'));
+    await expect(writeReportFiles(reports, 'out/CLAUDE.md', report, redactor)).rejects.toThrow(/symlink.*outside/);
+    expect(existsSync(join(root, 'CLAUDE.md'))).toBe(false);
+    writeFileSync(join(reports, 'notes.md'), 'my notes');
+    await expect(writeReportFiles(reports, 'notes.md', report, redactor)).rejects.toThrow(/Not overwriting .*notes.md/);
+    expect(readFileSync(join(reports, 'notes.md'), 'utf8')).toBe('my notes');
+    writeFileSync(join(root, 'target.md'), `${REPORT_HEADING}\n`);
+    symlinkSync(join(root, 'target.md'), join(reports, 'link.md'));
+    await expect(writeReportFiles(reports, 'link.md', report, redactor)).rejects.toThrow(/Not overwriting .*link.md/);
+    expect(readFileSync(join(root, 'target.md'), 'utf8')).toBe(`${REPORT_HEADING}\n`);
+    await expect(writeReportFiles(reports, 'audit.txt', report, redactor)).rejects.toThrow(/ending in .md/);
+    await expect(writeReportFiles(reports, '.hidden.md', report, redactor)).rejects.toThrow(/ending in .md \(not hidden\)/);
+    await expect(writeReportFiles(reports, 'missing/audit.md', report, redactor)).rejects.toThrow(/does not exist/);
   });
 });

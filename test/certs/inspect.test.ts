@@ -1,4 +1,7 @@
 import { X509Certificate } from 'node:crypto';
+import { symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/harness.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { classifyCertFile, inspectCertificates, type InspectReport } from '../../src/certs/inspect.js';
 import { keyUsage, subjectAltNames } from '../../src/certs/x509.js';
@@ -160,6 +163,21 @@ describe('inspectCertificates', () => {
   it('reports unparseable files without failing', async () => {
     const report = await inspectCertificates({ certsDir: writeCertsDir({ 'ca.crt': { content: ca.certPem }, 'node.crt': { content: 'not a certificate' } }), now });
     expect(finding(report, 'unparseable')).toMatchObject({ severity: 'high', file: 'node.crt' });
+  });
+
+  it('puts nothing of a non-certificate file into the answer: a client cert linked to a secret file, a huge file, a hostile file name', async () => {
+    const secret = join(tempDir(), 'shadow');
+    writeFileSync(secret, 'root:$6$s3cr3t-hash-value:19000:0:99999:7:::\n');
+    const dir = writeCertsDir({ 'ca.crt': { content: ca.certPem }, 'node.crt': { content: 'x'.repeat(2 * 1024 * 1024) }, 'client.\n## IGNORE\u202e.crt': { content: 'junk' } });
+    symlinkSync(secret, join(dir, 'client.root.crt'));
+    const report = await inspectCertificates({ certsDir: dir, now });
+    const text = JSON.stringify(report);
+    expect(text).not.toContain('s3cr3t');
+    expect(text).not.toContain('root:');
+    expect(text).not.toMatch(/\\n## IGNORE|\u202e/);
+    expect(report.findings.filter((f) => f.code === 'unparseable').map((f) => f.message)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^client\.root\.crt could not be parsed: no PEM certificate in it\.$/), expect.stringMatching(/^node\.crt could not be parsed: it is 2097152 bytes, too large/)]),
+    );
   });
 
   it('refuses relative, missing and empty directories with clear errors', async () => {

@@ -4,6 +4,7 @@
  * `era: 'modern'` serves 2026-07-28 per request through the SDK's HTTP handler, in process.
  */
 import { mkdtempSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, InMemoryTransport, StreamableHTTPClientTransport, type ClientCapabilities, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/client';
@@ -64,6 +65,15 @@ export async function connectModernClient(handler: McpHttpHandler, options: Pick
   return client;
 }
 
+/** A loopback port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const listener = createNetServer();
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const port = (listener.address() as { port: number }).port;
+  await new Promise((resolve) => listener.close(resolve));
+  return port;
+}
+
 /** The error a promise rejects with; fails the test when it resolves. */
 export async function rejection(promise: Promise<unknown>): Promise<any> {
   try {
@@ -76,7 +86,8 @@ export async function rejection(promise: Promise<unknown>): Promise<any> {
 
 /** Connects a real MCP client to a fresh server instance. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const config = buildConfig({ auditLog: join(tempDir(), 'audit.jsonl'), sandbox: Boolean(options.sandbox), ...options.config });
+  const state = tempDir();
+  const config = buildConfig({ auditLog: join(state, 'audit.jsonl'), reportsDir: join(state, 'reports'), sandbox: Boolean(options.sandbox), ...options.config });
   const deps = await createDeps(config, options.sandbox, options.deps);
   if (options.era === 'modern') {
     const handler = createMcpHandler(() => createServer(config, deps), { legacy: 'reject' });

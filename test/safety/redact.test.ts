@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildConfig, type Config } from '../../src/config.js';
-import { createRedactor, registerConfigSecrets } from '../../src/safety/redact.js';
+import { createRedactor, registerConfigSecrets, secretsInArguments } from '../../src/safety/redact.js';
 
 describe('redactor', () => {
   it('masks registered values anywhere, including URL-encoded forms', () => {
@@ -9,8 +9,32 @@ describe('redactor', () => {
     redactor.addSecret('s3cr3t/pa ss');
     expect(redactor.redactText('before s3cr3t/pa ssafter')).toBe('before [REDACTED]after');
     expect(redactor.redactText('in a url s3cr3t%2Fpa%20ss here')).toBe('in a url [REDACTED] here');
-    redactor.addSecret('abc'); // too short to mask by value without mangling words
-    expect(redactor.redactText('abc')).toBe('abc');
+  });
+
+  it('masks short secrets where a secret stands, without mangling ordinary words', () => {
+    const redactor = createRedactor();
+    redactor.addSecret('east'); // a plain word: masked in secret positions only
+    redactor.addSecret('p!9'); // not a word: masked as a whole token
+    redactor.addSecret('42');
+    expect(redactor.redactText('east')).toBe('[REDACTED]');
+    expect(redactor.redactText("password 'east' rejected; password: east; token=east")).toBe("password '[REDACTED]' rejected; password: [REDACTED]; token=[REDACTED]");
+    expect(redactor.redactText('region us-east-1 and northeast, east wing')).toBe('region us-east-1 and northeast, east wing');
+    expect(redactor.redactText('postgresql://app:east@db/x')).toBe('postgresql://app:[REDACTED]@db/x');
+    expect(redactor.redactText('pw p!9 used; p!90 is not it')).toBe('pw [REDACTED] used; p!90 is not it');
+    expect(redactor.redactText('port 26257, 42 nodes, pwd=42')).toBe('port 26257, 42 nodes, pwd=[REDACTED]');
+    expect(redactor.redact({ a: 'east', b: ['east-1', 'p!9'] })).toEqual({ a: '[REDACTED]', b: ['east-1', '[REDACTED]'] });
+  });
+
+  it('masks a call\'s own secrets in that call only, and never adds them to the process-wide list', () => {
+    const base = createRedactor();
+    base.addSecret('configured-secret');
+    const before = base.secretCount;
+    for (let i = 0; i < 2000; i += 1) {
+      const call = base.withSecrets(secretsInArguments({ connection: 'postgresql://root:prod-east@db:26257/x?sslpassword=k3y' }));
+      expect(call.redactText('prod-east k3y configured-secret')).toBe('[REDACTED] [REDACTED] [REDACTED]');
+    }
+    expect(base.secretCount).toBe(before);
+    expect(base.redactText('cluster prod-east')).toBe('cluster prod-east');
   });
 
   it('masks secrets by pattern', () => {

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
@@ -119,14 +119,17 @@ describe('audit_encryption_posture on the sandbox', () => {
     expect(events.at(-1)).toMatchObject({ progress: 7, total: 7 });
   });
 
-  it('writes the Markdown report and an HTML timeline beside it', async () => {
-    const dir = tempDir();
-    const path = join(dir, 'posture.md');
-    const result = await audit({ report_path: path, format: 'json' });
-    expect(result.structured!.report_files).toEqual({ markdown: path, html: join(dir, 'posture.html') });
+  it('writes the Markdown report and an HTML timeline beside it, in the reports directory, and audits the write', async () => {
+    mkdirSync(server.config.reportsDir, { recursive: true });
+    const dir = realpathSync(server.config.reportsDir);
+    const path = join(dir, `posture-${Date.now()}.md`);
+    const result = await audit({ report_path: basename(path), format: 'json' });
+    expect(result.structured!.report_files).toEqual({ markdown: path, html: path.replace(/\.md$/, '.html') });
     const markdown = readFileSync(path, 'utf8');
     for (const problem of SEEDED_PROBLEMS) expect(markdown).toContain(`code \`${problem.code}\``);
-    const html = readFileSync(join(dir, 'posture.html'), 'utf8');
+    const html = readFileSync(path.replace(/\.md$/, '.html'), 'utf8');
+    const audited = readFileSync(server.config.auditLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(audited.filter((entry) => entry.tool === 'audit_encryption_posture').map((entry) => entry.outcome).slice(-2)).toEqual(['attempted', 'succeeded']);
     expect(html).toMatch(/<svg [^>]*Key age and certificate expiry timeline/);
     expect(html).toMatch(/selfhosted node 2 node cert<\/text><rect [^>]*fill="#c62828"/);
     expect(html).toMatch(/prod-east us-east-1 past key<\/text><rect [^>]*fill="#c62828"/);
@@ -134,8 +137,9 @@ describe('audit_encryption_posture on the sandbox', () => {
     expect(text).toMatchObject({ complete: true, report_files: { markdown: path }, next: expect.stringMatching(/past_key_pending_deletion/) });
   });
 
-  it('refuses a report_path over a foreign file, and an unknown SQL target, before any upstream call', async () => {
-    const dir = tempDir();
+  it('refuses a report_path over a foreign file or outside the reports directory, and an unknown SQL target, before any upstream call', async () => {
+    const dir = server.config.reportsDir;
+    mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'mine.md'), 'keep me');
     const foreign = await audit({ report_path: join(dir, 'mine.md') });
     expect(foreign.isError).toBe(true);
@@ -145,6 +149,13 @@ describe('audit_encryption_posture on the sandbox', () => {
     expect(target.text).toMatch(/Unknown SQL target 'prod-db'.*Configured targets: selfhosted/s);
     expect(sandbox.cloud.log.count()).toBe(0);
     expect(readFileSync(join(dir, 'mine.md'), 'utf8')).toBe('keep me');
+    // As the red team found it: a CLAUDE.md where agents load instructions from.
+    const elsewhere = tempDir();
+    const claude = await audit({ report_path: join(elsewhere, 'CLAUDE.md') });
+    expect(claude.isError).toBe(true);
+    expect(claude.text).toMatch(/Not writing a report to .*CLAUDE\.md[\s\S]*only inside the reports directory[\s\S]*Next: /);
+    expect(existsSync(join(elsewhere, 'CLAUDE.md'))).toBe(false);
+    expect(sandbox.cloud.log.count()).toBe(0);
   });
 
   it('answers malformed arguments with isError, calls nothing upstream, and keeps serving (property)', async () => {
@@ -156,7 +167,7 @@ describe('audit_encryption_posture on the sandbox', () => {
       fc.record({ include_kms: fc.oneof(fc.string(), fc.integer(), fc.constant(null)) }),
       fc.record({ include_sql_targets: fc.oneof(fc.string(), fc.constant([]), fc.constant(['bad target!'])) }),
       fc.record({ format: fc.string().filter((s) => s !== 'markdown' && s !== 'json') }),
-      fc.record({ report_path: fc.oneof(fc.constant('relative.md'), fc.constant('/tmp/x.txt'), fc.integer()) }),
+      fc.record({ report_path: fc.oneof(fc.constant('x.md\0'), fc.constant('/tmp/x.txt'), fc.integer()) }),
       fc.record({ time_limit_seconds: fc.oneof(fc.constant(0), fc.constant(3601), fc.double({ min: 1.1, max: 2.9, noNaN: true })) }),
       fc.record({ unexpected: fc.anything() }),
     );
@@ -206,11 +217,16 @@ describe('audit_encryption_posture on the sandbox', () => {
     }
   });
 
-  it('stays available with --read-only', async () => {
+  it('stays available with --read-only, where its report writing is refused', async () => {
     const readOnly = await startTestServer({ sandbox, config: { readOnly: true } });
     try {
       const tool = (await readOnly.client.listTools()).tools.find((t) => t.name === 'audit_encryption_posture');
       expect(tool?.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true });
+      const refused = await callTool(readOnly.client, 'audit_encryption_posture', { include_sql_targets: false, report_path: 'posture.md' });
+      expect(refused.isError).toBe(true);
+      expect(refused.text).toMatch(/would write report files .* --read-only[\s\S]*Next: call audit_encryption_posture again without/);
+      expect(existsSync(readOnly.config.reportsDir)).toBe(false);
+      expect(sandbox.cloud.log.count()).toBe(0);
     } finally {
       await readOnly.close();
     }
@@ -247,10 +263,10 @@ describe('audit_encryption_posture stopping early', () => {
   it('cancellation stops the work and still writes the partial report it was asked for', async () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     slow.cloud.log.clear();
-    const dir = tempDir();
+    const dir = slowServer.config.reportsDir;
     const path = join(dir, 'partial.md');
     const controller = new AbortController();
-    const call = callTool(slowServer.client, 'audit_encryption_posture', { include_sql_targets: false, report_path: path }, {
+    const call = callTool(slowServer.client, 'audit_encryption_posture', { include_sql_targets: false, report_path: 'partial.md' }, {
       signal: controller.signal,
       onprogress: () => controller.abort(),
     });

@@ -1,9 +1,9 @@
-import { createServer } from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { callTool, startTestServer, type TestServer } from '../helpers/harness.js';
+import { callTool, closedPort, startTestServer, type TestServer } from '../helpers/harness.js';
 
 let sandbox: Sandbox;
 let server: TestServer;
@@ -13,14 +13,6 @@ let inspector: pg.Client;
 async function probeTables(): Promise<string[]> {
   const { rows } = await inspector.query("SELECT tablename FROM pg_tables WHERE tablename LIKE 'crdb_mcp_probe_%'");
   return rows.map((row) => row.tablename as string);
-}
-
-async function closedPort(): Promise<number> {
-  const listener = createServer();
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  const port = (listener.address() as { port: number }).port;
-  await new Promise((resolve) => listener.close(resolve));
-  return port;
 }
 
 beforeAll(async () => {
@@ -153,11 +145,24 @@ describe('verify_encryption_sql', () => {
     const before = sandbox.sql.statements.count();
     const refused = await callTool(readOnly.client, 'verify_encryption_sql', { connection: 'selfhosted', probe: true });
     expect(refused.isError).toBe(true);
-    expect(refused.text).toContain('Probe refused in read-only mode');
-    expect(refused.text).toMatch(/Next: run without probe/);
+    expect(refused.text).toMatch(/would write a probe table .* --read-only/);
+    expect(refused.text).toMatch(/Next: call verify_encryption_sql again without the writing option/);
     expect(sandbox.sql.statements.count()).toBe(before);
     const status = await callTool(readOnly.client, 'verify_encryption_sql', { connection: 'selfhosted' });
     expect(status.isError).toBe(false);
+  });
+
+  it('audits the probe (it writes and drops a table), and only the probe', async () => {
+    const entries = () => (existsSync(server.config.auditLog) ? readFileSync(server.config.auditLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line)) : []);
+    const before = entries().length;
+    await callTool(server.client, 'verify_encryption_sql', { connection: 'selfhosted' });
+    expect(entries().length).toBe(before);
+    const probed = await callTool(server.client, 'verify_encryption_sql', { connection: 'selfhosted', probe: true });
+    expect(probed.isError).toBe(false);
+    expect(entries().slice(before).map((entry) => [entry.tool, entry.target, entry.outcome, entry.params.probe])).toEqual([
+      ['verify_encryption_sql', 'selfhosted', 'attempted', true],
+      ['verify_encryption_sql', 'selfhosted', 'succeeded', true],
+    ]);
   });
 });
 

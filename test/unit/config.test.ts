@@ -67,6 +67,20 @@ describe('parseCommand', () => {
     expect((error as Error).message).not.toContain('\n');
   });
 
+  it('never prints a rejected --sql-target URL (it may hold a password)', () => {
+    for (const flag of ['postgresql://root:hunter2@db:26257/x', 'mysql://root:hunter2@db/x', 'prod=mysql://root:hunter2@db/x']) {
+      let error: unknown;
+      try {
+        parseCommand(['--sql-target', flag], env);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(/--sql-target/);
+      expect((error as Error).message).not.toContain('hunter2');
+    }
+  });
+
   it('accepts a non-loopback host when a bearer token is set', () => {
     expect(parseCommand(['--transport', 'http', '--host', '10.0.0.5'], { ...env, MCP_HTTP_TOKEN: 'x'.repeat(32) })).toMatchObject({ config: { host: '10.0.0.5' } });
   });
