@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { parseAuditKey } from './safety/audit-key.js';
 
 /** Tool areas; `--toolsets` enables a subset. */
 export const TOOLSETS = ['cmek', 'kms', 'certs', 'sql', 'audit'] as const;
@@ -34,6 +35,13 @@ export const configSchema = z
     sandbox: z.boolean().default(false),
     auditLog: z.string().min(1),
     auditDb: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
+    /** The audit HMAC key's file (created 0600 on first use); ignored when `auditKey` is set. */
+    auditKeyFile: z.string().min(1),
+    /** The audit HMAC key itself (CRDB_AUDIT_KEY), for replicas that share one. */
+    auditKey: z
+      .string()
+      .refine((value) => parseAuditKey(value) !== undefined, 'must be at least 32 random bytes as hex or base64 (e.g. `openssl rand -hex 32`)')
+      .optional(),
     dangerouslyAllowTokenConfirmation: z.boolean().default(false),
     httpToken: z.string().min(16, 'MCP_HTTP_TOKEN must be at least 16 characters').optional(),
     confirmSecret: z.string().min(16, 'CONFIRM_SECRET must be at least 16 characters').optional(),
@@ -87,10 +95,20 @@ export type Config = z.infer<typeof configSchema>;
 /** What the process should do: serve, or run a one-shot subcommand. */
 export type Command = { kind: 'serve'; config: Config } | { kind: 'verify-audit-log'; config: Config };
 
-/** Default audit log location: $XDG_STATE_HOME (or ~/.local/state)/crdb-encryption-mcp/audit.jsonl. */
-export function defaultAuditLogPath(env: NodeJS.ProcessEnv): string {
+/** This server's state directory: $XDG_STATE_HOME (or ~/.local/state)/crdb-encryption-mcp. */
+export function defaultStateDir(env: NodeJS.ProcessEnv): string {
   const stateHome = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
-  return join(stateHome, 'crdb-encryption-mcp', 'audit.jsonl');
+  return join(stateHome, 'crdb-encryption-mcp');
+}
+
+/** Default audit log location: <state dir>/audit.jsonl. */
+export function defaultAuditLogPath(env: NodeJS.ProcessEnv): string {
+  return join(defaultStateDir(env), 'audit.jsonl');
+}
+
+/** Default audit key file: <state dir>/audit.key. */
+export function defaultAuditKeyPath(env: NodeJS.ProcessEnv): string {
+  return join(defaultStateDir(env), 'audit.key');
 }
 
 const flagOptions = {
@@ -102,6 +120,7 @@ const flagOptions = {
   sandbox: { type: 'boolean' },
   'audit-log': { type: 'string' },
   'audit-db': { type: 'string' },
+  'audit-key-file': { type: 'string' },
   'dangerously-allow-token-confirmation': { type: 'boolean' },
   'sql-target': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
@@ -116,15 +135,16 @@ export const USAGE = `Usage: crdb-encryption-mcp [verify-audit-log] [options]
   --host HOST --port PORT   HTTP bind address (default 127.0.0.1:8787)
   --read-only               expose read tools only
   --toolsets a,b            enable only these toolsets: ${TOOLSETS.join(', ')}
-  --audit-log PATH          hash-chained JSONL audit log
+  --audit-log PATH          HMAC-chained JSONL audit log
   --audit-db URL            shared audit log table in PostgreSQL/CockroachDB
+  --audit-key-file PATH     the audit log's HMAC key (created 0600 on first use)
   --sql-target NAME=URL     a named SQL target (repeatable)
   --dangerously-allow-token-confirmation
                             allow two-step token confirmation for clients without elicitation
 
 Environment: COCKROACH_API_KEY, COCKROACH_API_URL, COCKROACH_CC_VERSION, DATABASE_URL,
 MCP_HTTP_TOKEN, CONFIRM_SECRET, CRDB_SQL_TARGETS (JSON object name -> URL), CRDB_AUDIT_LOG,
-CRDB_AUDIT_DB, CRDB_SKILLS_DIR. Sandbox knobs: CRDB_SANDBOX_LATENCY_MS, CRDB_SANDBOX_ERROR_RATE,
+CRDB_AUDIT_DB, CRDB_AUDIT_KEY_FILE, CRDB_AUDIT_KEY (the key itself, hex or base64), CRDB_SKILLS_DIR. Sandbox knobs: CRDB_SANDBOX_LATENCY_MS, CRDB_SANDBOX_ERROR_RATE,
 CRDB_SANDBOX_THROTTLE_NEXT, CRDB_SANDBOX_FAIL_REGION, CRDB_SANDBOX_CMEK_DELAY_MS,
 CRDB_SANDBOX_RATE_LIMIT, CRDB_SANDBOX_FLEET_SIZE.`;
 
@@ -158,6 +178,7 @@ function formatIssue(issue: z.core.$ZodIssue): string {
     port: '--port',
     toolsets: '--toolsets',
     auditDb: '--audit-db',
+    auditKey: 'CRDB_AUDIT_KEY',
     httpToken: 'MCP_HTTP_TOKEN',
     confirmSecret: 'CONFIRM_SECRET',
   };
@@ -193,6 +214,8 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 
     sandbox: values.sandbox,
     auditLog: values['audit-log'] ?? (env.CRDB_AUDIT_LOG || defaultAuditLogPath(env)),
     auditDb: values['audit-db'] ?? (env.CRDB_AUDIT_DB || undefined),
+    auditKeyFile: values['audit-key-file'] ?? (env.CRDB_AUDIT_KEY_FILE || defaultAuditKeyPath(env)),
+    auditKey: env.CRDB_AUDIT_KEY || undefined,
     dangerouslyAllowTokenConfirmation: values['dangerously-allow-token-confirmation'],
     httpToken: env.MCP_HTTP_TOKEN || undefined,
     confirmSecret: env.CONFIRM_SECRET || undefined,
@@ -226,6 +249,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 
 export function buildConfig(overrides: Partial<Config> = {}): Config {
   return configSchema.parse({
     auditLog: overrides.auditLog ?? defaultAuditLogPath(process.env),
+    auditKeyFile: overrides.auditKeyFile ?? defaultAuditKeyPath(process.env),
     cloud: {},
     sql: {},
     ...overrides,

@@ -8,7 +8,7 @@ import { defineTool, type ToolDef } from './define-tool.js';
 
 export const verifyAuditLogInput = () =>
   z.object({
-    path: z.string().min(1).max(4096).optional().describe('Absolute path of a JSONL audit log; default: the configured log.'),
+    path: z.string().min(1).max(4096).optional().describe('Absolute path of an audit log file of this server; default: the configured log.'),
   });
 
 export const verifyAuditLogOutput = () => z.object({
@@ -30,7 +30,7 @@ export function renderVerification(result: AuditVerification): { data: z.output<
     store,
   };
   const text = result.ok
-    ? `Audit log ${store}: ${result.entries} entries, hash chain intact.\nNext: nothing to do.`
+    ? `Audit log ${store}: ${result.entries} entries, HMAC chain intact.\nNext: nothing to do.`
     : `Audit log ${store} FAILED verification${result.firstBadEntry === undefined ? '' : ` at entry ${result.firstBadEntry}`} of ${result.entries}: ${result.problem}.\nNext: ${BROKEN_LOG_NEXT_STEP}`;
   return { data, text };
 }
@@ -39,7 +39,7 @@ export const verifyAuditLog = defineTool({
   name: 'verify_audit_log',
   title: 'Verify audit log',
   description:
-    "Verify this server's hash-chained audit log; names the first edited, deleted, reordered or truncated entry. Does not cover changes made outside this server.",
+    "Verify this server's HMAC-chained audit log; names the first edited, deleted, reordered or truncated entry, and reports a deleted log. Does not cover changes made outside this server.",
   toolset: 'audit',
   input: verifyAuditLogInput,
   output: verifyAuditLogOutput,
@@ -49,7 +49,7 @@ export const verifyAuditLog = defineTool({
       throw new OperatorError('Path not accepted', `${JSON.stringify(args.path)} is relative, and this server's working directory is not yours.`, 'give the absolute path of the audit log, or omit path to check the configured log.');
     }
     try {
-      const result = args.path === undefined ? await ctx.deps.audit.verify() : await (await import('../safety/audit-log.js')).verifyAuditFile(args.path, { allowMissing: false });
+      const result = args.path === undefined ? await ctx.deps.audit.verify() : await (await import('../safety/audit-log.js')).verifyAuditLogFile(ctx.config, args.path);
       return renderVerification(result);
     } catch (error) {
       if (error instanceof AuditLogError) throw new OperatorError('Audit log not checked', `${error.message}.`, error.next);

@@ -9,7 +9,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ElicitRequestSchema, type ClientCapabilities, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
-import { buildConfig, type Config } from '../../src/config.js';
+import { buildConfig, defaultAuditKeyPath, type Config } from '../../src/config.js';
+import { auditKeySource, type AuditKeySource } from '../../src/safety/audit-key.js';
 import { createDeps, type Deps, type DepsOverrides } from '../../src/deps.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { createServer } from '../../src/server.js';
@@ -34,6 +35,11 @@ export interface TestServer {
 /** A fresh temporary directory. */
 export function tempDir(prefix = 'crdb-mcp-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** The audit key source every test server of this file uses (the key file under the file's own XDG_STATE_HOME, see test/setup-state-dir.ts). */
+export function testAuditKeys(): AuditKeySource {
+  return auditKeySource({ auditKeyFile: defaultAuditKeyPath(process.env) });
 }
 
 /** Connects a real MCP client over InMemoryTransport; with `onElicit` it advertises form elicitation. */
