@@ -75,8 +75,8 @@ export function createHeader(key: AuditKey, created = new Date()): LogHeader {
 
 /** Parses a header record; undefined when the text does not carry the format marker and fields. */
 export function parseHeader(text: string): LogHeader | undefined {
-  const parsed = logHeaderSchema.safeParse(parseJson(text));
-  return parsed.success ? parsed.data : undefined;
+  const value = parseJson(text);
+  return logHeaderSchema.safeParse(value).success ? (value as LogHeader) : undefined;
 }
 
 /** True for the first line of a log written before the keyed format (an unkeyed SHA-256 chain starting at 64 zeros). */
@@ -126,8 +126,9 @@ export function parseHead(value: unknown): SignedHead | 'corrupt' {
 
 /** Parses one stored entry; undefined when it is not valid JSON or not an entry. */
 export function parseEntry(text: string): AuditEntry | undefined {
-  const parsed = auditEntrySchema.safeParse(parseJson(text));
-  return parsed.success ? (parsed.data as AuditEntry) : undefined;
+  const value = parseJson(text);
+  // The raw value, not zod's copy: members the schema does not name are sealed too.
+  return auditEntrySchema.safeParse(value).success ? (value as AuditEntry) : undefined;
 }
 
 function parseJson(text: string): unknown {
