@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { parseAuditKey } from './safety/audit-key.js';
 
 /** Tool areas; `--toolsets` enables a subset. */
 export const TOOLSETS = ['cmek', 'kms', 'certs', 'sql', 'audit'] as const;
@@ -44,6 +45,13 @@ export const configSchema = z
     auditDb: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
     /** The only directory audit report files are written to (created 0700 on first use). */
     reportsDir: z.string().min(1),
+    /** The audit HMAC key's file (created 0600 on first use); ignored when `auditKey` is set. */
+    auditKeyFile: z.string().min(1),
+    /** The audit HMAC key itself (CRDB_AUDIT_KEY), for replicas that share one. */
+    auditKey: z
+      .string()
+      .refine((value) => parseAuditKey(value) !== undefined, 'must be at least 32 random bytes as hex or base64 (e.g. `openssl rand -hex 32`)')
+      .optional(),
     dangerouslyAllowTokenConfirmation: z.boolean().default(false),
     httpToken: z.string().min(16, 'MCP_HTTP_TOKEN must be at least 16 characters').optional(),
     /** Extra Host/Origin host names the HTTP transport accepts besides the bind address (e.g. a DNS name). */
@@ -107,18 +115,24 @@ export type Config = z.infer<typeof configSchema>;
 export type Command = { kind: 'serve'; config: Config } | { kind: 'verify-audit-log'; config: Config };
 
 /** This server's state directory: $XDG_STATE_HOME (or ~/.local/state)/crdb-encryption-mcp. */
-function stateDir(env: NodeJS.ProcessEnv): string {
-  return join(env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state'), 'crdb-encryption-mcp');
+export function defaultStateDir(env: NodeJS.ProcessEnv): string {
+  const stateHome = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
+  return join(stateHome, 'crdb-encryption-mcp');
 }
 
 /** Default audit log location: <state dir>/audit.jsonl. */
 export function defaultAuditLogPath(env: NodeJS.ProcessEnv): string {
-  return join(stateDir(env), 'audit.jsonl');
+  return join(defaultStateDir(env), 'audit.jsonl');
 }
 
 /** Default directory for audit report files: <state dir>/reports. */
 export function defaultReportsDir(env: NodeJS.ProcessEnv): string {
-  return join(stateDir(env), 'reports');
+  return join(defaultStateDir(env), 'reports');
+}
+
+/** Default audit key file: <state dir>/audit.key. */
+export function defaultAuditKeyPath(env: NodeJS.ProcessEnv): string {
+  return join(defaultStateDir(env), 'audit.key');
 }
 
 const flagOptions = {
@@ -132,6 +146,7 @@ const flagOptions = {
   'audit-log': { type: 'string' },
   'audit-db': { type: 'string' },
   'reports-dir': { type: 'string' },
+  'audit-key-file': { type: 'string' },
   'dangerously-allow-token-confirmation': { type: 'boolean' },
   'sql-target': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
@@ -148,17 +163,18 @@ export const USAGE = `Usage: crdb-encryption-mcp [verify-audit-log] [options]
   --allowed-hosts a,b       extra host names accepted in Host and Origin (default: the bind address)
   --read-only               expose read tools only
   --toolsets a,b            enable only these toolsets: ${TOOLSETS.join(', ')}
-  --audit-log PATH          hash-chained JSONL audit log
+  --audit-log PATH          HMAC-chained JSONL audit log
   --audit-db URL            shared audit log table in PostgreSQL/CockroachDB
   --reports-dir PATH        the only directory audit reports are written to
                             (default <state dir>/reports)
+  --audit-key-file PATH     the audit log's HMAC key (created 0600 on first use)
   --sql-target NAME=URL     a named SQL target (repeatable)
   --dangerously-allow-token-confirmation
                             allow two-step token confirmation for clients without elicitation
 
 Environment: COCKROACH_API_KEY, COCKROACH_API_URL, COCKROACH_CC_VERSION, DATABASE_URL,
 MCP_HTTP_TOKEN, MCP_ALLOWED_HOSTS, CONFIRM_SECRET, CRDB_SQL_TARGETS (JSON object name -> URL), CRDB_AUDIT_LOG,
-CRDB_AUDIT_DB, CRDB_REPORTS_DIR, CRDB_SKILLS_DIR. Sandbox knobs: CRDB_SANDBOX_LATENCY_MS, CRDB_SANDBOX_ERROR_RATE,
+CRDB_AUDIT_DB, CRDB_REPORTS_DIR, CRDB_AUDIT_KEY_FILE, CRDB_AUDIT_KEY (the key itself, hex or base64), CRDB_SKILLS_DIR. Sandbox knobs: CRDB_SANDBOX_LATENCY_MS, CRDB_SANDBOX_ERROR_RATE,
 CRDB_SANDBOX_THROTTLE_NEXT, CRDB_SANDBOX_FAIL_REGION, CRDB_SANDBOX_CMEK_DELAY_MS,
 CRDB_SANDBOX_RATE_LIMIT, CRDB_SANDBOX_FLEET_SIZE.`;
 
@@ -195,6 +211,7 @@ function formatIssue(issue: z.core.$ZodIssue): string {
     port: '--port',
     toolsets: '--toolsets',
     auditDb: '--audit-db',
+    auditKey: 'CRDB_AUDIT_KEY',
     httpToken: 'MCP_HTTP_TOKEN',
     allowedHosts: '--allowed-hosts',
     confirmSecret: 'CONFIRM_SECRET',
@@ -233,6 +250,8 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 
     auditLog: values['audit-log'] ?? (env.CRDB_AUDIT_LOG || defaultAuditLogPath(env)),
     auditDb: values['audit-db'] ?? (env.CRDB_AUDIT_DB || undefined),
     reportsDir: values['reports-dir'] ?? (env.CRDB_REPORTS_DIR || defaultReportsDir(env)),
+    auditKeyFile: values['audit-key-file'] ?? (env.CRDB_AUDIT_KEY_FILE || defaultAuditKeyPath(env)),
+    auditKey: env.CRDB_AUDIT_KEY || undefined,
     dangerouslyAllowTokenConfirmation: values['dangerously-allow-token-confirmation'],
     httpToken: env.MCP_HTTP_TOKEN || undefined,
     confirmSecret: env.CONFIRM_SECRET || undefined,
@@ -267,6 +286,7 @@ export function buildConfig(overrides: Partial<Config> = {}): Config {
   return configSchema.parse({
     auditLog: overrides.auditLog ?? defaultAuditLogPath(process.env),
     reportsDir: overrides.reportsDir ?? defaultReportsDir(process.env),
+    auditKeyFile: overrides.auditKeyFile ?? defaultAuditKeyPath(process.env),
     cloud: {},
     sql: {},
     ...overrides,

@@ -1,27 +1,39 @@
 /**
- * The hash chain shared by every audit store: how an entry is sealed, and how a sequence of
- * stored entries plus the recorded head is checked, naming the first bad entry.
+ * The keyed chain shared by every audit store: the log header, how an entry is sealed, the signed
+ * head checkpoint, and how a stored log is checked, naming the first bad entry.
  *
- * entry.hash = SHA-256(canonicalJson(entry without `hash`)), prevHash = previous entry's hash,
- * 64 zeros for the first entry. The head (seq and hash of the last entry, kept beside the log)
- * detects entries removed from the end, which the chain alone cannot.
+ * Every seal is an HMAC-SHA-256 under the audit key (audit-key.ts), which is kept outside the log:
+ *   header.hash = MAC('header', header without hash)         -- names the format, key id and log id
+ *   entry.hash  = MAC('entry', entry without hash)           -- entry.prevHash = previous entry's hash,
+ *                                                               the header's hash for entry 1
+ *   head.mac    = MAC('head', {logId, seq, hash})            -- the last entry, kept beside the log
+ * Without the key nobody can edit, re-seal, reorder or drop entries, or rewrite the head after
+ * cutting the tail, without verification saying so. The head (and the checkpoint this machine keeps
+ * under the state dir) also detects entries removed from the end, which the chain alone cannot.
  */
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { canonicalJson, sha256Hex } from './canonical.js';
+import type { AuditKey } from './audit-key.js';
 import type { AuditEntry, AuditEvent, AuditVerification } from './types.js';
 
-/** prevHash of the first entry. */
-export const GENESIS_HASH = '0'.repeat(64);
-
-/** The last entry a store recorded: seq 0 and GENESIS_HASH for an empty log. */
-export interface ChainHead {
-  seq: number;
-  hash: string;
-}
+/** The format marker on the first line of every audit log file (and in the header row of the SQL store). */
+export const AUDIT_LOG_FORMAT = 'crdb-encryption-mcp audit log';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 
-/** Shape of a stored entry (unknown extra members are allowed; the hash covers them). */
+/** The first record of a log: what it is and which key sealed it. */
+export const logHeaderSchema = z.object({
+  format: z.literal(AUDIT_LOG_FORMAT),
+  version: z.literal(2),
+  algorithm: z.literal('HMAC-SHA-256'),
+  keyId: z.string().regex(/^[0-9a-f]{16}$/),
+  logId: z.string().min(1).max(100),
+  created: z.string(),
+  hash: hex64,
+});
+export type LogHeader = z.infer<typeof logHeaderSchema>;
+
+/** Shape of a stored entry (unknown extra members are allowed; the MAC covers them). */
 export const auditEntrySchema = z.object({
   seq: z.number().int().positive(),
   time: z.string(),
@@ -36,30 +48,95 @@ export const auditEntrySchema = z.object({
   hash: hex64,
 });
 
-/** Shape of a stored head record. */
-export const chainHeadSchema = z.object({ seq: z.number().int().min(0), hash: hex64 });
-
-/** SHA-256 over the canonical JSON of the entry without its own `hash`. */
-export function entryHash(entry: Record<string, unknown>): string {
-  const { hash: _hash, ...rest } = entry;
-  return sha256Hex(canonicalJson(rest));
+/** The last entry a store recorded: seq 0 and the header's hash for an empty log. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
 }
 
-/** Numbers and chains an event after `head`. */
-export function sealEntry(event: AuditEvent, head: ChainHead): AuditEntry {
+/** A head signed with the audit key, bound to one log. Stored beside the log and, as a checkpoint, under the state dir. */
+export interface SignedHead extends ChainHead {
+  logId: string;
+  mac: string;
+}
+
+export const signedHeadSchema = z.object({ seq: z.number().int().min(0), hash: hex64, logId: z.string().min(1), mac: hex64 });
+
+/** A head as a store found it. */
+export type StoredHead = SignedHead | 'missing' | 'corrupt';
+
+const withoutHash = ({ hash: _hash, ...rest }: Record<string, unknown>) => rest;
+
+/** A new header for a log sealed with `key`. */
+export function createHeader(key: AuditKey, created = new Date()): LogHeader {
+  const unsealed: Omit<LogHeader, 'hash'> = { format: AUDIT_LOG_FORMAT, version: 2, algorithm: 'HMAC-SHA-256', keyId: key.id, logId: randomUUID(), created: created.toISOString() };
+  return { ...unsealed, hash: key.mac('header', unsealed) };
+}
+
+/** Parses a header record; undefined when the text does not carry the format marker and fields. */
+export function parseHeader(text: string): LogHeader | undefined {
+  const value = parseJson(text);
+  return logHeaderSchema.safeParse(value).success ? (value as LogHeader) : undefined;
+}
+
+/** True for the first line of a log written before the keyed format (an unkeyed SHA-256 chain starting at 64 zeros). */
+export function isLegacyFirstEntry(text: string): boolean {
+  const value = parseJson(text) as { seq?: unknown; prevHash?: unknown } | undefined;
+  return value?.seq === 1 && value.prevHash === '0'.repeat(64);
+}
+
+/**
+ * What is wrong with a header under `key`; undefined when it is sound. A different key id means
+ * the configured key is not the one that sealed the log.
+ */
+export function headerProblem(header: LogHeader, key: AuditKey): string | undefined {
+  if (header.keyId !== key.id) {
+    return `the log was sealed with audit key id ${header.keyId}, but the configured key has id ${key.id}: the key was replaced or lost, so nothing in this log can be vouched for`;
+  }
+  if (key.mac('header', withoutHash(header)) !== header.hash) return 'the log header was edited: its HMAC does not match';
+  return undefined;
+}
+
+/** Numbers, chains and seals an event after `head`. */
+export function sealEntry(event: AuditEvent, head: ChainHead, key: AuditKey): AuditEntry {
   const unsealed = { ...event, seq: head.seq + 1, prevHash: head.hash };
-  return { ...unsealed, hash: entryHash(unsealed) };
+  return { ...unsealed, hash: key.mac('entry', unsealed) };
+}
+
+/** True when the entry's HMAC matches its content. */
+export function entrySealValid(entry: AuditEntry, key: AuditKey): boolean {
+  return key.mac('entry', withoutHash(entry as unknown as Record<string, unknown>)) === entry.hash;
+}
+
+/** Signs the head of log `logId`. */
+export function signHead(head: ChainHead, logId: string, key: AuditKey): SignedHead {
+  return { seq: head.seq, hash: head.hash, logId, mac: key.mac('head', { logId, seq: head.seq, hash: head.hash }) };
+}
+
+/** True when `head` was signed with `key` for log `logId`. */
+export function headSignatureValid(head: SignedHead, logId: string, key: AuditKey): boolean {
+  return head.logId === logId && key.mac('head', { logId, seq: head.seq, hash: head.hash }) === head.mac;
+}
+
+/** Parses a stored head. */
+export function parseHead(value: unknown): SignedHead | 'corrupt' {
+  const parsed = signedHeadSchema.safeParse(value);
+  return parsed.success ? parsed.data : 'corrupt';
 }
 
 /** Parses one stored entry; undefined when it is not valid JSON or not an entry. */
 export function parseEntry(text: string): AuditEntry | undefined {
-  let value: unknown;
+  const value = parseJson(text);
+  // The raw value, not zod's copy: members the schema does not name are sealed too.
+  return auditEntrySchema.safeParse(value).success ? (value as AuditEntry) : undefined;
+}
+
+function parseJson(text: string): unknown {
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
     return undefined;
   }
-  return auditEntrySchema.safeParse(value).success ? (value as AuditEntry) : undefined;
 }
 
 interface Failure {
@@ -69,28 +146,54 @@ interface Failure {
   missingSeq?: number;
 }
 
+/** A signed record of (seq, hash) that the entries must reach: the head beside the log, or this machine's checkpoint. */
+interface Anchor {
+  name: string;
+  head: SignedHead;
+  /** How many entries may follow it (an append interrupted between the entry and its head). */
+  lag: number | 'any';
+}
+
+export interface ChainVerifierOptions {
+  key: AuditKey;
+  header: LogHeader;
+  /** The head record stored beside the log. */
+  head: StoredHead;
+  /** What this machine last recorded for this log (under the state dir), if anything. */
+  checkpoint?: SignedHead | undefined;
+  store: string;
+  /**
+   * How many entries may follow the head: 1 for a file (an append interrupted between writing
+   * the entry and replacing the head), 0 for a transactional store.
+   */
+  allowedHeadLag: number;
+}
+
 /**
- * Checks entries in storage order. Feed every stored entry to `push` (its text, or null when it
- * could not even be read as a line, plus the storage key when the store has one), then `finish`.
- * Memory stays small: after the first failure only seq numbers are remembered.
+ * Checks entries in storage order, after a sound header (see headerProblem). Feed every stored
+ * entry to `push` (its text, or null when it could not even be read, plus the storage key when
+ * the store has one), then call `finish`. Memory stays small: after the first failure only seq
+ * numbers are remembered.
  */
 export class ChainVerifier {
   private count = 0;
-  private previous: ChainHead = { seq: 0, hash: GENESIS_HASH };
+  private previous: ChainHead;
   private failure: Failure | undefined;
   private readonly laterSeqs = new Set<number>();
-  private hashAtHead: string | undefined;
+  private readonly wanted = new Map<number, string | undefined>();
 
-  constructor(
-    /** The recorded head: 'missing' when none was found, 'corrupt' when it could not be read. */
-    private readonly head: ChainHead | 'missing' | 'corrupt',
-    private readonly store: string,
-    /**
-     * How many entries may follow the head: 1 for a file (an append interrupted between writing
-     * the entry and replacing the head), 0 for a transactional store.
-     */
-    private readonly allowedHeadLag: number,
-  ) {}
+  constructor(private readonly options: ChainVerifierOptions) {
+    this.previous = { seq: 0, hash: options.header.hash };
+    for (const anchor of this.anchors()) this.wanted.set(anchor.head.seq, undefined);
+  }
+
+  private anchors(): Anchor[] {
+    const { head, checkpoint } = this.options;
+    const anchors: Anchor[] = [];
+    if (typeof head === 'object') anchors.push({ name: 'the head record', head, lag: this.options.allowedHeadLag });
+    if (checkpoint) anchors.push({ name: "this machine's checkpoint", head: checkpoint, lag: 'any' });
+    return anchors;
+  }
 
   push(text: string | null, storedSeq?: number): void {
     this.count += 1;
@@ -104,7 +207,7 @@ export class ChainVerifier {
       const problem =
         text === null
           ? `entry ${index} could not be read as an audit entry (over 1 MiB, or not text)`
-          : isJson(text)
+          : parseJson(text) !== undefined
             ? `entry ${index} is not a well-formed audit entry (missing or mistyped fields)`
             : `entry ${index} is not valid JSON (unparsable line)`;
       this.failure = { index, problem };
@@ -113,13 +216,13 @@ export class ChainVerifier {
     this.failure = this.check(entry, index, storedSeq);
     if (!this.failure) {
       this.previous = { seq: entry.seq, hash: entry.hash };
-      if (typeof this.head === 'object' && entry.seq === this.head.seq) this.hashAtHead = entry.hash;
+      if (this.wanted.has(entry.seq)) this.wanted.set(entry.seq, entry.hash);
     }
   }
 
   private check(entry: AuditEntry, index: number, storedSeq: number | undefined): Failure | undefined {
-    if (entryHash(entry as unknown as Record<string, unknown>) !== entry.hash) {
-      return { index, problem: `entry ${index} was edited: its content no longer matches its hash` };
+    if (!entrySealValid(entry, this.options.key)) {
+      return { index, problem: `entry ${index} does not match its HMAC: it was edited, or rewritten and re-hashed without the audit key` };
     }
     const expected = this.previous.seq + 1;
     if (entry.seq > expected) {
@@ -130,18 +233,18 @@ export class ChainVerifier {
     }
     if (entry.prevHash !== this.previous.hash) {
       return index === 1
-        ? { index, problem: 'entry 1 does not start the chain (prevHash is not the genesis hash): earlier entries were removed' }
-        : { index: index - 1, problem: `entry ${index - 1} was edited and re-hashed, or replaced: entry ${index} records a different prevHash` };
+        ? { index, problem: 'entry 1 does not follow the log header: it was copied from another log sealed with the same key' }
+        : { index: index - 1, problem: `entry ${index - 1} was replaced by a validly sealed entry from elsewhere: entry ${index} records a different prevHash` };
     }
     if (storedSeq !== undefined && storedSeq !== entry.seq) {
-      return { index, problem: `entry ${index} was edited: it is stored under seq ${storedSeq} but says seq ${entry.seq}` };
+      return { index, problem: `entry ${index} was moved: it is stored under seq ${storedSeq} but says seq ${entry.seq}` };
     }
     return undefined;
   }
 
   /** The verdict, after the last entry. */
   finish(): AuditVerification {
-    const base = { entries: this.count, store: this.store };
+    const base = { entries: this.count, store: this.options.store };
     if (this.failure) {
       const { index, missingSeq } = this.failure;
       let problem = this.failure.problem;
@@ -152,47 +255,39 @@ export class ChainVerifier {
       }
       return { ...base, ok: false, firstBadEntry: index, problem };
     }
-    const head = this.head;
-    if (head === 'corrupt') {
-      return { ...base, ok: false, problem: 'the head record (last seq and hash) is unreadable, so removal of the last entries cannot be ruled out' };
-    }
-    if (head === 'missing') {
-      return this.count === 0
-        ? { ...base, ok: true }
-        : { ...base, ok: false, problem: 'the head record (last seq and hash) is missing, so removal of the last entries cannot be ruled out' };
-    }
-    if (head.seq > this.count) {
-      return {
-        ...base,
-        ok: false,
-        firstBadEntry: this.count + 1,
-        problem: `the log was truncated: the head records ${head.seq} entries but the log ends after ${this.count}; entries ${this.count + 1}-${head.seq} were removed`,
-      };
-    }
-    if (this.count - head.seq > this.allowedHeadLag) {
-      return {
-        ...base,
-        ok: false,
-        firstBadEntry: head.seq + 1,
-        problem: `the head records ${head.seq} entries but the log holds ${this.count}: the head was reset or replaced, so entries from ${head.seq + 1} on are not vouched for`,
-      };
-    }
-    const expected = head.seq === 0 ? GENESIS_HASH : this.hashAtHead;
-    if (expected !== head.hash) {
-      return head.seq === 0
-        ? { ...base, ok: false, problem: 'the head record is corrupt (seq 0 with a non-genesis hash)' }
-        : { ...base, ok: false, firstBadEntry: head.seq, problem: `entry ${head.seq} was edited and re-hashed: it does not match the hash recorded in the head` };
+    const { head, key, header, allowedHeadLag } = this.options;
+    const cannotRuleOut = `so removal of entries after entry ${this.count} cannot be ruled out`;
+    if (head === 'corrupt') return { ...base, ok: false, problem: `the head record (last seq, hash and signature) is unreadable, ${cannotRuleOut}` };
+    if (head === 'missing' && this.count > allowedHeadLag) return { ...base, ok: false, problem: `the head record (last seq, hash and signature) is missing, ${cannotRuleOut}` };
+    for (const anchor of this.anchors()) {
+      const problem = this.anchorProblem(anchor, key, header);
+      if (problem) return { ...base, ok: false, ...problem };
     }
     return { ...base, ok: true };
   }
-}
 
-function isJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
+  private anchorProblem({ name, head, lag }: Anchor, key: AuditKey, header: LogHeader): { problem: string; firstBadEntry?: number } | undefined {
+    if (!headSignatureValid(head, header.logId, key)) {
+      return head.logId === header.logId
+        ? { problem: `${name} does not carry a valid signature: it was rewritten without the audit key (as after entries are cut from the end), so removal of entries after entry ${this.count} cannot be ruled out` }
+        : { problem: `${name} belongs to another log (id ${head.logId}; this log is ${header.logId}): the log was replaced` };
+    }
+    if (head.seq > this.count) {
+      return {
+        firstBadEntry: this.count + 1,
+        problem: `the log was truncated: ${name} records ${head.seq} entries but the log ends after ${this.count}; entries ${this.count + 1}-${head.seq} were removed`,
+      };
+    }
+    if (lag !== 'any' && this.count - head.seq > lag) {
+      return {
+        firstBadEntry: head.seq + 1,
+        problem: `${name} records ${head.seq} entries but the log holds ${this.count}: entries from ${head.seq + 1} on are not vouched for`,
+      };
+    }
+    const reached = head.seq === 0 ? header.hash : this.wanted.get(head.seq);
+    if (reached !== head.hash) {
+      return { firstBadEntry: Math.max(head.seq, 1), problem: `entry ${head.seq} is not the one ${name} signed: the log was rolled back or rewritten from there on` };
+    }
+    return undefined;
   }
 }
-

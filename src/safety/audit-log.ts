@@ -1,18 +1,20 @@
 /**
- * The audit log: every mutating attempt, before and after, as a SHA-256 hash chain
- * (audit-chain.ts). Stored in a JSONL file by default (audit-file.ts), or in a PostgreSQL /
- * CockroachDB table shared by replicas with --audit-db (audit-sql.ts), which then replaces the file.
+ * The audit log: every mutating attempt, before and after, as a chain of entries sealed with
+ * HMAC-SHA-256 under a key kept outside the log (audit-chain.ts, audit-key.ts). Stored in a JSONL
+ * file by default (audit-file.ts), or in a PostgreSQL / CockroachDB table shared by replicas with
+ * --audit-db (audit-sql.ts), which then replaces the file.
  */
 import type { Config } from '../config.js';
 import { errorMessage } from '../errors.js';
 import { AuditLogError, BROKEN_LOG_NEXT_STEP } from './audit-log-error.js';
-import { openFileAuditLog } from './audit-file.js';
+import { openFileAuditLog, verifyAuditFile } from './audit-file.js';
+import { auditKeySource } from './audit-key.js';
 import { createRedactor, registerConfigSecrets } from './redact.js';
 import { describeSqlUrl } from './sql-pool.js';
 import type { AuditLog, Redactor } from './types.js';
 
 export { AuditLogError, BROKEN_LOG_NEXT_STEP } from './audit-log-error.js';
-export { verifyAuditFile } from './audit-file.js';
+export { auditFileKind, isAuditLogFile } from './audit-file.js';
 
 /**
  * Opens the configured audit log. Nothing is read, created or connected until the first append
@@ -23,9 +25,14 @@ export async function openAuditLog(config: Config, redactor: Redactor): Promise<
   registerConfigSecrets(redactor, config);
   if (config.auditDb) {
     const { openSqlAuditLog } = await import('./audit-sql.js');
-    return openSqlAuditLog(config.auditDb, redactor);
+    return openSqlAuditLog(config.auditDb, redactor, auditKeySource(config));
   }
-  return openFileAuditLog(config.auditLog, redactor);
+  return openFileAuditLog(config.auditLog, redactor, auditKeySource(config));
+}
+
+/** Checks the audit log file at `path` (not necessarily the configured one) with the configured key. */
+export function verifyAuditLogFile(config: Config, path: string) {
+  return verifyAuditFile(path, { allowMissing: false, keys: auditKeySource(config) });
 }
 
 /** What `crdb-encryption-mcp verify-audit-log` prints (the verify_audit_log tool's fields, plus the next step). */

@@ -157,5 +157,6 @@ export function registerConfigSecrets(redactor: Redactor, config: Config): void 
   redactor.addSecret(config.cloud.apiKey);
   redactor.addSecret(config.confirmSecret);
   redactor.addSecret(config.httpToken);
+  redactor.addSecret(config.auditKey);
   for (const url of [config.auditDb, config.sql.databaseUrl, ...Object.values(config.sql.targets)]) for (const secret of urlSecrets(url)) redactor.addSecret(secret);
 }

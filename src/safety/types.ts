@@ -94,9 +94,9 @@ export interface AuditEvent {
 export interface AuditEntry extends AuditEvent {
   /** 1-based position in the log. */
   seq: number;
-  /** `hash` of the previous entry; 64 zeros for the first. */
+  /** `hash` of the previous entry; the log header's for the first. */
   prevHash: string;
-  /** SHA-256 (hex) of the canonical JSON of this entry without `hash`. */
+  /** HMAC-SHA-256 (hex) under the audit key of the canonical JSON of this entry without `hash`. */
   hash: string;
 }
 
@@ -112,7 +112,7 @@ export interface AuditVerification {
 }
 
 /**
- * Append-only, hash-chained audit log. `append` rejects when the entry could not be stored
+ * Append-only audit log, chained and sealed with HMAC-SHA-256. `append` rejects when the entry could not be stored
  * durably (or the log is found inconsistent); callers must then not perform the mutation.
  */
 export interface AuditLog {

@@ -1,4 +1,4 @@
-/** verify_audit_log: recompute the audit log's hash chain and name the first bad entry. */
+/** verify_audit_log: check the audit log's HMAC chain and name the first bad entry. */
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { OperatorError } from '../errors.js';
@@ -9,7 +9,7 @@ import { nextFields, nextLine, nextOutput, nextSteps } from './next-actions.js';
 
 export const verifyAuditLogInput = () =>
   z.object({
-    path: z.string().min(1).max(4096).optional().describe('Absolute path of a JSONL audit log; default: the configured log.'),
+    path: z.string().min(1).max(4096).optional().describe('Absolute path of an audit log file of this server; default: the configured log.'),
   });
 
 export const verifyAuditLogOutput = () => z.object({
@@ -34,7 +34,7 @@ export function renderVerification(result: AuditVerification): { data: z.output<
     ...nextFields(next),
   };
   const text = result.ok
-    ? `Audit log ${store}: ${result.entries} entries, hash chain intact.`
+    ? `Audit log ${store}: ${result.entries} entries, HMAC chain intact.`
     : `Audit log ${store} FAILED verification${result.firstBadEntry === undefined ? '' : ` at entry ${result.firstBadEntry}`} of ${result.entries}: ${result.problem}.`;
   return { data, text: `${text}\n${nextLine(next)}` };
 }
@@ -43,7 +43,7 @@ export const verifyAuditLog = defineTool({
   name: 'verify_audit_log',
   title: 'Verify audit log',
   description:
-    "Verify this server's hash-chained audit log; names the first edited, deleted, reordered or truncated entry. Does not cover changes made outside this server.",
+    "Verify this server's HMAC-chained audit log; names the first edited, deleted, reordered or truncated entry, and reports a deleted log. Does not cover changes made outside this server.",
   toolset: 'audit',
   input: verifyAuditLogInput,
   output: verifyAuditLogOutput,
@@ -53,7 +53,7 @@ export const verifyAuditLog = defineTool({
       throw new OperatorError('Path not accepted', `${JSON.stringify(args.path)} is relative, and this server's working directory is not yours.`, 'give the absolute path of the audit log, or omit path to check the configured log.');
     }
     try {
-      const result = args.path === undefined ? await ctx.deps.audit.verify() : await (await import('../safety/audit-log.js')).verifyAuditFile(args.path, { allowMissing: false });
+      const result = args.path === undefined ? await ctx.deps.audit.verify() : await (await import('../safety/audit-log.js')).verifyAuditLogFile(ctx.config, args.path);
       return renderVerification(result);
     } catch (error) {
       if (error instanceof AuditLogError) throw new OperatorError('Audit log not checked', `${error.message}.`, error.next);

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, InMemoryTransport, StreamableHTTPClientTransport, type ClientCapabilities, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/client';
 import { createMcpHandler, type McpHttpHandler, type McpServer } from '@modelcontextprotocol/server';
-import { buildConfig, type Config } from '../../src/config.js';
+import { buildConfig, defaultAuditKeyPath, type Config } from '../../src/config.js';
+import { auditKeySource, type AuditKeySource } from '../../src/safety/audit-key.js';
 import { createDeps, type Deps, type DepsOverrides } from '../../src/deps.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { createServer } from '../../src/server.js';
@@ -37,6 +38,11 @@ export interface TestServer {
 /** A fresh temporary directory. */
 export function tempDir(prefix = 'crdb-mcp-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** The audit key source every test server of this file uses (the key file under the file's own XDG_STATE_HOME, see test/setup-state-dir.ts). */
+export function testAuditKeys(): AuditKeySource {
+  return auditKeySource({ auditKeyFile: defaultAuditKeyPath(process.env) });
 }
 
 function newClient(options: Pick<TestServerOptions, 'onElicit' | 'capabilities'>, modern: boolean): Client {

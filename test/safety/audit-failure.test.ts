@@ -6,7 +6,7 @@ import { createRedactor } from '../../src/safety/redact.js';
 import { openFileAuditLog } from '../../src/safety/audit-file.js';
 import type { AuditLog } from '../../src/safety/types.js';
 import { defineTool, type ToolDef } from '../../src/tools/define-tool.js';
-import { callTool, tempDir } from '../helpers/harness.js';
+import { callTool, tempDir, testAuditKeys } from '../helpers/harness.js';
 import { destroyWidgetTool, startGatedServer, type GatedServer, type Upstream } from './gated-tool.js';
 
 const readTool = defineTool({
@@ -55,7 +55,7 @@ describe('when the audit log cannot be written', () => {
 
   it('an inconsistent log refuses mutations and points at verify-audit-log', async () => {
     const path = join(tempDir(), 'audit.jsonl');
-    const log = openFileAuditLog(path, createRedactor());
+    const log = openFileAuditLog(path, createRedactor(), testAuditKeys());
     for (let i = 0; i < 3; i += 1) await log.append({ time: 't', tool: 'x', target: 'y', params: {}, outcome: 'attempted', attemptId: String(i) });
     writeFileSync(path, readFileSync(path, 'utf8').split('\n').slice(0, 1).join('\n') + '\n');
     const server = await serverWith({ auditLog: path });

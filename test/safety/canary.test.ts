@@ -106,7 +106,7 @@ describe('secret hygiene', () => {
     expect(outputs.join('\n')).toContain('[REDACTED]');
     expectNoCanary('results and progress', outputs.join('\n'));
     const audit = readFileSync(server.config.auditLog, 'utf8');
-    expect(audit.split('\n').filter(Boolean)).toHaveLength(6);
+    expect(audit.split('\n').filter(Boolean)).toHaveLength(7); // the header and six entries
     expectNoCanary('audit log', audit);
     expect(stderr.join('')).toContain('leaky_change failed');
     expectNoCanary('stderr', stderr.join(''));

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openFileAuditLog } from '../../src/safety/audit-file.js';
 import { createRedactor } from '../../src/safety/redact.js';
-import { tempDir } from '../helpers/harness.js';
+import { tempDir, testAuditKeys } from '../helpers/harness.js';
 
 const entry = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
 
@@ -21,7 +21,7 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 describe('crdb-encryption-mcp verify-audit-log', () => {
   it('prints the verdict as JSON and exits 0 when intact, 1 when tampered', async () => {
     const path = join(tempDir(), 'audit.jsonl');
-    const log = openFileAuditLog(path, createRedactor());
+    const log = openFileAuditLog(path, createRedactor(), testAuditKeys());
     for (let i = 0; i < 3; i += 1) await log.append({ time: 't', tool: 'delete_kms_key', target: 'k', params: {}, outcome: 'attempted', attemptId: String(i) });
 
     const intact = await cli(['verify-audit-log', '--audit-log', path]);

@@ -35,6 +35,7 @@ function auditEntries(server: TestServer): AuditEntry[] {
   return readFileSync(server.config.auditLog, 'utf8')
     .split('\n')
     .filter(Boolean)
+    .slice(1) // line 1 is the log header
     .map((line) => JSON.parse(line) as AuditEntry);
 }
 

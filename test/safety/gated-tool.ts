@@ -107,6 +107,7 @@ export async function startGatedServer(options: GatedServerOptions = {}): Promis
         return readFileSync(config.auditLog, 'utf8')
           .split('\n')
           .filter(Boolean)
+          .slice(1) // line 1 is the log header
           .map((line) => JSON.parse(line) as AuditEntry);
       } catch {
         return [];

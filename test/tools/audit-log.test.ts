@@ -5,12 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFileAuditLog } from '../../src/safety/audit-file.js';
 import { createRedactor } from '../../src/safety/redact.js';
 import type { AuditEvent } from '../../src/safety/types.js';
-import { callTool, startTestServer, tempDir, type TestServer } from '../helpers/harness.js';
+import { callTool, startTestServer, tempDir, testAuditKeys, type TestServer } from '../helpers/harness.js';
 
 const event = (i: number): AuditEvent => ({ time: 't', tool: 'revoke_cmek', target: 'prod', params: { i }, outcome: 'attempted', attemptId: String(i) });
 
 async function writeLog(path: string, count: number): Promise<void> {
-  const log = openFileAuditLog(path, createRedactor());
+  const log = openFileAuditLog(path, createRedactor(), testAuditKeys());
   for (let i = 1; i <= count; i += 1) await log.append(event(i));
 }
 
@@ -42,7 +42,7 @@ describe('verify_audit_log', () => {
     const path = join(tempDir(), 'copy.jsonl');
     await writeLog(path, 5);
     const lines = readFileSync(path, 'utf8').split('\n');
-    lines.splice(1, 1);
+    lines.splice(2, 1); // line 1 is the header: this deletes entry 2
     writeFileSync(path, lines.join('\n'));
     const result = await callTool(server.client, 'verify_audit_log', { path });
     expect(result.isError).toBe(false);
@@ -85,14 +85,17 @@ describe('verify_audit_log', () => {
     expect(readFileSync(server.config.auditLog, 'utf8')).toBe(before);
   });
 
-  it('reports malformed log contents as a finding, never as a crash (property)', async () => {
+  it('reports malformed log contents after a genuine header as a finding, never as a crash (property)', async () => {
     const dir = tempDir();
     mkdirSync(dir, { recursive: true });
+    const genuine = join(dir, 'genuine.jsonl');
+    await writeLog(genuine, 1);
+    const header = readFileSync(genuine, 'utf8').split('\n')[0]!;
     let n = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(fc.oneof(fc.string(), fc.jsonValue().map((value) => JSON.stringify(value))), { maxLength: 6 }), async (lines) => {
         const path = join(dir, `log-${(n += 1)}.jsonl`);
-        writeFileSync(path, lines.join('\n'));
+        writeFileSync(path, [header, ...lines].join('\n'));
         const result = await callTool(server.client, 'verify_audit_log', { path });
         expect(result.isError).toBe(false);
         const data = result.structured!;
@@ -100,6 +103,25 @@ describe('verify_audit_log', () => {
         else expect(data.problem).toEqual(expect.any(String));
       }),
       { numRuns: 60 },
+    );
+  });
+
+  it('answers for audit logs only: any other file is refused before anything about it is shown (property)', async () => {
+    const dir = tempDir();
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(fc.string(), fc.jsonValue().map((value) => JSON.stringify(value))), { minLength: 1, maxLength: 25 }), async (lines) => {
+        const path = join(dir, `file-${(n += 1)}`);
+        writeFileSync(path, lines.join('\n'));
+        const result = await callTool(server.client, 'verify_audit_log', { path });
+        if (result.isError) {
+          expect(result.text).toMatch(/not an audit log of this server/);
+          expect(result.text).not.toMatch(/entr(y|ies) \d/);
+        } else {
+          expect(result.structured).toMatchObject({ ok: false, problem: expect.stringMatching(/earlier version without a key/) });
+        }
+      }),
+      { numRuns: 40 },
     );
   });
 });

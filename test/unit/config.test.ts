@@ -10,6 +10,25 @@ describe('parseCommand', () => {
     if (typeof command === 'object') {
       expect(command.config.toolsets).toEqual(['cmek', 'kms', 'certs', 'sql', 'audit']);
       expect(command.config.auditLog).toBe('/home/op/.local/state/crdb-encryption-mcp/audit.jsonl');
+      expect(command.config.auditKeyFile).toBe('/home/op/.local/state/crdb-encryption-mcp/audit.key');
+    }
+  });
+
+  it('takes the audit key file from --audit-key-file or CRDB_AUDIT_KEY_FILE, and checks CRDB_AUDIT_KEY without echoing it', () => {
+    expect(parseCommand(['--audit-key-file', '/secrets/audit.key'], env)).toMatchObject({ config: { auditKeyFile: '/secrets/audit.key' } });
+    expect(parseCommand([], { ...env, CRDB_AUDIT_KEY_FILE: '/run/k' })).toMatchObject({ config: { auditKeyFile: '/run/k' } });
+    const key = 'ab'.repeat(32);
+    expect(parseCommand([], { ...env, CRDB_AUDIT_KEY: key })).toMatchObject({ config: { auditKey: key } });
+    for (const weak of ['short-key-value', 'ab'.repeat(31)]) {
+      let message = '';
+      try {
+        parseCommand([], { ...env, CRDB_AUDIT_KEY: weak });
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(/^CRDB_AUDIT_KEY: must be at least 32 random bytes/);
+      expect(message).not.toContain(weak);
     }
   });
 
