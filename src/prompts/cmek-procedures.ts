@@ -101,7 +101,7 @@ const PROCEDURES: Record<Exclude<Reason, 'Add SAN entries'>, Procedure> = {
       '`provision_cmek_key {cluster, dry_run: true}`, then without `dry_run`: a **new** key per region, granted to CockroachDB.',
       '`rotate_cmek {cluster, mode: new_key, dry_run: true}`, operator go-ahead, then `rotate_cmek {cluster, mode: new_key}`.',
       '`get_cmek_status {cluster}`: every region `ENABLED` on the new key.',
-      'Keep the old key enabled but locked down; `revoke_cmek` only if the data owner decides CockroachDB must lose access (outage on next node restart; support needed to restore).',
+      'Keep the old key enabled but locked down; `revoke_cmek` only if the data owner decides CockroachDB must lose access (REVOKE restarts the cluster, which then stops serving at once; support needed to restore).',
       '`audit_encryption_posture` and `verify_audit_log` for the incident record.',
     ]),
     checkpoints: [
