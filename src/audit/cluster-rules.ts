@@ -91,6 +91,25 @@ function operationFindings(cluster: Cluster, info: CmekClusterInfo | null): RawF
   return [];
 }
 
+/**
+ * ENABLED is not coverage of older data: CMEK does not re-encrypt what was written before it was
+ * enabled, and managed backups from before then cannot be restored.
+ */
+function newWritesOnly(cluster: Cluster, info: CmekClusterInfo | null): RawFinding {
+  const since = (info?.region_infos ?? [])
+    .flatMap((region) => region.key_infos ?? [])
+    .map((key) => key.created_at)
+    .filter((at): at is string => Boolean(at))
+    .sort()[0];
+  return finding(cluster, {
+    code: 'cmek_covers_new_writes_only',
+    severity: 'info',
+    title: 'CMEK protects data written since it was enabled',
+    evidence: `CMEK is on${since ? ` (first key configured ${since})` : ''}. Enabling CMEK does not re-encrypt data written before it, and managed backups taken before it cannot be restored: do not count data older than that date as covered by the organization's keys.`,
+    fix: { tool: 'manual', description: 'If older data must be under your keys, rewrite it (e.g. re-create the tables from a backup restored into a new CMEK-enabled cluster) and record the CMEK enable date as the coverage start.' },
+  });
+}
+
 function stateFindings(cluster: Cluster, info: CmekClusterInfo | null): RawFinding[] {
   const status = overallStatus(info);
   if (status === 'NOT_ENABLED' || status === 'DISABLED') {
@@ -99,7 +118,7 @@ function stateFindings(cluster: Cluster, info: CmekClusterInfo | null): RawFindi
         code: 'cmek_not_enabled',
         severity: 'medium',
         title: 'CMEK is not enabled',
-        evidence: `Advanced cluster; GET /cmek: ${info ? `status ${status}` : 'CMEK was never enabled'}. Data is encrypted at rest with keys CockroachDB Cloud manages, not with the organization's own keys.`,
+        evidence: `Advanced cluster; GET /cmek: ${info ? `status ${status}` : 'CMEK was never enabled'}. Without CMEK, the cluster's disks are encrypted with keys owned and managed by the cloud provider, not with the organization's own keys.`,
         fix: { tool: 'check_cmek_eligibility', arguments: { cluster: cluster.name }, description: 'Check eligibility, then provision_cmek_key and enable_cmek.' },
       }),
     ];
@@ -110,14 +129,14 @@ function stateFindings(cluster: Cluster, info: CmekClusterInfo | null): RawFindi
         code: 'cmek_revoked',
         severity: 'high',
         title: 'CMEK is revoked',
-        evidence: 'CMEK status REVOKED: CockroachDB can no longer use the keys; restarted nodes cannot rejoin and backups fail.',
+        evidence: 'CMEK status REVOKED: REVOKE restarted the cluster, which cannot read its keys and stopped serving; nodes do not recover on their own and backups fail.',
         fix: { tool: 'manual', description: 'If unintended, contact Cockroach Labs support (restoring access after revocation needs them).' },
       }),
     ];
   }
   if (!CMEK_ON.has(status)) return [];
   const covered = new Set((info?.region_infos ?? []).map((region) => region.region));
-  return cluster.regions
+  const missing = cluster.regions
     .filter((region) => !covered.has(region.name))
     .map((region) =>
       finding(cluster, {
@@ -129,6 +148,7 @@ function stateFindings(cluster: Cluster, info: CmekClusterInfo | null): RawFindi
         fix: { tool: 'get_cmek_status', arguments: { cluster: cluster.name }, description: 'Add the region\'s key spec (cluster update with dedicated.cmek_region_specs), then verify with get_cmek_status.' },
       }),
     );
+  return missing;
 }
 
 function keyType(cluster: Cluster, info: CmekKeyInfo): KmsKeyType | undefined {
@@ -141,7 +161,7 @@ function keyType(cluster: Cluster, info: CmekKeyInfo): KmsKeyType | undefined {
 export async function auditAdvancedCluster(cluster: Cluster, info: CmekClusterInfo | null, lookup: KmsLookup | undefined, now: number): Promise<ClusterAudit> {
   const status = overallStatus(info);
   const result: ClusterResult = { ...baseResult(cluster, 'audited'), cmek_status: status, ...(CMEK_ON.has(status) ? { cmek_possible: true } : {}) };
-  const findings = [...stateFindings(cluster, info), ...operationFindings(cluster, info)];
+  const findings = [...stateFindings(cluster, info), ...operationFindings(cluster, info), ...(CMEK_ON.has(status) ? [newWritesOnly(cluster, info)] : [])];
   const unverified: string[] = [];
   const ref = { id: cluster.id, name: cluster.name };
   result.regions = await Promise.all(

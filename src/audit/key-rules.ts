@@ -169,17 +169,6 @@ function provisionArguments(ctx: KeyContext, uri: string, aliases: readonly stri
 function protectionFindings(ctx: KeyContext, uri: string, key: KeyDescription): KeyFinding[] {
   const { purgeProtection, windowDays } = key.deletion;
   const purgeFix = enablePurgeProtection(ctx.type, uri);
-  if (purgeFix && purgeProtection === false && windowDays === undefined) {
-    return [
-      {
-        code: 'soft_delete_disabled',
-        severity: 'critical',
-        title: 'Key Vault soft delete is off',
-        evidence: 'The key is purgeable with no recovery window: a deletion destroys it at once.',
-        fix: { tool: 'manual', description: 'Move the key to a vault with soft delete (90 days) and purge protection, then rotate CMEK to it with rotate_cmek mode new_key.' },
-      },
-    ];
-  }
   const findings: KeyFinding[] = [];
   if (purgeFix && purgeProtection === false) {
     findings.push({

@@ -27,7 +27,7 @@ export interface EligibilityReport {
 }
 
 const ADDON_UNVERIFIABLE =
-  'The advanced security add-on is chosen when the cluster is created and no Cloud API field shows it, so this cannot be verified through the API.';
+  'The advanced security add-on is chosen when the cluster is created and no Cloud API field shows it (network_visibility is evidence, not proof), so this cannot be verified through the API.';
 const NEW_CLUSTER =
   'CMEK needs an Advanced cluster created with advanced security features (private network). There is no in-place upgrade: create such a cluster (Cloud Console or API), move the data (BACKUP/RESTORE or a changefeed), then run check_cmek_eligibility on it.';
 
@@ -97,11 +97,17 @@ export function assessEligibility(cluster: Cluster, reading: CmekReading): Eligi
   if (advanced) {
     const visibility = cluster.network_visibility;
     checks.push(
-      visibility === 'PRIVATE'
-        ? { check: 'network_visibility', result: 'pass', detail: 'Private cluster (required by advanced security features).' }
-        : visibility === 'PUBLIC'
-          ? { check: 'network_visibility', result: 'fail', detail: 'Public cluster: advanced security features (and so CMEK) need a private cluster chosen at creation.' }
-          : { check: 'network_visibility', result: 'unknown', detail: 'The API did not report network visibility.' },
+      !provider.privateClusters
+        ? { check: 'network_visibility', result: 'pass', detail: `${cluster.cloud_provider} has no private Advanced clusters, so being ${visibility ?? 'public'} does not block CMEK there.` }
+        : visibility === 'PRIVATE'
+          ? {
+              check: 'network_visibility',
+              result: 'pass',
+              detail: 'Private cluster: evidence for the advanced security add-on (the Terraform provider documents private network visibility as required for CMEK; clusters created with it have advanced security features).',
+            }
+          : visibility === 'PUBLIC'
+            ? { check: 'network_visibility', result: 'fail', detail: `Public cluster: on ${cluster.cloud_provider}, advanced security features (and so CMEK) need a private cluster chosen at creation.` }
+            : { check: 'network_visibility', result: 'unknown', detail: 'The API did not report network visibility.' },
     );
     checks.push(
       cluster.customer_cloud_account

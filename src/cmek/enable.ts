@@ -16,6 +16,23 @@ export interface EnableCmekOptions {
   dryRun: boolean;
 }
 
+/**
+ * What enabling CMEK does not do, said before enabling (dry run included) and in the result
+ * (docs: cockroachcloud/cmek.md and managing-cmek.md).
+ */
+export const ENABLE_CAVEATS: readonly Check[] = [
+  {
+    check: 'existing_data',
+    result: 'warn',
+    detail: 'Enabling CMEK does not re-encrypt data already written: only data written afterwards is protected by your keys (the docs advise enabling CMEK before creating databases or inserting data).',
+  },
+  {
+    check: 'pre_cmek_backups',
+    result: 'warn',
+    detail: 'Managed backups taken before CMEK is enabled can no longer be restored once it is on: take any restore you may need first, or keep a self-managed backup.',
+  },
+];
+
 export type CmekRequest = {
   method: 'POST' | 'PUT' | 'PATCH';
   path: string;
@@ -60,7 +77,8 @@ export async function enableCmek(env: CmekEnv, clusterRef: string, inputs: reado
   refuseWhenOn(ref, current);
   refuseWhileOperationRuns(cluster, 'enable_cmek');
 
-  const { specs, checks } = validateRegionSpecs(cluster, inputs, true);
+  const { specs, checks: specChecks } = validateRegionSpecs(cluster, inputs, true);
+  const checks = [...ENABLE_CAVEATS, ...specChecks];
   const fix = 'fix the region specs (provision_cmek_key emits correct ones) and run enable_cmek again.';
   refuseOnFailures(checks, `enable_cmek refused for ${cluster.name}`, fix);
   checks.push(...(await checkKeysInKms(env, specs)));
@@ -76,7 +94,7 @@ export async function enableCmek(env: CmekEnv, clusterRef: string, inputs: reado
       request,
       checks,
       regions: regionOutcomes(current, regions),
-      next_step: `Every check passed. Run enable_cmek again without dry_run to send this request.`,
+      next_step: `Every check passed. Tell the operator the two caveats above (existing data is not re-encrypted; pre-CMEK managed backups become unrestorable), then run enable_cmek again without dry_run to send this request.`,
     };
   }
 

@@ -1,12 +1,12 @@
 /**
  * Offline validation of CMEK region specs, before anything is sent: regions known and (for
  * enable) all covered, no duplicates, key type matching the cloud, URI well formed for its
- * provider and located in the region, principal of the right shape.
+ * provider (a key outside the region is a warning, never a refusal), principal of the right shape.
  */
 import type { Cluster, CmekKeyType, CmekRegionSpec } from '../cloud/schemas.js';
 import { OperatorError } from '../errors.js';
 import { KeyUriError } from '../kms/key-uri.js';
-import { keyLocation, keyTypeForCloud, kmsProvider, validateCmekKeyUri } from '../kms/providers/index.js';
+import { keyTypeForCloud, kmsProvider, validateCmekKeyUri } from '../kms/providers/index.js';
 import type { KmsKeyType } from '../kms/provider.js';
 import { type Check } from './context.js';
 
@@ -84,19 +84,8 @@ export function checkUriAndPrincipal(type: KmsKeyType, region: string, uri: stri
   const checks: Check[] = [];
   try {
     const parsed = validateCmekKeyUri(type, uri);
-    const location = keyLocation(parsed);
-    if (location === undefined) {
-      checks.push({ check: 'key_uri', result: 'pass', region, detail: 'Key identifier is well formed (the vault region is not part of it).' });
-    } else if (location !== region) {
-      checks.push({
-        check: 'key_location',
-        result: 'fail',
-        region,
-        detail: `The key is in ${location} but the cluster region is ${region}; use a key created in ${region}.`,
-      });
-    } else {
-      checks.push({ check: 'key_uri', result: 'pass', region, detail: `Key URI is well formed and in ${region}.` });
-    }
+    const location = kmsProvider(type).locationCheck(parsed, region);
+    checks.push({ check: location.result === 'pass' ? 'key_uri' : 'key_location', result: location.result, region, detail: location.detail });
   } catch (error) {
     if (!(error instanceof KeyUriError)) throw error;
     checks.push({ check: 'key_uri', result: 'fail', region, detail: `${error.why} Fix: ${error.next}` });

@@ -45,12 +45,12 @@ export const REVOCATION_STEPS = [
 
 /** What stops working after revocation. */
 export const REVOCATION_CONSEQUENCES = [
-  'Nodes that restart cannot rejoin the cluster, and nodes do not recover on their own.',
-  'Managed backups fail.',
+  'REVOKE triggers a cluster restart that fails because the key is unavailable: the cluster stops serving AT ONCE and all access to its data is prevented (not "at the next node restart").',
+  'Nodes do not recover on their own, and managed backups fail.',
   'Restoring access needs Cockroach Labs support; you cannot undo this yourself.',
 ];
 
-const REVERSIBILITY = 'Not reversible by you: after REVOKE, only Cockroach Labs support can restore the cluster\'s use of the keys.';
+const REVERSIBILITY = 'Not reversible by you: the cluster is down from the moment REVOKE is sent, and only Cockroach Labs support can restore it (after you give CockroachDB access to the keys again).';
 
 async function checkAccessRemoved(env: CmekEnv, info: CmekClusterInfo): Promise<Check[]> {
   const keys = (info.region_infos ?? []).flatMap((region) => {
@@ -78,7 +78,7 @@ function confirmation(cluster: Cluster, info: CmekClusterInfo, checks: Check[], 
     tool: 'revoke_cmek',
     targetName: cluster.name,
     targetDescription: `cluster ${cluster.name} (${cluster.id}), ${cluster.cloud_provider} ${cluster.regions.map((region) => region.name).join(', ')}`,
-    action: `Revoke CMEK on cluster ${cluster.name}: CockroachDB Cloud stops using your keys.`,
+    action: `Revoke CMEK on cluster ${cluster.name}: the cluster restarts, cannot read its keys, and stops serving immediately.`,
     consequences: [
       ...REVOCATION_CONSEQUENCES,
       ...(notDone.length ? [`Step 1 (remove KMS access) is not confirmed for: ${notDone.join(', ')}.`] : []),
@@ -153,7 +153,7 @@ export async function revokeCmek(env: CmekEnv, clusterRef: string, options: Revo
   const finalStatus = overallStatus(final);
   const outcomes = regionOutcomes(final, regions);
   if (finalStatus === 'REVOKED') {
-    return { ...base, outcome: 'revoked', status: finalStatus, regions: outcomes, next_step: 'CMEK is REVOKED. Do not restart nodes; to restore access contact Cockroach Labs support.' };
+    return { ...base, outcome: 'revoked', status: finalStatus, regions: outcomes, next_step: 'CMEK is REVOKED: the cluster has stopped serving. To restore it, give CockroachDB access to the keys again and contact Cockroach Labs support.' };
   }
   if (finalStatus === 'REVOKE_FAILED') {
     return { ...base, outcome: 'failed', status: finalStatus, regions: outcomes, next_step: 'Revocation failed: read each user_message and contact Cockroach Labs support.' };

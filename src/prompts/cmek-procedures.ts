@@ -101,7 +101,7 @@ const PROCEDURES: Record<Exclude<Reason, 'Add SAN entries'>, Procedure> = {
       '`provision_cmek_key {"cluster": "my-cluster", "key_name": "crdb-cmek-my-cluster", "aws_account_id": "111122223333", "dry_run": true}`, then without `dry_run`: a **new** key per region, granted to CockroachDB.',
       '`rotate_cmek {"cluster": "my-cluster", "mode": "new_key", "new_keys": {"us-east-1": "arn:aws:kms:us-east-1:111122223333:key/1a2b3c4d-0007-4e5f-8a9b-000000000007"}, "auth_principal": "arn:aws:iam::111122223333:role/crdb-cmek-my-cluster", "dry_run": true}`, operator go-ahead, then `rotate_cmek {"cluster": "my-cluster", "mode": "new_key", "new_keys": {"us-east-1": "arn:aws:kms:us-east-1:111122223333:key/1a2b3c4d-0007-4e5f-8a9b-000000000007"}, "auth_principal": "arn:aws:iam::111122223333:role/crdb-cmek-my-cluster"}`.',
       '`get_cmek_status {"cluster": "my-cluster"}`: every region `ENABLED` on the new key.',
-      'Keep the old key enabled but locked down; `revoke_cmek` only if the data owner decides CockroachDB must lose access (outage on next node restart; support needed to restore).',
+      'Keep the old key enabled but locked down; `revoke_cmek` only if the data owner decides CockroachDB must lose access (REVOKE restarts the cluster, which then stops serving at once; support needed to restore).',
       '`audit_encryption_posture` and `verify_audit_log` for the incident record.',
     ]),
     checkpoints: [

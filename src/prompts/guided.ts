@@ -76,7 +76,8 @@ export function enableCmekGuided(args: { cluster?: string; provider?: string }):
       providerPart.text,
       `## Safety checkpoints\n${bullets([
         DRY_RUN,
-        '`POST /cmek` must cover every cluster region; new regions later go through `PATCH /api/v1/clusters/{id}` with `dedicated.cmek_region_specs`.',
+        '`POST /cmek` must cover every cluster region; new regions later go through `PATCH /api/v1/clusters/{id}` with `dedicated.cmek_region_specs` for the new regions only, sent together with `dedicated.region_nodes` adding them.',
+        'Say this to the operator BEFORE enabling: CMEK does not re-encrypt data already written (enable it before creating databases or loading data where possible), and managed backups taken before CMEK was enabled can no longer be restored.',
         NO_BLIND_RETRY,
         'Once enabled, the key must stay available: disabling it stops restarted nodes from rejoining and managed backups from running.',
       ])}`,
@@ -150,7 +151,7 @@ export function respondToKeyCompromise(args: { cluster?: string; provider?: stri
         `\`rotate_cmek\` with \`{"cluster": "${cluster}", "mode": "new_key", "new_keys": {<region>: <new key URI>}, "auth_principal": <from provision_cmek_key's region_specs>, "dry_run": true}\` (provision_cmek_key's next_actions give it complete), operator approval, then the same call without dry_run.`,
         `${call('get_cmek_status', c)}: every region \`ENABLED\` on the new key.`,
         'Keep the old key **enabled but locked down** (only CockroachDB and administrators). Data written under it still needs it.',
-        `Only if the data owner decides CockroachDB itself must lose access: ${call('revoke_cmek', c)} after reading \`skill://enabling-cmek-encryption/references/revocation.md\`. It asks a human to type the cluster name; restarted nodes will not rejoin and restoring needs Cockroach Labs support.`,
+        `Only if the data owner decides CockroachDB itself must lose access: ${call('revoke_cmek', c)} after reading \`skill://enabling-cmek-encryption/references/revocation.md\`. It asks a human to type the cluster name; REVOKE restarts the cluster, which then stops serving at once, and restoring needs Cockroach Labs support.`,
         `${call('audit_encryption_posture', { clusters: [cluster], include_kms: true })} and ${call('verify_audit_log')} for the incident record.`,
       ])}`,
       providerPart.text,

@@ -93,7 +93,7 @@ export function generateFleet(size: number): Fleet {
       cockroach_version: 'v25.4.2',
       regions: Array.from({ length: regionCount }, (_, r) => newRegion(names[(index + r) % names.length]!, provider, plan === 'ADVANCED' ? 3 : 0)),
       labels: { env: index % 3 === 0 ? 'dev' : 'prod', fleet: 'generated' },
-      network_visibility: plan === 'ADVANCED' ? 'PRIVATE' : 'PUBLIC',
+      network_visibility: plan === 'ADVANCED' && provider !== 'AZURE' ? 'PRIVATE' : 'PUBLIC',
       created_at: '2024-06-01T12:00:00Z',
       updated_at: '2026-10-01T12:00:00Z',
       ...(plan === 'ADVANCED' ? { account_id: provider === 'GCP' ? `crl-prod-${hex(index, 8)}` : `9876${String(index).padStart(8, '0')}` } : {}),

@@ -112,7 +112,8 @@ function cluster(fields: Partial<Cluster> & Pick<Cluster, 'id' | 'name' | 'plan'
     operation_status: 'UNSPECIFIED',
     cockroach_version: 'v25.4.2',
     labels: {},
-    network_visibility: dedicated ? 'PRIVATE' : 'PUBLIC',
+    // Azure has no private Advanced clusters (docs: private-clusters); the real service shows them PUBLIC.
+    network_visibility: dedicated && fields.cloud_provider !== 'AZURE' ? 'PRIVATE' : 'PUBLIC',
     created_at: T('2024-01-15T12:00:00Z'),
     updated_at: T('2026-10-01T12:00:00Z'),
     config: dedicated

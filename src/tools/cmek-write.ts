@@ -75,7 +75,7 @@ export const enableCmekTool = defineTool({
   name: 'enable_cmek',
   title: 'Enable CMEK',
   description:
-    'Enable CMEK with one key per cluster region. Validates regions, key type, URI, location, principal and KMS access first; sends nothing if any fails.',
+    'Enable CMEK with a key per cluster region. Validates first; sends nothing if a check fails. Existing data is not re-encrypted; earlier managed backups become unrestorable.',
   toolset: 'cmek',
   input: enableCmekInput,
   output: () => z.object({
@@ -229,7 +229,7 @@ export const revokeCmekTool = defineTool({
   name: 'revoke_cmek',
   title: 'Revoke CMEK',
   description:
-    "DESTRUCTIVE: revoke CMEK (after removing CockroachDB's KMS access). Restarted nodes cannot rejoin, backups fail; only support can restore. Needs human confirmation.",
+    "DESTRUCTIVE: revoke CMEK (after removing CockroachDB's KMS access). The cluster restarts and stops serving at once; only support can restore. Needs human confirmation.",
   toolset: 'cmek',
   input: revokeCmekInput,
   output: () => z.object({

@@ -16,7 +16,9 @@ const key = (uri: string, status: CmekKeyInfo['status'], created: string, fields
   ...fields,
 });
 const enabled = (...keyInfos: CmekKeyInfo[]): CmekClusterInfo => ({ status: 'ENABLED', region_infos: [{ region: 'us-east-1', status: 'ENABLED', key_infos: keyInfos }] });
-const codes = (findings: Array<{ code: string; severity: string }>) => findings.map((f) => `${f.severity}:${f.code}`).sort();
+/** Finding codes, leaving out the info note every cluster with CMEK on gets (tested on its own below). */
+const codes = (findings: Array<{ code: string; severity: string }>) =>
+  findings.filter((f) => f.code !== 'cmek_covers_new_writes_only').map((f) => `${f.severity}:${f.code}`).sort();
 
 async function run(info: CmekClusterInfo | null, kms?: ReturnType<typeof fakeKms>, fields = {}) {
   const lookup = kms ? createKmsLookup(kms.registry, new AbortController().signal, 4) : undefined;
@@ -79,7 +81,7 @@ describe('cluster rules', () => {
     });
   });
 
-  it('Azure: purge protection off (high), soft delete off (critical); GCP: short destroy window (low)', async () => {
+  it('Azure: purge protection off (high); no obsolete "soft delete off" finding (mandatory since Feb 2025); GCP: short destroy window (low)', async () => {
     const azure = 'https://kv1.vault.azure.net/keys/k/0123456789abcdef0123456789abcdef';
     const azure2 = 'https://kv2.vault.azure.net/keys/k/0123456789abcdef0123456789abcdef';
     const kms = fakeKms({
@@ -95,13 +97,33 @@ describe('cluster rules', () => {
       ],
     };
     const { findings } = await run(info, kms, { cloud_provider: 'AZURE', regions: [{ name: 'eastus' }, { name: 'westeurope' }] });
-    expect(codes(findings)).toEqual(['critical:soft_delete_disabled', 'high:purge_protection_disabled']);
+    expect(codes(findings)).toEqual(['high:purge_protection_disabled', 'high:purge_protection_disabled']);
+    expect(findings.some((f) => f.code === 'soft_delete_disabled')).toBe(false);
 
     const gcp = 'projects/p1/locations/us-central1/keyRings/r/cryptoKeys/k';
     const gcpKms = fakeKms({ [gcp]: keyDescription(gcp, 'GCP_CLOUD_KMS', { deletion: { scheduled: false, windowDays: 1 } }) });
     const gcpInfo: CmekClusterInfo = { status: 'ENABLED', region_infos: [{ region: 'us-central1', status: 'ENABLED', key_infos: [{ spec: { type: 'GCP_CLOUD_KMS', uri: gcp, auth_principal: 'sa@p1.iam.gserviceaccount.com' }, status: 'ENABLED', created_at: '2026-06-01T00:00:00Z' }] }] };
     const gcpRun = await run(gcpInfo, gcpKms, { cloud_provider: 'GCP', regions: [{ name: 'us-central1' }] });
     expect(codes(gcpRun.findings)).toEqual(['low:deletion_window_short']);
+  });
+
+  it('CMEK on is never presented as coverage of older data: an info note dates the coverage from the first key, in any region', async () => {
+    const info: CmekClusterInfo = {
+      status: 'ENABLED',
+      region_infos: [
+        { region: 'eu-west-1', status: 'ENABLED', key_infos: [key(arn(4, 'eu-west-1'), 'ENABLED', '2025-09-30T08:00:00Z')] },
+        { region: 'ap-south-1', status: 'ENABLED', key_infos: [key(arn(5, 'ap-south-1'), 'ENABLED', '2025-03-02T10:00:00Z')] },
+      ],
+    };
+    const { findings } = await run(info, undefined, { regions: [{ name: 'eu-west-1' }, { name: 'ap-south-1' }] });
+    const note = findings.find((f) => f.code === 'cmek_covers_new_writes_only')!;
+    expect(note.severity).toBe('info');
+    expect(note.evidence).toMatch(/first key configured 2025-03-02T10:00:00Z/);
+    expect(note.evidence).toMatch(/does not re-encrypt data written before it/);
+    expect(note.evidence).toMatch(/backups taken before it cannot be restored/);
+    const off = await run(null);
+    expect(off.findings.find((f) => f.code === 'cmek_not_enabled')!.evidence).toMatch(/keys owned and managed by the cloud provider/);
+    expect(off.findings.some((f) => f.code === 'cmek_covers_new_writes_only')).toBe(false);
   });
 
   it('KMS denied or unreachable: one could-not-verify note, no false finding', async () => {
@@ -111,7 +133,7 @@ describe('cluster rules', () => {
     );
     const { findings, result } = await run(enabled(key(arn(1), 'DISABLED', '2025-01-01T00:00:00Z'), key(arn(2), 'ENABLED', '2026-06-01T00:00:00Z')), kms);
     expect(codes(findings)).toEqual(['info:kms_check_unverified']);
-    expect(findings[0]!.evidence).toMatch(/kms:DescribeKey/);
+    expect(findings.find((f) => f.code === 'kms_check_unverified')!.evidence).toMatch(/kms:DescribeKey/);
     expect(result.regions[0]!.keys.every((k) => !k.verified && !k.kms)).toBe(true);
   });
 

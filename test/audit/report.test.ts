@@ -43,12 +43,14 @@ async function sampleReport(signal = new AbortController().signal): Promise<Audi
 }
 
 describe('control mapping', () => {
-  it('maps at-rest findings to CC6.1 / 164.312(a)(2)(iv) / PCI 3.x and certificates to CC6.7 / 164.312(e)(2)(ii) / PCI 4.2.1', () => {
+  it('maps at-rest findings to CC6.1 / 164.312(a)(2)(iv) / PCI 3.x and certificates to CC6.7 / 164.312(e)(2)(ii), never to PCI 4.2.1 (public networks)', () => {
     expect(controlsFor('past_key_pending_deletion')).toEqual(['SOC2 CC6.1', 'HIPAA 164.312(a)(2)(iv)', 'PCI_DSS 3.7.5']);
     expect(controlsFor('rotation_not_automatic')).toContain('PCI_DSS 3.7.4');
     expect(controlsFor('key_policy_too_broad')).toContain('PCI_DSS 3.6.1');
     expect(controlsFor('store_not_encrypted')).toContain('PCI_DSS 3.5.1');
-    expect(controlsFor('node_certificate_expires_soon')).toEqual(['SOC2 CC6.7', 'HIPAA 164.312(e)(2)(ii)', 'PCI_DSS 4.2.1']);
+    for (const code of ['node_certificate_expires_soon', 'client_certificate_expired', 'ca_certificate_expires_soon', 'certificate_check_unverified']) {
+      expect(controlsFor(code)).toEqual(['SOC2 CC6.7', 'HIPAA 164.312(e)(2)(ii)']);
+    }
     expect(() => controlsFor('made_up')).toThrow(/no control mapping/);
   });
 
@@ -67,7 +69,7 @@ describe('renderings', () => {
   it('compact text: summary, frameworks, top findings and the next step', async () => {
     const text = renderCompact(await sampleReport());
     expect(text).toMatch(/^Encryption posture audit:/);
-    expect(text).toMatch(/Findings: 1 critical, 0 high, 2 medium, 1 low, 1 info/);
+    expect(text).toMatch(/Findings: 1 critical, 0 high, 2 medium, 1 low, 2 info/);
     expect(text).toMatch(/- \[critical\] prod us-east-1: Past CMEK key is scheduled for deletion \(past_key_pending_deletion\)/);
     expect(text).not.toMatch(/\nNext:/); // the tool renders its one Next: line from next_actions
     expect(nextStep(await sampleReport())).toMatch(/^fix past_key_pending_deletion on prod us-east-1 first: Cancel the deletion now: aws kms cancel-key-deletion/);

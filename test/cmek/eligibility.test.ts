@@ -30,10 +30,12 @@ describe('assessEligibility', () => {
     expect(report.nextStep).toMatch(/re-run rotate_cmek/);
   });
 
-  it('Azure mentions limited access', () => {
+  it('Azure: public is expected (no private clusters on Azure), CMEK is in Preview', () => {
     const report = assess('payments-azure');
     expect(report.verdict).toBe('cannot_verify');
-    expect(report.checks.find((c) => c.check === 'cloud_provider')?.detail).toMatch(/limited access/);
+    expect(report.checks.find((c) => c.check === 'network_visibility')).toMatchObject({ result: 'pass' });
+    expect(report.checks.find((c) => c.check === 'cloud_provider')).toMatchObject({ result: 'warn', detail: expect.stringMatching(/Preview/) });
+    expect(report.reasons.join(' ')).not.toMatch(/private/i);
   });
 
   it('BYOC is reported as not verifiable, never as a pass', () => {

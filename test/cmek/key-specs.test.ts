@@ -36,7 +36,7 @@ describe('validateRegionSpecs', () => {
     expect(failed(checks)).toEqual(['key_type']);
   });
 
-  it('rejects a GCP name with a version, a key in the wrong location, and a bad principal', () => {
+  it('rejects a GCP name with a version and a bad principal; a key ring in another location only warns', () => {
     const { checks } = validateRegionSpecs(
       gcp,
       [
@@ -45,11 +45,12 @@ describe('validateRegionSpecs', () => {
       ],
       true,
     );
-    expect(failed(checks)).toEqual(['key_uri', 'key_location', 'auth_principal']);
+    expect(failed(checks)).toEqual(['key_uri', 'auth_principal']);
+    expect(checks.find((c) => c.check === 'key_location')).toMatchObject({ result: 'warn', region: 'europe-west1' });
     expect(checks.find((c) => c.check === 'key_uri')?.detail).toMatch(/WITHOUT \/cryptoKeyVersions/);
   });
 
-  it('rejects an AWS key from another region', () => {
+  it('warns, never refuses, on an AWS key from another region', () => {
     const { checks } = validateRegionSpecs(
       aws,
       [
@@ -58,8 +59,8 @@ describe('validateRegionSpecs', () => {
       ],
       true,
     );
-    expect(failed(checks)).toEqual(['key_location']);
-    expect(checks.find((c) => c.check === 'key_location')?.detail).toMatch(/eu-central-1 but the cluster region is us-east-1/);
+    expect(failed(checks)).toEqual([]);
+    expect(checks.find((c) => c.check === 'key_location')).toMatchObject({ result: 'warn', detail: expect.stringMatching(/in eu-central-1 and serves us-east-1.*recommended/) });
   });
 
   it('never throws on arbitrary input', () => {

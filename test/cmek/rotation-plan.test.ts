@@ -59,9 +59,12 @@ describe('planRotation', () => {
     ]);
   });
 
-  it('new_key validates the new URIs', () => {
+  it('new_key validates the new URIs; a key in another region warns, never refuses', () => {
     const plan = planRotation(cluster, seededCmek('prod-east'), { mode: 'new_key', newKeys: { 'us-east-1': awsKeyArn(AWS_KEYS.wrongRegion) } });
-    expect(plan.checks.filter((c) => c.result === 'fail').map((c) => c.check)).toEqual(['key_location']);
+    expect(plan.checks.filter((c) => c.result === 'fail')).toEqual([]);
+    expect(plan.checks.filter((c) => c.result === 'warn').map((c) => c.check)).toEqual(['key_location']);
+    const bad = planRotation(cluster, seededCmek('prod-east'), { mode: 'new_key', newKeys: { 'us-east-1': 'arn:aws:kms:us-east-1:111122223333:alias/aws/ebs' } });
+    expect(bad.checks.filter((c) => c.result === 'fail').map((c) => c.check)).toEqual(['key_uri']);
   });
 
   it('rejects regions the cluster does not have, and new_keys outside the chosen regions', () => {

@@ -71,12 +71,6 @@ describe('enable_cmek', () => {
       { cluster: 'analytics-gcp', region_specs: [{ region: 'us-central1', key_spec: { uri: `${gcpKeyName(GCP_KEYS.usCentral1)}/cryptoKeyVersions/1`, auth_principal: GCP_CMEK_SERVICE_ACCOUNT } }, gcpSpecs()[1]!] },
       /WITHOUT \/cryptoKeyVersions/,
     ],
-    [
-      'a GCP key in another location',
-      { cluster: 'analytics-gcp', keys: { 'us-central1': gcpKeyName(GCP_KEYS.wrongLocation), 'europe-west1': gcpKeyName(GCP_KEYS.europeWest1) }, auth_principal: GCP_CMEK_SERVICE_ACCOUNT },
-      /in us-east1 but the cluster region is us-central1/,
-    ],
-    ['an AWS key in the wrong region', { cluster: 'byoc-ledger', keys: { 'us-east-2': awsKeyArn(AWS_KEYS.wrongRegion) }, auth_principal: AWS_CMEK_ROLE }, /in eu-central-1 but the cluster region is us-east-2/],
     ['a principal of the wrong shape', { cluster: 'analytics-gcp', keys: { 'us-central1': gcpKeyName(GCP_KEYS.usCentral1), 'europe-west1': gcpKeyName(GCP_KEYS.europeWest1) }, auth_principal: AWS_CMEK_ROLE }, /service account email/],
     ['CMEK already enabled', { cluster: 'prod-east', keys: { 'us-east-1': awsKeyArn(AWS_KEYS.prodEastNext), 'us-west-2': awsKeyArn(AWS_KEYS.prodEastNextWest) }, auth_principal: AWS_CMEK_ROLE }, /already set up.*rotate_cmek/s],
   ])('refuses %s before any POST', async (_name, args, message) => {
@@ -84,6 +78,22 @@ describe('enable_cmek', () => {
     expect(result.isError).toBe(true);
     expect(result.text).toMatch(message);
     expect(result.text).toMatch(/Next: /);
+    expect(cloudCalls(sandbox, 'POST')).toBe(0);
+  });
+
+  it('a key outside the region warns, never refuses; the dry run states the enable caveats', async () => {
+    const result = await callTool(server.client, 'enable_cmek', {
+      cluster: 'analytics-gcp',
+      keys: { 'us-central1': gcpKeyName(GCP_KEYS.wrongLocation), 'europe-west1': gcpKeyName(GCP_KEYS.europeWest1) },
+      auth_principal: GCP_CMEK_SERVICE_ACCOUNT,
+      dry_run: true,
+    });
+    expect(result.isError, result.text).toBe(false);
+    const checks = result.structured!.checks as Array<{ check: string; result: string; region?: string }>;
+    expect(checks.find((c) => c.check === 'key_location')).toMatchObject({ result: 'warn', region: 'us-central1' });
+    expect(checks.filter((c) => c.result === 'warn').map((c) => c.check)).toEqual(expect.arrayContaining(['existing_data', 'pre_cmek_backups']));
+    expect(result.text).toMatch(/does not re-encrypt data already written/);
+    expect(result.text).toMatch(/backups taken before CMEK is enabled can no longer be restored/);
     expect(cloudCalls(sandbox, 'POST')).toBe(0);
   });
 

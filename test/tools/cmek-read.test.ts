@@ -69,9 +69,11 @@ describe('check_cmek_eligibility', () => {
     expect(result.structured!.reasons).toEqual([expect.stringMatching(/cannot be verified through the API/)]);
   });
 
-  it('mentions Azure limited access', async () => {
+  it('Azure: a public cluster is eligible as far as the API shows; CMEK on Azure is in Preview', async () => {
     const result = await callTool(server.client, 'check_cmek_eligibility', { cluster: 'payments-azure' });
-    expect(result.text).toMatch(/limited access/);
+    expect(result.text).toMatch(/Preview/);
+    expect(result.structured!.verdict).not.toBe('not_eligible');
+    expect(result.structured!.checks.find((c: { check: string }) => c.check === 'network_visibility')).toMatchObject({ result: 'pass' });
   });
 
   it('names close matches for a misspelt cluster', async () => {

@@ -58,7 +58,8 @@ describe('revoke_cmek', () => {
     expect(patches()).toBe(1);
     expect(asked).toHaveLength(1);
     expect(asked[0]!.message).toContain(PROD);
-    expect(asked[0]!.message).toMatch(/restart cannot rejoin/);
+    expect(asked[0]!.message).toMatch(/stops serving AT ONCE/);
+    expect(asked[0]!.message).not.toMatch(/next node restart\b(?!")/);
     expect(asked[0]!.message).toMatch(/Cockroach Labs support/);
     expect(result.text).toMatch(/Remove CockroachDB's access/);
     expect(result.text).toMatch(/Next: /);

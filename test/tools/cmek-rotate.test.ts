@@ -136,10 +136,10 @@ describe('rotate_cmek new_key', () => {
     expect(second.structured!.request.body.region_specs).toEqual([{ region: 'us-west-2', key_spec: expect.objectContaining({ uri: NEXT_WEST }) }]);
   });
 
-  it('refuses a new key in the wrong region before any KMS or Cloud call', async () => {
-    const result = await callTool(server.client, 'rotate_cmek', { cluster: 'prod-east', mode: 'new_key', new_keys: { 'us-east-1': awsKeyArn(AWS_KEYS.wrongRegion) } });
-    expect(result.isError).toBe(true);
-    expect(result.text).toMatch(/eu-central-1 but the cluster region is us-east-1/);
+  it('a new key in another region warns, never refuses (dry run)', async () => {
+    const result = await callTool(server.client, 'rotate_cmek', { cluster: 'prod-east', mode: 'new_key', new_keys: { 'us-east-1': awsKeyArn(AWS_KEYS.wrongRegion) }, dry_run: true });
+    expect(result.text).not.toMatch(/but the cluster region is/);
+    expect(result.text).toMatch(/in eu-central-1 and serves us-east-1/);
     expect(cloudCalls(sandbox, 'PUT')).toBe(0);
   });
 

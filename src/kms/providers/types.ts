@@ -15,6 +15,12 @@ export interface ProvisionPlacement {
   azureVault?: string;
 }
 
+/** Where a key lives compared with the region it serves. */
+export interface LocationCheck {
+  result: 'pass' | 'warn';
+  detail: string;
+}
+
 /** Everything provider-specific, for one provider. `Parsed` is its parsed key URI. */
 export interface KmsProviderProfile<Parsed extends { type: KmsKeyType } = { type: KmsKeyType }, ClientOptions = unknown> {
   readonly type: Parsed['type'];
@@ -22,6 +28,12 @@ export interface KmsProviderProfile<Parsed extends { type: KmsKeyType } = { type
   readonly cloud: CloudProvider;
   /** Human name, e.g. "AWS KMS". */
   readonly label: string;
+  /**
+   * True when the cloud offers private Advanced clusters (AWS, GCP). There, private network
+   * visibility is what the Terraform provider documents as required for CMEK; a cloud without
+   * them (Azure) never fails a cluster for being public.
+   */
+  readonly privateClusters: boolean;
   /** A caveat about CMEK's availability on this provider (eligibility warns with it). */
   readonly availability?: string;
   /** One-line description of the key URI form CMEK takes, for errors. */
@@ -35,6 +47,12 @@ export interface KmsProviderProfile<Parsed extends { type: KmsKeyType } = { type
   checkCmekUri(parsed: Parsed): void;
   /** Where the key lives when the URI says so (AWS region, GCP location); undefined otherwise. */
   keyLocation(parsed: Parsed): string | undefined;
+  /**
+   * Whether a key may serve a cluster region, as the provider's CMEK docs allow: a pass or a
+   * warning, never a refusal (GCP `global` key rings, AWS multi-Region keys and one key for
+   * several regions are all documented setups).
+   */
+  locationCheck(parsed: Parsed, region: string): LocationCheck;
   /** A stable identity for "the same key" across URI forms (aliases and versions folded). */
   keyIdentity(parsed: Parsed): string;
   /** True when the URI names the key indirectly (an AWS alias): its identity needs a KMS lookup. */

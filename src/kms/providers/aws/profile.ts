@@ -18,6 +18,7 @@ export const awsProfile: KmsProviderProfile<AwsKeyUri, AwsKmsOptions> = {
   type: 'AWS_KMS',
   cloud: 'AWS',
   label: 'AWS KMS',
+  privateClusters: true,
   uriForm: 'an AWS KMS key ARN (arn:aws:kms:...)',
 
   ownsUri: (uri) => uri.startsWith('arn:'),
@@ -28,6 +29,19 @@ export const awsProfile: KmsProviderProfile<AwsKeyUri, AwsKmsOptions> = {
     }
   },
   keyLocation: (parsed) => parsed.region,
+  locationCheck(parsed, region) {
+    if (parsed.region === region) return { result: 'pass', detail: `Key URI is well formed and in ${region}.` };
+    if (parsed.multiRegion) {
+      return {
+        result: 'warn',
+        detail: `Multi-Region key ${parsed.keyId} (ARN in ${parsed.region}) serving ${region}: a documented setup (one multi-Region key may serve several regions). A replica in ${region} keeps the region independent of ${parsed.region}; use its ARN if you created one.`,
+      };
+    }
+    return {
+      result: 'warn',
+      detail: `The key is in ${parsed.region} and serves ${region}. Allowed (one key may serve several related regions), but a key in ${region} is recommended so the region does not depend on ${parsed.region}'s KMS.`,
+    };
+  },
   keyIdentity: (parsed) => `aws:${parsed.account}:${parsed.region}:${parsed.resource === 'key' ? `key/${parsed.keyId}` : parsed.alias}`,
   isAlias: (parsed) => parsed.resource === 'alias',
   confirmationName: (parsed) => parsed.keyId ?? parsed.alias!,

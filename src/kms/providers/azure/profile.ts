@@ -17,7 +17,8 @@ export const azureProfile: KmsProviderProfile<AzureKeyUri, AzureKmsOptions> = {
   type: 'AZURE_KEY_VAULT',
   cloud: 'AZURE',
   label: 'Azure Key Vault',
-  availability: 'Azure Key Vault: CMEK on Azure was limited access for a time; if enable_cmek is rejected, ask Cockroach Labs support to enable it for your organization.',
+  privateClusters: false,
+  availability: 'Azure Key Vault: CMEK on CockroachDB Advanced on Azure is in Preview (CockroachDB docs, since July 2025); Preview features may change, and if enable_cmek is rejected, ask Cockroach Labs support.',
   uriForm: 'an Azure key id (https://<vault>.vault.azure.net/keys/...)',
 
   ownsUri: (uri) => uri.startsWith('https://'),
@@ -28,6 +29,7 @@ export const azureProfile: KmsProviderProfile<AzureKeyUri, AzureKmsOptions> = {
     }
   },
   keyLocation: () => undefined,
+  locationCheck: () => ({ result: 'pass', detail: 'Key identifier is well formed (the vault region is not part of it; keep the vault in or near the cluster region).' }),
   keyIdentity: (parsed) => `azure:${parsed.vaultHost.toLowerCase()}/${parsed.keyName.toLowerCase()}`,
   isAlias: () => false,
   confirmationName: (parsed) => parsed.keyName,

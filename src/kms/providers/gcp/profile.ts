@@ -21,12 +21,21 @@ export const gcpProfile: KmsProviderProfile<GcpKeyUri, GcpKmsOptions> = {
   type: 'GCP_CLOUD_KMS',
   cloud: 'GCP',
   label: 'GCP Cloud KMS',
+  privateClusters: true,
   uriForm: 'a GCP key name (projects/.../cryptoKeys/...)',
 
   ownsUri: (uri) => uri.startsWith('projects/'),
   parseUri: parseGcpKeyName,
   checkCmekUri: checkGcpCmekKeyName,
   keyLocation: (parsed) => parsed.location,
+  locationCheck(parsed, region) {
+    if (parsed.location === region) return { result: 'pass', detail: `Key URI is well formed and in ${region}.` };
+    if (parsed.location === 'global') return { result: 'pass', detail: `Key ring in "global": allowed for every region (CockroachDB docs: the key ring's location is the cluster region or "global").` };
+    return {
+      result: 'warn',
+      detail: `The key ring is in ${parsed.location} and serves ${region}. Allowed (one key may serve several related regions), but CockroachDB's docs use a key ring in the cluster region or "global".`,
+    };
+  },
   keyIdentity: (parsed) => `gcp:${parsed.name}`,
   isAlias: () => false,
   confirmationName: (parsed) => parsed.cryptoKey,
