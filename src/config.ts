@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { SANDBOX_CMEK_TRANSITION_MS } from './sandbox/constants.js';
 
 /** Tool areas; `--toolsets` enables a subset. */
 export const TOOLSETS = ['cmek', 'kms', 'certs', 'sql', 'audit'] as const;
@@ -60,11 +61,12 @@ export const configSchema = z
         errorRate: z.coerce.number().min(0).max(1).default(0),
         throttleNext: z.coerce.number().int().min(0).default(0),
         failRegionOnNextRotate: z.string().optional(),
-        cmekTransitionMs: z.coerce.number().int().min(0).default(1500),
+        /** How long the sandbox's CMEK enable/rotate/revoke takes (the real API: minutes). */
+        cmekTransitionMs: z.coerce.number().int().min(0).max(600_000).default(SANDBOX_CMEK_TRANSITION_MS),
         rateLimitPerSecond: z.coerce.number().int().min(1).default(10),
         fleetSize: z.coerce.number().int().min(0).max(100_000).default(0),
       })
-      .default({ latencyMs: 0, errorRate: 0, throttleNext: 0, cmekTransitionMs: 1500, rateLimitPerSecond: 10, fleetSize: 0 }),
+      .default({ latencyMs: 0, errorRate: 0, throttleNext: 0, cmekTransitionMs: SANDBOX_CMEK_TRANSITION_MS, rateLimitPerSecond: 10, fleetSize: 0 }),
     sql: z.object({
       databaseUrl: z.string().optional(),
       /** Named SQL targets: name -> connection URL. */
@@ -87,10 +89,13 @@ export type Config = z.infer<typeof configSchema>;
 /** What the process should do: serve, or run a one-shot subcommand. */
 export type Command = { kind: 'serve'; config: Config } | { kind: 'verify-audit-log'; config: Config };
 
-/** Default audit log location: $XDG_STATE_HOME (or ~/.local/state)/crdb-encryption-mcp/audit.jsonl. */
-export function defaultAuditLogPath(env: NodeJS.ProcessEnv): string {
+/**
+ * Default audit log location: $XDG_STATE_HOME (or ~/.local/state)/crdb-encryption-mcp/audit.jsonl,
+ * and sandbox-audit.jsonl beside it on the sandbox, so simulated changes never enter the real trail.
+ */
+export function defaultAuditLogPath(env: NodeJS.ProcessEnv, sandbox = false): string {
   const stateHome = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
-  return join(stateHome, 'crdb-encryption-mcp', 'audit.jsonl');
+  return join(stateHome, 'crdb-encryption-mcp', sandbox ? 'sandbox-audit.jsonl' : 'audit.jsonl');
 }
 
 const flagOptions = {
@@ -116,7 +121,8 @@ export const USAGE = `Usage: crdb-encryption-mcp [verify-audit-log] [options]
   --host HOST --port PORT   HTTP bind address (default 127.0.0.1:8787)
   --read-only               expose read tools only
   --toolsets a,b            enable only these toolsets: ${TOOLSETS.join(', ')}
-  --audit-log PATH          hash-chained JSONL audit log
+  --audit-log PATH          hash-chained JSONL audit log (default under ~/.local/state;
+                            sandbox-audit.jsonl there with --sandbox)
   --audit-db URL            shared audit log table in PostgreSQL/CockroachDB
   --sql-target NAME=URL     a named SQL target (repeatable)
   --dangerously-allow-token-confirmation
@@ -126,7 +132,8 @@ Environment: COCKROACH_API_KEY, COCKROACH_API_URL, COCKROACH_CC_VERSION, DATABAS
 MCP_HTTP_TOKEN, CONFIRM_SECRET, CRDB_SQL_TARGETS (JSON object name -> URL), CRDB_AUDIT_LOG,
 CRDB_AUDIT_DB, CRDB_SKILLS_DIR. Sandbox knobs: CRDB_SANDBOX_LATENCY_MS, CRDB_SANDBOX_ERROR_RATE,
 CRDB_SANDBOX_THROTTLE_NEXT, CRDB_SANDBOX_FAIL_REGION, CRDB_SANDBOX_CMEK_DELAY_MS,
-CRDB_SANDBOX_RATE_LIMIT, CRDB_SANDBOX_FLEET_SIZE.`;
+CRDB_SANDBOX_RATE_LIMIT, CRDB_SANDBOX_FLEET_SIZE (CMEK_DELAY_MS: how long a sandbox CMEK
+enable/rotate/revoke takes, default ${SANDBOX_CMEK_TRANSITION_MS}).`;
 
 function parseSqlTargets(flags: string[] | undefined, env: NodeJS.ProcessEnv): Record<string, string> {
   const targets: Record<string, string> = {};
@@ -191,7 +198,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 
     readOnly: values['read-only'],
     toolsets: values.toolsets?.split(',').map((s) => s.trim()).filter(Boolean),
     sandbox: values.sandbox,
-    auditLog: values['audit-log'] ?? (env.CRDB_AUDIT_LOG || defaultAuditLogPath(env)),
+    auditLog: values['audit-log'] ?? (env.CRDB_AUDIT_LOG || defaultAuditLogPath(env, values.sandbox)),
     auditDb: values['audit-db'] ?? (env.CRDB_AUDIT_DB || undefined),
     dangerouslyAllowTokenConfirmation: values['dangerously-allow-token-confirmation'],
     httpToken: env.MCP_HTTP_TOKEN || undefined,
@@ -225,7 +232,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 
 /** A valid configuration with defaults, for tests and embedding. */
 export function buildConfig(overrides: Partial<Config> = {}): Config {
   return configSchema.parse({
-    auditLog: overrides.auditLog ?? defaultAuditLogPath(process.env),
+    auditLog: overrides.auditLog ?? defaultAuditLogPath(process.env, overrides.sandbox),
     cloud: {},
     sql: {},
     ...overrides,

@@ -11,7 +11,9 @@ import type { ElicitationSession } from './safety/elicitation-session.js';
 import { createRedactor, registerConfigSecrets } from './safety/redact.js';
 import type { AuditLog, Confirm, Redactor } from './safety/types.js';
 import type { Sandbox } from './sandbox/index.js';
-import { SANDBOX_API_KEY, SELF_HOSTED_TARGET } from './sandbox/constants.js';
+import type { SandboxIdentities } from './sandbox/identities.js';
+import type { SqlServer } from './sandbox/sql-server.js';
+import { SANDBOX_API_KEY, SANDBOX_POLL_INTERVAL_MS, SELF_HOSTED_TARGET } from './sandbox/constants.js';
 import type { SkillCatalog } from './skills/catalog.js';
 import type { SqlConnector } from './sql/connector.js';
 import { deferred } from './deferred.js';
@@ -33,7 +35,9 @@ export interface Deps {
   sql: SqlConnector;
   skills: SkillCatalog;
   /** Resolves to the embedded sandbox when running on it (it may still be starting). */
-  sandbox?: Promise<Sandbox>;
+  sandbox?: Promise<Sandbox<SqlServer>>;
+  /** The sandbox's seeded AWS account, GCP project, Azure tenant and vaults (only on the sandbox). */
+  sandboxIdentities?: SandboxIdentities;
   close(): Promise<void>;
 }
 
@@ -49,7 +53,7 @@ function lazy<T>(create: () => T): () => T {
  * Builds the dependencies for a configuration, wired to the sandbox when given. The sandbox may
  * be a promise: the server then answers initialize at once and tools wait for the emulators.
  */
-export async function createDeps(config: Config, sandboxOrPromise?: Sandbox | Promise<Sandbox>, overrides: DepsOverrides = {}): Promise<Deps> {
+export async function createDeps(config: Config, sandboxOrPromise?: Sandbox<SqlServer> | Promise<Sandbox<SqlServer>>, overrides: DepsOverrides = {}): Promise<Deps> {
   const redactor = overrides.redactor ?? createRedactor();
   const sandbox = sandboxOrPromise === undefined ? undefined : Promise.resolve(sandboxOrPromise);
   // A failed start surfaces on first use, not as an unhandled rejection.
@@ -57,6 +61,7 @@ export async function createDeps(config: Config, sandboxOrPromise?: Sandbox | Pr
   const apiKey = sandbox ? SANDBOX_API_KEY : config.cloud.apiKey;
   registerConfigSecrets(redactor, config);
   const clock = overrides.clock ?? { now: () => Date.now() };
+  const sandboxIdentities = sandbox ? (await import('./sandbox/identities.js')).SANDBOX_IDENTITIES : undefined;
   const cloudOptions = { ...config.cloud, apiKey: apiKey ?? '' };
   const cloud = lazy((): CloudApi => {
     if (!cloudOptions.apiKey) {
@@ -69,7 +74,16 @@ export async function createDeps(config: Config, sandboxOrPromise?: Sandbox | Pr
     return deferred(async () => {
       const { createCloudClient } = await import('./cloud/client.js');
       const running = await sandbox;
-      return createCloudClient(running ? { ...cloudOptions, baseUrl: running.cloud.url, rateLimitPerSecond: running.cloud.rateLimitPerSecond } : cloudOptions);
+      return createCloudClient(
+        running
+          ? {
+              ...cloudOptions,
+              baseUrl: running.cloud.url,
+              rateLimitPerSecond: running.cloud.rateLimitPerSecond,
+              pollIntervalMs: Math.min(cloudOptions.pollIntervalMs, SANDBOX_POLL_INTERVAL_MS),
+            }
+          : cloudOptions,
+      );
     });
   });
   const kms =
@@ -81,7 +95,7 @@ export async function createDeps(config: Config, sandboxOrPromise?: Sandbox | Pr
       },
       GCP_CLOUD_KMS: async () => {
         const running = await sandbox;
-        return (await import('./kms/gcp.js')).createGcpKmsProvider(running ? { sandboxPort: running.gcp.port } : {});
+        return (await import('./kms/gcp.js')).createGcpKmsProvider(running && sandboxIdentities ? { sandboxPort: running.gcp.port, projectId: sandboxIdentities.gcp.project } : {});
       },
       AZURE_KEY_VAULT: async () => {
         const running = await sandbox;
@@ -119,7 +133,7 @@ export async function createDeps(config: Config, sandboxOrPromise?: Sandbox | Pr
     kms,
     sql,
     skills,
-    ...(sandbox ? { sandbox } : {}),
+    ...(sandbox ? { sandbox, sandboxIdentities } : {}),
     async close() {
       await Promise.allSettled([audit.close(), sql.close()]);
     },

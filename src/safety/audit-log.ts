@@ -17,15 +17,14 @@ export { verifyAuditFile } from './audit-file.js';
 /**
  * Opens the configured audit log. Nothing is read, created or connected until the first append
  * or verify, so start-up stays fast. Registers the configuration's secrets with the redactor,
- * which is applied to every entry before it is hashed.
+ * which is applied to every entry before it is hashed. On the sandbox every entry is marked
+ * `sandbox: true` (its default file is also a separate one, see defaultAuditLogPath).
  */
 export async function openAuditLog(config: Config, redactor: Redactor): Promise<AuditLog> {
   registerConfigSecrets(redactor, config);
-  if (config.auditDb) {
-    const { openSqlAuditLog } = await import('./audit-sql.js');
-    return openSqlAuditLog(config.auditDb, redactor);
-  }
-  return openFileAuditLog(config.auditLog, redactor);
+  const log = config.auditDb ? (await import('./audit-sql.js')).openSqlAuditLog(config.auditDb, redactor) : openFileAuditLog(config.auditLog, redactor);
+  if (!config.sandbox) return log;
+  return { ...log, append: (event) => log.append({ ...event, sandbox: true }) };
 }
 
 /** What `crdb-encryption-mcp verify-audit-log` prints (the verify_audit_log tool's fields, plus the next step). */

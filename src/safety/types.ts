@@ -69,6 +69,8 @@ export interface AuditEvent {
   requestIds?: string[];
   /** Correlates the "attempted" entry with its outcome. */
   attemptId: string;
+  /** Written by a server running on the sandbox: simulated, no real cloud resource was touched. */
+  sandbox?: true;
 }
 
 /** An event as stored: numbered and chained to its predecessor. */

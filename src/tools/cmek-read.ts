@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CLOUD_PROVIDERS, PLANS } from '../cloud/constants.js';
 import type { KeyView } from '../cmek/status.js';
 import { checkOutput, clusterInput, clusterRefOutput, cmekEnv, cmekStatusOutput, joinText, renderChecks } from './cmek-common.js';
+import type { Deps } from '../deps.js';
 import { defineTool } from './define-tool.js';
 
 const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true } as const;
@@ -42,25 +43,48 @@ export const listClusters = defineTool({
     ),
     count: z.number().int(),
     total: z.number().int(),
+    sandbox: sandboxIdentitiesOutput().optional().describe('Only on the sandbox: its simulated organization, AWS account, GCP project, Azure tenant and vaults'),
   }),
   annotations: READ,
   async run(args, ctx) {
     const { listClustersWithCmek } = await import('../cmek/clusters.js');
     const { clusters, total } = await listClustersWithCmek(cmekEnv(ctx), args);
+    const sandbox = ctx.deps.sandboxIdentities;
     const lines = clusters.map(
       (c) => `- ${c.name} (${c.id}) ${c.plan} ${c.cloud_provider} ${c.state} [${c.regions.join(', ')}] CMEK ${c.cmek_status}${c.cmek_error ? ` (${c.cmek_error})` : ''}`,
     );
     const unknown = clusters.filter((c) => c.cmek_status === 'UNKNOWN').length;
     return {
-      data: { clusters, count: clusters.length, total },
+      data: { clusters, count: clusters.length, total, ...(sandbox ? { sandbox } : {}) },
       text: joinText(
         `${clusters.length} of ${total} clusters${clusters.length < total ? ' match the filter' : ''}:`,
         ...lines,
+        ...(sandbox ? [describeSandbox(sandbox)] : []),
         `Next: ${unknown ? `${unknown} CMEK status(es) could not be read (see cmek_error); ` : ''}check_cmek_eligibility or get_cmek_status <cluster> for details.`,
       ),
     };
   },
 });
+
+const sandboxIdentitiesOutput = () =>
+  z.object({
+    organization: z.object({ id: z.string(), name: z.string() }),
+    aws: z.object({ account_id: z.string(), key_regions: z.array(z.string()), cmek_role_arn: z.string() }),
+    gcp: z.object({ project: z.string(), key_ring: z.string(), key_locations: z.array(z.string()), service_account: z.string() }),
+    azure: z.object({ tenant_id: z.string(), vaults: z.array(z.object({ name: z.string(), location: z.string(), purge_protection: z.boolean() })) }),
+    sql_targets: z.array(z.string()),
+  });
+
+function describeSandbox(sandbox: NonNullable<Deps['sandboxIdentities']>): string {
+  const vaults = sandbox.azure.vaults.map((vault) => `${vault.name} (${vault.location}, purge protection ${vault.purge_protection ? 'on' : 'off'})`);
+  return [
+    `Sandbox: simulated organization "${sandbox.organization.name}" (${sandbox.organization.id}); nothing real is touched.`,
+    `- AWS account ${sandbox.aws.account_id}, keys in ${sandbox.aws.key_regions.join(', ')}; prod-east's CMEK role ${sandbox.aws.cmek_role_arn}`,
+    `- GCP project ${sandbox.gcp.project} (the default credentials' project), key ring ${sandbox.gcp.key_ring} in ${sandbox.gcp.key_locations.join(', ')}; service account ${sandbox.gcp.service_account}`,
+    `- Azure tenant ${sandbox.azure.tenant_id}; vaults ${vaults.join(', ')}`,
+    `- SQL target(s): ${sandbox.sql_targets.join(', ')}`,
+  ].join('\n');
+}
 
 export const clusterOnlyInput = () => z.strictObject({ cluster: clusterInput() });
 

@@ -24,7 +24,7 @@ export const provisionCmekKeyInput = () =>
       .optional()
       .describe('AWS role ARN, GCP service account or Azure tenant id'),
     aws_account_id: z.string().regex(/^\d{12}$/, '12 digits').optional().describe('AWS: account for the default role crdb-cmek-<cluster>'),
-    gcp_project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id').optional().describe('GCP: project of the key ring'),
+    gcp_project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id').optional().describe('GCP: project (default: from ADC)'),
     azure_vault: z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/, 'a Key Vault name').optional().describe('Azure: vault in the region (one region per call)'),
     multi_region: z.boolean().optional().describe('AWS: multi-Region keys'),
     hsm: z.boolean().optional().describe('HSM-backed key (Azure, GCP)'),
@@ -81,9 +81,11 @@ export const provisionCmekKey = defineTool({
       );
     }
     const organization = await cloud.getOrganization(callOptions);
-    const principal = defaultPrincipal(type, cluster.name, args);
-    const containerFor = containerResolver(type, args);
     const provider = await ctx.deps.kms.get(type);
+    const gcpProject = type === 'GCP_CLOUD_KMS' ? (args.gcp_project ?? (await provider.defaultProject?.(ctx.signal))) : undefined;
+    const located = { ...args, ...(gcpProject ? { gcp_project: gcpProject } : {}) };
+    const principal = defaultPrincipal(type, cluster.name, located);
+    const containerFor = containerResolver(type, located);
     const outcome = await provisionCmekKeys(
       provider,
       {

@@ -3,7 +3,9 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { buildConfig } from '../../src/config.js';
 import { GENESIS_HASH, entryHash } from '../../src/safety/audit-chain.js';
+import { openAuditLog } from '../../src/safety/audit-log.js';
 import { openFileAuditLog, verifyAuditFile } from '../../src/safety/audit-file.js';
 import { createRedactor } from '../../src/safety/redact.js';
 import type { AuditEntry, AuditEvent } from '../../src/safety/types.js';
@@ -25,6 +27,20 @@ const writeLines = (path: string, lines: string[]) => writeFileSync(path, lines.
 const verify = (path: string) => verifyAuditFile(path, { allowMissing: false });
 
 describe('file audit log', () => {
+  it('on the sandbox marks every entry sandbox: true (covered by the hash), elsewhere never', async () => {
+    const dir = tempDir();
+    for (const sandbox of [true, false]) {
+      const config = buildConfig({ sandbox, auditLog: join(dir, `${sandbox}.jsonl`) });
+      const log = await openAuditLog(config, createRedactor());
+      await log.append(event(1));
+      await log.append(event(2, { outcome: 'succeeded' }));
+      await log.close();
+      const entries = readLines(config.auditLog).map((line) => JSON.parse(line) as AuditEntry);
+      expect(entries.map((entry) => entry.sandbox)).toEqual(sandbox ? [true, true] : [undefined, undefined]);
+      expect(await verify(config.auditLog)).toMatchObject({ ok: true, entries: 2 });
+    }
+  });
+
   it('writes a hash chain from the genesis hash, in a 0600 file under a created directory, with a head file', async () => {
     const path = await makeLog(3);
     const entries = readLines(path).map((line) => JSON.parse(line) as AuditEntry);
