@@ -9,7 +9,6 @@ import { FRAMEWORKS, SEVERITIES, type AuditReport } from '../audit/types.js';
 import type { CloudApi } from '../cloud/api.js';
 import { CLOUD_PROVIDERS, PLANS } from '../cloud/constants.js';
 import { OperatorError, errorMessage } from '../errors.js';
-import { SELF_HOSTED_TARGET } from '../sandbox/constants.js';
 import { TARGET_NAME } from '../sql/target-name.js';
 import { defineTool, type ToolContext } from './define-tool.js';
 
@@ -165,7 +164,7 @@ function cloudFor(args: AuditInput, targets: readonly string[], ctx: ToolContext
 
 /** Named targets the operator configured (plus the sandbox's self-hosted cluster). */
 function sqlTargets(requested: AuditInput['include_sql_targets'], ctx: ToolContext): string[] {
-  const configured = [...Object.keys(ctx.config.sql.targets), ...(ctx.config.sandbox ? [SELF_HOSTED_TARGET] : [])];
+  const configured = ctx.deps.sqlTargetNames;
   if (requested === true) return configured;
   if (requested === false) return [];
   const unknown = requested.filter((name) => !configured.includes(name));
