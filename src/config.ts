@@ -2,7 +2,9 @@ import { parseArgs } from 'node:util';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { SANDBOX_CMEK_TRANSITION_MS } from './sandbox/constants.js';
+
+/** Default time a sandbox CMEK enable, rotate or revoke takes (CRDB_SANDBOX_CMEK_DELAY_MS). */
+export const SANDBOX_CMEK_TRANSITION_MS = 1000;
 
 /** Tool areas; `--toolsets` enables a subset. */
 export const TOOLSETS = ['cmek', 'kms', 'certs', 'sql', 'audit'] as const;

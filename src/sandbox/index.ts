@@ -10,7 +10,7 @@ import { startCloudApiEmulator, type CloudApiEmulator } from './cloud-api.js';
 import { startGcpKmsEmulator, type GcpKmsEmulator } from './gcp-kms.js';
 import { createSqlEmulator, type SqlEmulator, type SqlServer } from './sql-server.js';
 import type { CmekKeySpec } from '../cloud/schemas.js';
-import { SANDBOX_CMEK_TRANSITION_MS } from './constants.js';
+import { SANDBOX_CMEK_TRANSITION_MS } from '../config.js';
 
 export type SandboxOptions = Config['sandboxOptions'];
 
