@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { parseAuditKey } from './safety/audit-key.js';
 
+/** Default time a sandbox CMEK enable, rotate or revoke takes (CRDB_SANDBOX_CMEK_DELAY_MS). */
+export const SANDBOX_CMEK_TRANSITION_MS = 1000;
+
 /** Tool areas; `--toolsets` enables a subset. */
 export const TOOLSETS = ['cmek', 'kms', 'certs', 'sql', 'audit'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
@@ -80,11 +83,12 @@ export const configSchema = z
         errorRate: z.coerce.number().min(0).max(1).default(0),
         throttleNext: z.coerce.number().int().min(0).default(0),
         failRegionOnNextRotate: z.string().optional(),
-        cmekTransitionMs: z.coerce.number().int().min(0).default(1500),
+        /** How long the sandbox's CMEK enable/rotate/revoke takes (the real API: minutes). */
+        cmekTransitionMs: z.coerce.number().int().min(0).max(600_000).default(SANDBOX_CMEK_TRANSITION_MS),
         rateLimitPerSecond: z.coerce.number().int().min(1).default(10),
         fleetSize: z.coerce.number().int().min(0).max(100_000).default(0),
       })
-      .default({ latencyMs: 0, errorRate: 0, throttleNext: 0, cmekTransitionMs: 1500, rateLimitPerSecond: 10, fleetSize: 0 }),
+      .default({ latencyMs: 0, errorRate: 0, throttleNext: 0, cmekTransitionMs: SANDBOX_CMEK_TRANSITION_MS, rateLimitPerSecond: 10, fleetSize: 0 }),
     sql: z.object({
       databaseUrl: z.string().optional(),
       /** Named SQL targets: name -> connection URL. */
@@ -120,9 +124,12 @@ export function defaultStateDir(env: NodeJS.ProcessEnv): string {
   return join(stateHome, 'crdb-encryption-mcp');
 }
 
-/** Default audit log location: <state dir>/audit.jsonl. */
-export function defaultAuditLogPath(env: NodeJS.ProcessEnv): string {
-  return join(defaultStateDir(env), 'audit.jsonl');
+/**
+ * Default audit log location: <state dir>/audit.jsonl, and sandbox-audit.jsonl beside it on the
+ * sandbox, so simulated changes never enter the real trail.
+ */
+export function defaultAuditLogPath(env: NodeJS.ProcessEnv, sandbox = false): string {
+  return join(defaultStateDir(env), sandbox ? 'sandbox-audit.jsonl' : 'audit.jsonl');
 }
 
 /** Default directory for audit report files: <state dir>/reports. */
@@ -163,7 +170,8 @@ export const USAGE = `Usage: crdb-encryption-mcp [verify-audit-log] [options]
   --allowed-hosts a,b       extra host names accepted in Host and Origin (default: the bind address)
   --read-only               expose read tools only
   --toolsets a,b            enable only these toolsets: ${TOOLSETS.join(', ')}
-  --audit-log PATH          HMAC-chained JSONL audit log
+  --audit-log PATH          HMAC-chained JSONL audit log (default under ~/.local/state;
+                            sandbox-audit.jsonl there with --sandbox)
   --audit-db URL            shared audit log table in PostgreSQL/CockroachDB
   --reports-dir PATH        the only directory audit reports are written to
                             (default <state dir>/reports)
@@ -176,7 +184,8 @@ Environment: COCKROACH_API_KEY, COCKROACH_API_URL, COCKROACH_CC_VERSION, DATABAS
 MCP_HTTP_TOKEN, MCP_ALLOWED_HOSTS, CONFIRM_SECRET, CRDB_SQL_TARGETS (JSON object name -> URL), CRDB_AUDIT_LOG,
 CRDB_AUDIT_DB, CRDB_REPORTS_DIR, CRDB_AUDIT_KEY_FILE, CRDB_AUDIT_KEY (the key itself, hex or base64), CRDB_SKILLS_DIR. Sandbox knobs: CRDB_SANDBOX_LATENCY_MS, CRDB_SANDBOX_ERROR_RATE,
 CRDB_SANDBOX_THROTTLE_NEXT, CRDB_SANDBOX_FAIL_REGION, CRDB_SANDBOX_CMEK_DELAY_MS,
-CRDB_SANDBOX_RATE_LIMIT, CRDB_SANDBOX_FLEET_SIZE.`;
+CRDB_SANDBOX_RATE_LIMIT, CRDB_SANDBOX_FLEET_SIZE (CMEK_DELAY_MS: how long a sandbox CMEK
+enable/rotate/revoke takes, default ${SANDBOX_CMEK_TRANSITION_MS}).`;
 
 function parseSqlTargets(flags: string[] | undefined, env: NodeJS.ProcessEnv): Record<string, string> {
   const targets: Record<string, string> = {};
@@ -247,7 +256,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 
     readOnly: values['read-only'],
     toolsets: values.toolsets?.split(',').map((s) => s.trim()).filter(Boolean),
     sandbox: values.sandbox,
-    auditLog: values['audit-log'] ?? (env.CRDB_AUDIT_LOG || defaultAuditLogPath(env)),
+    auditLog: values['audit-log'] ?? (env.CRDB_AUDIT_LOG || defaultAuditLogPath(env, values.sandbox)),
     auditDb: values['audit-db'] ?? (env.CRDB_AUDIT_DB || undefined),
     reportsDir: values['reports-dir'] ?? (env.CRDB_REPORTS_DIR || defaultReportsDir(env)),
     auditKeyFile: values['audit-key-file'] ?? (env.CRDB_AUDIT_KEY_FILE || defaultAuditKeyPath(env)),
@@ -284,7 +293,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 
 /** A valid configuration with defaults, for tests and embedding. */
 export function buildConfig(overrides: Partial<Config> = {}): Config {
   return configSchema.parse({
-    auditLog: overrides.auditLog ?? defaultAuditLogPath(process.env),
+    auditLog: overrides.auditLog ?? defaultAuditLogPath(process.env, overrides.sandbox),
     reportsDir: overrides.reportsDir ?? defaultReportsDir(process.env),
     auditKeyFile: overrides.auditKeyFile ?? defaultAuditKeyPath(process.env),
     cloud: {},

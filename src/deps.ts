@@ -13,7 +13,9 @@ import type { ElicitationSession } from './safety/elicitation-session.js';
 import { createRedactor, registerConfigSecrets } from './safety/redact.js';
 import type { AuditLog, Confirm, Redactor } from './safety/types.js';
 import type { Sandbox } from './sandbox/index.js';
-import { SANDBOX_API_KEY, SELF_HOSTED_TARGET } from './sandbox/constants.js';
+import type { SandboxIdentities } from './sandbox/identities.js';
+import type { SqlServer } from './sandbox/sql-server.js';
+import { SANDBOX_API_KEY, SANDBOX_POLL_INTERVAL_MS, SELF_HOSTED_TARGET } from './sandbox/constants.js';
 import type { SkillCatalog } from './skills/catalog.js';
 import type { SqlConnector } from './sql/connector.js';
 import { deferred } from './deferred.js';
@@ -51,7 +53,9 @@ export interface Deps {
   sqlTargetNames: string[];
   skills: SkillCatalog;
   /** Resolves to the embedded sandbox when running on it (it may still be starting). */
-  sandbox?: Promise<Sandbox>;
+  sandbox?: Promise<Sandbox<SqlServer>>;
+  /** The sandbox's seeded AWS account, GCP project, Azure tenant and vaults (only on the sandbox). */
+  sandboxIdentities?: SandboxIdentities;
   keyHomes(): Promise<KeyHomes>;
   close(): Promise<void>;
 }
@@ -68,7 +72,7 @@ function lazy<T>(create: () => T): () => T {
  * Connects a provider's client from the provider table, to its sandbox emulator when there is a
  * sandbox. The table, the SDKs and the sandbox wiring load on first use.
  */
-function loadKmsProvider(sandbox: Promise<Sandbox> | undefined): ProviderLoader {
+function loadKmsProvider(sandbox: Promise<Sandbox<SqlServer>> | undefined): ProviderLoader {
   return async <T extends KmsKeyType>(type: T) => {
     const running = await sandbox;
     const { kmsProvider } = await import('./kms/providers/index.js');
@@ -83,7 +87,7 @@ function loadKmsProvider(sandbox: Promise<Sandbox> | undefined): ProviderLoader 
  * Builds the dependencies for a configuration, wired to the sandbox when given. The sandbox may
  * be a promise: the server then answers initialize at once and tools wait for the emulators.
  */
-export async function createDeps(config: Config, sandboxOrPromise?: Sandbox | Promise<Sandbox>, overrides: DepsOverrides = {}): Promise<Deps> {
+export async function createDeps(config: Config, sandboxOrPromise?: Sandbox<SqlServer> | Promise<Sandbox<SqlServer>>, overrides: DepsOverrides = {}): Promise<Deps> {
   const redactor = overrides.redactor ?? createRedactor();
   const sandbox = sandboxOrPromise === undefined ? undefined : Promise.resolve(sandboxOrPromise);
   // A failed start surfaces on first use, not as an unhandled rejection.
@@ -91,6 +95,7 @@ export async function createDeps(config: Config, sandboxOrPromise?: Sandbox | Pr
   const apiKey = sandbox ? SANDBOX_API_KEY : config.cloud.apiKey;
   registerConfigSecrets(redactor, config);
   const clock = overrides.clock ?? { now: () => Date.now() };
+  const sandboxIdentities = sandbox ? (await import('./sandbox/identities.js')).SANDBOX_IDENTITIES : undefined;
   const cloudOptions = { ...config.cloud, apiKey: apiKey ?? '' };
   const cloud = lazy((): CloudApi => {
     if (!cloudOptions.apiKey) {
@@ -103,7 +108,16 @@ export async function createDeps(config: Config, sandboxOrPromise?: Sandbox | Pr
     return deferred(async () => {
       const { createCloudClient } = await import('./cloud/client.js');
       const running = await sandbox;
-      return createCloudClient(running ? { ...cloudOptions, baseUrl: running.cloud.url, rateLimitPerSecond: running.cloud.rateLimitPerSecond } : cloudOptions);
+      return createCloudClient(
+        running
+          ? {
+              ...cloudOptions,
+              baseUrl: running.cloud.url,
+              rateLimitPerSecond: running.cloud.rateLimitPerSecond,
+              pollIntervalMs: Math.min(cloudOptions.pollIntervalMs, SANDBOX_POLL_INTERVAL_MS),
+            }
+          : cloudOptions,
+      );
     });
   });
   const kms = overrides.kms ?? createKmsRegistry(loadKmsProvider(sandbox));
@@ -138,8 +152,8 @@ export async function createDeps(config: Config, sandboxOrPromise?: Sandbox | Pr
     sql,
     sqlTargetNames: [...Object.keys(config.sql.targets), ...(sandbox ? [SELF_HOSTED_TARGET] : [])],
     skills,
-    ...(sandbox ? { sandbox } : {}),
-    keyHomes: overrides.keyHomes ?? (sandbox ? sandboxKeyHomes : async () => ({})),
+    ...(sandbox ? { sandbox, sandboxIdentities } : {}),
+    keyHomes: overrides.keyHomes ?? (sandboxIdentities ? async () => sandboxKeyHomes(sandboxIdentities) : async () => ({})),
     async close() {
       await Promise.allSettled([audit.close(), sql.close()]);
     },
@@ -147,12 +161,12 @@ export async function createDeps(config: Config, sandboxOrPromise?: Sandbox | Pr
 }
 
 /** The sandbox's seeded key homes (its Azure vault for new keys is the one with purge protection). */
-async function sandboxKeyHomes(): Promise<KeyHomes> {
-  const seed = await import('./sandbox/seed.js');
+function sandboxKeyHomes(identities: SandboxIdentities): KeyHomes {
+  const vault = identities.azure.vaults.find((candidate) => candidate.purge_protection);
   return {
-    awsAccountId: seed.AWS_ACCOUNT,
-    gcpProject: seed.GCP_PROJECT,
-    azureTenantId: seed.AZURE_TENANT,
-    azureVaults: { [seed.AZURE_KEYS.protectedVault.location]: seed.AZURE_KEYS.protectedVault.name },
+    awsAccountId: identities.aws.account_id,
+    gcpProject: identities.gcp.project,
+    azureTenantId: identities.azure.tenant_id,
+    azureVaults: vault ? { [vault.location]: vault.name } : {},
   };
 }

@@ -1,6 +1,8 @@
 /**
  * The server process: flags/env -> config -> (sandbox) -> dependencies -> transport.
  * Nothing but the MCP stream goes to stdout in serve mode; diagnostics go to stderr.
+ * Importing this module starts nothing (its chunk is shared with worker threads); src/index.ts
+ * calls runMain().
  */
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { ConfigError, USAGE, parseCommand, type Config } from './config.js';
@@ -15,7 +17,7 @@ function log(message: string): void {
 /** Starts the sandbox in the background: the server answers initialize while the emulators boot. */
 function startSandboxIfAsked(config: Config) {
   if (!config.sandbox) return undefined;
-  const sandbox = import('./sandbox/index.js').then(({ startSandbox }) => startSandbox(config.sandboxOptions));
+  const sandbox = import('./sandbox/index.js').then(({ launchSandbox }) => launchSandbox(config.sandboxOptions));
   sandbox.catch((error: unknown) => log(`sandbox failed to start: ${error instanceof Error ? error.message : String(error)}`));
   return sandbox;
 }
@@ -82,12 +84,15 @@ async function main(): Promise<number | undefined> {
   return undefined;
 }
 
-main().then(
-  (code) => {
-    if (code !== undefined) process.exitCode = code;
-  },
-  (error: unknown) => {
-    log(`fatal: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  },
-);
+/** Runs the process: serve, or a one-shot subcommand, with its exit code. */
+export function runMain(): void {
+  main().then(
+    (code) => {
+      if (code !== undefined) process.exitCode = code;
+    },
+    (error: unknown) => {
+      log(`fatal: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    },
+  );
+}

@@ -8,6 +8,7 @@ import { build } from 'esbuild';
 import { build as rolldownBuild } from 'rolldown';
 import { median, probeServer } from './bench/stdio-probe.js';
 import { benchFleetAudit } from './bench/fleet-audit.js';
+import { benchFirstSqlAnswer } from './bench/first-sql.js';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 15);
 const CALLS = Number(process.env.BENCH_CALLS ?? 100);
@@ -106,6 +107,7 @@ async function idleMemory() {
 const cold = await coldStarts();
 const trips = { ...(await roundTrips()), ...(await idleMemory()) };
 const fleet = await benchFleetAudit({ clusters: 1000, latencyMs: 50, rateLimitPerSecond: 100 });
+const firstSql = await benchFirstSqlAnswer({ entry: join(root, 'dist/index.js'), env: cleanEnv });
 
 const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 const results = {
@@ -135,6 +137,7 @@ const results = {
     sandboxAfterCalls: trips.sandboxAfterCallsRssKb,
   },
   fleetAudit: fleet,
+  firstSqlAnswerAfterQuietStart: firstSql,
 };
 writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
@@ -145,5 +148,6 @@ const lines = [
   `round trip (median of ${CALLS}): tools/list ${trips.oursToolsListMs.toFixed(2)} ms vs minimal ${trips.minimalToolsListMs.toFixed(2)} ms; get_cmek_status ${trips.oursGetCmekStatusMs.toFixed(2)} ms vs echo ${trips.minimalEchoMs.toFixed(2)} ms`,
   `idle RSS: ours ${trips.oursIdleRssKb} KB vs minimal ${trips.minimalIdleRssKb} KB (${results.idleRssKb.ratio}x); sandbox after calls ${trips.sandboxAfterCallsRssKb} KB (emulators in-process)`,
   `fleet audit: ${fleet.clusters} clusters, ${fleet.cloudRequests} Cloud API calls, ${fleet.wallMs.toFixed(0)} ms vs rate-limit bound ${fleet.boundMs.toFixed(0)} ms = ${fleet.ratio}x (target <= 1.2x); max ${fleet.maxPerSecond} req in any 1 s (limit ${fleet.rateLimitPerSecond})`,
+  `first SQL-backed answer (verify_encryption_sql) after a quiet ${firstSql.quietMs / 1000} s sandbox start: ${firstSql.firstAnswerMs} ms (goal ${firstSql.goalMs} ms), warm ${firstSql.warmAnswerMs} ms; median of ${firstSql.repeats}`,
 ];
 process.stdout.write(`${lines.join('\n')}\nwrote bench/results.json\n`);

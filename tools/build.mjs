@@ -3,7 +3,7 @@
 // PGlite stay external and are imported on first use (separate chunks via code splitting).
 // Rolldown rather than esbuild: its tree-shaking drops the parts of zod and the SDK a server never
 // runs, which is most of the start-up cost (see README "Measured": npm run bench).
-import { rmSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'rolldown';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -34,3 +34,20 @@ await build({
     minify: { mangle: false, compress: false, codegen: { removeWhitespace: true } },
   },
 });
+
+// The sandbox's SQL stand-in loads this dump of a fresh PGlite data directory instead of running
+// initdb (src/sandbox/sql-server.ts SQL_TEMPLATE_FILE). Made once per PGlite version and cached.
+const pglite = JSON.parse(readFileSync(new URL('../node_modules/@electric-sql/pglite/package.json', import.meta.url), 'utf8'));
+const cacheDir = new URL('../node_modules/.cache/crdb-encryption-mcp/', import.meta.url);
+const cached = new URL(`pglite-${pglite.version}-datadir.tar.gz`, cacheDir);
+if (!existsSync(cached)) {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const db = await PGlite.create();
+  const dump = Buffer.from(await (await db.dumpDataDir('gzip')).arrayBuffer());
+  await db.close();
+  mkdirSync(cacheDir, { recursive: true });
+  const partial = new URL(`${cached.pathname}.${process.pid}`, cached);
+  writeFileSync(partial, dump);
+  renameSync(partial, cached);
+}
+copyFileSync(cached, new URL('../dist/chunks/sql-template.tar.gz', import.meta.url));

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PROMPTS } from '../src/prompts/definitions.js';
 import { RESOURCE_TEMPLATES, headingOf } from '../src/resources/index.js';
+import { SANDBOX_IDENTITIES } from '../src/sandbox/identities.js';
 import { CLUSTERS, CMEK, SEEDED_PROBLEMS } from '../src/sandbox/seed.js';
 import { writeOrCheck } from './generated-file.js';
 import { createSkillCatalog } from '../src/skills/catalog.js';
@@ -88,7 +89,19 @@ function sandboxTables(): string {
       return [`\`${problem.code}\``, `${where}${key}`, problem.severity];
     }),
   );
-  return `${clusters}\n\n${problems}`;
+  const { organization, aws, gcp, azure, sql_targets } = SANDBOX_IDENTITIES;
+  const identities = table(
+    ['Identity', 'Value'],
+    [
+      ['Organization', `${organization.name}, id \`${organization.id}\``],
+      ['AWS account (keys)', `\`${aws.account_id}\`, keys in ${aws.key_regions.join(', ')}; prod-east's CMEK role \`${aws.cmek_role_arn}\``],
+      ['GCP project (keys; the default credentials\' project)', `\`${gcp.project}\`, key ring \`${gcp.key_ring}\` in ${gcp.key_locations.join(', ')}; service account \`${gcp.service_account}\``],
+      ['Azure tenant', `\`${azure.tenant_id}\``],
+      ...azure.vaults.map((vault) => ['Azure Key Vault', `\`${vault.name}\` (${vault.location}, purge protection ${vault.purge_protection ? 'on' : 'off'})`]),
+      ['SQL target', sql_targets.map((target) => `\`${target}\``).join(', ')],
+    ],
+  );
+  return `${identities}\n\n${clusters}\n\n${problems}`;
 }
 
 function replaceBetween(text: string, marker: string, body: string): string {

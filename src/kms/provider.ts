@@ -147,6 +147,8 @@ export interface KmsProvider {
   rotateKey(uri: string, signal?: AbortSignal): Promise<KeyRotationResult>;
   disableKey(uri: string, signal?: AbortSignal): Promise<KeyDescription>;
   scheduleDeletion(uri: string, windowDays: number, signal?: AbortSignal): Promise<DeletionResult>;
+  /** GCP: the project of the credentials in use (Application Default Credentials), where new keys go by default. */
+  defaultProject?(signal?: AbortSignal): Promise<string>;
 }
 
 /** Gives the provider for a key type, constructing it (and importing its SDK) on first use. */

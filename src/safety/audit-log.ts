@@ -19,15 +19,15 @@ export { auditFileKind, isAuditLogFile } from './audit-file.js';
 /**
  * Opens the configured audit log. Nothing is read, created or connected until the first append
  * or verify, so start-up stays fast. Registers the configuration's secrets with the redactor,
- * which is applied to every entry before it is hashed.
+ * which is applied to every entry before it is hashed. On the sandbox every entry is marked
+ * `sandbox: true` (its default file is also a separate one, see defaultAuditLogPath).
  */
 export async function openAuditLog(config: Config, redactor: Redactor): Promise<AuditLog> {
   registerConfigSecrets(redactor, config);
-  if (config.auditDb) {
-    const { openSqlAuditLog } = await import('./audit-sql.js');
-    return openSqlAuditLog(config.auditDb, redactor, auditKeySource(config));
-  }
-  return openFileAuditLog(config.auditLog, redactor, auditKeySource(config));
+  const keys = auditKeySource(config);
+  const log = config.auditDb ? await (await import('./audit-sql.js')).openSqlAuditLog(config.auditDb, redactor, keys) : openFileAuditLog(config.auditLog, redactor, keys);
+  if (!config.sandbox) return log;
+  return { ...log, append: (event) => log.append({ ...event, sandbox: true }) };
 }
 
 /** Checks the audit log file at `path` (not necessarily the configured one) with the configured key. */

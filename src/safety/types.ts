@@ -86,6 +86,8 @@ export interface AuditEvent {
   requestIds?: string[];
   /** Correlates the "attempted" entry with its outcome. */
   attemptId: string;
+  /** Written by a server running on the sandbox: simulated, no real cloud resource was touched. */
+  sandbox?: true;
   /** For gated tools: what the confirmation gate concluded (approved, declined, replayed, ...). */
   confirmation?: ConfirmationVerdict;
 }

@@ -8,29 +8,50 @@ import { startAwsKmsEmulator, type AwsKmsEmulator } from './aws-kms.js';
 import { startAzureKeyVaultEmulator, type AzureKeyVaultEmulator } from './azure-key-vault.js';
 import { startCloudApiEmulator, type CloudApiEmulator } from './cloud-api.js';
 import { startGcpKmsEmulator, type GcpKmsEmulator } from './gcp-kms.js';
-import { createSqlEmulator, type SqlEmulator } from './sql-server.js';
+import { createSqlEmulator, type SqlEmulator, type SqlServer } from './sql-server.js';
 import type { CmekKeySpec } from '../cloud/schemas.js';
+import { SANDBOX_CMEK_TRANSITION_MS } from '../config.js';
 
 export type SandboxOptions = Config['sandboxOptions'];
 
 /** Whether CockroachDB Cloud could use a key as specified; the Cloud emulator asks the KMS emulators. */
 export type KeyAccessResult = { ok: true } | { ok: false; message: string };
 
-export interface Sandbox {
+/** The running sandbox; `Sql` is the in-process emulator (tests) or any SQL server (launchSandbox). */
+export interface Sandbox<Sql extends SqlServer = SqlEmulator> {
   cloud: CloudApiEmulator;
   aws: AwsKmsEmulator;
   gcp: GcpKmsEmulator;
   azure: AzureKeyVaultEmulator;
-  sql: SqlEmulator;
+  sql: Sql;
   /** Sets latency on every emulator at once. */
   setLatency(ms: number): void;
   stop(): Promise<void>;
 }
 
-const DEFAULTS: SandboxOptions = { latencyMs: 0, errorRate: 0, throttleNext: 0, cmekTransitionMs: 1500, rateLimitPerSecond: 10, fleetSize: 0 };
+const DEFAULTS: SandboxOptions = { latencyMs: 0, errorRate: 0, throttleNext: 0, cmekTransitionMs: SANDBOX_CMEK_TRANSITION_MS, rateLimitPerSecond: 10, fleetSize: 0 };
 
-/** Starts every emulator (the SQL server starts lazily, on first use). */
-export async function startSandbox(options: Partial<SandboxOptions> = {}): Promise<Sandbox> {
+/** Starts every emulator; the SQL emulator runs in-process and starts on first use (tests flip its faults). */
+export function startSandbox(options: Partial<SandboxOptions> = {}): Promise<Sandbox> {
+  return startEmulators(options, createSqlEmulator());
+}
+
+/**
+ * The server's --sandbox: every emulator, with the SQL stand-in started at once in a worker thread
+ * so that the first SQL-backed answer does not wait for PGlite and no request waits behind it.
+ */
+export async function launchSandbox(options: Partial<SandboxOptions> = {}): Promise<Sandbox<SqlServer>> {
+  const { startSqlEmulatorInWorker } = await import('./sql-worker.js');
+  const sql = startSqlEmulatorInWorker();
+  try {
+    return await startEmulators(options, sql);
+  } catch (error) {
+    await sql.close();
+    throw error;
+  }
+}
+
+async function startEmulators<Sql extends SqlServer>(options: Partial<SandboxOptions>, sql: Sql): Promise<Sandbox<Sql>> {
   const settings: SandboxOptions = { ...DEFAULTS, ...options };
   const [aws, gcp, azure] = await Promise.all([startAwsKmsEmulator(), startGcpKmsEmulator(), startAzureKeyVaultEmulator()]);
   const checkKeyAccess = async (spec: CmekKeySpec): Promise<KeyAccessResult> => {
@@ -51,7 +72,6 @@ export async function startSandbox(options: Partial<SandboxOptions> = {}): Promi
     rateLimitPerSecond: settings.rateLimitPerSecond,
     fleetSize: settings.fleetSize,
   });
-  const sql = createSqlEmulator();
   const emulators = [cloud, aws, gcp, azure];
   const setLatency = (ms: number) => {
     for (const emulator of emulators) emulator.faults.latencyMs = ms;

@@ -1,7 +1,8 @@
 /**
  * The sandbox's self-hosted CockroachDB stand-in: PGlite served over the Postgres wire by
  * pglite-socket on 127.0.0.1 (ephemeral port), seeded like a v26.1 cluster (see sql-seed.ts).
- * It starts on the first connectionString() call, so server start-up stays fast.
+ * It starts on the first connectionString() call (tests); the server's --sandbox starts it at
+ * launch in a worker thread instead (sql-worker.ts).
  *
  * PGlite is one backend shared by every connection (queries are serialised; session settings
  * are shared). An interceptor in front of PGlite rewrites CockroachDB-only statements and
@@ -13,6 +14,8 @@
  * - faults replace a statement with one that raises the chosen SQLSTATE, so clients see a real
  *   ErrorResponse through the real protocol.
  */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { PGlite } from '@electric-sql/pglite';
 import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { PROBE_TABLE_PREFIX } from '../sql/probe.js';
@@ -87,15 +90,22 @@ export class SqlFaultPlan {
   }
 }
 
-export interface SqlEmulator {
-  /** Starts the server on first call; resolves to a postgresql:// URL. */
+/** A running (or starting) SQL stand-in, as the server's SQL tools reach it. */
+export interface SqlServer {
+  /** Resolves to a postgresql:// URL once the server listens. */
+  connectionString(): Promise<string>;
+  /** Whether the server has been started. */
+  readonly started: boolean;
+  close(): Promise<void>;
+}
+
+/** The in-process emulator, with the fault knobs and statement log tests use. */
+export interface SqlEmulator extends SqlServer {
+  /** Starts the server on first call. */
   connectionString(): Promise<string>;
   faults: SqlFaultPlan;
   /** Every SQL statement received (simple and extended protocol), operation = its text. */
   statements: RequestLog;
-  /** Whether the server has been started. */
-  readonly started: boolean;
-  close(): Promise<void>;
 }
 
 const SET_UNSAFE = /^\s*SET\s+(?:SESSION\s+|LOCAL\s+)?allow_unsafe_internals\s*(?:=|\bTO\b)\s*'?(\w+)'?\s*;?\s*$/i;
@@ -137,15 +147,37 @@ interface Running {
   url: string;
 }
 
+export interface SqlEmulatorOptions {
+  /**
+   * A dump of a freshly initialised PGlite data directory (gzip tar, written by the build):
+   * loading it skips initdb, most of PGlite's start. Absent or unreadable: a fresh initdb.
+   */
+  template?: URL;
+}
+
+/** File name of the data directory template the build writes next to the bundled chunks. */
+export const SQL_TEMPLATE_FILE = 'sql-template.tar.gz';
+
+async function openDatabase(PGliteClass: typeof PGlite, template: URL | undefined): Promise<PGlite> {
+  if (template && existsSync(template)) {
+    try {
+      return await PGliteClass.create({ loadDataDir: new Blob([await readFile(template)]) });
+    } catch {
+      // A template from another PGlite version: initialise afresh below.
+    }
+  }
+  return PGliteClass.create();
+}
+
 /** Creates the (not yet started) SQL emulator. */
-export function createSqlEmulator(): SqlEmulator {
+export function createSqlEmulator(options: SqlEmulatorOptions = {}): SqlEmulator {
   const faults = new SqlFaultPlan();
   const statements = new RequestLog();
   let running: Promise<Running> | undefined;
 
   const start = async (): Promise<Running> => {
     const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-socket')]);
-    const db = await PGlite.create();
+    const db = await openDatabase(PGlite, options.template);
     await db.exec(seedSql(Math.floor(Date.now() / 1000)));
     const execute = db.execProtocolRawStream.bind(db);
     db.execProtocolRawStream = async (message, options) => {

@@ -4,6 +4,7 @@ import { CLOUD_PROVIDERS, PLANS } from '../cloud/constants.js';
 import type { KeyView } from '../cmek/status.js';
 import { checkOutput, clusterInput, clusterRefOutput, cmekEnv, cmekStatusOutput, joinText, renderChecks } from './cmek-common.js';
 import { eligibilityNext, listNext, statusNext } from './cmek-read-next.js';
+import type { Deps } from '../deps.js';
 import { defineTool } from './define-tool.js';
 import { nextFields, nextLine, nextOutput } from './next-actions.js';
 
@@ -45,21 +46,48 @@ export const listClusters = defineTool({
     count: z.number().int(),
     total: z.number().int(),
     ...nextOutput(),
+    sandbox: sandboxIdentitiesOutput().optional().describe('Only on the sandbox: its simulated organization, AWS account, GCP project, Azure tenant and vaults'),
   }),
   annotations: READ,
   async run(args, ctx) {
     const { listClustersWithCmek } = await import('../cmek/clusters.js');
     const { clusters, total } = await listClustersWithCmek(cmekEnv(ctx), args);
+    const sandbox = ctx.deps.sandboxIdentities;
     const lines = clusters.map(
       (c) => `- ${c.name} (${c.id}) ${c.plan} ${c.cloud_provider} ${c.state} [${c.regions.join(', ')}] CMEK ${c.cmek_status}${c.cmek_error ? ` (${c.cmek_error})` : ''}`,
     );
     const next = listNext(clusters, total, Boolean(args.plan || args.cloud || args.label));
     return {
-      data: { clusters, count: clusters.length, total, ...nextFields(next) },
-      text: joinText(`${clusters.length} of ${total} clusters${clusters.length < total ? ' match the filter' : ''}:`, ...lines, nextLine(next)),
+      data: { clusters, count: clusters.length, total, ...(sandbox ? { sandbox } : {}), ...nextFields(next) },
+      text: joinText(
+        `${clusters.length} of ${total} clusters${clusters.length < total ? ' match the filter' : ''}:`,
+        ...lines,
+        ...(sandbox ? [describeSandbox(sandbox)] : []),
+        nextLine(next),
+      ),
     };
   },
 });
+
+const sandboxIdentitiesOutput = () =>
+  z.object({
+    organization: z.object({ id: z.string(), name: z.string() }),
+    aws: z.object({ account_id: z.string(), key_regions: z.array(z.string()), cmek_role_arn: z.string() }),
+    gcp: z.object({ project: z.string(), key_ring: z.string(), key_locations: z.array(z.string()), service_account: z.string() }),
+    azure: z.object({ tenant_id: z.string(), vaults: z.array(z.object({ name: z.string(), location: z.string(), purge_protection: z.boolean() })) }),
+    sql_targets: z.array(z.string()),
+  });
+
+function describeSandbox(sandbox: NonNullable<Deps['sandboxIdentities']>): string {
+  const vaults = sandbox.azure.vaults.map((vault) => `${vault.name} (${vault.location}, purge protection ${vault.purge_protection ? 'on' : 'off'})`);
+  return [
+    `Sandbox: simulated organization "${sandbox.organization.name}" (${sandbox.organization.id}); nothing real is touched.`,
+    `- AWS account ${sandbox.aws.account_id}, keys in ${sandbox.aws.key_regions.join(', ')}; prod-east's CMEK role ${sandbox.aws.cmek_role_arn}`,
+    `- GCP project ${sandbox.gcp.project} (the default credentials' project), key ring ${sandbox.gcp.key_ring} in ${sandbox.gcp.key_locations.join(', ')}; service account ${sandbox.gcp.service_account}`,
+    `- Azure tenant ${sandbox.azure.tenant_id}; vaults ${vaults.join(', ')}`,
+    `- SQL target(s): ${sandbox.sql_targets.join(', ')}`,
+  ].join('\n');
+}
 
 export const clusterOnlyInput = () => z.strictObject({ cluster: clusterInput() });
 

@@ -27,7 +27,7 @@ export const provisionCmekKeyInput = () =>
       .optional()
       .describe('AWS role ARN, GCP service account or Azure tenant id'),
     aws_account_id: z.string().regex(/^\d{12}$/, '12 digits').optional().describe('AWS: account for the default role crdb-cmek-<cluster>'),
-    gcp_project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id').optional().describe('GCP: project of the key ring'),
+    gcp_project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id').optional().describe('GCP: project (default: from ADC)'),
     azure_vault: z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/, 'a Key Vault name').optional().describe('Azure: vault in the region (one region per call)'),
     multi_region: z.boolean().optional().describe('AWS: multi-Region keys'),
     hsm: z.boolean().optional().describe('HSM-backed key (Azure, GCP)'),
@@ -86,16 +86,17 @@ export const provisionCmekKey = defineTool({
       );
     }
     const organization = await cloud.getOrganization(callOptions);
+    const provider = await ctx.deps.kms.get(type);
+    const gcpProject = type === 'GCP_CLOUD_KMS' ? (args.gcp_project ?? (await provider.defaultProject?.(ctx.signal))) : undefined;
     const placement = {
       ...(args.auth_principal ? { authPrincipal: args.auth_principal } : {}),
       ...(args.aws_account_id ? { awsAccountId: args.aws_account_id } : {}),
-      ...(args.gcp_project ? { gcpProject: args.gcp_project } : {}),
+      ...(gcpProject ? { gcpProject } : {}),
       ...(args.azure_vault ? { azureVault: args.azure_vault } : {}),
     };
     const principal = profile.provisioning.defaultPrincipal(cluster.name, placement);
     const container = profile.provisioning.container(placement);
     const containerFor = () => container;
-    const provider = await ctx.deps.kms.get(type);
     const outcome = await provisionCmekKeys(
       provider,
       {

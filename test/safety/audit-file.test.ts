@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
+import { buildConfig } from '../../src/config.js';
 import { AUDIT_LOG_FORMAT, parseHeader } from '../../src/safety/audit-chain.js';
 import { auditFileKind, openFileAuditLog, verifyAuditFile } from '../../src/safety/audit-file.js';
 import { auditKeySource, type AuditKeySource } from '../../src/safety/audit-key.js';
+import { openAuditLog } from '../../src/safety/audit-log.js';
 import { canonicalJson } from '../../src/safety/canonical.js';
 import { createRedactor } from '../../src/safety/redact.js';
 import type { AuditEntry, AuditEvent } from '../../src/safety/types.js';
@@ -40,6 +42,20 @@ const sha256Seal = (entry: Record<string, unknown>) => {
 };
 
 describe('file audit log', () => {
+  it('on the sandbox marks every entry sandbox: true (covered by the seal), elsewhere never', async () => {
+    const dir = tempDir();
+    for (const sandbox of [true, false]) {
+      const config = buildConfig({ sandbox, auditLog: join(dir, `${sandbox}.jsonl`) });
+      const log = await openAuditLog(config, createRedactor());
+      await log.append(event(1));
+      await log.append(event(2, { outcome: 'succeeded' }));
+      await log.close();
+      const entries = readLines(config.auditLog).map((line) => JSON.parse(line) as AuditEntry);
+      expect(entries.map((entry) => entry.sandbox)).toEqual(sandbox ? [true, true] : [undefined, undefined]);
+      expect(await verify(config.auditLog)).toMatchObject({ ok: true, entries: 2 });
+    }
+  });
+
   it('writes a header, then an HMAC chain from it, in a 0600 file with a signed head; the key file is created 0600 outside the log', async () => {
     const path = await makeLog(3);
     const header = parseHeader(headerLine(path))!;

@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/index.js';
-import { CLUSTER_IDS } from '../../src/sandbox/seed.js';
-import { callTool, type TestServer } from '../helpers/harness.js';
+import { SANDBOX_IDENTITIES } from '../../src/sandbox/identities.js';
+import { AWS_ACCOUNT, AZURE_TENANT, AZURE_VAULT, CLUSTER_IDS, GCP_PROJECT } from '../../src/sandbox/seed.js';
+import { callTool, startTestServer, type TestServer } from '../helpers/harness.js';
 import { cloudCalls, useFastSandboxServer } from './cmek-helpers.js';
 
 let sandbox: Sandbox;
@@ -29,6 +30,26 @@ describe('list_clusters', () => {
     });
     expect(result.text).toMatch(/^7 of 7 clusters/);
     expect(result.text).toMatch(/Next: /);
+  });
+
+  it('names the sandbox identities (AWS account, GCP project, Azure tenant and vaults) in data and text', async () => {
+    const result = await callTool(server.client, 'list_clusters');
+    expect(result.structured!.sandbox).toEqual(SANDBOX_IDENTITIES);
+    expect(result.structured!.sandbox.gcp.project).toBe(GCP_PROJECT);
+    expect(result.structured!.sandbox.azure).toMatchObject({ tenant_id: AZURE_TENANT, vaults: expect.arrayContaining([expect.objectContaining({ name: AZURE_VAULT })]) });
+    for (const value of [AWS_ACCOUNT, GCP_PROJECT, AZURE_TENANT, AZURE_VAULT]) expect(result.text).toContain(value);
+  });
+
+  it('shows no sandbox identities on a real organization', async () => {
+    const real = await startTestServer({ deps: { cloud: () => server.deps.cloud() } });
+    try {
+      const result = await callTool(real.client, 'list_clusters');
+      expect(result.isError, result.text).toBe(false);
+      expect(result.structured).not.toHaveProperty('sandbox');
+      expect(result.text).not.toContain('Sandbox');
+    } finally {
+      await real.close();
+    }
   });
 
   it('filters by plan, cloud and label', async () => {

@@ -55,6 +55,17 @@ describe('provision_cmek_key', () => {
     await server.close();
   });
 
+  it('without gcp_project, keys go to the project of the default credentials (the sandbox: its seeded project)', async () => {
+    const server = await startCmekServer(sandbox);
+    const result = await callTool(server.client, 'provision_cmek_key', { cluster: 'analytics-gcp', key_name: 'analytics-adc', dry_run: true });
+    expect(result.isError, result.text).toBe(false);
+    for (const spec of result.structured?.region_specs as Array<{ key_spec: { uri: string; auth_principal: string } }>) {
+      expect(spec.key_spec.uri).toMatch(new RegExp(`^projects/${GCP_PROJECT}/locations/`));
+      expect(spec.key_spec.auth_principal).toBe(GCP_CMEK_SERVICE_ACCOUNT);
+    }
+    await server.close();
+  });
+
   it('refuses a region the cluster does not run in, and non-Advanced clusters, before any KMS call', async () => {
     const server = await startCmekServer(sandbox);
     const before = kmsMutations(sandbox) + sandbox.aws.log.count();

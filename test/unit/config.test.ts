@@ -52,6 +52,13 @@ describe('parseCommand', () => {
     });
   });
 
+  it('keeps the sandbox out of the real audit trail: its default log is sandbox-audit.jsonl; CMEK transitions default to 1 s', () => {
+    const sandbox = parseCommand(['--sandbox'], env);
+    expect(sandbox).toMatchObject({ config: { auditLog: '/home/op/.local/state/crdb-encryption-mcp/sandbox-audit.jsonl', sandboxOptions: { cmekTransitionMs: 1000 } } });
+    expect(parseCommand(['--sandbox'], { ...env, CRDB_AUDIT_LOG: '/var/log/x.jsonl' })).toMatchObject({ config: { auditLog: '/var/log/x.jsonl' } });
+    expect(parseCommand(['--sandbox'], { ...env, CRDB_SANDBOX_CMEK_DELAY_MS: '20' })).toMatchObject({ config: { sandboxOptions: { cmekTransitionMs: 20 } } });
+  });
+
   it('reads credentials and sandbox knobs from the environment', () => {
     const command = parseCommand([], { ...env, COCKROACH_API_KEY: 'CCDB1_abc', CRDB_SANDBOX_LATENCY_MS: '50', DATABASE_URL: 'postgresql://x@y/z' });
     expect(command).toMatchObject({ config: { cloud: { apiKey: 'CCDB1_abc' }, sandboxOptions: { latencyMs: 50 }, sql: { databaseUrl: 'postgresql://x@y/z' } } });

@@ -28,6 +28,8 @@ import { KmsError, type AccessCheck, type DeletionResult, type KeyDescription, t
 export interface GcpKmsOptions {
   /** Sandbox: plaintext gRPC on 127.0.0.1:port. */
   sandboxPort?: number;
+  /** The credentials' project; default: asked from Application Default Credentials. */
+  projectId?: string;
   /** Per-call deadline and retry settings; defaults suit production. */
   calls?: Partial<GcpCallSettings>;
   /** Wait between polls of a version still generating, ms (default 1000). */
@@ -244,6 +246,18 @@ export async function createGcpKmsProvider(options: GcpKmsOptions): Promise<GcpK
           ? { note: `Cloud KMS fixed this key's destroy window at ${actualDays} days when it was created; the ${windowDays} days you asked for cannot shorten it, so destruction happens on ${date}.` }
           : {}),
       };
+    },
+
+    async defaultProject() {
+      if (options.projectId) return options.projectId;
+      try {
+        return await client.getProjectId();
+      } catch (error) {
+        throw new KmsError(
+          'access_denied',
+          `No GCP project given and none found in Application Default Credentials (${error instanceof Error ? error.message : String(error)}). Pass gcp_project, or set one with "gcloud config set project PROJECT" / GOOGLE_CLOUD_PROJECT.`,
+        );
+      }
     },
 
     close: () => client.close(),
