@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { AUDIT_FLAG_OPTIONS, auditFlagsGiven, parseAuditFlags, type AuditCommandOptions } from './audit-flags.js';
 
 /** Tool areas; `--toolsets` enables a subset. */
 export const TOOLSETS = ['cmek', 'kms', 'certs', 'sql', 'audit'] as const;
@@ -85,7 +86,12 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 
 /** What the process should do: serve, or run a one-shot subcommand. */
-export type Command = { kind: 'serve'; config: Config } | { kind: 'verify-audit-log'; config: Config };
+export type Command =
+  | { kind: 'serve'; config: Config }
+  | { kind: 'verify-audit-log'; config: Config }
+  | { kind: 'audit'; config: Config; audit: AuditCommandOptions };
+
+const SUBCOMMANDS = ['verify-audit-log', 'audit'];
 
 /** Default audit log location: $XDG_STATE_HOME (or ~/.local/state)/crdb-encryption-mcp/audit.jsonl. */
 export function defaultAuditLogPath(env: NodeJS.ProcessEnv): string {
@@ -106,10 +112,11 @@ const flagOptions = {
   'sql-target': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
+  ...AUDIT_FLAG_OPTIONS,
 } as const;
 
 /** Usage text for --help. */
-export const USAGE = `Usage: crdb-encryption-mcp [verify-audit-log] [options]
+export const USAGE = `Usage: crdb-encryption-mcp [verify-audit-log | audit] [options]   (audit --help: the audit command's flags)
 
   --sandbox                 run on embedded emulators (no cloud account needed)
   --transport stdio|http    MCP transport (default stdio)
@@ -170,7 +177,7 @@ function formatIssue(issue: z.core.$ZodIssue): string {
  * Parses argv (without node and script) and the environment into a command.
  * Throws ConfigError with a one-line message on any unknown flag or bad value.
  */
-export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 'help' | 'version' {
+export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 'help' | 'audit-help' | 'version' {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: flagOptions, allowPositionals: true, strict: true });
@@ -178,12 +185,14 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 
     throw new ConfigError(error instanceof Error ? error.message.split('. To specify')[0]!.split('\n')[0]! : String(error));
   }
   const { values, positionals } = parsed;
-  if (values.help) return 'help';
-  if (values.version) return 'version';
   const [subcommand, ...extra] = positionals;
-  if (extra.length > 0 || (subcommand !== undefined && subcommand !== 'verify-audit-log')) {
-    throw new ConfigError(`unexpected argument ${JSON.stringify(subcommand === 'verify-audit-log' ? extra[0] : subcommand)} (see --help)`);
+  if (values.help) return subcommand === 'audit' ? 'audit-help' : 'help';
+  if (values.version) return 'version';
+  if (extra.length > 0 || (subcommand !== undefined && !SUBCOMMANDS.includes(subcommand))) {
+    throw new ConfigError(`unexpected argument ${JSON.stringify(subcommand !== undefined && SUBCOMMANDS.includes(subcommand) ? extra[0] : subcommand)} (see --help)`);
   }
+  const auditFlags = auditFlagsGiven(values);
+  if (subcommand !== 'audit' && auditFlags.length > 0) throw new ConfigError(`--${auditFlags[0]} is a flag of the audit command (see audit --help)`);
   const raw = {
     transport: values.transport,
     host: values.host,
@@ -219,6 +228,13 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 
   // Parsed once per process: zod's eval-compiled fast path would cost more to build than it saves.
   const result = configSchema.safeParse(raw, { jitless: true });
   if (!result.success) throw new ConfigError(result.error.issues.map(formatIssue).join('; '));
+  if (subcommand === 'audit') {
+    try {
+      return { kind: 'audit', config: result.data, audit: parseAuditFlags(values) };
+    } catch (error) {
+      throw new ConfigError(error instanceof Error ? error.message : String(error));
+    }
+  }
   return { kind: subcommand === 'verify-audit-log' ? 'verify-audit-log' : 'serve', config: result.data };
 }
 
