@@ -129,7 +129,7 @@ export const USAGE = `Usage: crdb-encryption-mcp [verify-audit-log | audit] [opt
   --dangerously-allow-token-confirmation
                             allow two-step token confirmation for clients without elicitation
 
-Environment: COCKROACH_API_KEY, COCKROACH_API_URL, COCKROACH_CC_VERSION, DATABASE_URL,
+Environment: CRDB_SANDBOX=true and CRDB_READ_ONLY=true (same as the flags), COCKROACH_API_KEY, COCKROACH_API_URL, COCKROACH_CC_VERSION, DATABASE_URL,
 MCP_HTTP_TOKEN, CONFIRM_SECRET, CRDB_SQL_TARGETS (JSON object name -> URL), CRDB_AUDIT_LOG,
 CRDB_AUDIT_DB, CRDB_SKILLS_DIR. Sandbox knobs: CRDB_SANDBOX_LATENCY_MS, CRDB_SANDBOX_ERROR_RATE,
 CRDB_SANDBOX_THROTTLE_NEXT, CRDB_SANDBOX_FAIL_REGION, CRDB_SANDBOX_CMEK_DELAY_MS,
@@ -156,6 +156,15 @@ function parseSqlTargets(flags: string[] | undefined, env: NodeJS.ProcessEnv): R
     targets[flag.slice(0, at)] = flag.slice(at + 1);
   }
   return targets;
+}
+
+/** A boolean setting from the environment ("true"/"1" or "false"/"0"/empty), for launchers that only set env (MCPB bundles). */
+function envFlag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const value = env[name]?.trim().toLowerCase();
+  if (!value) return undefined;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new ConfigError(`${name}: expected true or false, got ${JSON.stringify(env[name])}`);
 }
 
 function formatIssue(issue: z.core.$ZodIssue): string {
@@ -197,9 +206,9 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 
     transport: values.transport,
     host: values.host,
     port: values.port,
-    readOnly: values['read-only'],
+    readOnly: values['read-only'] ?? envFlag(env, 'CRDB_READ_ONLY'),
     toolsets: values.toolsets?.split(',').map((s) => s.trim()).filter(Boolean),
-    sandbox: values.sandbox,
+    sandbox: values.sandbox ?? envFlag(env, 'CRDB_SANDBOX'),
     auditLog: values['audit-log'] ?? (env.CRDB_AUDIT_LOG || defaultAuditLogPath(env)),
     auditDb: values['audit-db'] ?? (env.CRDB_AUDIT_DB || undefined),
     dangerouslyAllowTokenConfirmation: values['dangerously-allow-token-confirmation'],
