@@ -3,7 +3,8 @@
  * `npm pack` makes it, its production dependencies (npm ci --omit=dev from package-lock.json) and
  * manifest.json, packed with the official `mcpb` CLI.
  *
- * Usage: npm run bundle [-- --out DIR]   (default DIR: bundle/). Prints the .mcpb path last.
+ * Usage: npm run bundle [-- --out DIR] [-- --skip-build]   (default DIR: bundle/; --skip-build packs
+ * the dist/ already built instead of running prepack). Prints the .mcpb path last.
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const { values } = parseArgs({ options: { out: { type: 'string' } } });
+const { values } = parseArgs({ options: { out: { type: 'string' }, 'skip-build': { type: 'boolean' } } });
 const outDir = resolve(values.out ?? join(root, 'bundle'));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string };
 const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) as { version: string };
@@ -31,7 +32,7 @@ function run(command: string, args: string[], options: SpawnSyncOptions = {}): s
 if (manifest.version !== pkg.version) throw new Error(`manifest.json version ${manifest.version} differs from package.json ${pkg.version}`);
 const work = mkdtempSync(join(tmpdir(), 'crdb-mcp-bundle-'));
 try {
-  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], { cwd: root })) as Array<{ filename: string }>;
+  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work, ...(values['skip-build'] ? ['--ignore-scripts'] : [])], { cwd: root })) as Array<{ filename: string }>;
   const stage = join(work, 'stage');
   mkdirSync(stage);
   run('tar', ['xzf', join(work, packed[0]!.filename), '-C', stage, '--strip-components=1']);
