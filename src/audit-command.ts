@@ -3,9 +3,8 @@
  * domain code as the audit_encryption_posture tool, prints or writes the report in the format
  * asked, and turns the worst finding into the exit code (AUDIT_USAGE lists the codes).
  */
-import { randomBytes } from 'node:crypto';
-import { lstat, rename, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { lstat, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { AuditCommandOptions, FailOn } from './audit-flags.js';
 import type { AuditReport, Severity } from './audit/types.js';
 import type { Config } from './config.js';
@@ -60,20 +59,10 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** New file: exclusive create. --overwrite: a temporary file renamed over it (never half-written). */
+/** New file: exclusive create. --overwrite: replaced atomically. */
 async function writeOutput(path: string, text: string, overwrite: boolean): Promise<void> {
-  if (!overwrite) {
-    await writeFile(path, text, { flag: 'wx' });
-    return;
-  }
-  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(temporary, text, { flag: 'wx' });
-    await rename(temporary, path);
-  } catch (error) {
-    await unlink(temporary).catch(() => {});
-    throw error;
-  }
+  if (overwrite) return (await import('./audit/report-file.js')).writeAtomically(path, text);
+  await writeFile(path, text, { flag: 'wx' });
 }
 
 /** Progress on one rewritten stderr line, only for a person watching a terminal. */

@@ -48,7 +48,8 @@ async function checkReplaceable(path: string, isOurs: (text: string) => boolean)
   }
 }
 
-async function writeAtomically(path: string, text: string): Promise<void> {
+/** Writes `text` to a temporary name beside `path`, then renames it over `path`: never half-written. */
+export async function writeAtomically(path: string, text: string): Promise<void> {
   const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     await writeFile(temporary, text, { flag: 'wx' });

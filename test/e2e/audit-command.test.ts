@@ -6,8 +6,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Ajv from 'ajv-draft-04';
-import addFormats from 'ajv-formats';
+import AjvDraft04 from 'ajv-draft-04';
+import ajvFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/harness.js';
 
@@ -33,8 +33,8 @@ function audit(args: string[], env: Record<string, string> = {}): Promise<Run> {
 }
 
 function sarifValidator() {
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  addFormats(ajv);
+  const ajv = new AjvDraft04.default({ strict: false, allErrors: true });
+  ajvFormats.default(ajv);
   return ajv.compile(JSON.parse(readFileSync(join(process.cwd(), 'schemas', 'sarif-schema-2.1.0.json'), 'utf8')));
 }
 

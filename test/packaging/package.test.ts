@@ -12,8 +12,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
+import { Ajv } from 'ajv';
+import ajvFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/harness.js';
 
@@ -49,7 +49,7 @@ describe('server.json and the MCPB manifest', () => {
   it('server.json is valid against the MCP Registry schema kept in schemas/ and matches package.json', () => {
     const server = readJson(join(ROOT, 'server.json'));
     const ajv = new Ajv({ strict: false, allErrors: true });
-    addFormats(ajv);
+    ajvFormats.default(ajv);
     const validate = ajv.compile(readJson(join(ROOT, 'schemas', 'mcp-server-2025-09-29.schema.json')));
     expect(validate(server), JSON.stringify(validate.errors)).toBe(true);
     expect(validate({ ...server, name: 'no-slash', packages: [{ ...server.packages[0], version: 'latest' }] })).toBe(false);
