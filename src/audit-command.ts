@@ -10,7 +10,6 @@ import type { AuditReport, Severity } from './audit/types.js';
 import type { Config } from './config.js';
 import { createDeps } from './deps.js';
 import { errorMessage } from './errors.js';
-import { SELF_HOSTED_TARGET } from './sandbox/constants.js';
 import { SERVER_INFO } from './version.js';
 
 /** Exit codes of the audit command. */
@@ -80,14 +79,13 @@ function progressReporter(): { report(message: string): void; end(): void } {
   };
 }
 
-/** Runs the audit command; resolves to the process exit code. */
-export async function runAuditCommand(config: Config, options: AuditCommandOptions): Promise<number> {
+/** Runs the audit command (on the sandbox the entry started, if any); resolves to the process exit code. */
+export async function runAuditCommand(config: Config, options: AuditCommandOptions, sandbox?: Extract<Parameters<typeof createDeps>[1], Promise<unknown>>): Promise<number> {
   const output = options.output === undefined ? undefined : resolve(options.output);
   if (output && !options.overwrite && (await exists(output))) {
     log(`--output ${output} exists; not overwriting it. Choose a new file name, or pass --overwrite to replace it.`);
     return AUDIT_EXIT.usage;
   }
-  const sandbox = config.sandbox ? await (await import('./sandbox/index.js')).startSandbox(config.sandboxOptions) : undefined;
   const deps = await createDeps(config, sandbox);
   const controller = new AbortController();
   const stop = () => controller.abort();
@@ -112,7 +110,7 @@ export async function runAuditCommand(config: Config, options: AuditCommandOptio
           cloud: () => deps.cloud(),
           kms: deps.kms,
           sql: deps.sql,
-          extraSqlTargets: sandbox ? [SELF_HOSTED_TARGET] : [],
+          sqlTargetNames: deps.sqlTargetNames,
           now: () => deps.clock.now(),
           signal: controller.signal,
           progress: async (_done, _total, message) => progress.report(message),
@@ -142,6 +140,6 @@ export async function runAuditCommand(config: Config, options: AuditCommandOptio
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-    await Promise.allSettled([deps.close(), sandbox?.stop()]);
+    await Promise.allSettled([deps.close(), sandbox?.then((running) => running.stop())]);
   }
 }

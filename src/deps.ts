@@ -5,8 +5,9 @@
 import type { CloudApi } from './cloud/api.js';
 import type { Config } from './config.js';
 import { OperatorError } from './errors.js';
-import type { KmsRegistry } from './kms/provider.js';
-import { createKmsRegistry } from './kms/registry.js';
+import type { KmsKeyType, KmsProvider, KmsRegistry } from './kms/provider.js';
+import type { KmsClientOptions } from './kms/providers/index.js';
+import { createKmsRegistry, type ProviderLoader } from './kms/registry.js';
 import type { ElicitationSession } from './safety/elicitation-session.js';
 import { createRedactor, registerConfigSecrets } from './safety/redact.js';
 import type { AuditLog, Confirm, Redactor } from './safety/types.js';
@@ -31,6 +32,8 @@ export interface Deps {
   cloud(): CloudApi;
   kms: KmsRegistry;
   sql: SqlConnector;
+  /** Names of the SQL targets the operator can audit: configured ones plus the sandbox's self-hosted cluster. */
+  sqlTargetNames: string[];
   skills: SkillCatalog;
   /** Resolves to the embedded sandbox when running on it (it may still be starting). */
   sandbox?: Promise<Sandbox>;
@@ -43,6 +46,21 @@ export type DepsOverrides = Partial<Omit<Deps, 'close'>>;
 function lazy<T>(create: () => T): () => T {
   let value: T | undefined;
   return () => (value ??= create());
+}
+
+/**
+ * Connects a provider's client from the provider table, to its sandbox emulator when there is a
+ * sandbox. The table, the SDKs and the sandbox wiring load on first use.
+ */
+function loadKmsProvider(sandbox: Promise<Sandbox> | undefined): ProviderLoader {
+  return async <T extends KmsKeyType>(type: T) => {
+    const running = await sandbox;
+    const { kmsProvider } = await import('./kms/providers/index.js');
+    const profile: { connect(options: KmsClientOptions<T>): Promise<KmsProvider> } = kmsProvider(type);
+    if (!running) return profile.connect({});
+    const { SANDBOX_KMS_CLIENT_OPTIONS } = await import('./sandbox/kms-clients.js');
+    return profile.connect(SANDBOX_KMS_CLIENT_OPTIONS[type](running));
+  };
 }
 
 /**
@@ -72,24 +90,7 @@ export async function createDeps(config: Config, sandboxOrPromise?: Sandbox | Pr
       return createCloudClient(running ? { ...cloudOptions, baseUrl: running.cloud.url, rateLimitPerSecond: running.cloud.rateLimitPerSecond } : cloudOptions);
     });
   });
-  const kms =
-    overrides.kms ??
-    createKmsRegistry({
-      AWS_KMS: async () => {
-        const running = await sandbox;
-        return (await import('./kms/aws.js')).createAwsKmsProvider(running ? { endpoint: running.aws.url, credentials: running.aws.credentials } : {});
-      },
-      GCP_CLOUD_KMS: async () => {
-        const running = await sandbox;
-        return (await import('./kms/gcp.js')).createGcpKmsProvider(running ? { sandboxPort: running.gcp.port } : {});
-      },
-      AZURE_KEY_VAULT: async () => {
-        const running = await sandbox;
-        return (await import('./kms/azure.js')).createAzureKmsProvider(
-          running ? { sandbox: { url: running.azure.url, ca: running.azure.ca, tenantId: running.azure.tenantId } } : {},
-        );
-      },
-    });
+  const kms = overrides.kms ?? createKmsRegistry(loadKmsProvider(sandbox));
   const audit = overrides.audit ?? deferred(async () => (await import('./safety/audit-log.js')).openAuditLog(config, redactor));
   const gate = lazy(async () => (await import('./safety/confirm.js')).createConfirmationGate({ config, now: () => clock.now() }));
   const createConfirm =
@@ -118,6 +119,7 @@ export async function createDeps(config: Config, sandboxOrPromise?: Sandbox | Pr
     cloud: overrides.cloud ? () => overrides.cloud!() : cloud,
     kms,
     sql,
+    sqlTargetNames: [...Object.keys(config.sql.targets), ...(sandbox ? [SELF_HOSTED_TARGET] : [])],
     skills,
     ...(sandbox ? { sandbox } : {}),
     async close() {

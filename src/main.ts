@@ -56,7 +56,7 @@ async function main(): Promise<number | undefined> {
 
   if (command.kind === 'audit') {
     const { runAuditCommand } = await import('./audit-command.js');
-    return runAuditCommand(config, command.audit);
+    return runAuditCommand(config, command.audit, startSandboxIfAsked(config));
   }
 
   if (command.kind === 'verify-audit-log') {

@@ -3,9 +3,9 @@
  * (through key-rules) from the KMS behind each region's current and past keys.
  */
 import type { Cluster, CmekClusterInfo, CmekKeyInfo } from '../cloud/schemas.js';
-import { KEY_TYPE_FOR_CLOUD } from '../cmek/context.js';
 import { currentKey, failureMessages, isFailed, isInProgress, overallStatus, pastKeys } from '../cmek/key-infos.js';
 import type { KmsKeyType } from '../kms/provider.js';
+import { keyTypeForCloud } from '../kms/providers/index.js';
 import { auditKey } from './key-rules.js';
 import type { KmsLookup } from './kms-lookup.js';
 import type { AuditedRegion, ClusterResult, RawFinding } from './types.js';
@@ -134,7 +134,7 @@ function stateFindings(cluster: Cluster, info: CmekClusterInfo | null): RawFindi
 function keyType(cluster: Cluster, info: CmekKeyInfo): KmsKeyType | undefined {
   const type = info.spec?.type;
   if (type === 'NULL_KMS') return undefined;
-  return type ?? KEY_TYPE_FOR_CLOUD[cluster.cloud_provider];
+  return type ?? keyTypeForCloud(cluster.cloud_provider);
 }
 
 /** Audits an Advanced cluster from its CMEK info (null: never enabled). `lookup` absent: KMS skipped. */

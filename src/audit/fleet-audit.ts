@@ -30,8 +30,8 @@ export interface FleetAuditContext {
   cloud(): CloudApi;
   kms: KmsRegistry;
   sql: SqlConnector;
-  /** Names of SQL targets beyond the configured ones (the sandbox's self-hosted cluster). */
-  extraSqlTargets: readonly string[];
+  /** Names of the configured SQL targets (with the sandbox's self-hosted cluster on the sandbox). */
+  sqlTargetNames: readonly string[];
   now(): number;
   signal: AbortSignal;
   progress(done: number, total: number | undefined, message: string): Promise<void>;
@@ -71,7 +71,7 @@ export function selectSqlTargets(requested: FleetAuditRequest['includeSqlTargets
 
 /** Runs the fleet audit the request describes. Throws an OperatorError when it cannot start. */
 export async function runFleetAudit(request: FleetAuditRequest, ctx: FleetAuditContext): Promise<AuditReport> {
-  const targets = selectSqlTargets(request.includeSqlTargets, [...Object.keys(ctx.config.sql.targets), ...ctx.extraSqlTargets]);
+  const targets = selectSqlTargets(request.includeSqlTargets, ctx.sqlTargetNames);
   const rate = ctx.config.sandbox ? ctx.config.sandboxOptions.rateLimitPerSecond : ctx.config.cloud.rateLimitPerSecond;
   const { cloud, scope } = cloudFor(request, targets, ctx);
   return runAudit(

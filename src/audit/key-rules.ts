@@ -7,6 +7,7 @@
 import type { CmekKeyInfo } from '../cloud/schemas.js';
 import { ageInDays } from '../cmek/context.js';
 import type { AccessCheck, KeyDescription, KmsKeyType } from '../kms/provider.js';
+import { kmsProvider } from '../kms/providers/index.js';
 import { cancelDeletion, enableKey, enablePurgeProtection, enableRotation, narrowGrant } from './kms-fixes.js';
 import type { KmsLookup } from './kms-lookup.js';
 import type { AuditedKey, KeyKmsView, RawFinding } from './types.js';
@@ -127,7 +128,8 @@ function currentKeyFindings(ctx: KeyContext, uri: string, key: KeyDescription): 
 
 function protectionFindings(ctx: KeyContext, uri: string, key: KeyDescription): KeyFinding[] {
   const { purgeProtection, windowDays } = key.deletion;
-  if (ctx.type === 'AZURE_KEY_VAULT' && purgeProtection === false && windowDays === undefined) {
+  const purgeFix = enablePurgeProtection(ctx.type, uri);
+  if (purgeFix && purgeProtection === false && windowDays === undefined) {
     return [
       {
         code: 'soft_delete_disabled',
@@ -139,17 +141,18 @@ function protectionFindings(ctx: KeyContext, uri: string, key: KeyDescription): 
     ];
   }
   const findings: KeyFinding[] = [];
-  if (ctx.type === 'AZURE_KEY_VAULT' && purgeProtection === false) {
+  if (purgeFix && purgeProtection === false) {
     findings.push({
       code: 'purge_protection_disabled',
       severity: 'high',
       title: 'Key Vault purge protection is off',
       evidence: `Soft delete keeps a deleted key ${windowDays} days, but anyone with keys/purge can destroy it before then.`,
-      fix: { tool: 'manual', description: `Enable purge protection: ${enablePurgeProtection(uri)}.` },
+      fix: { tool: 'manual', description: `Enable purge protection: ${purgeFix}.` },
     });
   }
-  if (ctx.type !== 'AWS_KMS' && windowDays !== undefined && windowDays < SHORT_DELETION_WINDOW_DAYS) {
-    const what = ctx.type === 'GCP_CLOUD_KMS' ? 'destroy_scheduled_duration, fixed at key creation' : 'soft-delete retention';
+  const fixedWindow = kmsProvider(ctx.type).deletion.fixedWindow;
+  if (fixedWindow && windowDays !== undefined && windowDays < SHORT_DELETION_WINDOW_DAYS) {
+    const what = fixedWindow.setting;
     findings.push({
       code: 'deletion_window_short',
       severity: 'low',

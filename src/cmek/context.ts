@@ -3,8 +3,7 @@
  * the KMS providers, a clock, cancellation, progress and request-id sinks.
  */
 import type { CallOptions, CloudApi } from '../cloud/api.js';
-import type { CloudProvider } from '../cloud/schemas.js';
-import type { KmsKeyType, KmsRegistry } from '../kms/provider.js';
+import type { KmsRegistry } from '../kms/provider.js';
 
 export interface CmekEnv {
   cloud: CloudApi;
@@ -31,13 +30,6 @@ export type Check = {
   result: CheckResult;
   detail: string;
   region?: string;
-};
-
-/** The key type CMEK requires for a cluster's cloud. */
-export const KEY_TYPE_FOR_CLOUD: Record<CloudProvider, KmsKeyType> = {
-  AWS: 'AWS_KMS',
-  GCP: 'GCP_CLOUD_KMS',
-  AZURE: 'AZURE_KEY_VAULT',
 };
 
 /** A cluster reference for outputs and the audit log. */

@@ -7,6 +7,7 @@ import type { CallOptions, CloudApi } from '../cloud/api.js';
 import type { Cluster, CmekClusterInfo } from '../cloud/schemas.js';
 import { resolveCluster } from '../cloud/resolve-cluster.js';
 import { errorMessage } from '../errors.js';
+import { kmsProviderForCloud } from '../kms/providers/index.js';
 import { callOptions, type Check, type CmekEnv } from './context.js';
 import { failureMessages, isInProgress, overallStatus } from './key-infos.js';
 
@@ -82,14 +83,12 @@ export function assessEligibility(cluster: Cluster, reading: CmekReading): Eligi
       ? { check: 'state', result: 'pass', detail: 'Cluster is CREATED.' }
       : { check: 'state', result: 'fail', detail: `Cluster state is ${cluster.state}; CMEK needs a running (CREATED) cluster.` },
   );
-  checks.push({
-    check: 'cloud_provider',
-    result: cluster.cloud_provider === 'AZURE' ? 'warn' : 'pass',
-    detail:
-      cluster.cloud_provider === 'AZURE'
-        ? 'Azure Key Vault: CMEK on Azure was limited access for a time; if enable_cmek is rejected, ask Cockroach Labs support to enable it for your organization.'
-        : `${cluster.cloud_provider} is supported (${cluster.cloud_provider === 'AWS' ? 'AWS KMS' : 'GCP Cloud KMS'}).`,
-  });
+  const provider = kmsProviderForCloud(cluster.cloud_provider);
+  checks.push(
+    provider.availability
+      ? { check: 'cloud_provider', result: 'warn', detail: provider.availability }
+      : { check: 'cloud_provider', result: 'pass', detail: `${cluster.cloud_provider} is supported (${provider.label}).` },
+  );
   checks.push(
     cluster.regions.length > 0
       ? { check: 'regions', result: 'pass', detail: `Regions: ${cluster.regions.map((region) => region.name).join(', ')} (each needs its own key).` }

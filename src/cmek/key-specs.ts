@@ -5,9 +5,10 @@
  */
 import type { Cluster, CmekKeyType, CmekRegionSpec } from '../cloud/schemas.js';
 import { OperatorError } from '../errors.js';
-import { keyLocation, KeyUriError, validateCmekKeyUri } from '../kms/key-uri.js';
+import { KeyUriError } from '../kms/key-uri.js';
+import { keyLocation, keyTypeForCloud, kmsProvider, validateCmekKeyUri } from '../kms/providers/index.js';
 import type { KmsKeyType } from '../kms/provider.js';
-import { KEY_TYPE_FOR_CLOUD, type Check } from './context.js';
+import { type Check } from './context.js';
 
 /** A region's key as the operator gave it (type may be left out: inferred from the cloud). */
 export interface KeySpecInput {
@@ -17,24 +18,9 @@ export interface KeySpecInput {
   auth_principal: string;
 }
 
-const PRINCIPAL_RULES: Record<KmsKeyType, { pattern: RegExp; expected: string }> = {
-  AWS_KMS: {
-    pattern: /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
-    expected: 'an IAM role ARN like arn:aws:iam::111122223333:role/crdb-cmek (the role CockroachDB assumes)',
-  },
-  GCP_CLOUD_KMS: {
-    pattern: /^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9.:-]*[a-z0-9]\.iam\.gserviceaccount\.com$/,
-    expected: 'a service account email like crdb-cmek@my-project.iam.gserviceaccount.com',
-  },
-  AZURE_KEY_VAULT: {
-    pattern: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
-    expected: 'your Azure tenant id (a GUID)',
-  },
-};
-
 /** Why `principal` is not a valid auth_principal for `type`, or undefined when it is. */
 export function principalProblem(type: KmsKeyType, principal: string): string | undefined {
-  const rule = PRINCIPAL_RULES[type];
+  const rule = kmsProvider(type).principal;
   return rule.pattern.test(principal) ? undefined : `auth_principal "${principal.slice(0, 80)}" is not ${rule.expected}.`;
 }
 
@@ -50,7 +36,7 @@ export interface SpecValidation {
 export function validateRegionSpecs(cluster: Cluster, inputs: readonly KeySpecInput[], coverAllRegions: boolean): SpecValidation {
   const checks: Check[] = [];
   const clusterRegions = cluster.regions.map((region) => region.name);
-  const expectedType = KEY_TYPE_FOR_CLOUD[cluster.cloud_provider];
+  const expectedType = keyTypeForCloud(cluster.cloud_provider);
   const seen = new Set<string>();
   const specs: CmekRegionSpec[] = [];
   for (const input of inputs) {

@@ -12,7 +12,8 @@
  */
 import type { Cluster, CmekClusterInfo, CmekStatus } from '../cloud/schemas.js';
 import { OperatorError } from '../errors.js';
-import { KEY_TYPE_FOR_CLOUD, type Check } from './context.js';
+import { keyTypeForCloud, kmsProvider } from '../kms/providers/index.js';
+import { type Check } from './context.js';
 import { checkUriAndPrincipal } from './key-specs.js';
 import { currentKey, isInProgress, overallStatus, regionInfo } from './key-infos.js';
 
@@ -60,7 +61,8 @@ function refuseState(cluster: Cluster, info: CmekClusterInfo | null): void {
 /** Decides the regions, targets and KMS work of a rotation; refuses impossible requests. */
 export function planRotation(cluster: Cluster, info: CmekClusterInfo | null, request: RotationRequest): RotationPlan {
   refuseState(cluster, info);
-  const type = KEY_TYPE_FOR_CLOUD[cluster.cloud_provider];
+  const type = keyTypeForCloud(cluster.cloud_provider);
+  const { rotation } = kmsProvider(type);
   const clusterRegions = cluster.regions.map((region) => region.name);
   const failedRegions = clusterRegions.filter((region) => regionInfo(info, region)?.status === 'ROTATE_FAILED');
   const checks: Check[] = [];
@@ -119,8 +121,8 @@ export function planRotation(cluster: Cluster, info: CmekClusterInfo | null, req
       regions.push({
         ...base,
         action: 'rotate',
-        reason: type === 'AZURE_KEY_VAULT' ? 'New key version in Key Vault (new versioned URI), then PUT it.' : 'New key version in the KMS (same URI), then PUT so CockroachDB re-wraps with it.',
-        ...(type === 'AZURE_KEY_VAULT' ? {} : { target_uri: fromUri }),
+        reason: rotation.reason,
+        ...(rotation.changesUri ? {} : { target_uri: fromUri }),
         kms_rotation: true,
       });
     }

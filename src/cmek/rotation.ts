@@ -8,11 +8,12 @@ import { CloudApiError } from '../cloud/errors.js';
 import { resolveCluster } from '../cloud/resolve-cluster.js';
 import { OperatorError, errorMessage } from '../errors.js';
 import type { KmsKeyType } from '../kms/provider.js';
-import { KEY_TYPE_FOR_CLOUD, callOptions, type Check, type ClusterRef, type CmekEnv } from './context.js';
+import { callOptions, type Check, type ClusterRef, type CmekEnv } from './context.js';
 import type { CmekRequest } from './enable.js';
 import { currentKey, failureMessages, isInProgress, overallStatus, pastKeys, regionInfo } from './key-infos.js';
 import { refuseOnFailures } from './key-specs.js';
 import { checkKeptKeys, checkKeysInKms, type KeptKey } from './kms-checks.js';
+import { keyTypeForCloud } from '../kms/providers/index.js';
 import { sendOnce, waitForCmek, refuseWhileOperationRuns } from './operation.js';
 import { planRotation, type RegionPlan, type RotationRequest } from './rotation-plan.js';
 
@@ -60,7 +61,7 @@ export async function rotateCmek(env: CmekEnv, clusterRef: string, request: Rota
   const cluster = await resolveCluster(env.cloud, clusterRef, call);
   const ref = { id: cluster.id, name: cluster.name };
   const before = await env.cloud.getCmek(cluster.id, call);
-  const type = KEY_TYPE_FOR_CLOUD[cluster.cloud_provider];
+  const type = keyTypeForCloud(cluster.cloud_provider);
   const plan = planRotation(cluster, before, request);
   refuseWhileOperationRuns(cluster, 'rotate_cmek');
   const fix = 'fix the request as listed and run rotate_cmek again.';

@@ -5,33 +5,9 @@
  */
 import type { CloudApi } from '../cloud/api.js';
 import { OperatorError } from '../errors.js';
-import { findKeyReferences, keyIdentity, type ReferenceScan } from './key-references.js';
-import { parseKeyUri, type ParsedKeyUri } from './key-uri.js';
+import { findKeyReferences, type ReferenceScan } from './key-references.js';
+import { confirmationName, keyIdentity, kmsProvider, parseKeyUri, type ParsedKeyUri } from './providers/index.js';
 import type { KeyDescription, KmsKeyType, KmsProvider } from './provider.js';
-
-/** Infers the key type from the URI's shape. */
-export function keyTypeOfUri(uri: string): KmsKeyType {
-  if (uri.startsWith('arn:')) return 'AWS_KMS';
-  if (uri.startsWith('projects/')) return 'GCP_CLOUD_KMS';
-  if (uri.startsWith('https://')) return 'AZURE_KEY_VAULT';
-  throw new OperatorError(
-    'Unrecognised key URI',
-    'Expected an AWS KMS key ARN (arn:aws:kms:...), a GCP key name (projects/.../cryptoKeys/...) or an Azure key id (https://<vault>.vault.azure.net/keys/...).',
-    'pass the key URI exactly as it appears in get_cmek_status or the KMS console.',
-  );
-}
-
-/** The name a human must type to confirm: the key id, crypto key id or Azure key name. */
-export function confirmationName(parsed: ParsedKeyUri): string {
-  switch (parsed.type) {
-    case 'AWS_KMS':
-      return parsed.keyId ?? `alias/${parsed.alias}`;
-    case 'GCP_CLOUD_KMS':
-      return parsed.cryptoKey;
-    case 'AZURE_KEY_VAULT':
-      return parsed.keyName;
-  }
-}
 
 export type DeletionAction = 'schedule_deletion' | 'disable';
 
@@ -49,29 +25,30 @@ export interface DeletionPlan {
   reversibility: string;
 }
 
-const AWS_WINDOW = { minDays: 7, maxDays: 30, defaultDays: 30 };
-
 /**
- * Checks a deletion request before anything is sent: the URI parses for its provider and an AWS
- * pending window stays within 7-30 days (never below the provider minimum).
+ * Checks a deletion request before anything is sent: the URI parses for its provider and, where
+ * the window is chosen at deletion, it stays within the provider's range (never below its minimum).
  */
 export function validateDeletionRequest(type: KmsKeyType, uri: string, pendingWindowDays: number | undefined): ParsedKeyUri {
   const parsed = parseKeyUri(type, uri);
-  if (type === 'AWS_KMS' && pendingWindowDays !== undefined && (pendingWindowDays < AWS_WINDOW.minDays || pendingWindowDays > AWS_WINDOW.maxDays)) {
+  const { label, deletion } = kmsProvider(type);
+  const { minDays, maxDays, defaultDays } = deletion.window;
+  if (deletion.windowChosenAtDeletion && pendingWindowDays !== undefined && (pendingWindowDays < minDays || pendingWindowDays > maxDays)) {
     throw new OperatorError(
       `Pending window of ${pendingWindowDays} days is out of range`,
-      `AWS KMS accepts ${AWS_WINDOW.minDays}-${AWS_WINDOW.maxDays} days; this server never goes below the provider minimum.`,
-      `use pending_window_days between ${AWS_WINDOW.minDays} and ${AWS_WINDOW.maxDays} (default ${AWS_WINDOW.defaultDays}).`,
+      `${label} accepts ${minDays}-${maxDays} days; this server never goes below the provider minimum.`,
+      `use pending_window_days between ${minDays} and ${maxDays} (default ${defaultDays}).`,
     );
   }
   return parsed;
 }
 
 function windowFor(provider: KmsProvider, key: KeyDescription, requested: number | undefined): number {
-  if (provider.type === 'AWS_KMS') return requested ?? provider.deletionWindow.defaultDays;
+  const { deletion } = kmsProvider(provider.type);
+  if (deletion.windowChosenAtDeletion) return requested ?? provider.deletionWindow.defaultDays;
   const fixed = key.deletion.windowDays ?? provider.deletionWindow.defaultDays;
   if (requested !== undefined && requested > fixed) {
-    const where = provider.type === 'GCP_CLOUD_KMS' ? 'the key (destroy_scheduled_duration, set at creation)' : 'the vault (soft-delete retention)';
+    const where = deletion.fixedWindow?.where ?? 'the provider';
     throw new OperatorError(
       `Pending window of ${requested} days cannot be applied`,
       `On ${provider.type} the waiting window is fixed by ${where}: ${fixed} days.`,
@@ -81,7 +58,7 @@ function windowFor(provider: KmsProvider, key: KeyDescription, requested: number
   return fixed;
 }
 
-function referenceRefusal(scan: ReferenceScan, key: KeyDescription): OperatorError | undefined {
+function referenceRefusal(scan: ReferenceScan, key: KeyDescription, type: KmsKeyType, parsed: ParsedKeyUri): OperatorError | undefined {
   const { references, unchecked } = scan;
   if (references.length > 0) {
     const lines = references.map(
@@ -90,7 +67,7 @@ function referenceRefusal(scan: ReferenceScan, key: KeyDescription): OperatorErr
     return new OperatorError(
       'Refusing: the key is in use',
       `CockroachDB Cloud references this key in CMEK key_infos:\n- ${lines.join('\n- ')}\nDeleting or disabling it would make that data unreadable; restarted nodes could not rejoin and backups would fail.${
-        key.deletion.scheduled ? `\nCRITICAL: the key is ALREADY scheduled for deletion${key.deletion.scheduledFor ? ` on ${key.deletion.scheduledFor}` : ''}; cancel that deletion now (AWS cancel-key-deletion + enable-key, GCP versions restore + enable, Azure recover).` : ''
+        key.deletion.scheduled ? `\nCRITICAL: the key is ALREADY scheduled for deletion${key.deletion.scheduledFor ? ` on ${key.deletion.scheduledFor}` : ''}; cancel that deletion now: ${kmsProvider(type).remediation.cancelDeletion(parsed)}.` : ''
       }`,
       'keep the key enabled. To move a cluster off it, use rotate_cmek with mode new_key; even then the old key stays needed for data written under it. Check get_cmek_status for each cluster listed.',
       { references, auditOutcome: 'refused' },
@@ -108,25 +85,7 @@ function referenceRefusal(scan: ReferenceScan, key: KeyDescription): OperatorErr
 }
 
 function undoText(type: KmsKeyType, action: DeletionAction, parsed: ParsedKeyUri, deletionDate?: string): string {
-  if (action === 'disable') {
-    switch (type) {
-      case 'AWS_KMS':
-        return `Reversible at any time: aws kms enable-key --key-id ${parsed.type === 'AWS_KMS' ? parsed.arn : ''} --region ${parsed.type === 'AWS_KMS' ? parsed.region : ''}`;
-      case 'GCP_CLOUD_KMS':
-        return 'Reversible at any time: gcloud kms keys versions enable <version> --key ... (re-enable the disabled primary version).';
-      case 'AZURE_KEY_VAULT':
-        return 'Reversible at any time: az keyvault key set-attributes --enabled true --vault-name ... --name ...';
-    }
-  }
-  const until = deletionDate ? `until ${deletionDate}` : 'until the waiting window ends';
-  switch (type) {
-    case 'AWS_KMS':
-      return `Recoverable ${until}: aws kms cancel-key-deletion, then aws kms enable-key (cancelling leaves the key Disabled). After that date the key material is destroyed permanently.`;
-    case 'GCP_CLOUD_KMS':
-      return `Recoverable ${until}: gcloud kms keys versions restore <version> for each version, then enable it (a restored version is DISABLED). After that date the versions are DESTROYED permanently.`;
-    case 'AZURE_KEY_VAULT':
-      return `Recoverable ${until}: az keyvault key recover (soft delete). After that date the key is purged permanently.`;
-  }
+  return kmsProvider(type).deletion.undo(action, parsed, deletionDate);
 }
 
 export interface PlanDeletionInput {
@@ -161,7 +120,7 @@ export async function planKeyDeletion(
       }
     },
   });
-  const refusal = referenceRefusal(scan, key);
+  const refusal = referenceRefusal(scan, key, provider.type, canonical);
   if (refusal) throw refusal;
   if (input.action === 'schedule_deletion' && key.deletion.scheduled) {
     throw new OperatorError(

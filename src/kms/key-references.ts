@@ -3,32 +3,10 @@
  * key still protects data written under it, so any reference at all makes deletion unsafe.
  */
 import type { CloudApi } from '../cloud/api.js';
-import type { Cluster, CmekKeyInfo } from '../cloud/schemas.js';
+import type { CmekKeyInfo } from '../cloud/schemas.js';
 import { errorMessage } from '../errors.js';
-import { parseKeyUri, type ParsedKeyUri } from './key-uri.js';
+import { kmsProvider, keyIdentity, parseKeyUri, type ParsedKeyUri } from './providers/index.js';
 import type { KmsKeyType } from './provider.js';
-
-const CLOUD_OF_KEY_TYPE: Record<KmsKeyType, Cluster['cloud_provider']> = {
-  AWS_KMS: 'AWS',
-  GCP_CLOUD_KMS: 'GCP',
-  AZURE_KEY_VAULT: 'AZURE',
-};
-
-/**
- * A stable identity for "the same key" across URI forms: the AWS key id (aliases must be
- * resolved first), the GCP crypto key name without version, the Azure vault + key name without
- * version (deleting an Azure key removes every version).
- */
-export function keyIdentity(parsed: ParsedKeyUri): string {
-  switch (parsed.type) {
-    case 'AWS_KMS':
-      return `aws:${parsed.account}:${parsed.region}:${parsed.resource === 'key' ? `key/${parsed.keyId}` : `alias/${parsed.alias}`}`;
-    case 'GCP_CLOUD_KMS':
-      return `gcp:${parsed.name}`;
-    case 'AZURE_KEY_VAULT':
-      return `azure:${parsed.vaultHost.toLowerCase()}/${parsed.keyName.toLowerCase()}`;
-  }
-}
 
 export interface KeyReference {
   clusterId: string;
@@ -66,7 +44,7 @@ async function identityOf(type: KmsKeyType, uri: string, options: ScanOptions): 
   } catch {
     return undefined;
   }
-  if (parsed.type === 'AWS_KMS' && parsed.resource === 'alias' && options.resolveIdentity) return options.resolveIdentity(uri);
+  if (kmsProvider(parsed.type).isAlias(parsed) && options.resolveIdentity) return options.resolveIdentity(uri);
   return keyIdentity(parsed);
 }
 
@@ -76,7 +54,7 @@ async function identityOf(type: KmsKeyType, uri: string, options: ScanOptions): 
  */
 export async function findKeyReferences(cloud: CloudApi, type: KmsKeyType, target: string, options: ScanOptions = {}): Promise<ReferenceScan> {
   const clusters = (await cloud.listClusters({ signal: options.signal })).filter(
-    (cluster) => cluster.plan === 'ADVANCED' && cluster.cloud_provider === CLOUD_OF_KEY_TYPE[type],
+    (cluster) => cluster.plan === 'ADVANCED' && cluster.cloud_provider === kmsProvider(type).cloud,
   );
   const scan: ReferenceScan = { references: [], unchecked: [], clustersScanned: clusters.length };
   let next = 0;

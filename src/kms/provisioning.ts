@@ -4,14 +4,7 @@
  */
 import type { CmekRegionSpec, Cluster } from '../cloud/schemas.js';
 import { OperatorError } from '../errors.js';
-import type { KmsKeyType, KmsProvider, ProvisionAction, ProvisionKeyRequest } from './provider.js';
-
-/** The CMEK key type for each cloud. */
-export const KEY_TYPE_OF_CLOUD: Record<Cluster['cloud_provider'], KmsKeyType> = {
-  AWS: 'AWS_KMS',
-  GCP: 'GCP_CLOUD_KMS',
-  AZURE: 'AZURE_KEY_VAULT',
-};
+import type { KmsProvider, ProvisionAction, ProvisionKeyRequest } from './provider.js';
 
 export interface ProvisionInput {
   cluster: Cluster;

@@ -1,20 +1,19 @@
 import type { KmsKeyType, KmsProvider, KmsRegistry } from './provider.js';
 
-/** Builds one provider; receives the options the registry was created with. */
-export type ProviderLoader = () => Promise<KmsProvider>;
+/** Builds the client of one provider (importing its SDK then). */
+export type ProviderLoader = (type: KmsKeyType) => Promise<KmsProvider>;
 
 /**
- * Lazily constructs one provider per key type (importing its SDK only then) and reuses it.
+ * Lazily constructs one provider client per key type on first use and reuses it; a failed
+ * construction is retried on the next use.
  */
-export function createKmsRegistry(loaders: Partial<Record<KmsKeyType, ProviderLoader>>): KmsRegistry {
+export function createKmsRegistry(load: ProviderLoader): KmsRegistry {
   const providers = new Map<KmsKeyType, Promise<KmsProvider>>();
   return {
     get(type) {
       let provider = providers.get(type);
       if (!provider) {
-        const loader = loaders[type];
-        if (!loader) return Promise.reject(new Error(`no KMS provider configured for ${type}`));
-        provider = loader();
+        provider = load(type);
         provider.catch(() => providers.delete(type));
         providers.set(type, provider);
       }

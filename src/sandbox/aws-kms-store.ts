@@ -2,7 +2,7 @@
  * State of the AWS KMS emulator: keys and aliases per region of one account, with the lookups,
  * key-state rules and error shapes (`__type` + message) AWS KMS uses.
  */
-import { allowsPolicyUpdates, parseKeyPolicy, type KeyPolicy } from '../kms/aws-policy.js';
+import { allowsPolicyUpdates, parseKeyPolicy, type KeyPolicy } from '../kms/providers/aws/policy.js';
 
 export type AwsKeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
 

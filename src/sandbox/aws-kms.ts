@@ -6,8 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { CMEK_ACTIONS, cmekKeyPolicy, evaluateCmekGrant, parseKeyPolicy, rootStatement } from '../kms/aws-policy.js';
-import { parseAwsKeyArn, KeyUriError } from '../kms/key-uri.js';
+import { KeyUriError } from '../kms/key-uri.js';
+import { parseAwsKeyArn } from '../kms/providers/aws/key-uri.js';
+import { CMEK_ACTIONS, cmekKeyPolicy, evaluateCmekGrant, parseKeyPolicy, rootStatement } from '../kms/providers/aws/policy.js';
 import { AWS_OPERATIONS } from './aws-kms-ops.js';
 import { parseSigV4Authorization, verifySigV4 } from './aws-sigv4.js';
 import { AwsApiError, AwsKmsStore, DAY_MS, type AwsKeyState, type AwsKmsKey } from './aws-kms-store.js';

@@ -14,7 +14,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { parseAzureKeyId } from '../kms/key-uri.js';
+import { parseAzureKeyId } from '../kms/providers/azure/key-uri.js';
 import { FaultPlan, RequestLog, type FaultRule } from './faults.js';
 import { startHttpEmulator, type HttpReply } from './http-server.js';
 import type { KeyAccessResult } from './index.js';

@@ -7,7 +7,7 @@
  * cryptographic operation is emulated.
  */
 import { randomBytes } from 'node:crypto';
-import { isoDurationDays } from '../kms/iso-duration.js';
+import { isoDurationDays } from '../kms/providers/azure/iso-duration.js';
 import {
   badParameter,
   CURVES,

@@ -3,7 +3,7 @@
  * attributes, key_ops, tags and rotation policies (expiry >= 28 days, triggers >= 7 days, a
  * rotation at least 7 days before expiry).
  */
-import { isoDurationDays } from '../kms/iso-duration.js';
+import { isoDurationDays } from '../kms/providers/azure/iso-duration.js';
 
 /** A Key Vault error reply: HTTP status plus `{error:{code,message}}`. */
 export class VaultError extends Error {

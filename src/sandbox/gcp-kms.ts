@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as Grpc from '@grpc/grpc-js';
-import { validateCmekKeyUri } from '../kms/key-uri.js';
+import { parseGcpCmekKeyName } from '../kms/providers/gcp/key-uri.js';
 import { FaultPlan, RequestLog, sleep, type FaultRule } from './faults.js';
 import { GcpKmsStore } from './gcp-kms-store.js';
 import { Code, GrpcFailure } from './gcp-kms-wire.js';
@@ -119,7 +119,7 @@ function seed(store: GcpKmsStore, clock: { seedTime?: number }, now: () => numbe
 /** What CockroachDB Cloud would find when it tries to use the key at `uri` as `principal`. */
 function cmekAccess(store: GcpKmsStore, uri: string, principal: string): KeyAccessResult {
   try {
-    validateCmekKeyUri('GCP_CLOUD_KMS', uri);
+    parseGcpCmekKeyName(uri);
   } catch (error) {
     return { ok: false, message: `Invalid Cloud KMS key name ${uri}: ${(error as Error).message}` };
   }

@@ -7,7 +7,6 @@ import type { ReportFiles } from '../audit/report-file.js';
 import { FRAMEWORKS, SEVERITIES, type AuditReport } from '../audit/types.js';
 import { CLOUD_PROVIDERS, PLANS } from '../cloud/constants.js';
 import { errorMessage } from '../errors.js';
-import { SELF_HOSTED_TARGET } from '../sandbox/constants.js';
 import { TARGET_NAME } from '../sql/target-name.js';
 import { defineTool } from './define-tool.js';
 
@@ -186,7 +185,7 @@ export const auditEncryptionPosture = defineTool({
         cloud: () => ctx.deps.cloud(),
         kms: ctx.deps.kms,
         sql: ctx.deps.sql,
-        extraSqlTargets: ctx.config.sandbox ? [SELF_HOSTED_TARGET] : [],
+        sqlTargetNames: ctx.deps.sqlTargetNames,
         now: () => ctx.deps.clock.now(),
         signal: ctx.signal,
         progress: (done, total, message) => ctx.progress(done, total, message),

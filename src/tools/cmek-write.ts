@@ -1,5 +1,6 @@
 /** CMEK write tools: enable_cmek, rotate_cmek and the gated revoke_cmek. */
 import { z } from 'zod';
+import { CMEK_KEY_TYPES } from '../cloud/constants.js';
 import type { KeySpecInput } from '../cmek/key-specs.js';
 import {
   checkOutput,
@@ -32,7 +33,7 @@ export const enableCmekInput = () =>
             region: regionInput(),
             key_spec: z
               .strictObject({
-                type: z.enum(['AWS_KMS', 'GCP_CLOUD_KMS', 'AZURE_KEY_VAULT']).optional().describe('Default: from the cloud'),
+                type: z.enum(CMEK_KEY_TYPES).exclude(['NULL_KMS']).optional().describe('Default: from the cloud'),
                 uri: keyUriInput(),
                 auth_principal: principalInput(),
               })

@@ -60,7 +60,8 @@ export const provisionCmekKey = defineTool({
   target: (args) => args.cluster,
   async run(args, ctx) {
     const { resolveCluster } = await import('../cloud/resolve-cluster.js');
-    const { KEY_TYPE_OF_CLOUD, chooseRegions, provisionCmekKeys } = await import('../kms/provisioning.js');
+    const { chooseRegions, provisionCmekKeys } = await import('../kms/provisioning.js');
+    const { kmsProviderForCloud } = await import('../kms/providers/index.js');
     const cloud = ctx.deps.cloud();
     const callOptions = { signal: ctx.signal, onRequestId: ctx.noteRequestId };
     const cluster = await resolveCluster(cloud, args.cluster, callOptions);
@@ -71,18 +72,26 @@ export const provisionCmekKey = defineTool({
         'run check_cmek_eligibility for the upgrade path; no keys were created.',
       );
     }
-    const type = KEY_TYPE_OF_CLOUD[cluster.cloud_provider];
+    const profile = kmsProviderForCloud(cluster.cloud_provider);
+    const type = profile.type;
     const regions = chooseRegions(cluster, args.regions);
-    if (type === 'AZURE_KEY_VAULT' && regions.length > 1) {
+    if (profile.provisioning.oneRegionPerCall && regions.length > 1) {
       throw new OperatorError(
         `Cluster ${cluster.name} has ${regions.length} regions`,
-        'An Azure Key Vault lives in one region, and each CMEK key must be in its region.',
-        `call provision_cmek_key once per region, e.g. regions: ["${regions[0]}"] with that region's azure_vault.`,
+        profile.provisioning.oneRegionPerCall.why,
+        `call provision_cmek_key once per region, e.g. regions: ["${regions[0]}"] with that region's ${profile.provisioning.oneRegionPerCall.argument}.`,
       );
     }
     const organization = await cloud.getOrganization(callOptions);
-    const principal = defaultPrincipal(type, cluster.name, args);
-    const containerFor = containerResolver(type, args);
+    const placement = {
+      ...(args.auth_principal ? { authPrincipal: args.auth_principal } : {}),
+      ...(args.aws_account_id ? { awsAccountId: args.aws_account_id } : {}),
+      ...(args.gcp_project ? { gcpProject: args.gcp_project } : {}),
+      ...(args.azure_vault ? { azureVault: args.azure_vault } : {}),
+    };
+    const principal = profile.provisioning.defaultPrincipal(cluster.name, placement);
+    const container = profile.provisioning.container(placement);
+    const containerFor = () => container;
     const provider = await ctx.deps.kms.get(type);
     const outcome = await provisionCmekKeys(
       provider,
@@ -128,39 +137,6 @@ export const provisionCmekKey = defineTool({
   },
 });
 
-type ProvisionArgs = z.output<ReturnType<typeof provisionCmekKeyInput>>;
-
-function missing(what: string, why: string): OperatorError {
-  return new OperatorError(`Missing ${what}`, why, `pass ${what} and call provision_cmek_key again.`);
-}
-
-function defaultPrincipal(type: string, clusterName: string, args: ProvisionArgs): string {
-  if (args.auth_principal) return args.auth_principal;
-  switch (type) {
-    case 'AWS_KMS':
-      if (!args.aws_account_id) throw missing('auth_principal or aws_account_id', 'AWS needs the IAM role CockroachDB assumes (arn:aws:iam::<account>:role/<name>).');
-      return `arn:aws:iam::${args.aws_account_id}:role/crdb-cmek-${clusterName}`.slice(0, 512);
-    case 'GCP_CLOUD_KMS':
-      if (!args.gcp_project) throw missing('gcp_project', 'GCP keys live in a key ring of a project you own.');
-      return `crdb-cmek@${args.gcp_project}.iam.gserviceaccount.com`;
-    default:
-      throw missing('auth_principal', 'Azure CMEK authenticates with your Entra tenant id (a GUID).');
-  }
-}
-
-function containerResolver(type: string, args: ProvisionArgs): (region: string) => string {
-  switch (type) {
-    case 'AWS_KMS':
-      return () => args.aws_account_id ?? args.auth_principal?.split(':')[4] ?? '';
-    case 'GCP_CLOUD_KMS':
-      if (!args.gcp_project) throw missing('gcp_project', 'GCP keys live in a key ring of a project you own.');
-      return () => args.gcp_project!;
-    default:
-      if (!args.azure_vault) throw missing('azure_vault', 'Azure keys live in a Key Vault in the same region as the cluster.');
-      return () => args.azure_vault!;
-  }
-}
-
 export const deleteKmsKeyInput = () =>
   z.object({
     key_uri: z.string().min(1).max(512).describe('AWS key ARN, GCP key name or Azure key id'),
@@ -196,7 +172,8 @@ export const deleteKmsKey = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   target: (args) => args.key_uri,
   async run(args, ctx) {
-    const { executeKeyDeletion, keyTypeOfUri, planKeyDeletion, validateDeletionRequest } = await import('../kms/deletion.js');
+    const { executeKeyDeletion, planKeyDeletion, validateDeletionRequest } = await import('../kms/deletion.js');
+    const { keyTypeOfUri } = await import('../kms/providers/index.js');
     const { requireConfirmation } = await import('../safety/require-confirmation.js');
     const type = keyTypeOfUri(args.key_uri);
     validateDeletionRequest(type, args.key_uri, args.pending_window_days);

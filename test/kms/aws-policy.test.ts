@@ -10,7 +10,7 @@ import {
   withCmekStatement,
   type KeyPolicy,
   type PolicyStatement,
-} from '../../src/kms/aws-policy.js';
+} from '../../src/kms/providers/aws/policy.js';
 
 const ACCOUNT = '111122223333';
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/crdb-cmek`;

@@ -1,8 +1,10 @@
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAwsKmsProvider, type AwsKmsOptions } from '../../src/kms/aws.js';
-import { CMEK_ACTIONS, rootStatement } from '../../src/kms/aws-policy.js';
-import { KeyUriError, keyLocation, parseAwsKeyArn } from '../../src/kms/key-uri.js';
+import { createAwsKmsProvider, type AwsKmsOptions } from '../../src/kms/providers/aws/client.js';
+import { CMEK_ACTIONS, rootStatement } from '../../src/kms/providers/aws/policy.js';
+import { KeyUriError } from '../../src/kms/key-uri.js';
+import { parseAwsKeyArn } from '../../src/kms/providers/aws/key-uri.js';
+import { keyLocation } from '../../src/kms/providers/index.js';
 import { KmsError, type KmsProvider, type ProvisionKeyRequest } from '../../src/kms/provider.js';
 import { startAwsKmsEmulator, type AwsKmsEmulator } from '../../src/sandbox/aws-kms.js';
 import { AWS_ACCOUNT, AWS_CMEK_ROLE, AWS_KEYS, ORG_ID, awsKeyArn } from '../../src/sandbox/seed.js';

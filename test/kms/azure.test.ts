@@ -5,8 +5,8 @@
 import { KeyClient } from '@azure/keyvault-keys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OperatorError } from '../../src/errors.js';
-import { toKmsError } from '../../src/kms/azure-errors.js';
-import { createAzureKmsProvider } from '../../src/kms/azure.js';
+import { toKmsError } from '../../src/kms/providers/azure/errors.js';
+import { createAzureKmsProvider } from '../../src/kms/providers/azure/client.js';
 import { KmsError, type KmsProvider, type ProvisionKeyRequest } from '../../src/kms/provider.js';
 import { startAzureKeyVaultEmulator, type AzureKeyVaultEmulator } from '../../src/sandbox/azure-key-vault.js';
 import { createSandboxAzureCredential, sandboxKeyClientOptions } from '../../src/sandbox/azure-sandbox-client.js';
@@ -50,7 +50,7 @@ beforeAll(async () => {
     ],
   });
   provider = await createAzureKmsProvider({
-    sandbox: { url: emulator.url, ca: emulator.ca, tenantId: emulator.tenantId },
+    credential: createSandboxAzureCredential(emulator.tenantId), clientOptions: sandboxKeyClientOptions(emulator),
     retry: { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 50 },
     pollIntervalMs: 5,
   });
@@ -218,7 +218,7 @@ describe('rotateKey', () => {
 
 describe('errors', () => {
   it('maps throttling with retries exhausted, keeping the request id', async () => {
-    const strict = await createAzureKmsProvider({ sandbox: { url: emulator.url, ca: emulator.ca, tenantId: emulator.tenantId }, retry: { maxRetries: 0 } });
+    const strict = await createAzureKmsProvider({ credential: createSandboxAzureCredential(emulator.tenantId), clientOptions: sandboxKeyClientOptions(emulator), retry: { maxRetries: 0 } });
     await strict.describeKey(PAYMENTS_ID);
     emulator.faults.inject({ kind: 'throttle', count: 1, retryAfterSeconds: 1, match: { operation: 'GetKey' } });
     const throttled = await rejection(strict.describeKey(PAYMENTS_ID));

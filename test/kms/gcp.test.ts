@@ -1,6 +1,6 @@
 import type { KeyManagementServiceClient } from '@google-cloud/kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGcpKmsProvider, type GcpKmsProvider } from '../../src/kms/gcp.js';
+import { createGcpKmsProvider, type GcpKmsProvider } from '../../src/kms/providers/gcp/client.js';
 import { KeyUriError } from '../../src/kms/key-uri.js';
 import { KmsError, type ProvisionKeyRequest } from '../../src/kms/provider.js';
 import { startGcpKmsEmulator, type GcpKmsEmulator } from '../../src/sandbox/gcp-kms.js';

@@ -1,15 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  KeyUriError,
-  keyLocation,
-  parseAwsKeyArn,
-  parseAzureKeyId,
-  parseGcpKeyName,
-  parseKeyUri,
-  validateCmekKeyUri,
-  type KeyUriPart,
-} from '../../src/kms/key-uri.js';
+import { KeyUriError, type KeyUriPart } from '../../src/kms/key-uri.js';
+import { parseAwsKeyArn } from '../../src/kms/providers/aws/key-uri.js';
+import { parseAzureKeyId } from '../../src/kms/providers/azure/key-uri.js';
+import { parseGcpKeyName } from '../../src/kms/providers/gcp/key-uri.js';
+import { keyLocation, parseKeyUri, validateCmekKeyUri } from '../../src/kms/providers/index.js';
 import { OperatorError } from '../../src/errors.js';
 
 const hex = (length: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: length, maxLength: length });

@@ -17,7 +17,7 @@ import {
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cmekKeyPolicy, rootStatement } from '../../src/kms/aws-policy.js';
+import { cmekKeyPolicy, rootStatement } from '../../src/kms/providers/aws/policy.js';
 import { startAwsKmsEmulator, type AwsKmsEmulator } from '../../src/sandbox/aws-kms.js';
 import { AWS_ACCOUNT, AWS_CMEK_ROLE, AWS_KEYS, awsKeyArn } from '../../src/sandbox/seed.js';
 

@@ -2,11 +2,12 @@
  * AWS KMS provider: @aws-sdk/client-kms, imported when the provider is first built. Real mode uses
  * the SDK's default credential chain; the sandbox passes its emulator endpoint and static credentials.
  */
-import { AwsKmsApi, iso } from './aws-api.js';
-import { CMEK_ACTIONS, evaluateCmekGrant, parseKeyPolicy } from './aws-policy.js';
-import { provisionAwsKey } from './aws-provision.js';
+import { AwsKmsApi, iso } from './api.js';
+import { CMEK_ACTIONS, evaluateCmekGrant, parseKeyPolicy } from './policy.js';
+import { provisionAwsKey } from './provision.js';
 import { parseAwsKeyArn, type AwsKeyUri } from './key-uri.js';
-import { KmsError, type AccessCheck, type DeletionWindow, type KeyDescription, type KmsProvider } from './provider.js';
+import { awsProfile } from './profile.js';
+import { KmsError, type AccessCheck, type KeyDescription, type KmsProvider } from '../../provider.js';
 
 export interface AwsKmsOptions {
   /** Emulator endpoint (sandbox); omitted in real mode. */
@@ -19,7 +20,7 @@ export interface AwsKmsOptions {
   requestTimeoutMs?: number;
 }
 
-const DELETION_WINDOW: DeletionWindow = { minDays: 7, defaultDays: 30, maxDays: 30 };
+const DELETION_WINDOW = awsProfile.deletion.window;
 
 /** Builds the AWS KMS provider, loading the SDK now. */
 export async function createAwsKmsProvider(options: AwsKmsOptions = {}): Promise<KmsProvider> {

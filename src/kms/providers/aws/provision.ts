@@ -5,9 +5,9 @@
  * to the operator, as a ready trust policy and CLI commands.
  */
 import type { KeyMetadata } from '@aws-sdk/client-kms';
-import type { AwsKmsApi } from './aws-api.js';
-import { CMEK_ACTIONS, CMEK_STATEMENT_SID, cmekKeyPolicy, cmekRoleTrustPolicy, evaluateCmekGrant, parseKeyPolicy, withCmekStatement } from './aws-policy.js';
-import { KmsError, type ProvisionAction, type ProvisionKeyRequest, type ProvisionKeyResult } from './provider.js';
+import type { AwsKmsApi } from './api.js';
+import { CMEK_ACTIONS, CMEK_STATEMENT_SID, cmekKeyPolicy, cmekRoleTrustPolicy, evaluateCmekGrant, parseKeyPolicy, withCmekStatement } from './policy.js';
+import { KmsError, type ProvisionAction, type ProvisionKeyRequest, type ProvisionKeyResult } from '../../provider.js';
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const ACCOUNT = /^\d{12}$/;

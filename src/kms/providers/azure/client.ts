@@ -1,15 +1,15 @@
 /**
  * Azure Key Vault as CMEK uses it, through @azure/keyvault-keys (imported on first use).
- * Real mode authenticates with DefaultAzureCredential; sandbox mode uses the sandbox credential
- * and pipeline options that send requests to the emulator (see sandbox/azure-sandbox-client.ts).
+ * Real mode authenticates with DefaultAzureCredential; the sandbox wiring (src/sandbox/kms-clients.ts)
+ * passes its own credential and client options that send requests to the emulator.
  *
  * CMEK on Azure takes a VERSIONED key id and the tenant id as auth_principal. The data plane
  * shows deletion protection on each key (recoveryLevel/recoverableDays) and the vault's tenant in
  * the Bearer challenge, but not role assignments: access checks say so instead of guessing.
  */
 import type { TokenCredential } from '@azure/core-auth';
-import type { DeletedKey, KeyClient, KeyRotationPolicy, KeyVaultKey } from '@azure/keyvault-keys';
-import { isKeyNotFound, isOutcomeUnknown, toKmsError } from './azure-errors.js';
+import type { DeletedKey, KeyClient, KeyClientOptions, KeyRotationPolicy, KeyVaultKey } from '@azure/keyvault-keys';
+import { isKeyNotFound, isOutcomeUnknown, toKmsError } from './errors.js';
 import {
   adminConsentStep,
   AZURE_CMEK_AVAILABILITY,
@@ -21,15 +21,18 @@ import {
   rotationOf,
   softDeleteResult,
   TENANT_ID,
-} from './azure-guidance.js';
-import { cautiousRetryPolicy, vaultFactsPolicy, type VaultFacts } from './azure-pipeline.js';
+} from './guidance.js';
+import { cautiousRetryPolicy, vaultFactsPolicy, type VaultFacts } from './pipeline.js';
 import { isoDurationDays } from './iso-duration.js';
 import { parseAzureKeyId, type AzureKeyUri } from './key-uri.js';
-import { KmsError, type KeyDescription, type KmsProvider, type ProvisionAction, type ProvisionKeyRequest } from './provider.js';
+import { azureProfile } from './profile.js';
+import { KmsError, type KeyDescription, type KmsProvider, type ProvisionAction, type ProvisionKeyRequest } from '../../provider.js';
 
 export interface AzureKmsOptions {
-  /** Sandbox: emulator URL, its CA and tenant. */
-  sandbox?: { url: string; ca: string; tenantId: string };
+  /** Credential for Key Vault; default DefaultAzureCredential. */
+  credential?: TokenCredential;
+  /** Extra KeyClient options (the sandbox's redirect and TLS settings); its policies run after ours. */
+  clientOptions?: KeyClientOptions;
   /** Retries: 429 for any request, transient failures for idempotent ones only. */
   retry?: { maxRetries?: number; baseDelayMs?: number; maxDelayMs?: number };
   /** Per-request time-out (default 30 s). */
@@ -60,10 +63,7 @@ function canWrap(key: KeyVaultKey): boolean {
 /** Creates the Azure Key Vault provider. */
 export async function createAzureKmsProvider(options: AzureKmsOptions): Promise<KmsProvider> {
   const { KeyClient } = await import('@azure/keyvault-keys');
-  const sandbox = options.sandbox ? { ...options.sandbox, glue: await import('../sandbox/azure-sandbox-client.js') } : undefined;
-  const credential: TokenCredential = sandbox
-    ? sandbox.glue.createSandboxAzureCredential(sandbox.tenantId)
-    : new (await import('@azure/identity')).DefaultAzureCredential();
+  const credential: TokenCredential = options.credential ?? new (await import('@azure/identity')).DefaultAzureCredential();
   const now = options.now ?? Date.now;
   const retry = { maxRetries: 3, baseDelayMs: 800, maxDelayMs: 30_000, ...options.retry, timeoutMs: options.timeoutMs ?? 30_000 };
   const clients = new Map<string, VaultClient>();
@@ -73,7 +73,7 @@ export async function createAzureKmsProvider(options: AzureKmsOptions): Promise<
     let entry = clients.get(cacheKey);
     if (!entry) {
       const facts: VaultFacts = {};
-      const base = sandbox ? sandbox.glue.sandboxKeyClientOptions(sandbox) : {};
+      const base = options.clientOptions ?? {};
       const client = new KeyClient(parsed.vaultUrl, credential, {
         ...base,
         retryOptions: { maxRetries: 0 },
@@ -171,7 +171,7 @@ export async function createAzureKmsProvider(options: AzureKmsOptions): Promise<
 
   return {
     type: 'AZURE_KEY_VAULT',
-    deletionWindow: { minDays: 7, defaultDays: 90, maxDays: 90 },
+    deletionWindow: azureProfile.deletion.window,
     describeKey,
 
     async checkAccess(uri, principal, signal) {

@@ -3,7 +3,7 @@
  * roles/cloudkms.cryptoKeyEncrypterDecrypter on the key (directly or through the key ring), which
  * grants are broader than CMEK needs, and the read-modify-write that adds the binding.
  */
-import type { AccessCheck } from './provider.js';
+import type { AccessCheck } from '../../provider.js';
 
 /** The role CockroachDB's service account needs on the key. */
 export const ENCRYPTER_DECRYPTER = 'roles/cloudkms.cryptoKeyEncrypterDecrypter';

@@ -2,8 +2,8 @@
  * Turns @azure/keyvault-keys failures (RestError with Key Vault's `{error:{code,message}}`) into
  * KmsError with a next step, keeping Key Vault's error code and the x-ms-request-id.
  */
-import { OperatorError } from '../errors.js';
-import { KmsError, type KmsErrorKind } from './provider.js';
+import { OperatorError } from '../../../errors.js';
+import { KmsError, type KmsErrorKind } from '../../provider.js';
 
 interface RestErrorLike {
   name?: string;

@@ -7,7 +7,7 @@
  * deletion schedules every version for destruction (the window is fixed when the key is created).
  */
 import type { KeyManagementServiceClient, protos } from '@google-cloud/kms';
-import { parseGcpKeyName, validateCmekKeyUri, type GcpKeyUri } from './key-uri.js';
+import { parseGcpCmekKeyName, parseGcpKeyName, type GcpKeyUri } from './key-uri.js';
 import {
   DEFAULT_CALL_SETTINGS,
   durationSeconds,
@@ -19,10 +19,11 @@ import {
   type GaxCall,
   type GcpCallSettings,
   type GcpKmsCalls,
-} from './gcp-calls.js';
-import { analyzeAccess, type IamPolicy, type ResourcePolicy } from './gcp-iam.js';
-import { provisionGcpKey } from './gcp-provision.js';
-import { KmsError, type AccessCheck, type DeletionResult, type KeyDescription, type KmsProvider } from './provider.js';
+} from './calls.js';
+import { gcpProfile } from './profile.js';
+import { analyzeAccess, type IamPolicy, type ResourcePolicy } from './iam.js';
+import { provisionGcpKey } from './provision.js';
+import { KmsError, type AccessCheck, type DeletionResult, type KeyDescription, type KmsProvider } from '../../provider.js';
 
 export interface GcpKmsOptions {
   /** Sandbox: plaintext gRPC on 127.0.0.1:port. */
@@ -110,7 +111,7 @@ export async function createGcpKmsProvider(options: GcpKmsOptions): Promise<GcpK
 
   return {
     type: 'GCP_CLOUD_KMS',
-    deletionWindow: { minDays: 1, defaultDays: 30, maxDays: 120 },
+    deletionWindow: gcpProfile.deletion.window,
     describeKey: describe,
 
     async checkAccess(uri, principal, signal): Promise<AccessCheck> {
@@ -208,7 +209,7 @@ export async function createGcpKmsProvider(options: GcpKmsOptions): Promise<GcpK
     },
 
     async scheduleDeletion(uri, windowDays, signal): Promise<DeletionResult> {
-      const parsed = validateCmekKeyUri('GCP_CLOUD_KMS', uri) as GcpKeyUri;
+      const parsed = parseGcpCmekKeyName(uri);
       if (!Number.isInteger(windowDays) || windowDays < 1 || windowDays > 120) {
         throw new KmsError('invalid', `A Cloud KMS destroy window is 1 to 120 days; got ${windowDays}.`, 'INVALID_ARGUMENT');
       }

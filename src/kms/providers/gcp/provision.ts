@@ -4,10 +4,10 @@
  * roles/cloudkms.cryptoKeyEncrypterDecrypter (read-modify-write guarded by the policy etag), and
  * list the token-creator grant the operator must make on the service account.
  */
-import { durationSeconds, isAmbiguous, versionId, type GcpKmsCalls } from './gcp-calls.js';
-import { ENCRYPTER_DECRYPTER, memberOf, withBinding } from './gcp-iam.js';
-import { validateCmekKeyUri } from './key-uri.js';
-import { KmsError, type ProvisionAction, type ProvisionKeyRequest, type ProvisionKeyResult } from './provider.js';
+import { durationSeconds, isAmbiguous, versionId, type GcpKmsCalls } from './calls.js';
+import { ENCRYPTER_DECRYPTER, memberOf, withBinding } from './iam.js';
+import { parseGcpCmekKeyName } from './key-uri.js';
+import { KmsError, type ProvisionAction, type ProvisionKeyRequest, type ProvisionKeyResult } from '../../provider.js';
 
 /** Key ring used when the request names none. */
 export const DEFAULT_KEY_RING = 'crdb-cmek';
@@ -91,7 +91,7 @@ export async function provisionGcpKey(calls: GcpKmsCalls, request: ProvisionKeyR
   const ringId = request.keyRing ?? DEFAULT_KEY_RING;
   const location = `projects/${project}/locations/${request.location}`;
   const name = `${location}/keyRings/${ringId}/cryptoKeys/${request.keyName}`;
-  validateCmekKeyUri('GCP_CLOUD_KMS', name);
+  parseGcpCmekKeyName(name);
   const { rotationDays, windowDays } = checkRequest(request);
   const warnings: string[] = [];
   if (!request.clusterAccountId) warnings.push("The cluster's account_id is unknown; fill it into the token-creator grant below.");

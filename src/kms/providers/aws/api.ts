@@ -4,7 +4,7 @@
  * id kept. Non-idempotent calls (CreateKey, RotateKeyOnDemand) go through a client that never retries.
  */
 import type { KMSClient, KeyMetadata } from '@aws-sdk/client-kms';
-import { KmsError, type KmsErrorKind } from './provider.js';
+import { KmsError, type KmsErrorKind } from '../../provider.js';
 
 type Sdk = typeof import('@aws-sdk/client-kms');
 

@@ -5,9 +5,9 @@
  */
 import type { KeyManagementServiceClient, protos } from '@google-cloud/kms';
 import type { CallOptions } from 'google-gax';
-import type { IamPolicy } from './gcp-iam.js';
+import type { IamPolicy } from './iam.js';
 import type { GcpKeyUri } from './key-uri.js';
-import { KmsError, type KmsErrorKind } from './provider.js';
+import { KmsError, type KmsErrorKind } from '../../provider.js';
 
 /** Retry and deadline knobs (tests shrink them so faults do not slow the suite). */
 export interface GcpCallSettings {

@@ -5,7 +5,7 @@
 import type { DeletedKey, KeyRotationPolicy } from '@azure/keyvault-keys';
 import { isoDurationDays } from './iso-duration.js';
 import type { AzureKeyUri } from './key-uri.js';
-import type { DeletionResult, KeyDescription } from './provider.js';
+import type { DeletionResult, KeyDescription } from '../../provider.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
