@@ -8,6 +8,7 @@ import type { Cluster, CmekClusterInfo, CmekStatus } from '../cloud/schemas.js';
 import { resolveCluster } from '../cloud/resolve-cluster.js';
 import { OperatorError, errorMessage } from '../errors.js';
 import type { KmsKeyType } from '../kms/provider.js';
+import { canonicalJson } from '../safety/canonical.js';
 import type { ConfirmationRequest } from '../safety/types.js';
 import { callOptions, mapLimited, type Check, type ClusterRef, type CmekEnv } from './context.js';
 import type { CmekRequest } from './enable.js';
@@ -89,6 +90,26 @@ function confirmation(cluster: Cluster, info: CmekClusterInfo, checks: Check[], 
   };
 }
 
+/**
+ * Immediately before the REVOKE, after the human approved: re-reads the cluster and its CMEK
+ * state. The status must still be ENABLED with no operation running, and the CMEK state must be
+ * the one the human approved (a rotation or another revocation meanwhile refuses).
+ */
+async function recheckBeforeRevoke(env: CmekEnv, approvedCluster: Cluster, approved: CmekClusterInfo): Promise<void> {
+  const call = callOptions(env);
+  const cluster = await env.cloud.getCluster(approvedCluster.id, call);
+  refuseWhileOperationRuns(cluster, 'revoke_cmek');
+  const info = await env.cloud.getCmek(cluster.id, call);
+  const status = overallStatus(info);
+  if (status === 'ENABLED' && canonicalJson(info) === canonicalJson(approved)) return;
+  throw new OperatorError(
+    `revoke_cmek refused for ${cluster.name}: the CMEK state changed after approval`,
+    `Checked again immediately before sending REVOKE: the status is now ${status}${status === 'ENABLED' ? ' but the keys or regions differ from what was approved' : ''}. Nothing was sent.`,
+    `check get_cmek_status ${cluster.name}; if revocation is still needed, run revoke_cmek again and confirm the new plan.`,
+    { auditOutcome: 'refused' },
+  );
+}
+
 /** Plans, confirms and (unless dry_run) revokes CMEK, waiting for REVOKED. */
 export async function revokeCmek(env: CmekEnv, clusterRef: string, options: RevokeOptions): Promise<RevokeResult> {
   const call = callOptions(env);
@@ -119,6 +140,7 @@ export async function revokeCmek(env: CmekEnv, clusterRef: string, options: Revo
     };
   }
   await options.confirm(confirmation(cluster, info, checks, options));
+  await recheckBeforeRevoke(env, cluster, info);
 
   const accepted = await sendOnce(
     ref,

@@ -12,6 +12,8 @@ import type { KeyDescription, KmsKeyType, KmsProvider } from './provider.js';
 export type DeletionAction = 'schedule_deletion' | 'disable';
 
 export interface DeletionPlan {
+  /** What was asked for; executeKeyDeletion plans again from it to re-check every precondition. */
+  input: PlanDeletionInput;
   type: KmsKeyType;
   uri: string;
   keyName: string;
@@ -140,6 +142,7 @@ export async function planKeyDeletion(
           `No CockroachDB Cloud cluster references it (${scan.clustersScanned} cluster(s) checked).`,
         ];
   return {
+    input,
     type: provider.type,
     uri: key.uri,
     keyName: confirmationName(canonical),
@@ -153,12 +156,42 @@ export async function planKeyDeletion(
   };
 }
 
-/** Executes an approved plan. */
+/** What differs between the approved plan and a fresh one, or undefined when nothing relevant does. */
+function changeSinceApproval(approved: DeletionPlan, fresh: DeletionPlan): string | undefined {
+  if (fresh.uri !== approved.uri) return `the key now resolves to ${fresh.uri}`;
+  if (fresh.key.state !== approved.key.state) return `the key's state changed from ${approved.key.state} to ${fresh.key.state}`;
+  if (fresh.windowDays !== approved.windowDays) return `the deletion window changed from ${approved.windowDays} to ${fresh.windowDays} days`;
+  return undefined;
+}
+
+/**
+ * Executes an approved plan. Immediately before the destructive call every precondition is
+ * checked again against fresh state (the key re-read, every cluster's key_infos scanned again,
+ * as planKeyDeletion does): a key that a cluster started using while the human was answering,
+ * or whose state changed, is refused and nothing is sent.
+ */
 export async function executeKeyDeletion(
   plan: DeletionPlan,
   provider: KmsProvider,
+  cloud: CloudApi,
   signal?: AbortSignal,
 ): Promise<{ state: string; deletionDate?: string; undo: string; note?: string }> {
+  let fresh: DeletionPlan;
+  try {
+    fresh = await planKeyDeletion(plan.input, provider, cloud, { signal });
+  } catch (error) {
+    if (!(error instanceof OperatorError)) throw error;
+    throw new OperatorError(`${error.what} (checked again after approval; nothing was sent)`, error.why, error.next, { ...error.details, auditOutcome: 'refused' });
+  }
+  const change = changeSinceApproval(plan, fresh);
+  if (change) {
+    throw new OperatorError(
+      'Refusing: the key changed after approval',
+      `Checked again immediately before ${plan.action === 'disable' ? 'disabling' : 'scheduling the deletion'}: ${change}. Nothing was sent.`,
+      'run delete_kms_key again to see the current plan and confirm it anew.',
+      { auditOutcome: 'refused' },
+    );
+  }
   if (plan.action === 'disable') {
     const key = await provider.disableKey(plan.uri, signal);
     return { state: key.state, undo: plan.reversibility };

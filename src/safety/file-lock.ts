@@ -1,6 +1,7 @@
 /**
  * A cross-process lock file (`O_CREAT|O_EXCL`), so several server processes on one machine (one
- * per IDE window) can append to the same audit log without forking its chain. A lock whose owner
+ * per IDE window) can append to the same audit log without forking its chain, and spend a
+ * confirmation only once. A lock whose owner
  * process is gone, or that is older than `staleMs`, is taken over.
  */
 import { open, readFile, stat, unlink } from 'node:fs/promises';
@@ -47,7 +48,7 @@ async function acquire(lockPath: string, timeoutMs: number, staleMs: number): Pr
       continue;
     }
     if (Date.now() > deadline) {
-      throw new Error(`the audit log lock ${lockPath} is held by process ${owner.pid ?? 'unknown'}${owner.host ? ` on ${owner.host}` : ''}; if no such process is running, delete the lock file`);
+      throw new Error(`the lock file ${lockPath} is held by process ${owner.pid ?? 'unknown'}${owner.host ? ` on ${owner.host}` : ''}; if no such process is running, delete the lock file`);
     }
     await sleep(Math.min(5 + attempt * 2, 50));
   }

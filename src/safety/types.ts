@@ -1,3 +1,5 @@
+import type { ElicitationFormSchema } from './elicitation-session.js';
+
 /**
  * Contracts of the safety layer: confirmation for destructive tools, the audit log and secret
  * redaction. Implementations live beside this file; tools/tool-call.ts is their only MCP-facing user.
@@ -32,11 +34,20 @@ export type ConfirmationRefusal =
   | 'name_mismatch'
   | 'unsupported'
   | 'error'
+  /** The form went back to the client (2026-07-28 input_required); its answer comes with the retried call. */
+  | 'input_required'
   | 'token_issued'
-  | 'token_invalid'
-  | 'token_expired'
-  | 'token_replayed'
+  /** The sealed state or token was altered, or sealed for another call, tool or server secret. */
+  | 'tampered'
+  | 'expired'
+  | 'replayed'
   | 'stale_plan';
+
+/** A form the human must answer: the text and its flat schema. */
+export interface ConfirmationForm {
+  message: string;
+  requestedSchema: ElicitationFormSchema;
+}
 
 export type ConfirmationResult =
   | { approved: true; via: 'elicitation' | 'token' }
@@ -49,9 +60,15 @@ export type ConfirmationResult =
       next?: string;
       token?: string;
       expiresAt?: string;
+      /** With 'input_required': the form to return, and the sealed state the retried call must carry. */
+      form?: ConfirmationForm;
+      requestState?: string;
     };
 
-/** Asks a human (elicitation) or checks a bound token. Bound to one MCP session. */
+/** What the gate concluded for one call; written to the audit entry of its outcome. */
+export type ConfirmationVerdict = 'approved' | ConfirmationRefusal;
+
+/** Asks a human (elicitation) or checks a bound token. Bound to one tool call's client. */
 export type Confirm = (request: ConfirmationRequest) => Promise<ConfirmationResult>;
 
 export type AuditOutcome = 'attempted' | 'refused' | 'declined' | 'failed' | 'succeeded' | 'dry_run';
@@ -69,6 +86,8 @@ export interface AuditEvent {
   requestIds?: string[];
   /** Correlates the "attempted" entry with its outcome. */
   attemptId: string;
+  /** For gated tools: what the confirmation gate concluded (approved, declined, replayed, ...). */
+  confirmation?: ConfirmationVerdict;
 }
 
 /** An event as stored: numbered and chained to its predecessor. */
@@ -102,9 +121,9 @@ export interface AuditLog {
   close(): Promise<void>;
 }
 
-/** Remembers which confirmation tokens were used (single use), possibly across replicas. */
+/** Remembers which sealed confirmation states were spent (single use), possibly across processes. */
 export interface TokenStore {
-  /** Marks `nonce` used; resolves false when it was used before. Atomic. */
+  /** Marks `nonce` spent; resolves false when it was spent before. Atomic across every user of the store. */
   consume(nonce: string, expiresAt: number, now: number): Promise<boolean>;
   close(): Promise<void>;
 }

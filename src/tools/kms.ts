@@ -213,7 +213,7 @@ export const deleteKmsKey = defineTool({
       ...(args.confirmation_token ? { token: args.confirmation_token } : {}),
       signal: ctx.signal,
     });
-    const result = await executeKeyDeletion(plan, provider, ctx.signal);
+    const result = await executeKeyDeletion(plan, provider, cloud, ctx.signal);
     const next =
       plan.action === 'disable'
         ? 'watch the KMS audit log for failed decrypt attempts; re-enable the key if anything still needs it.'

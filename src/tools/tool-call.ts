@@ -13,7 +13,7 @@ import type { Deps } from '../deps.js';
 import { OperatorError, errorMessage } from '../errors.js';
 import { KmsError } from '../kms/provider.js';
 import { AuditLogError } from '../safety/audit-log-error.js';
-import type { AuditOutcome, Confirm, ConfirmationRequest } from '../safety/types.js';
+import type { AuditOutcome, Confirm, ConfirmationRequest, ConfirmationVerdict } from '../safety/types.js';
 import { inputSchema, outputSchema, toolPolicy, type ToolContext, type ToolDef, type ToolEntry } from './define-tool.js';
 
 /**
@@ -93,6 +93,7 @@ export async function runToolCall(
   const requestIds: string[] = [];
   const target = def.target?.(parsed) ?? '';
   const params = deps.redactor.redact(parsed as Record<string, unknown>);
+  let confirmation: ConfirmationVerdict | undefined;
   const audit = async (outcome: AuditOutcome, detail?: string) => {
     if (!mutating) return;
     await deps.audit.append({
@@ -104,6 +105,7 @@ export async function runToolCall(
       ...(detail ? { detail: deps.redactor.redactText(detail) } : {}),
       ...(requestIds.length ? { requestIds: [...requestIds] } : {}),
       attemptId,
+      ...(confirmation ? { confirmation } : {}),
     });
   };
 
@@ -112,7 +114,11 @@ export async function runToolCall(
     config,
     signal: extra.signal,
     progress: progressSender(extra, deps),
-    confirm: (request) => env.confirm(redactForHuman(request, deps, extra.signal)),
+    confirm: async (request) => {
+      const result = await env.confirm(redactForHuman(request, deps, extra.signal));
+      confirmation = result.approved ? 'approved' : result.reason;
+      return result;
+    },
     noteRequestId: (id) => {
       if (id) requestIds.push(id);
     },

@@ -156,7 +156,7 @@ describe('SQL token store', () => {
     const [a, b] = [createConfirmationGate({ config, now: () => 0 })(session), createConfirmationGate({ config, now: () => 0 })(session)];
     const issued = (await a(request)) as { token: string };
     expect(await b({ ...request, token: issued.token })).toEqual({ approved: true, via: 'token' });
-    expect(await a({ ...request, token: issued.token })).toMatchObject({ approved: false, reason: 'token_replayed' });
+    expect(await a({ ...request, token: issued.token })).toMatchObject({ approved: false, reason: 'replayed' });
     const used = await admin.query('SELECT count(*)::int AS n FROM crdb_encryption_mcp_confirm_tokens');
     expect(used.rows[0].n).toBe(1);
   });

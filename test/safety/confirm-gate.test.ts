@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ElicitRequest, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { buildConfig } from '../../src/config.js';
 import { createConfirmationGate } from '../../src/safety/confirm.js';
-import { TOKEN_TTL_MS } from '../../src/safety/token.js';
+import { SEALED_TTL_MS } from '../../src/safety/sealed-state.js';
+const TOKEN_TTL_MS = SEALED_TTL_MS.token;
 import { callTool } from '../helpers/harness.js';
 import { CONSEQUENCES, DESCRIPTION, REVERSIBILITY, destroyWidgetTool, startGatedServer, tokenFrom, type GatedServer, type Upstream } from './gated-tool.js';
 
@@ -54,24 +55,25 @@ describe('confirmation by elicitation', () => {
     expect(server.upstream.calls).toBe(1);
   });
 
-  const refusals: Array<[string, ElicitResult | (() => never), RegExp]> = [
-    ['accept + reject (the microsoft/mcp bug)', { action: 'accept', content: { confirm_name: 'w-prod', decision: 'reject' } }, /You chose reject/],
-    ['accept + approve + wrong case', approve('W-PROD'), /did not match w-prod exactly/],
-    ['accept + approve + another name', approve('w-prod-2'), /did not match w-prod exactly/],
-    ['accept + approve + empty name', approve(''), /did not match w-prod exactly/],
-    ['accept without content', { action: 'accept' }, /You chose reject/],
-    ['decline', { action: 'decline' }, /You declined/],
-    ['cancel', { action: 'cancel' }, /was cancelled/],
+  const refusals: Array<[string, ElicitResult | (() => never), RegExp, string]> = [
+    ['accept + reject (the microsoft/mcp bug)', { action: 'accept', content: { confirm_name: 'w-prod', decision: 'reject' } }, /You chose reject/, 'rejected'],
+    ['accept + approve + wrong case', approve('W-PROD'), /did not match w-prod exactly/, 'name_mismatch'],
+    ['accept + approve + another name', approve('w-prod-2'), /did not match w-prod exactly/, 'name_mismatch'],
+    ['accept + approve + empty name', approve(''), /did not match w-prod exactly/, 'name_mismatch'],
+    ['accept without content', { action: 'accept' }, /You chose reject/, 'rejected'],
+    ['decline', { action: 'decline' }, /You declined/, 'declined'],
+    ['cancel', { action: 'cancel' }, /was cancelled/, 'cancelled'],
     [
       'handler throws',
       () => {
         throw new Error('dialog crashed');
       },
       /confirmation form .* failed/,
+      'error',
     ],
   ];
 
-  it.each(refusals)('%s -> zero upstream calls, says nothing changed and what next', async (_label, answer, message) => {
+  it.each(refusals)('%s -> zero upstream calls, says nothing changed and what next', async (_label, answer, message, verdict) => {
     const server = await withElicit(() => (typeof answer === 'function' ? answer() : answer));
     const result = await callTool(server.client, 'destroy_widget', { widget: 'w-prod' });
     expect(result.isError).toBe(true);
@@ -82,6 +84,7 @@ describe('confirmation by elicitation', () => {
     const [attempted, outcome] = server.auditEntries();
     expect(attempted!.outcome).toBe('attempted');
     expect(outcome!.outcome).toBe(_label === 'handler throws' ? 'refused' : 'declined');
+    expect(outcome!.confirmation).toBe(verdict);
     expect(outcome!.attemptId).toBe(attempted!.attemptId);
   });
 
@@ -146,6 +149,7 @@ describe('two-step token confirmation (--dangerously-allow-token-confirmation)',
     expect(third.text).toMatch(/already used/);
     expect(server.upstream.calls).toBe(1);
     expect(outcomes(server)).toEqual(['attempted', 'refused', 'attempted', 'succeeded', 'attempted', 'refused']);
+    expect(server.auditEntries().map((entry) => entry.confirmation)).toEqual([undefined, 'token_issued', undefined, 'approved', undefined, 'replayed']);
     expect(server.auditEntries()[1]!.detail).toContain(token);
   });
 
@@ -246,6 +250,7 @@ describe('audit trail of gated calls', () => {
     await callTool(server.client, 'destroy_widget', { widget: 'w-prod' });
     const entries = server.auditEntries();
     expect(entries.map((entry) => entry.outcome)).toEqual(['attempted', 'declined', 'attempted', 'succeeded', 'attempted', 'failed', 'attempted', 'dry_run', 'attempted', 'declined']);
+    expect(entries.map((entry) => entry.confirmation)).toEqual([undefined, 'declined', undefined, 'approved', undefined, 'approved', undefined, undefined, undefined, 'name_mismatch']);
     expect(entries.every((entry) => entry.tool === 'destroy_widget' && entry.target === 'w-prod')).toBe(true);
     expect(entries.map((entry) => entry.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(entries[5]!.detail).toMatch(/the provider said no/);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildConfig } from '../../src/config.js';
 import { createConfirmationGate } from '../../src/safety/confirm.js';
 import type { ElicitationAnswer, ElicitationSession } from '../../src/safety/elicitation-session.js';
+import { createMemoryTokenStore } from '../../src/safety/token-store.js';
 import type { ConfirmationRequest } from '../../src/safety/types.js';
 
 const request: ConfirmationRequest = {
@@ -20,7 +21,7 @@ function sessionAnswering(answer: unknown): ElicitationSession {
 }
 
 describe('confirmation gate answers', () => {
-  const gate = createConfirmationGate({ config: buildConfig({ auditLog: '/tmp/unused.jsonl' }), now: () => 0 });
+  const gate = createConfirmationGate({ config: buildConfig({ auditLog: '/unused/audit.jsonl' }), now: () => 0, tokenStore: createMemoryTokenStore() });
   const approve = { decision: 'approve', confirm_name: 'prod-east' };
 
   it('approves only accept + approve + the exact name', async () => {

@@ -5,8 +5,8 @@ import { buildConfig } from '../../src/config.js';
 import { canonicalJson } from '../../src/safety/canonical.js';
 import { createConfirmationGate } from '../../src/safety/confirm.js';
 import type { ElicitationSession } from '../../src/safety/elicitation-session.js';
-import { TOKEN_TTL_MS, issueToken, readToken } from '../../src/safety/token.js';
-import { createMemoryTokenStore } from '../../src/safety/token-store.js';
+import { SEALED_CHARS, SEALED_TTL_MS, openState, sealState } from '../../src/safety/sealed-state.js';
+import { createFileTokenStore, createMemoryTokenStore } from '../../src/safety/token-store.js';
 import type { ConfirmationRequest } from '../../src/safety/types.js';
 
 const secret = randomBytes(32);
@@ -24,48 +24,55 @@ describe('canonicalJson', () => {
   });
 });
 
-describe('confirmation tokens', () => {
-  it('round-trips: 119 base64url characters bound to tool, params and state', () => {
-    const { token, expiresAt } = issueToken(secret, binding, 1_000);
-    expect(token).toMatch(/^[A-Za-z0-9_-]{119}$/);
-    expect(expiresAt).toBe(1_000 + TOKEN_TTL_MS);
-    expect(readToken(secret, token, binding)).toMatchObject({ expiresAt, stateMatches: true });
+const seal = (now: number, purpose: 'form' | 'token' = 'token') => sealState(secret, purpose, binding, now).sealed;
+
+describe('sealed confirmation state', () => {
+  it('round-trips: 120 base64url characters bound to purpose, tool, params and state', () => {
+    const { sealed, expiresAt } = sealState(secret, 'token', binding, 1_000);
+    expect(SEALED_CHARS).toBe(120);
+    expect(sealed).toMatch(/^[A-Za-z0-9_-]{120}$/);
+    expect(expiresAt).toBe(1_000 + SEALED_TTL_MS.token);
+    expect(sealState(secret, 'form', binding, 1_000).expiresAt).toBe(1_000 + SEALED_TTL_MS.form);
+    expect(openState(secret, 'token', sealed, binding)).toMatchObject({ expiresAt, stateMatches: true });
     // Key order and a stray confirmation_token in params do not matter.
-    expect(readToken(secret, token, { ...binding, params: { wait: true, cluster: 'prod', confirmation_token: token } })).toBeDefined();
+    expect(openState(secret, 'token', sealed, { ...binding, params: { wait: true, cluster: 'prod', confirmation_token: sealed } })).toBeDefined();
   });
 
-  it('fails on any flipped bit, another secret, tool or parameter', () => {
-    const { token } = issueToken(secret, binding, 0);
-    const bytes = Buffer.from(token, 'base64url');
+  it('fails on any flipped bit, another secret, purpose, tool or parameter', () => {
+    const sealed = seal(0);
+    const bytes = Buffer.from(sealed, 'base64url');
     for (let bit = 0; bit < bytes.length * 8; bit += 1) {
       const flipped = Buffer.from(bytes);
       flipped[bit >> 3]! ^= 1 << (bit & 7);
-      expect(readToken(secret, flipped.toString('base64url'), binding)).toBeUndefined();
+      expect(openState(secret, 'token', flipped.toString('base64url'), binding)).toBeUndefined();
     }
-    expect(readToken(randomBytes(32), token, binding)).toBeUndefined();
-    expect(readToken(secret, token, { ...binding, tool: 'delete_kms_key' })).toBeUndefined();
-    expect(readToken(secret, token, { ...binding, params: { cluster: 'prod', wait: false } })).toBeUndefined();
-    expect(readToken(secret, token, { ...binding, params: { cluster: 'prod', wait: true, extra: 1 } })).toBeUndefined();
+    expect(openState(randomBytes(32), 'token', sealed, binding)).toBeUndefined();
+    expect(openState(secret, 'form', sealed, binding)).toBeUndefined();
+    expect(openState(secret, 'token', seal(0, 'form'), binding)).toBeUndefined();
+    expect(openState(secret, 'token', sealed, { ...binding, tool: 'delete_kms_key' })).toBeUndefined();
+    expect(openState(secret, 'token', sealed, { ...binding, params: { cluster: 'prod', wait: false } })).toBeUndefined();
+    expect(openState(secret, 'token', sealed, { ...binding, params: { cluster: 'prod', wait: true, extra: 1 } })).toBeUndefined();
   });
 
-  it('rejects non-canonical encodings of the same bytes', () => {
-    const { token } = issueToken(secret, binding, 0);
-    const last = token.at(-1)!;
+  it('has exactly one encoding: no other string decodes to the same bytes', () => {
+    const sealed = seal(0);
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-    const sibling = [...alphabet].find((c) => c !== last && Buffer.from(token.slice(0, -1) + c, 'base64url').equals(Buffer.from(token, 'base64url')));
-    expect(sibling).toBeDefined();
-    expect(readToken(secret, token.slice(0, -1) + sibling, binding)).toBeUndefined();
+    for (const index of [0, 59, sealed.length - 1]) {
+      const siblings = [...alphabet].filter(
+        (c) => c !== sealed[index] && Buffer.from(sealed.slice(0, index) + c + sealed.slice(index + 1), 'base64url').equals(Buffer.from(sealed, 'base64url')),
+      );
+      expect(siblings).toEqual([]);
+    }
   });
 
   it('tells a changed target apart from tampering', () => {
-    const { token } = issueToken(secret, binding, 0);
-    expect(readToken(secret, token, { ...binding, targetState: { status: 'ROTATING', regions: ['us-east-1'] } })).toMatchObject({ stateMatches: false });
+    expect(openState(secret, 'token', seal(0), { ...binding, targetState: { status: 'ROTATING', regions: ['us-east-1'] } })).toMatchObject({ stateMatches: false });
   });
 
   it('never throws on arbitrary input', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 400 }), (text) => {
-        expect(readToken(secret, text, binding)).toBeUndefined();
+        expect(openState(secret, 'token', text, binding)).toBeUndefined();
       }),
     );
   });
@@ -102,10 +109,10 @@ describe('the gate without elicitation', () => {
     expect(issued).toMatchObject({ approved: false, reason: 'token_issued' });
     const token = (issued as { token: string }).token;
     expect(await replicaB({ ...request, token })).toEqual({ approved: true, via: 'token' });
-    expect(await replicaA({ ...request, token })).toMatchObject({ approved: false, reason: 'token_replayed' });
+    expect(await replicaA({ ...request, token })).toMatchObject({ approved: false, reason: 'replayed' });
     // Without the shared secret (per-process random secret) another process cannot verify it.
     const stranger = createConfirmationGate({ config: { ...config, confirmSecret: undefined }, now: () => 0 })(noForms);
-    expect(await stranger({ ...request, token })).toMatchObject({ approved: false, reason: 'token_invalid' });
+    expect(await stranger({ ...request, token })).toMatchObject({ approved: false, reason: 'tampered' });
   });
 
   it('expired beats replayed, and an unreachable token store refuses', async () => {
@@ -115,8 +122,8 @@ describe('the gate without elicitation', () => {
     const confirm = createConfirmationGate({ config, now: () => now, tokenStore: failing })(noForms);
     const token = ((await confirm(request)) as { token: string }).token;
     expect(await confirm({ ...request, token })).toMatchObject({ approved: false, reason: 'error', message: expect.stringMatching(/db down.*Nothing was changed/) });
-    now = TOKEN_TTL_MS;
-    expect(await confirm({ ...request, token })).toMatchObject({ approved: false, reason: 'token_expired' });
+    now = SEALED_TTL_MS.token;
+    expect(await confirm({ ...request, token })).toMatchObject({ approved: false, reason: 'expired' });
   });
 });
 
