@@ -38,7 +38,7 @@ function sarifValidator() {
   return ajv.compile(JSON.parse(readFileSync(join(process.cwd(), 'schemas', 'sarif-schema-2.1.0.json'), 'utf8')));
 }
 
-describe('audit command on the sandbox', { timeout: 120_000 }, () => {
+describe('audit command on the sandbox', { timeout: 300_000 }, () => {
   it('json: the full report on stdout; the default --fail-on high exits 1 on the seeded critical findings', async () => {
     const run = await audit(['--sandbox', '--format', 'json']);
     expect(run.code).toBe(1);
