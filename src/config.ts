@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { AUDIT_FLAG_OPTIONS, auditFlagsGiven, parseAuditFlags, type AuditCommandOptions } from './audit-flags.js';
 import { parseAuditKey } from './safety/audit-key.js';
 
 /** Default time a sandbox CMEK enable, rotate or revoke takes (CRDB_SANDBOX_CMEK_DELAY_MS). */
@@ -116,7 +117,12 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 
 /** What the process should do: serve, or run a one-shot subcommand. */
-export type Command = { kind: 'serve'; config: Config } | { kind: 'verify-audit-log'; config: Config };
+export type Command =
+  | { kind: 'serve'; config: Config }
+  | { kind: 'verify-audit-log'; config: Config }
+  | { kind: 'audit'; config: Config; audit: AuditCommandOptions };
+
+const SUBCOMMANDS = ['verify-audit-log', 'audit'];
 
 /** This server's state directory: $XDG_STATE_HOME (or ~/.local/state)/crdb-encryption-mcp. */
 export function defaultStateDir(env: NodeJS.ProcessEnv): string {
@@ -158,10 +164,11 @@ const flagOptions = {
   'sql-target': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
+  ...AUDIT_FLAG_OPTIONS,
 } as const;
 
 /** Usage text for --help. */
-export const USAGE = `Usage: crdb-encryption-mcp [verify-audit-log] [options]
+export const USAGE = `Usage: crdb-encryption-mcp [verify-audit-log | audit] [options]   (audit --help: the audit command's flags)
 
   --sandbox                 run on embedded emulators (no cloud account needed)
   --transport stdio|http    MCP transport (default stdio)
@@ -180,7 +187,7 @@ export const USAGE = `Usage: crdb-encryption-mcp [verify-audit-log] [options]
   --dangerously-allow-token-confirmation
                             allow two-step token confirmation for clients without elicitation
 
-Environment: COCKROACH_API_KEY, COCKROACH_API_URL, COCKROACH_CC_VERSION, DATABASE_URL,
+Environment: CRDB_SANDBOX=true and CRDB_READ_ONLY=true (same as the flags), COCKROACH_API_KEY, COCKROACH_API_URL, COCKROACH_CC_VERSION, DATABASE_URL,
 MCP_HTTP_TOKEN, MCP_ALLOWED_HOSTS, CONFIRM_SECRET, CRDB_SQL_TARGETS (JSON object name -> URL), CRDB_AUDIT_LOG,
 CRDB_AUDIT_DB, CRDB_REPORTS_DIR, CRDB_AUDIT_KEY_FILE, CRDB_AUDIT_KEY (the key itself, hex or base64), CRDB_SKILLS_DIR. Sandbox knobs: CRDB_SANDBOX_LATENCY_MS, CRDB_SANDBOX_ERROR_RATE,
 CRDB_SANDBOX_THROTTLE_NEXT, CRDB_SANDBOX_FAIL_REGION, CRDB_SANDBOX_CMEK_DELAY_MS,
@@ -213,6 +220,15 @@ function parseSqlTargets(flags: string[] | undefined, env: NodeJS.ProcessEnv): R
   return targets;
 }
 
+/** A boolean setting from the environment ("true"/"1" or "false"/"0"/empty), for launchers that only set env (MCPB bundles). */
+function envFlag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const value = env[name]?.trim().toLowerCase();
+  if (!value) return undefined;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new ConfigError(`${name}: expected true or false, got ${JSON.stringify(env[name])}`);
+}
+
 function formatIssue(issue: z.core.$ZodIssue): string {
   const flagName: Record<string, string> = {
     transport: '--transport',
@@ -234,7 +250,7 @@ function formatIssue(issue: z.core.$ZodIssue): string {
  * Parses argv (without node and script) and the environment into a command.
  * Throws ConfigError with a one-line message on any unknown flag or bad value.
  */
-export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 'help' | 'version' {
+export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 'help' | 'audit-help' | 'version' {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: flagOptions, allowPositionals: true, strict: true });
@@ -242,21 +258,23 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 
     throw new ConfigError(error instanceof Error ? error.message.split('. To specify')[0]!.split('\n')[0]! : String(error));
   }
   const { values, positionals } = parsed;
-  if (values.help) return 'help';
-  if (values.version) return 'version';
   const [subcommand, ...extra] = positionals;
-  if (extra.length > 0 || (subcommand !== undefined && subcommand !== 'verify-audit-log')) {
-    throw new ConfigError(`unexpected argument ${JSON.stringify(subcommand === 'verify-audit-log' ? extra[0] : subcommand)} (see --help)`);
+  if (values.help) return subcommand === 'audit' ? 'audit-help' : 'help';
+  if (values.version) return 'version';
+  if (extra.length > 0 || (subcommand !== undefined && !SUBCOMMANDS.includes(subcommand))) {
+    throw new ConfigError(`unexpected argument ${JSON.stringify(subcommand !== undefined && SUBCOMMANDS.includes(subcommand) ? extra[0] : subcommand)} (see --help)`);
   }
+  const auditFlags = auditFlagsGiven(values);
+  if (subcommand !== 'audit' && auditFlags.length > 0) throw new ConfigError(`--${auditFlags[0]} is a flag of the audit command (see audit --help)`);
   const raw = {
     transport: values.transport,
     host: values.host,
     port: values.port,
     allowedHosts: (values['allowed-hosts'] ?? env.MCP_ALLOWED_HOSTS)?.split(',').map((s) => s.trim()).filter(Boolean),
-    readOnly: values['read-only'],
+    readOnly: values['read-only'] ?? envFlag(env, 'CRDB_READ_ONLY'),
     toolsets: values.toolsets?.split(',').map((s) => s.trim()).filter(Boolean),
-    sandbox: values.sandbox,
-    auditLog: values['audit-log'] ?? (env.CRDB_AUDIT_LOG || defaultAuditLogPath(env, values.sandbox)),
+    sandbox: values.sandbox ?? envFlag(env, 'CRDB_SANDBOX'),
+    auditLog: values['audit-log'] ?? (env.CRDB_AUDIT_LOG || defaultAuditLogPath(env, values.sandbox ?? envFlag(env, 'CRDB_SANDBOX'))),
     auditDb: values['audit-db'] ?? (env.CRDB_AUDIT_DB || undefined),
     reportsDir: values['reports-dir'] ?? (env.CRDB_REPORTS_DIR || defaultReportsDir(env)),
     auditKeyFile: values['audit-key-file'] ?? (env.CRDB_AUDIT_KEY_FILE || defaultAuditKeyPath(env)),
@@ -287,6 +305,13 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 
   // Parsed once per process: zod's eval-compiled fast path would cost more to build than it saves.
   const result = configSchema.safeParse(raw, { jitless: true });
   if (!result.success) throw new ConfigError(result.error.issues.map(formatIssue).join('; '));
+  if (subcommand === 'audit') {
+    try {
+      return { kind: 'audit', config: result.data, audit: parseAuditFlags(values) };
+    } catch (error) {
+      throw new ConfigError(error instanceof Error ? error.message : String(error));
+    }
+  }
   return { kind: subcommand === 'verify-audit-log' ? 'verify-audit-log' : 'serve', config: result.data };
 }
 

@@ -5,8 +5,10 @@
  * calls runMain().
  */
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { AUDIT_USAGE } from './audit-flags.js';
 import { ConfigError, USAGE, parseCommand, type Config } from './config.js';
 import { createDeps } from './deps.js';
+import { missingSandboxMessage, missingSandboxPackages } from './sandbox-packages.js';
 import { createServer } from './server.js';
 import { SERVER_INFO } from './version.js';
 
@@ -38,11 +40,27 @@ async function main(): Promise<number | undefined> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (command === 'audit-help') {
+    process.stdout.write(`${AUDIT_USAGE}\n`);
+    return 0;
+  }
   if (command === 'version') {
     process.stdout.write(`${SERVER_INFO.version}\n`);
     return 0;
   }
   const { config } = command;
+  if (config.sandbox) {
+    const missing = missingSandboxPackages();
+    if (missing.length > 0) {
+      log(missingSandboxMessage(missing));
+      return 2;
+    }
+  }
+
+  if (command.kind === 'audit') {
+    const { runAuditCommand } = await import('./audit-command.js');
+    return runAuditCommand(config, command.audit, startSandboxIfAsked(config));
+  }
 
   if (command.kind === 'verify-audit-log') {
     const { verifyConfiguredAuditLog } = await import('./safety/audit-log.js');

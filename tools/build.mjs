@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// Bundles src/index.ts into dist/ with the MCP SDK, zod and gray-matter inside; cloud SDKs, pg and
-// PGlite stay external and are imported on first use (separate chunks via code splitting).
+// Bundles src/index.ts into dist/. What package.json lists under dependencies and
+// optionalDependencies (cloud SDKs, pg; PGlite and the sandbox's helpers) stays external and is
+// imported on first use (separate chunks via code splitting); everything else the code imports
+// (the MCP SDK, zod, gray-matter: devDependencies) is bundled, so an install never fetches it.
 // Rolldown rather than esbuild: its tree-shaking drops the parts of zod and the SDK a server never
 // runs, which is most of the start-up cost (see README "Measured": npm run bench).
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'rolldown';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-const bundled = new Set(['@modelcontextprotocol/server', '@modelcontextprotocol/node', 'zod', 'gray-matter']);
-const external = Object.keys(pkg.dependencies ?? {}).filter((name) => !bundled.has(name));
+const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {})];
 const isExternal = (id) => id.startsWith('node:') || external.some((name) => id === name || id.startsWith(`${name}/`));
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });

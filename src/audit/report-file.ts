@@ -7,7 +7,7 @@
  * a reader never sees half a report. What goes in is redacted like any answer.
  */
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, realpath, unlink, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, realpath, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { OperatorError } from '../errors.js';
 import type { Redactor } from '../safety/types.js';
@@ -22,6 +22,18 @@ export interface ReportFiles {
 
 function refuse(what: string, why: string, next: string): OperatorError {
   return new OperatorError(what, why, next, { kind: 'report_path' });
+}
+
+/** Writes `text` to a temporary name beside `path`, then renames it over `path`: never half-written. */
+export async function writeAtomically(path: string, text: string): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(temporary, text, { flag: 'wx' });
+    await rename(temporary, path);
+  } catch (error) {
+    await unlink(temporary).catch(() => {});
+    throw error;
+  }
 }
 
 /** The .html path next to a .md path. */

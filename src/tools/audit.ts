@@ -4,14 +4,12 @@
  */
 import { z } from 'zod';
 import type { ReportFiles } from '../audit/report-file.js';
-import type { AuditScope } from '../audit/run-audit.js';
 import { FRAMEWORKS, SEVERITIES, type AuditReport } from '../audit/types.js';
-import type { CloudApi } from '../cloud/api.js';
 import { CLOUD_PROVIDERS, PLANS } from '../cloud/constants.js';
-import { OperatorError, errorMessage } from '../errors.js';
+import { errorMessage } from '../errors.js';
 import { TARGET_NAME } from '../sql/target-name.js';
 import { fixAction } from './cmek-read-next.js';
-import { defineTool, type ToolContext } from './define-tool.js';
+import { defineTool } from './define-tool.js';
 import { MANUAL_STEP, nextFields, nextLine, nextOutput, nextSteps, suggest, type NextAction, type NextSteps } from './next-actions.js';
 
 const labelPart = () => z.string().min(1).max(63).regex(/^[^=\s]+$/, 'no spaces or =');
@@ -168,40 +166,6 @@ function auditNext(report: AuditReport, note: string): NextSteps {
   return nextSteps(actions.slice(0, 8), note);
 }
 
-type AuditInput = z.output<ReturnType<typeof auditEncryptionPostureInput>>;
-
-function scopeOf(args: AuditInput): AuditScope {
-  if (args.clusters) return { kind: 'clusters', refs: [...new Set(args.clusters)] };
-  if (args.labels) return { kind: 'labels', labels: args.labels };
-  return { kind: 'all' };
-}
-
-/** The Cloud client, or none when no API key is set and only self-hosted targets can be audited. */
-function cloudFor(args: AuditInput, targets: readonly string[], ctx: ToolContext): { cloud?: CloudApi; scope: AuditScope } {
-  try {
-    return { cloud: ctx.deps.cloud(), scope: scopeOf(args) };
-  } catch (error) {
-    if (!(error instanceof OperatorError) || targets.length === 0 || args.clusters || args.labels) throw error;
-    return { scope: { kind: 'none', reason: 'no CockroachDB Cloud API key is configured' } };
-  }
-}
-
-/** Named targets the operator configured (plus the sandbox's self-hosted cluster). */
-function sqlTargets(requested: AuditInput['include_sql_targets'], ctx: ToolContext): string[] {
-  const configured = ctx.deps.sqlTargetNames;
-  if (requested === true) return configured;
-  if (requested === false) return [];
-  const unknown = requested.filter((name) => !configured.includes(name));
-  if (unknown.length > 0) {
-    throw new OperatorError(
-      `Unknown SQL target ${unknown.map((name) => `'${name}'`).join(', ')}`,
-      configured.length ? `Configured targets: ${configured.join(', ')}.` : 'No SQL targets are configured.',
-      'use configured names, or add targets with --sql-target NAME=postgresql://... (or CRDB_SQL_TARGETS) and restart.',
-    );
-  }
-  return [...new Set(requested)];
-}
-
 function jsonText(report: AuditReport, files: ReportFiles | undefined, next: string): string {
   const top = report.findings.filter((finding) => finding.severity !== 'info').slice(0, 25);
   return JSON.stringify({
@@ -230,29 +194,27 @@ export const auditEncryptionPosture = defineTool({
   async run(args, ctx) {
     const { checkReportPath, writeReportFiles } = await import('../audit/report-file.js');
     const { renderCompact, nextStep } = await import('../audit/render-markdown.js');
-    const { runAudit } = await import('../audit/run-audit.js');
-    const targets = sqlTargets(args.include_sql_targets, ctx);
+    const { runFleetAudit } = await import('../audit/fleet-audit.js');
     if (args.report_path) await checkReportPath(ctx.config.reportsDir, args.report_path);
-    const rate = ctx.config.sandbox ? ctx.config.sandboxOptions.rateLimitPerSecond : ctx.config.cloud.rateLimitPerSecond;
-    const { cloud, scope } = cloudFor(args, targets, ctx);
-    const report = await runAudit(
+    const report = await runFleetAudit(
       {
-        ...(cloud ? { cloud } : {}),
+        ...(args.clusters ? { clusters: args.clusters } : {}),
+        ...(args.labels ? { labels: args.labels } : {}),
+        ...(args.frameworks ? { frameworks: args.frameworks } : {}),
+        includeKms: args.include_kms,
+        includeSqlTargets: args.include_sql_targets,
+        ...(args.time_limit_seconds ? { timeLimitMs: args.time_limit_seconds * 1000 } : {}),
+      },
+      {
+        config: ctx.config,
+        cloud: () => ctx.deps.cloud(),
         kms: ctx.deps.kms,
         sql: ctx.deps.sql,
+        sqlTargetNames: ctx.deps.sqlTargetNames,
         now: () => ctx.deps.clock.now(),
         signal: ctx.signal,
         progress: (done, total, message) => ctx.progress(done, total, message),
         onRequestId: (id) => ctx.noteRequestId(id),
-        concurrency: Math.min(64, Math.max(8, Math.ceil(rate / 4))),
-        kmsConcurrency: 32,
-      },
-      {
-        scope,
-        frameworks: args.frameworks ? [...new Set(args.frameworks)] : [...FRAMEWORKS],
-        includeKms: args.include_kms,
-        sqlTargets: targets,
-        ...(args.time_limit_seconds ? { timeLimitMs: args.time_limit_seconds * 1000 } : {}),
       },
     );
     let files: ReportFiles | undefined;

@@ -128,4 +128,26 @@ describe('parseCommand', () => {
   it('rejects malformed CRDB_SQL_TARGETS', () => {
     expect(() => parseCommand([], { ...env, CRDB_SQL_TARGETS: '{not json' })).toThrow(ConfigError);
   });
+
+  it('CRDB_SANDBOX and CRDB_READ_ONLY set what the flags set (for launchers that set only env); a flag wins', () => {
+    expect(parseCommand([], { ...env, CRDB_SANDBOX: 'true', CRDB_READ_ONLY: '1' })).toMatchObject({ config: { sandbox: true, readOnly: true } });
+    expect(parseCommand([], { ...env, CRDB_SANDBOX: 'false', CRDB_READ_ONLY: '' })).toMatchObject({ config: { sandbox: false, readOnly: false } });
+    expect(() => parseCommand([], { ...env, CRDB_SANDBOX: 'yes please' })).toThrow(/CRDB_SANDBOX: expected true or false/);
+  });
+
+  it('audit: flags parsed with defaults (text, --fail-on high, every framework); frameworks are forgiving about case and dashes', () => {
+    expect(parseCommand(['audit'], env)).toMatchObject({ kind: 'audit', audit: { format: 'text', failOn: 'high', overwrite: false, includeKms: true, includeSqlTargets: true } });
+    const command = parseCommand(['audit', '--framework', 'soc2,pci-dss', '--framework', 'HIPAA', '--label', 'env=prod', '--format', 'SARIF', '-o', 'x.sarif', '--overwrite', '--time-limit', '60'], env);
+    expect(command).toMatchObject({ audit: { frameworks: ['SOC2', 'PCI_DSS', 'HIPAA'], labels: { env: 'prod' }, format: 'sarif', output: 'x.sarif', overwrite: true, timeLimitMs: 60_000 } });
+  });
+
+  it.each([
+    [['audit', '--cluster', 'a', '--label', 'k=v'], /--cluster or --label, not both/],
+    [['audit', '--overwrite'], /--overwrite needs --output/],
+    [['audit', '--framework', 'ISO27001'], /--framework: expected SOC2, HIPAA, PCI_DSS/],
+    [['audit', '--time-limit', '0'], /--time-limit/],
+    [['--fail-on', 'high'], /--fail-on is a flag of the audit command/],
+  ])('audit: rejects %j', (argv, message) => {
+    expect(() => parseCommand(argv, env)).toThrow(message);
+  });
 });
