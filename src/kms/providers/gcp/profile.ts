@@ -44,7 +44,7 @@ export const gcpProfile: KmsProviderProfile<GcpKeyUri, GcpKmsOptions> = {
 
   principal: {
     pattern: SERVICE_ACCOUNT,
-    expected: 'a service account email like crdb-cmek@my-project.iam.gserviceaccount.com',
+    expected: 'the email of the cross-tenant service account in your project, like crdb-cmek@my-project.iam.gserviceaccount.com',
   },
   provisioning: {
     defaultPrincipal(_clusterName, placement) {
