@@ -9,7 +9,8 @@ import { resolveCluster } from '../cloud/resolve-cluster.js';
 import { OperatorError, errorMessage } from '../errors.js';
 import { KmsError, type KmsKeyType } from '../kms/provider.js';
 import { callOptions, type Check, type ClusterRef, type CmekEnv } from './context.js';
-import type { CmekRequest } from './enable.js';
+import { serialized, type CmekRequest } from './enable.js';
+import { existingKeySpecs, keyAccountChecks } from './key-accounts.js';
 import { currentKey, failureMessages, isInProgress, overallStatus, pastKeys, regionInfo } from './key-infos.js';
 import { refuseOnFailures } from './key-specs.js';
 import { checkKeptKeys, checkKeysInKms, type KeptKey } from './kms-checks.js';
@@ -60,10 +61,8 @@ const OLD_KEYS_NOTICE =
 /** Plans, checks and (unless dry_run) performs a rotation. */
 export async function rotateCmek(env: CmekEnv, clusterRef: string, request: RotationRequest, options: RotateOptions): Promise<RotateResult> {
   const cluster = await resolveCluster(env.cloud, clusterRef, callOptions(env));
-  if (options.dryRun) return rotateResolved(env, cluster, request, options);
-  // One rotation of a cluster at a time; a concurrent identical request gets this one's result instead of a second KMS rotation.
-  const { value, joined } = await env.mutations.run(cluster.id, JSON.stringify(['rotate_cmek', request, options]), () => rotateResolved(env, cluster, request, options));
-  return joined ? { ...value, joined: true } : value;
+  // A concurrent identical request gets this one's result instead of a second KMS rotation.
+  return serialized(env, cluster, ['rotate_cmek', request, options], options.dryRun, () => rotateResolved(env, cluster, request, options));
 }
 
 async function rotateResolved(env: CmekEnv, cluster: Cluster, request: RotationRequest, options: RotateOptions): Promise<RotateResult> {
@@ -86,6 +85,8 @@ async function rotateResolved(env: CmekEnv, cluster: Cluster, request: RotationR
   // Azure new_version targets are unknown until the KMS rotation: check the current version instead.
   checks.push(...(await checkKeysInKms(env, active.map((region) => spec(region, type, region.target_uri ?? region.from_uri!)))));
   principalRefusal(cluster, request, active, checks);
+  const targets = active.filter((region) => region.target_uri && region.auth_principal).map((region) => spec(region, type, region.target_uri!));
+  checks.push(...keyAccountChecks(type, existingKeySpecs(before, type), targets));
   refuseOnFailures(checks, `rotate_cmek refused for ${cluster.name}`, fix);
   checks.push(...(await checkKeptKeys(env, keptKeys(before, active, type))));
 

@@ -249,12 +249,17 @@ describe('PATCH /cmek (revoke) and PATCH /clusters/{id}', () => {
   });
 
   it('adds a new region with its key, and refuses a CMEK spec for an existing region', async () => {
-    const existing = await api('PATCH', `/api/v1/clusters/${PROD}`, { dedicated: { region_nodes: { 'eu-west-1': 3 }, cmek_region_specs: [{ region: 'us-east-1', key_spec: aws(AWS_KEYS.prodEastNext) }] } });
+    const nodes = { 'us-east-1': 3, 'us-west-2': 3, 'eu-west-1': 3 };
+    const existing = await api('PATCH', `/api/v1/clusters/${PROD}`, { dedicated: { region_nodes: nodes, cmek_region_specs: [{ region: 'us-east-1', key_spec: aws(AWS_KEYS.prodEastNext) }] } });
     expect(existing.body.message).toMatch(/only newly added regions; us-east-1 already exists/);
-    const uncovered = await api('PATCH', `/api/v1/clusters/${PROD}`, { dedicated: { region_nodes: { 'eu-west-1': 3 } } });
+    const uncovered = await api('PATCH', `/api/v1/clusters/${PROD}`, { dedicated: { region_nodes: nodes } });
     expect(uncovered.body.message).toMatch(/must include a key for each new region; missing: eu-west-1/);
     const euKey = { region: 'eu-west-1', key_spec: { type: 'AWS_KMS', uri: `arn:aws:kms:eu-west-1:${AWS_ACCOUNT}:key/new`, auth_principal: AWS_CMEK_ROLE } };
-    const added = await api('PATCH', `/api/v1/clusters/${PROD}`, { dedicated: { region_nodes: { 'eu-west-1': 3 }, cmek_region_specs: [euKey] } });
+    const specsOnly = await api('PATCH', `/api/v1/clusters/${PROD}`, { dedicated: { cmek_region_specs: [euKey] } });
+    expect(specsOnly.body.message).toMatch(/names eu-west-1, which is not being added in dedicated.region_nodes/);
+    const dropping = await api('PATCH', `/api/v1/clusters/${PROD}`, { dedicated: { region_nodes: { 'eu-west-1': 3 }, cmek_region_specs: [euKey] } });
+    expect(dropping.body.message).toMatch(/leaves out us-east-1, us-west-2, which would remove them/);
+    const added = await api('PATCH', `/api/v1/clusters/${PROD}`, { dedicated: { region_nodes: nodes, cmek_region_specs: [euKey] } });
     expect(added.status).toBe(200);
     expect(added.body.regions.map((region: { name: string }) => region.name)).toContain('eu-west-1');
     const info = await settled(PROD);

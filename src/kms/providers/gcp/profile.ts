@@ -41,6 +41,7 @@ export const gcpProfile: KmsProviderProfile<GcpKeyUri, GcpKmsOptions> = {
   confirmationName: (parsed) => parsed.cryptoKey,
   keyAccount: (parsed) => parsed.project,
   principalAccount: (principal) => SERVICE_ACCOUNT.exec(principal)?.[1],
+  accountNames: { key: 'GCP project', principal: 'GCP project' },
 
   principal: {
     pattern: SERVICE_ACCOUNT,
