@@ -55,6 +55,10 @@ async function addResolved(env: CmekEnv, cluster: Cluster, added: RegionNodes, i
   if (already.length) {
     refuse(cluster, `${already.join(', ')} already belong to ${cluster.name} (its regions: ${existing.join(', ')}); the API refuses a CMEK spec for an existing region.`, `list only new regions in add_regions; rotate an existing region's key with rotate_cmek ${cluster.name}.`);
   }
+  const specForExisting = inputs.map((input) => input.region).filter((region) => existing.includes(region));
+  if (specForExisting.length) {
+    refuse(cluster, `Keys were given for ${specForExisting.join(', ')}, which already belong to ${cluster.name}; dedicated.cmek_region_specs may name only the new regions (${newRegions.join(', ')}), and the API refuses the request otherwise.`, `drop those keys from the call; to change an existing region's key use rotate_cmek ${cluster.name} mode new_key.`);
+  }
   // Validate the specs against the cluster as it will be: the new regions, each needing a key.
   const future: Cluster = { ...cluster, regions: newRegions.map((name) => ({ name, node_count: added[name]! })) as Cluster['regions'] };
   const { specs, checks: specChecks } = validateRegionSpecs(future, inputs, true);
