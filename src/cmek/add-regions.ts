@@ -11,7 +11,7 @@ import { resolveCluster } from '../cloud/resolve-cluster.js';
 import { OperatorError } from '../errors.js';
 import { keyTypeForCloud } from '../kms/providers/index.js';
 import { callOptions, type Check, type CmekEnv } from './context.js';
-import { ENABLE_CAVEATS, serialized, type CmekRequest, type EnableCmekOptions, type EnableResult } from './enable.js';
+import { serialized, type CmekRequest, type EnableCmekOptions, type EnableResult } from './enable.js';
 import { existingKeySpecs, keyAccountChecks } from './key-accounts.js';
 import { failureMessages, isInProgress, overallStatus, regionInfo } from './key-infos.js';
 import { refuseOnFailures, validateRegionSpecs, type KeySpecInput } from './key-specs.js';
@@ -63,7 +63,7 @@ async function addResolved(env: CmekEnv, cluster: Cluster, added: RegionNodes, i
   const future: Cluster = { ...cluster, regions: newRegions.map((name) => ({ name, node_count: added[name]! })) as Cluster['regions'] };
   const { specs, checks: specChecks } = validateRegionSpecs(future, inputs, true);
   const type = keyTypeForCloud(cluster.cloud_provider);
-  const checks: Check[] = [ENABLE_CAVEATS[0]!, ...specChecks, ...keyAccountChecks(type, existingKeySpecs(current, type), specs)];
+  const checks: Check[] = [...specChecks, ...keyAccountChecks(type, existingKeySpecs(current, type), specs)];
   const fix = 'give one key per new region (provision_cmek_key emits the region_specs) and run enable_cmek with add_regions again.';
   refuseOnFailures(checks, `Adding regions to ${cluster.name} refused`, fix);
   checks.push(...(await checkKeysInKms(env, specs)));
