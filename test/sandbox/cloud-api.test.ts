@@ -271,6 +271,36 @@ describe('PATCH /cmek (revoke) and PATCH /clusters/{id}', () => {
   });
 });
 
+describe('client CA certificate', () => {
+  const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUSANDBOX\n-----END CERTIFICATE-----\n';
+  const path = `/api/v1/clusters/${PROD}/client-ca-cert`;
+
+  it('sets, reads, updates and deletes it; DELETE takes no body and refuses one', async () => {
+    expect((await api('GET', path)).body).toEqual({ status: 'NOT_SET' });
+    expect((await api('PATCH', path, { x509_pem_cert: PEM })).body.message).toMatch(/set one with POST/);
+    expect((await api('POST', path, { x509_pem_cert: 'not a pem' })).body.message).toMatch(/PEM-encoded certificate/);
+    expect((await api('POST', path, { x509_pem_cert: PEM })).body).toEqual({ status: 'IS_SET', x509_pem_cert: PEM });
+    expect((await api('POST', path, { x509_pem_cert: PEM })).status).toBe(409);
+    expect((await api('PATCH', path, { x509_pem_cert: PEM })).body.status).toBe('IS_SET');
+
+    // The common mistake: DELETE with the certificate in the body. A strict server refuses it and keeps the CA.
+    const withBody = await api('DELETE', path, { x509_pem_cert: PEM });
+    expect(withBody.status).toBe(400);
+    expect(withBody.body.message).toBe('DELETE /client-ca-cert takes no request body');
+    expect((await api('GET', path)).body.status).toBe('IS_SET');
+
+    const deleted = await api('DELETE', path);
+    expect(deleted).toMatchObject({ status: 200, body: { status: 'NOT_SET' } });
+    expect((await api('GET', path)).body).toEqual({ status: 'NOT_SET' });
+    expect((await api('DELETE', path)).status).toBe(400);
+  });
+
+  it('needs a cluster admin or operator role, like /cmek', async () => {
+    const denied = await api('GET', path, undefined, { authorization: `Bearer ${SANDBOX_VIEWER_API_KEY}` });
+    expect(denied.status).toBe(403);
+  });
+});
+
 describe('rate limit and faults', () => {
   it('answers 429 + Retry-After with code 8 past the per-key limit, and the log proves the limit held', async () => {
     const limited = await startCloudApiEmulator({ checkKeyAccess: async () => ({ ok: true }), cmekTransitionMs: 10, rateLimitPerSecond: 5, fleetSize: 0 });
