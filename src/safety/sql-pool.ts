@@ -45,7 +45,7 @@ export function describeSqlUrl(url: string): string {
 const RETRYABLE = new Set(['40001', '40P01', '23505', '42P07']);
 
 /** Runs `attempt` again (a few times, with backoff) when the database asks for a retry. */
-async function retrying<T>(attempt: () => Promise<T>, attempts = 8): Promise<T> {
+async function retrying<T>(attempt: () => Promise<T>, attempts = 20): Promise<T> {
   for (let n = 1; ; n += 1) {
     try {
       return await attempt();
@@ -57,13 +57,19 @@ async function retrying<T>(attempt: () => Promise<T>, attempts = 8): Promise<T> 
   }
 }
 
-/** Runs `work` in a transaction, retried as `retrying` does. */
+/**
+ * Runs `work` in a transaction, retried as `retrying` does. REPEATABLE READ: every statement of
+ * `work` sees one snapshot (PostgreSQL's default READ COMMITTED takes a new one per statement, so
+ * a replica could read "no header row" and then "entries exist" while another replica creates the
+ * log); a concurrent writer then surfaces as 40001 or 23505 and the whole transaction is retried.
+ * CockroachDB runs it as SERIALIZABLE unless REPEATABLE READ is enabled there.
+ */
 export function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   return retrying(async () => {
     const client = await pool.connect();
     let broken = false;
     try {
-      await client.query('BEGIN');
+      await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ');
       const result = await work(client);
       await client.query('COMMIT');
       return result;
