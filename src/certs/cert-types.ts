@@ -1,6 +1,8 @@
 /**
  * The certificate types CockroachDB reports (metric suffixes of
- * security.certificate.expiration.*), what each is, and what to do when one is due.
+ * security.certificate.expiration.*), what each is, and what to do when one is due. The metric
+ * suffixes (`client-ca`, `ui-ca`) are not file names: cockroach reads the client CA from
+ * `ca-client.crt` and the DB Console CA from `ca-ui.crt`.
  */
 import type { CertRole, ExpiryVerdict } from './thresholds.js';
 
@@ -21,8 +23,8 @@ export interface CertTypeInfo {
 
 const TYPES: Record<string, CertTypeInfo> = {
   ca: { role: 'ca', rotation: 'ca', label: 'cluster CA (ca.crt)', optional: false },
-  'client-ca': { role: 'ca', rotation: 'ca', label: 'client CA (client-ca.crt)', optional: true },
-  'ui-ca': { role: 'ca', rotation: 'ui', label: 'DB Console CA (ui-ca.crt)', optional: true },
+  'client-ca': { role: 'ca', rotation: 'ca', label: 'client CA (ca-client.crt)', optional: true },
+  'ui-ca': { role: 'ca', rotation: 'ui', label: 'DB Console CA (ca-ui.crt)', optional: true },
   node: { role: 'leaf', rotation: 'node', label: 'node certificate (node.crt)', optional: false },
   'node-client': { role: 'leaf', rotation: 'client', label: 'node client certificate (client.node.crt)', optional: true },
   ui: { role: 'leaf', rotation: 'ui', label: 'DB Console certificate (ui.crt)', optional: true },

@@ -55,7 +55,7 @@ export const inspectCertificatesTool = defineTool({
         signed_by: z.string().nullable(),
       }),
     ),
-    key_files: z.array(z.object({ file: z.string(), mode: z.string(), owner_uid: z.number().int(), owned_by_current_user: z.boolean().nullable() })),
+    key_files: z.array(z.object({ file: z.string(), mode: z.string(), owner_uid: z.number().int(), owner_gid: z.number().int(), owned_by_current_user: z.boolean().nullable() })),
     findings: z.array(z.object({ severity: z.enum(SEVERITIES), code: z.string(), file: z.string().nullable(), message: z.string(), fix: z.string() })),
     summary: z.object({
       certificates: z.number().int(),
