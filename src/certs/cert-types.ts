@@ -9,8 +9,13 @@ import type { CertRole, ExpiryVerdict } from './thresholds.js';
 /** plan_certificate_rotation kinds. */
 export const ROTATION_KINDS = ['node', 'client', 'ca', 'ui'] as const;
 export type RotationKind = (typeof ROTATION_KINDS)[number];
-/** Kubernetes deployment styles a rotation plan can target. */
-export const K8S_MODES = ['none', 'operator', 'cert-manager', 'helm'] as const;
+/**
+ * Kubernetes deployment styles a rotation plan can target: the public operator (CrdbCluster
+ * nodeTLSSecret/clientTLSSecret), the newer CockroachDB operator (installed with Helm; values
+ * `cockroachdb.tls.*`), the cockroachdb Helm chart's StatefulSet (values `tls.certs.*`), or
+ * cert-manager issuing the certificates for either chart.
+ */
+export const K8S_MODES = ['none', 'public-operator', 'cockroachdb-operator', 'helm', 'cert-manager'] as const;
 export type K8sMode = (typeof K8S_MODES)[number];
 
 export interface CertTypeInfo {

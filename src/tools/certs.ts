@@ -102,9 +102,9 @@ export const planCertificateRotationInput = () =>
     ca_key: planPath().default('my-safe-directory/ca.key').describe('CA key path (off the nodes)'),
     hosts: z.array(z.union([hostname(), ip()])).max(100).default([]).describe('All node hostnames, IPs, LBs'),
     user: sqlUser().default('root').describe('SQL user (client certs)'),
-    k8s: z.enum(K8S_MODES).default('none').describe('Kubernetes style'),
+    k8s: z.enum(K8S_MODES).default('none').describe('Kubernetes: public-operator (CrdbCluster), cockroachdb-operator (Helm cockroachdb.tls), helm (StatefulSet chart), cert-manager'),
     namespace: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a Kubernetes namespace').default('default').describe('Kubernetes namespace'),
-    cluster: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a Kubernetes name').default('cockroachdb').describe('StatefulSet/CrdbCluster name'),
+    cluster: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a Kubernetes name').default('cockroachdb').describe('StatefulSet, CrdbCluster or Helm release name'),
   });
 
 export const planCertificateRotationTool = defineTool({
