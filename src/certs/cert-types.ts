@@ -18,6 +18,9 @@ export type RotationKind = (typeof ROTATION_KINDS)[number];
 export const K8S_MODES = ['none', 'public-operator', 'cockroachdb-operator', 'helm', 'cert-manager'] as const;
 export type K8sMode = (typeof K8S_MODES)[number];
 
+/** A SQL user name as cockroach's client certificate files name it (client.<user>.crt); shown as is. */
+export const SQL_USER_NAME = /^[a-z0-9_][a-z0-9_.-]{0,62}$/i;
+
 export interface CertTypeInfo {
   role: CertRole;
   rotation: RotationKind;

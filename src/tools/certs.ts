@@ -1,7 +1,7 @@
 /** Local certificate tools: inspect_certificates and plan_certificate_rotation. */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { K8S_MODES, ROTATION_KINDS } from '../certs/cert-types.js';
+import { K8S_MODES, ROTATION_KINDS, SQL_USER_NAME } from '../certs/cert-types.js';
 import { defineTool, type ToolContext } from './define-tool.js';
 import { nextFields, nextLine, nextOutput, nextSteps, suggest, type NextAction } from './next-actions.js';
 import { filePath } from './sql-common.js';
@@ -16,7 +16,7 @@ const hostname = () =>
     .max(253)
     .regex(/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$/, 'expected a DNS name');
 const ip = () => z.string().max(45).refine((value) => isIP(value) !== 0, 'expected an IPv4 or IPv6 address');
-const sqlUser = () => z.string().regex(/^[a-z0-9_][a-z0-9_.-]{0,62}$/i, 'expected a SQL user name');
+const sqlUser = () => z.string().regex(SQL_USER_NAME, 'expected a SQL user name');
 
 export const inspectCertificatesInput = () =>
   z.strictObject({
