@@ -38,7 +38,8 @@ export function prometheusVars(node: SeededNode, nowSeconds: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-function varint(value: number): number[] {
+/** A protobuf base-128 varint. */
+export function varint(value: number): number[] {
   const out: number[] = [];
   let rest = value;
   while (rest >= 0x80) {
