@@ -3,7 +3,7 @@
  * CockroachDB Cloud needs. Implementations (aws.ts, gcp.ts, azure.ts) import their SDK lazily and
  * translate SDK errors into `KmsError` with an actionable message.
  */
-import { MAX_ERROR, untrusted } from '../safety/untrusted.js';
+import { MAX_ERROR, MAX_MESSAGE, untrusted, untrustedText } from '../safety/untrusted.js';
 import type { CmekKeyType } from '../cloud/schemas.js';
 
 /** Key types a real KMS backs (NULL_KMS is CockroachDB-internal). */
@@ -24,6 +24,11 @@ export class KmsError extends Error {
     super(untrusted(message, MAX_ERROR));
     this.name = 'KmsError';
   }
+}
+
+/** A provider's own error text as quoted in a KmsError: one safe line, capped, quoted unless plain. */
+export function providerSaid(text: string): string {
+  return untrustedText(text, MAX_MESSAGE);
 }
 
 /** The state of a key as CMEK cares about it. */

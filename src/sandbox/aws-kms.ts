@@ -177,7 +177,7 @@ export async function startAwsKmsEmulator(options: AwsKmsEmulatorOptions = {}): 
     faultReply: (rule: FaultRule) =>
       rule.kind === 'throttle'
         ? error('ThrottlingException', 'Rate exceeded', 400)
-        : error('KMSInternalException', 'The request was rejected because an internal exception occurred. The request can be retried.', rule.status ?? 503),
+        : error('KMSInternalException', rule.message ?? 'The request was rejected because an internal exception occurred. The request can be retried.', rule.status ?? 503),
   });
   return {
     url: server.url,

@@ -128,7 +128,7 @@ export async function startCloudApiEmulator(options: CloudApiEmulatorOptions): P
     const http = rule.kind === 'throttle' ? 429 : (rule.status ?? 503);
     const headers: Record<string, string> = { 'x-request-id': randomUUID() };
     if (http === 429) headers['retry-after'] = String(rule.retryAfterSeconds ?? 1);
-    const message = http === 429 ? 'rate limit exceeded: too many requests for this API key' : `sandbox fault: injected HTTP ${http}`;
+    const message = http === 429 ? 'rate limit exceeded: too many requests for this API key' : (rule.message ?? `sandbox fault: injected HTTP ${http}`);
     return status(http, CODE_FOR_STATUS[http] ?? 2, message, headers);
   };
 

@@ -165,7 +165,10 @@ export async function runToolCall(
       ? formatOperatorError(known)
       : `Internal error in ${def.name}: ${errorMessage(error)}.\nNext: this is a bug in crdb-encryption-mcp; check the target's current state before retrying${mutating ? ' (the change may or may not have been applied)' : ''}.`;
     if (!known && !pending) process.stderr.write(`[crdb-encryption-mcp] ${def.name} failed: ${redactor.redactText(String((error as Error)?.stack ?? error))}\n`);
-    result = { isError: true, content: [{ type: 'text', text: detail }], ...(known ? { structuredContent: { next_actions: errorActions(known), next_step: known.next } } : {}) };
+    const structuredContent = known
+      ? { next_actions: errorActions(known), next_step: known.next }
+      : { error: 'internal_error', next_actions: [], next_step: detail.slice(detail.lastIndexOf('\nNext: ') + '\nNext: '.length) };
+    result = { isError: true, content: [{ type: 'text', text: detail }], structuredContent };
   }
 
   try {
@@ -242,17 +245,15 @@ function refusedUnderReadOnly(def: ToolDef, writes: string): CallToolResult {
   };
 }
 
-/** Malformed arguments: refused before anything is read or changed. */
+/** Malformed arguments: refused before anything is read or changed; no call can be suggested, only the fix. */
 function invalidArguments(def: ToolDef, error: z.ZodError): CallToolResult {
   const fields = Object.keys(inputSchema(def).shape).join(', ');
+  const issues = formatIssues(error);
+  const next = `fix the arguments (accepted: ${fields}) and call ${def.name} again.`;
   return {
     isError: true,
-    content: [
-      {
-        type: 'text',
-        text: `Invalid arguments for ${def.name}: ${formatIssues(error)}. Nothing was called.\nNext: fix the arguments (accepted: ${fields}) and call ${def.name} again.`,
-      },
-    ],
+    content: [{ type: 'text', text: `Invalid arguments for ${def.name}: ${issues}. Nothing was called.\nNext: ${next}` }],
+    structuredContent: { error: 'invalid_arguments', issues, next_actions: [], next_step: next },
   };
 }
 

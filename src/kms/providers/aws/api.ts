@@ -4,7 +4,7 @@
  * id kept. Non-idempotent calls (CreateKey, RotateKeyOnDemand) go through a client that never retries.
  */
 import type { KMSClient, KeyMetadata } from '@aws-sdk/client-kms';
-import { KmsError, type KmsErrorKind } from '../../provider.js';
+import { KmsError, providerSaid, type KmsErrorKind } from '../../provider.js';
 
 type Sdk = typeof import('@aws-sdk/client-kms');
 
@@ -64,7 +64,7 @@ export function toKmsError(error: unknown, operation: string, target: string, re
   }
   const requestId = e.$metadata?.requestId;
   const evidence = [name, requestId ? `request id ${requestId}` : undefined].filter(Boolean).join(', ');
-  const message = `AWS KMS ${operation} on ${target} failed: ${e.message ?? String(error)} (${evidence}). ${ADVICE[kind](operation, region)}`;
+  const message = `AWS KMS ${operation} on ${target} failed: ${providerSaid(e.message ?? String(error))} (${evidence}). ${ADVICE[kind](operation, region)}`;
   return new KmsError(kind, message, e.code && !e.$metadata ? e.code : name, requestId);
 }
 

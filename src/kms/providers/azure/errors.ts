@@ -3,7 +3,7 @@
  * KmsError with a next step, keeping Key Vault's error code and the x-ms-request-id.
  */
 import { OperatorError } from '../../../errors.js';
-import { KmsError, type KmsErrorKind } from '../../provider.js';
+import { KmsError, providerSaid, type KmsErrorKind } from '../../provider.js';
 
 interface RestErrorLike {
   name?: string;
@@ -64,5 +64,5 @@ export function toKmsError(error: unknown, context: string, signal?: AbortSignal
   let message = (rest.name === 'AbortError' ? 'the request timed out' : rest.message) ?? String(error);
   if (status === undefined && rest.code === 'ENOTFOUND') message = `the vault host does not resolve (${message}); the vault may not exist, or DNS/private endpoint setup hides it`;
   const suffix = [status ? `HTTP ${status}` : undefined, code, requestId ? `request id ${requestId}` : undefined].filter(Boolean).join(', ');
-  return new KmsError(kind, `${context} failed: ${message}${suffix ? ` (${suffix})` : ''}. Next: ${NEXT[kind]}`, code, requestId);
+  return new KmsError(kind, `${context} failed: ${providerSaid(message)}${suffix ? ` (${suffix})` : ''}. Next: ${NEXT[kind]}`, code, requestId);
 }

@@ -7,7 +7,7 @@ import type { KeyManagementServiceClient, protos } from '@google-cloud/kms';
 import type { CallOptions } from 'google-gax';
 import type { IamPolicy } from './iam.js';
 import type { GcpKeyUri } from './key-uri.js';
-import { KmsError, type KmsErrorKind } from '../../provider.js';
+import { KmsError, providerSaid, type KmsErrorKind } from '../../provider.js';
 
 /** Retry and deadline knobs (tests shrink them so faults do not slow the suite). */
 export interface GcpCallSettings {
@@ -146,7 +146,7 @@ export function toKmsError(error: unknown, action: string, resource: string): Km
   const text = (grpc.details || grpc.message || String(error)).replace(/\.\s*$/, '');
   const kind = kindOf(code, text);
   const codeName = code === undefined ? undefined : STATUS_NAMES[code];
-  const message = `Cloud KMS ${action} failed for ${resource}: ${codeName ? `${codeName}: ` : ''}${text}. ${NEXT[kind]}`;
+  const message = `Cloud KMS ${action} failed for ${resource}: ${codeName ? `${codeName}: ` : ''}${providerSaid(text)}. ${NEXT[kind]}`;
   return new KmsError(kind, message, codeName, requestIdOf(grpc));
 }
 
