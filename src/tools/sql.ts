@@ -84,7 +84,8 @@ export const checkCertificateExpiryTool = defineTool({
     const due = report.certificates.filter((item) => item.status !== 'ok' && item.status !== 'missing');
     const missing = report.certificates.filter((item) => item.status === 'missing');
     const s = report.summary;
-    const next = expiryNext(report.source, due, sameConnection(args));
+    const statusUrls = report.source === 'sql' && !args.http_url ? await ctx.deps.nodeStatusUrls(conn?.targetName) : [];
+    const next = withPerUserRead(expiryNext(report.source, due, sameConnection(args)), report.source, args, statusUrls);
     const text = [
       `Certificates of ${describeTarget(conn, args.http_url)} — ${serverLabel(report.server)}, read via ${report.source}${report.unsafe_internals === 'set' ? ' (SET allow_unsafe_internals = true, logged on the SENSITIVE_ACCESS channel)' : ''}.`,
       `${s.nodes} node(s), ${s.certificates} certificate(s): ${s.expired} expired, ${s.rotate_now} rotate now, ${s.schedule_rotation} schedule, ${s.plan_rotation} plan (CA), ${s.ok} ok, ${s.missing} not present.`,
@@ -140,6 +141,23 @@ function expiryNext(source: string, due: readonly CertExpiryItem[], same: Return
     [...plans.values()].map(({ args, count }) => suggest('plan_certificate_rotation', args, `plan the ${args.kind} certificate rotation${args.user ? ` of SQL user ${args.user}` : ''} (${count} due)`)),
     first.next_action,
   );
+}
+
+/**
+ * After a SQL read without http_url, client certificates were not read per SQL user: add the call
+ * that reads them from a node's /_status/vars (complete when the server knows the node URLs).
+ */
+function withPerUserRead(next: NextSteps, source: string, args: { connection?: string | undefined; sslrootcert?: string | undefined; http_url?: string | undefined }, statusUrls: string[]): NextSteps {
+  if (source !== 'sql' || args.http_url || next.actions.length === 0) return next;
+  const same = sameConnection(args);
+  const [first] = statusUrls;
+  const read = suggest(
+    'check_certificate_expiry',
+    { ...same.arguments, ...(first ? { http_url: first } : {}) },
+    `read client certificates per SQL user from ${first ? 'the first node\'s' : 'a node\'s'} /_status/vars (SQL cannot)${statusUrls.length > 1 ? `; the other nodes: ${statusUrls.slice(1).join(', ')}` : ''}`,
+    { ...same.needs, ...(first ? {} : { http_url: 'the DB Console URL of a node, e.g. https://node1:8080' }) },
+  );
+  return nextSteps([...next.actions, read], next.note);
 }
 
 export const verifyEncryptionSqlInput = () =>

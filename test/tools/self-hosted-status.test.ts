@@ -58,6 +58,19 @@ describe('check_certificate_expiry: client certificates per SQL user', () => {
     expect(result.text).toContain('logged on the SENSITIVE_ACCESS channel');
     // A sum of two future UNIX times lies decades ahead: no item may carry it.
     for (const item of result.structured!.certificates as Item[]) expect(item.days_left === null || item.days_left < 5000).toBe(true);
+    // The next steps include the complete call that reads them per user, from the sandbox's node 1.
+    const read = (result.structured!.next_actions as Array<{ tool: string; arguments: Record<string, unknown>; why: string }>).find((action) => action.tool === 'check_certificate_expiry');
+    expect(read).toMatchObject({ arguments: { connection: 'selfhosted', http_url: nodeUrl(1) } });
+    expect(read!.why).toContain(nodeUrl(3));
+    const followed = await callTool(server.client, 'check_certificate_expiry', read!.arguments);
+    expect(clientItems(followed.structured!).map((item) => item.sql_user)).toEqual(['ledger_writer', 'root']);
+  });
+
+  it('off the sandbox target, the per-user read names what only the operator knows: a node URL', async () => {
+    const url = await sandbox.sql.connectionString();
+    const result = await callTool(server.client, 'check_certificate_expiry', { connection: url });
+    const read = (result.structured!.next_actions as Array<{ tool: string; arguments: Record<string, unknown>; needs?: Record<string, string> }>).find((action) => action.tool === 'check_certificate_expiry');
+    expect(read).toMatchObject({ arguments: { connection: url }, needs: { http_url: expect.stringContaining('DB Console URL') } });
   });
 
   it('with http_url next to the connection, adds each SQL user of that node from /_status/vars', async () => {
