@@ -10,7 +10,7 @@ import type { CmekKeyType } from '../cloud/schemas.js';
 export type KmsKeyType = Exclude<CmekKeyType, 'NULL_KMS'>;
 
 /** Why a KMS call failed, normalised across providers. */
-export type KmsErrorKind = 'not_found' | 'access_denied' | 'throttled' | 'invalid' | 'unavailable' | 'conflict' | 'unknown';
+export type KmsErrorKind = 'not_found' | 'access_denied' | 'throttled' | 'invalid' | 'unavailable' | 'conflict' | 'limit_reached' | 'unknown';
 
 /** A failed KMS call, with the provider's own error name kept for evidence. */
 export class KmsError extends Error {
@@ -148,7 +148,11 @@ export interface KmsProvider {
   describeKey(uri: string, signal?: AbortSignal): Promise<KeyDescription>;
   checkAccess(uri: string, principal: string, signal?: AbortSignal): Promise<AccessCheck>;
   provisionKey(request: ProvisionKeyRequest, signal?: AbortSignal): Promise<ProvisionKeyResult>;
-  /** Creates a new key version (never blindly retrying a non-idempotent create). */
+  /**
+   * Creates a new key version (never blindly retrying a non-idempotent create) and returns once
+   * it is the version in use, so that a PUT /cmek after it picks it up. A key that can no longer
+   * be rotated in place fails with kind `limit_reached`.
+   */
   rotateKey(uri: string, signal?: AbortSignal): Promise<KeyRotationResult>;
   disableKey(uri: string, signal?: AbortSignal): Promise<KeyDescription>;
   scheduleDeletion(uri: string, windowDays: number, signal?: AbortSignal): Promise<DeletionResult>;

@@ -36,6 +36,7 @@ function toOperatorError(error: unknown): OperatorError | undefined {
       invalid: 'fix the request as the message says and retry.',
       unavailable: 'the KMS did not answer; retry shortly and check the provider status page.',
       conflict: 'the key changed state meanwhile; re-read it and retry.',
+      limit_reached: 'rotate to a new key instead (provision_cmek_key, then rotate_cmek mode new_key).',
       unknown: 'check the KMS console for this key and retry.',
     };
     return new OperatorError('KMS request failed', `${error.message}${error.providerCode ? ` (${error.providerCode})` : ''}.`, next[error.kind], {

@@ -44,6 +44,7 @@ const NEXT: Record<KmsErrorKind, string> = {
     'check the vault name and key name (az keyvault key list --vault-name <vault>); a recently deleted key can be recovered with az keyvault key recover.',
   conflict: 'read the key\'s current state (describe it) and resolve the conflict before retrying.',
   invalid: 'correct the request as the message says.',
+  limit_reached: 'a Key Vault limit for this resource is reached; see the message for which one.',
   throttled: 'Key Vault is throttling this vault; wait a minute and retry.',
   unavailable: 'retry shortly; if it persists, check https://status.azure.com and network access to the vault (firewall, private endpoint).',
   unknown: 'retry; if it persists, look up the request id in the vault\'s diagnostic logs.',

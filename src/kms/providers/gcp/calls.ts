@@ -134,6 +134,7 @@ const NEXT: Record<KmsErrorKind, string> = {
   throttled: 'Cloud KMS quota for this project is exhausted; wait a minute and retry, or raise the cloudkms.googleapis.com quota.',
   invalid: 'Fix the request as the message says and retry.',
   conflict: 'The resource is not in a state that allows this; describe the key to see its current state.',
+  limit_reached: 'A Cloud KMS limit for this resource is reached; see the message for which one.',
   unavailable: 'Cloud KMS did not answer in time; retry shortly (see https://status.cloud.google.com).',
   unknown: 'Retry; if it persists, check the credentials and network path to cloudkms.googleapis.com.',
 };
