@@ -51,6 +51,8 @@ export interface Deps {
   sql: SqlConnector;
   /** Names of the SQL targets the operator can audit: configured ones plus the sandbox's self-hosted cluster. */
   sqlTargetNames: string[];
+  /** DB Console URLs (http_url) of a SQL target's nodes, where the server knows them (the sandbox's); else none. */
+  nodeStatusUrls(targetName: string | undefined): Promise<string[]>;
   skills: SkillCatalog;
   /** Resolves to the embedded sandbox when running on it (it may still be starting). */
   sandbox?: Promise<Sandbox<SqlServer>>;
@@ -151,6 +153,9 @@ export async function createDeps(config: Config, sandboxOrPromise?: Sandbox<SqlS
     kms,
     sql,
     sqlTargetNames: [...Object.keys(config.sql.targets), ...(sandbox ? [SELF_HOSTED_TARGET] : [])],
+    nodeStatusUrls:
+      overrides.nodeStatusUrls ??
+      (async (targetName) => (sandbox && targetName === SELF_HOSTED_TARGET ? (await sandbox).nodeStatus.nodes.map((node) => node.url) : [])),
     skills,
     ...(sandbox ? { sandbox, sandboxIdentities } : {}),
     keyHomes: overrides.keyHomes ?? (sandboxIdentities ? async () => sandboxKeyHomes(sandboxIdentities) : async () => ({})),

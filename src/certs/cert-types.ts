@@ -1,15 +1,25 @@
 /**
  * The certificate types CockroachDB reports (metric suffixes of
- * security.certificate.expiration.*), what each is, and what to do when one is due.
+ * security.certificate.expiration.*), what each is, and what to do when one is due. The metric
+ * suffixes (`client-ca`, `ui-ca`) are not file names: cockroach reads the client CA from
+ * `ca-client.crt` and the DB Console CA from `ca-ui.crt`.
  */
 import type { CertRole, ExpiryVerdict } from './thresholds.js';
 
 /** plan_certificate_rotation kinds. */
 export const ROTATION_KINDS = ['node', 'client', 'ca', 'ui'] as const;
 export type RotationKind = (typeof ROTATION_KINDS)[number];
-/** Kubernetes deployment styles a rotation plan can target. */
-export const K8S_MODES = ['none', 'operator', 'cert-manager', 'helm'] as const;
+/**
+ * Kubernetes deployment styles a rotation plan can target: the public operator (CrdbCluster
+ * nodeTLSSecret/clientTLSSecret), the newer CockroachDB operator (installed with Helm; values
+ * `cockroachdb.tls.*`), the cockroachdb Helm chart's StatefulSet (values `tls.certs.*`), or
+ * cert-manager issuing the certificates for either chart.
+ */
+export const K8S_MODES = ['none', 'public-operator', 'cockroachdb-operator', 'helm', 'cert-manager'] as const;
 export type K8sMode = (typeof K8S_MODES)[number];
+
+/** A SQL user name as cockroach's client certificate files name it (client.<user>.crt); shown as is. */
+export const SQL_USER_NAME = /^[a-z0-9_][a-z0-9_.-]{0,62}$/i;
 
 export interface CertTypeInfo {
   role: CertRole;
@@ -21,8 +31,8 @@ export interface CertTypeInfo {
 
 const TYPES: Record<string, CertTypeInfo> = {
   ca: { role: 'ca', rotation: 'ca', label: 'cluster CA (ca.crt)', optional: false },
-  'client-ca': { role: 'ca', rotation: 'ca', label: 'client CA (client-ca.crt)', optional: true },
-  'ui-ca': { role: 'ca', rotation: 'ui', label: 'DB Console CA (ui-ca.crt)', optional: true },
+  'client-ca': { role: 'ca', rotation: 'ca', label: 'client CA (ca-client.crt)', optional: true },
+  'ui-ca': { role: 'ca', rotation: 'ui', label: 'DB Console CA (ca-ui.crt)', optional: true },
   node: { role: 'leaf', rotation: 'node', label: 'node certificate (node.crt)', optional: false },
   'node-client': { role: 'leaf', rotation: 'client', label: 'node client certificate (client.node.crt)', optional: true },
   ui: { role: 'leaf', rotation: 'ui', label: 'DB Console certificate (ui.crt)', optional: true },

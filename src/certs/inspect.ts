@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { OperatorError } from '../errors.js';
 import { certTypeInfo, nextAction } from './cert-types.js';
-import { checkKeyFiles, checkLeaf, type CertEntry, type Finding } from './inspect-checks.js';
+import { checkKeyFiles, checkLeaf, type CertEntry, type Finding, type KeyFileEntry } from './inspect-checks.js';
 import { classifyExpiry, SEVERITY_RANK, worstSeverity, type CertRole, type Severity } from './thresholds.js';
 import { extendedKeyUsage, keyUsage, parsePemCertificates, signedBy, subjectAltNames } from './x509.js';
 
@@ -22,16 +22,13 @@ export interface InspectRequest {
   ips?: string[];
   user?: string;
   now: number;
-  /** Owner expected for key files; defaults to this process's user. */
+  /** The user cockroach runs as (key owner rules); defaults to this process's user. */
   uid?: number;
+  /** The group cockroach runs as (a root-owned key may be readable by it); defaults to this process's group. */
+  gid?: number;
 }
 
-export interface KeyFileEntry {
-  file: string;
-  mode: string;
-  owner_uid: number;
-  owned_by_current_user: boolean | null;
-}
+export type { KeyFileEntry } from './inspect-checks.js';
 
 export interface InspectReport {
   certs_dir: string;
@@ -41,8 +38,11 @@ export interface InspectReport {
   summary: { certificates: number; key_files: number; findings: number; worst: Severity; by_severity: Record<Severity, number> };
 }
 
-/** The CA bundle files, by certificate type. */
-const CA_FILES: Record<string, string> = { ca: 'ca.crt', 'client-ca': 'client-ca.crt', 'ui-ca': 'ui-ca.crt', 'ca-client-tenant': 'ca-client-tenant.crt' };
+/** The CA bundle files cockroach reads (pkg/security), by certificate type (metric suffix). */
+const CA_FILES: Record<string, string> = { ca: 'ca.crt', 'client-ca': 'ca-client.crt', 'ui-ca': 'ca-ui.crt', 'ca-client-tenant': 'ca-client-tenant.crt' };
+
+/** Names often used by mistake for the separate CA certificates; cockroach ignores these files. */
+const MISNAMED_CA_FILES: Record<string, string> = { 'client-ca.crt': 'ca-client.crt', 'ui-ca.crt': 'ca-ui.crt' };
 
 /** What a certificate file is, from its cockroach file name. */
 export function classifyCertFile(name: string): { type: string; user?: string } {
@@ -58,7 +58,7 @@ export function classifyCertFile(name: string): { type: string; user?: string } 
 
 /** Which CA file should have signed a leaf of this type. */
 function expectedIssuerFile(type: string, present: Set<string>): string | undefined {
-  const preferred: Record<string, string> = { client: 'client-ca.crt', 'client-tenant': 'ca-client-tenant.crt', ui: 'ui-ca.crt' };
+  const preferred: Record<string, string> = { client: CA_FILES['client-ca']!, 'client-tenant': CA_FILES['ca-client-tenant']!, ui: CA_FILES['ui-ca']! };
   if (type === 'node') return 'ca.crt';
   if (preferred[type]) return present.has(preferred[type]!) ? preferred[type] : 'ca.crt';
   return undefined;
@@ -178,10 +178,18 @@ export async function inspectCertificates(request: InspectRequest): Promise<Insp
   if ((request.hostnames?.length || request.ips?.length) && !present.has('node.crt')) {
     findings.push({ severity: 'info', code: 'no_node_cert', file: null, message: 'No node.crt here, so host and IP coverage could not be checked.', fix: 'point certs_dir at a node certs directory to check SANs.' });
   }
-  if (request.user && !present.has(`client.${request.user}.crt`)) {
-    findings.push({ severity: 'medium', code: 'client_cert_missing', file: `client.${request.user}.crt`, message: `No client certificate for user ${request.user}.`, fix: `cockroach cert create-client ${request.user} --certs-dir=<dir> --ca-key=<safe dir>/ca.key` });
+  for (const name of names.filter((n) => n in MISNAMED_CA_FILES)) {
+    const proper = MISNAMED_CA_FILES[name]!;
+    findings.push({ severity: 'high', code: 'misnamed_ca_file', file: name, message: `${name} is not a name cockroach reads: it ignores this file and verifies with ca.crt instead.`, fix: `rename it to ${proper} (mv ${join(dir, name)} ${join(dir, proper)}), then reload with SIGHUP.` });
   }
-  const keys = await checkKeyFiles({ dir, keyNames, parsed, uid: request.uid ?? process.getuid?.() });
+  if (present.has(CA_FILES['client-ca']!) && present.has('node.crt') && !present.has('client.node.crt')) {
+    findings.push({ severity: 'high', code: 'client_node_missing', file: 'client.node.crt', message: `${CA_FILES['client-ca']} (a separate client CA) is present but client.node.crt is not: with a separate client CA, nodes authenticate to each other with client.node.crt signed by that CA.`, fix: `cockroach cert create-client node --certs-dir=<dir> --ca-key=<safe dir>/ca-client.key, then copy client.node.crt and client.node.key (0600) here.` });
+  }
+  if (request.user && !present.has(`client.${request.user}.crt`)) {
+    const caKey = present.has(CA_FILES['client-ca']!) ? 'ca-client.key' : 'ca.key';
+    findings.push({ severity: 'medium', code: 'client_cert_missing', file: `client.${request.user}.crt`, message: `No client certificate for user ${request.user}.`, fix: `cockroach cert create-client ${request.user} --certs-dir=<dir> --ca-key=<safe dir>/${caKey}` });
+  }
+  const keys = await checkKeyFiles({ dir, keyNames, parsed, uid: request.uid ?? process.getuid?.(), gid: request.gid ?? process.getgid?.() });
   findings.push(...keys.findings);
   findings.sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || (a.file ?? '').localeCompare(b.file ?? ''));
   const bySeverity: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0, info: 0 };

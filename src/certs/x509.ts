@@ -25,10 +25,10 @@ export function subjectAltNames(cert: X509Certificate): { dns: string[]; ip: str
   return { dns, ip };
 }
 
-/** The subject's common name, if any (as untrustedText() renders it). */
+/** The subject's common name, if any, as the certificate holds it (render it with untrustedText()). */
 export function commonName(distinguishedName: string): string | undefined {
   for (const line of distinguishedName.split('\n')) {
-    if (line.startsWith('CN=')) return untrustedText(line.slice(3));
+    if (line.startsWith('CN=')) return line.slice(3);
   }
   return undefined;
 }

@@ -20,10 +20,10 @@ const PROVIDER_FACTS: Record<Provider, ProviderFacts> = {
     reference: 'aws.md',
     auditLog: 'CloudTrail (kms.amazonaws.com events for the key)',
     lines: [
-      'Key: symmetric (`SYMMETRIC_DEFAULT`, `ENCRYPT_DECRYPT`) in the same region as each cluster region; `uri` = the key ARN.',
+      'Key: symmetric (`SYMMETRIC_DEFAULT`, `ENCRYPT_DECRYPT`); a key in each cluster region is recommended, not required (a multi-Region `mrk-` key or one key may serve several regions); `uri` = the key ARN.',
       "`auth_principal` = ARN of an IAM role in your account that trusts the cluster's `account_id`, with External ID = your CockroachDB Cloud organization id.",
       'Key policy for that role: `kms:Encrypt`, `kms:Decrypt`, `kms:GenerateDataKey*`, `kms:DescribeKey`, `kms:ReEncrypt*`; nothing broader.',
-      'Deletion waits 7-30 days (`PendingDeletion`, undo with `CancelKeyDeletion`, then `EnableKey`). Key audit trail: CloudTrail.',
+      'Deletion waits 7-30 days (`PendingDeletion`, undo with `CancelKeyDeletion`, then `EnableKey`). `RotateKeyOnDemand`: at most 25 per key, asynchronous (wait for `GetKeyRotationStatus` before `PUT /cmek`), through the primary of a multi-Region key. Key audit trail: CloudTrail.',
     ],
   },
   GCP: {
@@ -42,10 +42,10 @@ const PROVIDER_FACTS: Record<Provider, ProviderFacts> = {
     reference: 'azure.md',
     auditLog: 'Key Vault diagnostic logs (Azure Monitor)',
     lines: [
-      'Key: RSA 2048/3072/4096 or RSA-HSM in a vault with soft delete and purge protection; `uri` = the key identifier **with** its version.',
+      'Key: RSA 2048/3072/4096 or RSA-HSM in a vault with purge protection (soft delete is mandatory on every vault since February 2025); `uri` = the key identifier **with** its version.',
       '`auth_principal` = your tenant id. The identity is the enterprise app "CockroachDB Cloud - <cluster id>", created by admin consent at `https://login.microsoftonline.com/<tenant>/adminconsent?client_id=<azure_cluster_identity_client_id>`.',
       'Give that app the **Key Vault Crypto Officer** role on the vault or key.',
-      'Azure CMEK was limited access for a time: if enabling is refused, ask Cockroach Labs whether it is available for the organization.',
+      'Azure CMEK is in Preview; Azure has no private clusters, so a public Azure cluster is not a problem. If enabling is refused, ask Cockroach Labs whether it is available for the organization.',
     ],
   },
 };

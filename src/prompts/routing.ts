@@ -167,7 +167,7 @@ function certificatePlan(context: EncryptionContext): PromptPlan {
     text: sections(
       `# Route: ${ROUTE_TITLES['certificate-management']}`,
       contextLine(context),
-      'Self-hosted clusters own their TLS certificates and their encryption-at-rest store keys. You need a SQL connection (a URL or a target configured with `--sql-target`) and, to inspect files, the certs directory of a node. Ask for the CockroachDB version: from v26.1 `crdb_internal` needs `SET allow_unsafe_internals = true`; the tools say so and fall back to `/_status/certificates` or `/_status/vars` when given an HTTP URL.',
+      'Self-hosted clusters own their TLS certificates and their encryption-at-rest store keys. You need a SQL connection (a URL or a target configured with `--sql-target`) and, to inspect files, the certs directory of a node. Ask for the CockroachDB version: from v26.1 `crdb_internal` needs `SET allow_unsafe_internals = true`, and CockroachDB logs each such access on the SENSITIVE_ACCESS channel; the tools say so and read `/_status/vars` (or `/_status/certificates`) instead when given an HTTP URL (`http_url`, a node\'s DB Console address). Client certificate expiry is per SQL user and only `/_status/vars` has it that way.',
       context.provider ? `Provider ${context.provider} does not change this procedure (self-hosted certificates are not cloud-managed).` : undefined,
       `## ${context.reason}\n${procedure.text}`,
       `## Safety checkpoints\n${bullets(procedure.checkpoints)}`,

@@ -3,17 +3,18 @@ import type { Procedure } from './cmek-procedures.js';
 import { CERTS_SKILL, steps } from './plan.js';
 import type { Reason } from './vocabulary.js';
 
-const RELOAD = 'Nodes reload certificates only on `SIGHUP` (`pkill -SIGHUP -x cockroach`, as the user running it) or a restart; on Kubernetes, roll the pods one at a time.';
+const RELOAD = 'Nodes reload certificates only on `SIGHUP` (`pkill -SIGHUP -x cockroach`, as the user running it) or a restart; on Kubernetes, name the deployment (public operator `CrdbCluster`, the CockroachDB operator installed with Helm, or the cockroachdb Helm chart): with either operator the pods are restarted one at a time to pick up new certificates.';
 const ONE_AT_A_TIME = 'One node at a time: replace, reload, verify, then the next. Keep the previous files until verified.';
-const CA_KEY = 'The CA key never lives on a node; key files are `0600`, certificates `0644`.';
+const CA_KEY = 'No CA key (`ca.key`, `ca-client.key`, `ca-ui.key`) lives on a node. Key files: at most `0700` when owned by the cockroach user, or `0640`/`0740` when owned by root with the cockroach group; never world-readable. Certificates `0644`.';
 const THRESHOLDS = 'Thresholds: CA < 1 year -> plan a CA rotation; node < 90 days -> schedule; node < 30 days -> rotate now.';
 
 const PROCEDURES: Record<Reason, Procedure> = {
   'Routine monitoring': {
     text: steps([
       `\`check_certificate_expiry {"connection": "my-target"}\`: every certificate kind per node, soonest first. ${THRESHOLDS}`,
+      'Client certificates are tracked per SQL user: `check_certificate_expiry {"connection": "my-target", "http_url": "https://node1.example.com:8080"}` adds them from that node\'s `/_status/vars` (SQL alone cannot read them per user). Repeat per node.',
       '`inspect_certificates {"certs_dir": "/var/lib/cockroach/certs", "hostnames": ["node1.example.com", "lb.example.com"], "ips": ["10.0.0.11"]}` on any node with a finding: chain, SAN coverage, file modes, CA key absent.',
-      '`verify_encryption_sql {"connection": "my-target"}`: encryption-at-rest status per store (`rocksdb.encryption.algorithm`: 0 plaintext, 1-3 AES-128/192/256).',
+      '`verify_encryption_sql {"connection": "my-target"}`: encryption-at-rest status per store (`rocksdb.encryption.algorithm`: 0 plaintext, 1-3 AES-128/192/256 CTR, 4-6 their V2 variants).',
       'For anything below a threshold: `plan_certificate_rotation {"kind": "node"}` and schedule it.',
     ]),
     checkpoints: ['Read-only: nothing here changes the cluster.', 'Metrics are UNIX seconds; 0 means the certificate is not present, not expired.'],
@@ -39,7 +40,7 @@ const PROCEDURES: Record<Reason, Procedure> = {
       '`inspect_certificates {"certs_dir": "/var/lib/cockroach/certs"}`: every certificate that uses the key or was signed by the affected CA.',
       'CA key: `plan_certificate_rotation {"kind": "ca"}` (combined CA first, then re-issue every node and client certificate promptly, then remove the old CA). Node or client key: `plan_certificate_rotation {"kind": "node"} (or "client")`.',
       'CockroachDB does not check revocation unless OCSP is set up (`security.ocsp.mode`): replacing the CA is how a leaked certificate stops being trusted.',
-      'Store key: rotate it by restarting each node with `key=<new>,old-key=<current>` (see the encryption-at-rest reference in the skill).',
+      'Store key: rotate it by restarting each node with `key=<new>,old-key=<current>` (see the encryption-at-rest reference in the skill); `--enterprise-encryption` must stay on every later start, and `cockroach debug encryption-active-key <store dir>` confirms the active key.',
       '`check_certificate_expiry` and `inspect_certificates` to verify; `audit_encryption_posture` for the record.',
     ]),
     checkpoints: [ONE_AT_A_TIME, RELOAD, CA_KEY, 'Never delete a store key the store still references: a lost store key is lost data.'],

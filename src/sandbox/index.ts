@@ -8,6 +8,7 @@ import { startAwsKmsEmulator, type AwsKmsEmulator } from './aws-kms.js';
 import { startAzureKeyVaultEmulator, type AzureKeyVaultEmulator } from './azure-key-vault.js';
 import { startCloudApiEmulator, type CloudApiEmulator } from './cloud-api.js';
 import { startGcpKmsEmulator, type GcpKmsEmulator } from './gcp-kms.js';
+import { startNodeStatusEmulator, type NodeStatusEmulator } from './node-status.js';
 import { createSqlEmulator, type SqlEmulator, type SqlServer } from './sql-server.js';
 import type { CmekKeySpec } from '../cloud/schemas.js';
 import { SANDBOX_CMEK_TRANSITION_MS } from '../config.js';
@@ -24,6 +25,8 @@ export interface Sandbox<Sql extends SqlServer = SqlEmulator> {
   gcp: GcpKmsEmulator;
   azure: AzureKeyVaultEmulator;
   sql: Sql;
+  /** The self-hosted cluster's DB Console status endpoints, one URL per node (http_url). */
+  nodeStatus: NodeStatusEmulator;
   /** Sets latency on every emulator at once. */
   setLatency(ms: number): void;
   stop(): Promise<void>;
@@ -53,7 +56,7 @@ export async function launchSandbox(options: Partial<SandboxOptions> = {}): Prom
 
 async function startEmulators<Sql extends SqlServer>(options: Partial<SandboxOptions>, sql: Sql): Promise<Sandbox<Sql>> {
   const settings: SandboxOptions = { ...DEFAULTS, ...options };
-  const [aws, gcp, azure] = await Promise.all([startAwsKmsEmulator(), startGcpKmsEmulator(), startAzureKeyVaultEmulator()]);
+  const [aws, gcp, azure, nodeStatus] = await Promise.all([startAwsKmsEmulator(), startGcpKmsEmulator(), startAzureKeyVaultEmulator(), startNodeStatusEmulator()]);
   const checkKeyAccess = async (spec: CmekKeySpec): Promise<KeyAccessResult> => {
     switch (spec.type) {
       case 'AWS_KMS':
@@ -72,7 +75,7 @@ async function startEmulators<Sql extends SqlServer>(options: Partial<SandboxOpt
     rateLimitPerSecond: settings.rateLimitPerSecond,
     fleetSize: settings.fleetSize,
   });
-  const emulators = [cloud, aws, gcp, azure];
+  const emulators = [cloud, aws, gcp, azure, nodeStatus];
   const setLatency = (ms: number) => {
     for (const emulator of emulators) emulator.faults.latencyMs = ms;
   };
@@ -86,9 +89,10 @@ async function startEmulators<Sql extends SqlServer>(options: Partial<SandboxOpt
     gcp,
     azure,
     sql,
+    nodeStatus,
     setLatency,
     async stop() {
-      await Promise.all([cloud.close(), aws.close(), gcp.close(), azure.close(), sql.close()]);
+      await Promise.all([cloud.close(), aws.close(), gcp.close(), azure.close(), nodeStatus.close(), sql.close()]);
     },
   };
 }

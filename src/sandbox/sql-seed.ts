@@ -14,7 +14,12 @@ export interface SeededNode {
   address: string;
   /** Days until the node certificate expires. */
   nodeCertDays: number;
-  /** rocksdb.encryption.algorithm of the node's single store (0 plaintext, 3 AES-256). */
+  /**
+   * Days until the client certificate of each SQL user that authenticated to this node with a
+   * certificate expires (security.certificate.expiration.client{sql_user}).
+   */
+  clientCertDays: Readonly<Record<string, number>>;
+  /** rocksdb.encryption.algorithm of the node's single store (0 plaintext, 1-3 AES-128/192/256 CTR, 4-6 their V2 variants). */
   storeEncryption: number;
 }
 
@@ -23,12 +28,14 @@ export const SEEDED_CA_DAYS = 3 * 365 + 40;
 
 /**
  * The seeded nodes. Node 2's node certificate expires in under 30 days (rotate now), node 3's in
- * under 90 (schedule); node 3's store runs without encryption at rest.
+ * under 90 (schedule); node 3's store runs without encryption at rest, node 2's with an AES-256
+ * V2 key (`cockroach gen encryption-key --version 2`). Client certificates: ledger_writer's on
+ * node 1 is due now, report.reader's on node 2 within 90 days; node 3 has seen no certificate login.
  */
 export const SEEDED_NODES: readonly SeededNode[] = [
-  { nodeId: 1, address: 'roach-1.selfhosted.crdb.example:26257', nodeCertDays: 200, storeEncryption: 3 },
-  { nodeId: 2, address: 'roach-2.selfhosted.crdb.example:26257', nodeCertDays: 12, storeEncryption: 3 },
-  { nodeId: 3, address: 'roach-3.selfhosted.crdb.example:26257', nodeCertDays: 60, storeEncryption: 0 },
+  { nodeId: 1, address: 'roach-1.selfhosted.crdb.example:26257', nodeCertDays: 200, clientCertDays: { root: 300, ledger_writer: 9 }, storeEncryption: 3 },
+  { nodeId: 2, address: 'roach-2.selfhosted.crdb.example:26257', nodeCertDays: 12, clientCertDays: { root: 300, 'report.reader': 45 }, storeEncryption: 6 },
+  { nodeId: 3, address: 'roach-3.selfhosted.crdb.example:26257', nodeCertDays: 60, clientCertDays: {}, storeEncryption: 0 },
 ];
 
 const DAY = 86_400;
@@ -37,9 +44,19 @@ function quote(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
 
-/** Node-level metrics as CockroachDB reports them (expirations in UNIX seconds, 0 = missing). */
+/** Each SQL user's client certificate expiry on one node, UNIX seconds. */
+export function clientCertExpirations(node: SeededNode, nowSeconds: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(node.clientCertDays).map(([user, days]) => [user, nowSeconds + days * DAY]));
+}
+
+/**
+ * Node-level metrics as CockroachDB reports them in crdb_internal.kv_node_status (expirations in
+ * UNIX seconds, 0 = missing). The client metric there is only the aggregate of its per-user
+ * children: the sum of their expirations, a meaningless number (cockroach pkg/security).
+ */
 export function nodeMetrics(node: SeededNode, nowSeconds: number): Record<string, number> {
   return {
+    'security.certificate.expiration.client': Object.values(clientCertExpirations(node, nowSeconds)).reduce((sum, value) => sum + value, 0),
     'security.certificate.expiration.ca': nowSeconds + SEEDED_CA_DAYS * DAY,
     'security.certificate.expiration.client-ca': 0,
     'security.certificate.expiration.ui-ca': 0,

@@ -4,20 +4,22 @@
  * status endpoints when SQL cannot read them.
  */
 import { MAX_MESSAGE, untrustedText } from '../safety/untrusted.js';
-import { certTypeInfo, nextAction } from '../certs/cert-types.js';
+import { certTypeInfo, nextAction, SQL_USER_NAME } from '../certs/cert-types.js';
 import { classifyExpiry, worstSeverity, type ExpiryStatus, type Severity } from '../certs/thresholds.js';
 import { OperatorError } from '../errors.js';
 import type { ResolvedConnection } from './connection.js';
 import type { SqlConnector } from './connector.js';
-import { HTTP_ALTERNATIVES, metricsObject, readCrdbInternal, UnsafeInternalsRefused, type UnsafeInternalsOutcome } from './internals.js';
+import { HTTP_ALTERNATIVES, metricsObject, readCrdbInternal, SENSITIVE_ACCESS_NOTE, UnsafeInternalsRefused, type UnsafeInternalsOutcome } from './internals.js';
 import { detectServer, notCockroachNote, type ServerInfo } from './server-info.js';
 import { fetchStatus } from './status-http.js';
-import { parseCertificatesResponse, parsePrometheusCertExpirations, type StatusCertExpiry } from './status-parsers.js';
+import { parseCertificatesResponse, parsePrometheusCertExpirations, PER_USER_CERT_TYPE, type StatusCertExpiry } from './status-parsers.js';
 
 export interface CertExpiryItem {
   node_id: string;
   address: string | null;
   type: string;
+  /** The SQL user of a client certificate; null for every other type. */
+  sql_user: string | null;
   certificate: string;
   expires_at: string | null;
   days_left: number | null;
@@ -49,6 +51,15 @@ export interface CertExpiryRequest {
 }
 
 const METRIC = /^security\.certificate\.expiration\.(.+)$/;
+
+/** Why the client certificate metric is not read from crdb_internal. */
+export const CLIENT_AGGREGATE_NOTE =
+  'Client certificate expiry is labelled per SQL user (security.certificate.expiration.client{sql_user}); crdb_internal.kv_node_status holds only its top-level value, which sums every user\'s minimum expiry and means nothing, so it is not reported. It cannot be read per user over SQL: pass http_url (a node\'s DB Console URL) to read it per user from /_status/vars.';
+
+/** Where per-user client metrics come from, and why a user may be absent. */
+export const CLIENT_PER_NODE_NOTE =
+  'A node reports a client certificate (per sql_user) only after that user authenticated to it with a certificate since the node started; a user missing here may simply not have connected to this node.';
+
 export const NODE_STATUS_SQL = 'SELECT node_id, address, metrics FROM crdb_internal.kv_node_status ORDER BY node_id';
 
 /** One item per certificate; missing mandatory certificates are worth a look (medium). */
@@ -56,33 +67,40 @@ export function expiryItem(entry: StatusCertExpiry & { address?: string | null }
   const info = certTypeInfo(entry.type);
   const verdict = classifyExpiry(info.role, entry.expiresAt === null ? null : entry.expiresAt * 1000, now, warnDays);
   const severity = verdict.status === 'missing' && !info.optional ? 'medium' : verdict.severity;
+  const user = entry.user === undefined ? null : SQL_USER_NAME.test(entry.user) ? entry.user : untrustedText(entry.user);
+  const label = user === null ? info.label : `client certificate of SQL user ${user} (client.${user}.crt)`;
   return {
     node_id: untrustedText(String(entry.nodeId)),
     address: entry.address ? untrustedText(entry.address) : null,
     type: entry.type,
-    certificate: entry.subject ? `${info.label}: ${untrustedText(entry.subject)}` : info.label,
+    sql_user: user,
+    certificate: entry.subject ? `${label}: ${untrustedText(entry.subject)}` : label,
     expires_at: entry.expiresAt === null ? null : new Date(entry.expiresAt * 1000).toISOString(),
     days_left: verdict.daysLeft,
     status: verdict.status,
     severity,
-    next_action: entry.error ? `The node reported an error for this certificate: ${untrustedText(entry.error, MAX_MESSAGE)}` : nextAction(entry.type, verdict),
+    next_action: entry.error
+      ? `The node reported an error for this certificate: ${untrustedText(entry.error, MAX_MESSAGE)}`
+      : user !== null && verdict.status !== 'ok' && verdict.status !== 'missing'
+        ? nextAction(entry.type, verdict).replace('kind=client', `kind=client user=${user}`)
+        : nextAction(entry.type, verdict),
   };
 }
 
 /** Soonest expiry first; missing certificates last. */
 export function sortItems(items: CertExpiryItem[]): CertExpiryItem[] {
   const key = (item: CertExpiryItem) => (item.expires_at === null ? Number.POSITIVE_INFINITY : Date.parse(item.expires_at));
-  return [...items].sort((a, b) => key(a) - key(b) || a.node_id.localeCompare(b.node_id, 'en', { numeric: true }) || a.type.localeCompare(b.type));
+  return [...items].sort((a, b) => key(a) - key(b) || a.node_id.localeCompare(b.node_id, 'en', { numeric: true }) || a.type.localeCompare(b.type) || (a.sql_user ?? '').localeCompare(b.sql_user ?? ''));
 }
 
 
-/** Expiry entries from kv_node_status rows. */
+/** Expiry entries from kv_node_status rows, without the per-user client aggregate (see CLIENT_AGGREGATE_NOTE). */
 export function entriesFromNodeRows(rows: Array<{ node_id: unknown; address?: unknown; metrics: unknown }>): Array<StatusCertExpiry & { address: string | null }> {
   const out: Array<StatusCertExpiry & { address: string | null }> = [];
   for (const row of rows) {
     for (const [name, value] of Object.entries(metricsObject(row.metrics))) {
       const match = METRIC.exec(name);
-      if (!match) continue;
+      if (!match || match[1] === PER_USER_CERT_TYPE) continue;
       const seconds = Number(value);
       out.push({ nodeId: String(row.node_id), address: row.address ? String(row.address) : null, type: match[1]!, expiresAt: Number.isFinite(seconds) && seconds > 0 ? Math.floor(seconds) : null });
     }
@@ -104,13 +122,25 @@ function report(source: CertExpirySource, items: CertExpiryItem[], unsafe: Unsaf
   };
 }
 
+/** Per-user client certificate entries from one node's /_status/vars, next to a SQL read. */
+async function clientEntriesFromVars(request: CertExpiryRequest, httpUrl: string, notes: string[]): Promise<StatusCertExpiry[]> {
+  const vars = await fetchStatus(httpUrl, '/_status/vars', { ...(request.caPath ? { caPath: request.caPath } : {}), ...(request.signal ? { signal: request.signal } : {}) });
+  if (vars.status !== 200) {
+    notes.push(`Client certificates per SQL user were not read: /_status/vars answered HTTP ${vars.status}.`);
+    return [];
+  }
+  const clients = parsePrometheusCertExpirations(vars.body).filter((entry) => entry.type === PER_USER_CERT_TYPE);
+  notes.push(`Client certificates per SQL user come from /_status/vars of ${new URL(httpUrl).origin} only (the node that answered). ${CLIENT_PER_NODE_NOTE}`);
+  return clients;
+}
+
 async function fromHttp(request: CertExpiryRequest, httpUrl: string): Promise<{ source: CertExpirySource; entries: StatusCertExpiry[]; notes: string[] }> {
   const options = { ...(request.caPath ? { caPath: request.caPath } : {}), ...(request.signal ? { signal: request.signal } : {}) };
   const notes: string[] = [];
   const vars = await fetchStatus(httpUrl, '/_status/vars', options);
   if (vars.status === 200) {
     const entries = parsePrometheusCertExpirations(vars.body);
-    if (entries.length > 0) return { source: 'http_vars', entries, notes };
+    if (entries.length > 0) return { source: 'http_vars', entries, notes: [...notes, CLIENT_PER_NODE_NOTE] };
     notes.push('/_status/vars has no security_certificate_expiration_* metrics.');
   } else {
     notes.push(`/_status/vars answered HTTP ${vars.status}.`);
@@ -159,7 +189,13 @@ export async function checkCertificateExpiry(connector: SqlConnector, request: C
         const read = await readCrdbInternal<{ node_id: unknown; address: unknown; metrics: unknown }>(connector, request.conn, server, NODE_STATUS_SQL, options);
         unsafe = read.unsafeInternals;
         retries += read.retries;
-        return finish('sql', entriesFromNodeRows(read.rows));
+        if (unsafe === 'set') notes.push(SENSITIVE_ACCESS_NOTE);
+        const entries = entriesFromNodeRows(read.rows);
+        if (!request.httpUrl) {
+          notes.push(CLIENT_AGGREGATE_NOTE);
+          return finish('sql', entries);
+        }
+        return finish('sql', [...entries, ...(await clientEntriesFromVars(request, request.httpUrl, notes))]);
       } catch (error) {
         if (error instanceof UnsafeInternalsRefused) {
           unsafe = 'refused';

@@ -8,20 +8,23 @@
 import { OperatorError } from '../errors.js';
 import type { ResolvedConnection } from './connection.js';
 import type { SqlConnector } from './connector.js';
-import { HTTP_ALTERNATIVES, metricsObject, readCrdbInternal, UnsafeInternalsRefused, type UnsafeInternalsOutcome } from './internals.js';
+import { HTTP_ALTERNATIVES, metricsObject, readCrdbInternal, SENSITIVE_ACCESS_NOTE, UnsafeInternalsRefused, type UnsafeInternalsOutcome } from './internals.js';
 import { detectServer, notCockroachNote, type ServerInfo } from './server-info.js';
 import { fetchStatus } from './status-http.js';
 import { parseStoresResponse } from './status-parsers.js';
 
-/** enginepb.EncryptionType, as rocksdb.encryption.algorithm reports it. */
+/**
+ * enginepb.EncryptionType, as rocksdb.encryption.algorithm reports it: 1-3 are the original
+ * AES-CTR store keys, 4-6 the V2 variants (keys from `cockroach gen encryption-key --version 2`).
+ */
 export const ENCRYPTION_ALGORITHMS: Record<number, string> = {
   0: 'plaintext',
   1: 'AES-128-CTR',
   2: 'AES-192-CTR',
   3: 'AES-256-CTR',
-  4: 'AES-128-CTR (v2)',
-  5: 'AES-192-CTR (v2)',
-  6: 'AES-256-CTR (v2)',
+  4: 'AES-128-CTR V2',
+  5: 'AES-192-CTR V2',
+  6: 'AES-256-CTR V2',
 };
 
 export interface StoreEncryption {
@@ -78,6 +81,10 @@ function summarize(stores: StoreEncryption[]): EncryptionReport['summary'] {
 const FLAG_NOTE =
   'Encryption at rest is a per-store start flag (--enterprise-encryption); no cluster setting shows it (SHOW CLUSTER SETTING enterprise.encryption.type does not exist).';
 
+/** Said whenever a store is encrypted. */
+export const ENCRYPTED_STORE_NOTE =
+  'Once --enterprise-encryption is set for a store it must be given on every start of that node (with key=<current key>,old-key=<previous key or the same key>); a start without it cannot open the store. On the node, cockroach debug encryption-active-key <store dir> shows the active store key and algorithm.';
+
 /** Cloud clusters: where CMEK status lives. */
 export const CLOUD_CMEK_NOTE =
   'This is a CockroachDB Cloud cluster: encryption at rest is managed by Cloud and CMEK status comes from the Cloud API, not SQL. Run get_cmek_status for this cluster.';
@@ -95,7 +102,7 @@ export async function verifyEncryption(connector: SqlConnector, request: Encrypt
     stores,
     summary: summarize(stores),
     cmek_note: request.conn?.cloud || server?.cloud ? CLOUD_CMEK_NOTE : null,
-    notes: server?.product === 'cockroachdb' && !server.cloud ? [...notes, FLAG_NOTE] : notes,
+    notes: [...notes, ...(server?.product === 'cockroachdb' && !server.cloud ? [FLAG_NOTE] : []), ...(stores.some((store) => store.encrypted) ? [ENCRYPTED_STORE_NOTE] : [])],
     retries,
     server,
   });
@@ -133,6 +140,7 @@ export async function verifyEncryption(connector: SqlConnector, request: Encrypt
     const read = await readCrdbInternal<{ node_id: unknown; store_id: unknown; metrics: unknown }>(connector, request.conn, server, STORE_STATUS_SQL, options);
     unsafe = read.unsafeInternals;
     retries += read.retries;
+    if (unsafe === 'set') notes.push(SENSITIVE_ACCESS_NOTE);
     return finish(
       'sql',
       read.rows.map((row) => {

@@ -1,7 +1,8 @@
 /**
  * Reading crdb_internal. From v26.1 CockroachDB restricts it by default: the session must run
- * `SET allow_unsafe_internals = true` first (CockroachDB logs that access). We set it inside the
- * same read-only transaction as the read, and tell the caller when the cluster refuses.
+ * `SET allow_unsafe_internals = true` first, and CockroachDB logs each such access on the
+ * SENSITIVE_ACCESS channel. We set it inside the same read-only transaction as the read, say so in
+ * the answer, and tell the caller when the cluster refuses.
  */
 import { errorMessage } from '../errors.js';
 import type { ResolvedConnection } from './connection.js';
@@ -61,6 +62,10 @@ export async function readCrdbInternal<R>(
     throw error;
   }
 }
+
+/** Said in every answer that set allow_unsafe_internals. */
+export const SENSITIVE_ACCESS_NOTE =
+  'This read ran SET allow_unsafe_internals = true: from v26.1 CockroachDB logs each such crdb_internal access on the SENSITIVE_ACCESS log channel (expect entries there). Reading over HTTP (http_url) avoids it.';
 
 /** Where to read the same facts without crdb_internal. */
 export const HTTP_ALTERNATIVES =

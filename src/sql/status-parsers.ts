@@ -12,11 +12,20 @@ export interface StatusCertExpiry {
   type: string;
   /** UNIX seconds; null when the metric is 0 (certificate missing). */
   expiresAt: number | null;
+  /** The SQL user of a client certificate (the metric's sql_user label). */
+  user?: string;
   subject?: string;
   error?: string;
 }
 
-const PROM_CERT_LINE = /^security_certificate_expiration_([a-z_]+?)(\{[^}]*\})?\s+(\S+)/;
+/** `security_certificate_expiration_<type>{labels} value`, or the labelled name `security_certificate_expiration{certificate_type="<type>",...}`. */
+const PROM_CERT_LINE = /^security_certificate_expiration(?:_([a-z_]+?))?(\{[^}]*\})?\s+(\S+)/;
+
+/**
+ * The client certificate metric is an aggregate labelled per SQL user (sql_user); its top-level
+ * value sums every user's minimum expiry and means nothing (cockroach pkg/security/cert_metrics.go).
+ */
+export const PER_USER_CERT_TYPE = 'client';
 
 function labelValue(labels: string | undefined, name: string): string | undefined {
   return labels ? new RegExp(`${name}="([^"]*)"`).exec(labels)?.[1] : undefined;
@@ -27,13 +36,25 @@ function seconds(value: unknown): number | null {
   return Number.isFinite(number) && number > 0 ? Math.floor(number) : null;
 }
 
-/** Certificate expirations from Prometheus text (`security_certificate_expiration_*`). */
+/**
+ * Certificate expirations from Prometheus text (`security_certificate_expiration_*`): client
+ * certificates per SQL user; their meaningless top-level aggregate is dropped.
+ */
 export function parsePrometheusCertExpirations(text: string, defaultNode = 'local'): StatusCertExpiry[] {
   const out: StatusCertExpiry[] = [];
+  const seen = new Set<string>();
   for (const line of text.split('\n')) {
     const match = PROM_CERT_LINE.exec(line.trim());
     if (!match) continue;
-    out.push({ nodeId: labelValue(match[2], 'node_id') ?? defaultNode, type: match[1]!.replace(/_/g, '-'), expiresAt: seconds(match[3]) });
+    const type = (match[1] ?? labelValue(match[2], 'certificate_type'))?.replace(/_/g, '-');
+    if (!type) continue;
+    const user = labelValue(match[2], 'sql_user');
+    if (type === PER_USER_CERT_TYPE && user === undefined) continue;
+    // Newer releases may print both the per-type name and the labelled name for one value.
+    const key = JSON.stringify([labelValue(match[2], 'node_id'), type, user, match[3]]);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ nodeId: labelValue(match[2], 'node_id') ?? defaultNode, type, expiresAt: seconds(match[3]), ...(user === undefined ? {} : { user }) });
   }
   return out;
 }

@@ -1,7 +1,7 @@
 /** Local certificate tools: inspect_certificates and plan_certificate_rotation. */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { K8S_MODES, ROTATION_KINDS } from '../certs/cert-types.js';
+import { K8S_MODES, ROTATION_KINDS, SQL_USER_NAME } from '../certs/cert-types.js';
 import { defineTool, type ToolContext } from './define-tool.js';
 import { nextFields, nextLine, nextOutput, nextSteps, suggest, type NextAction } from './next-actions.js';
 import { filePath } from './sql-common.js';
@@ -16,7 +16,7 @@ const hostname = () =>
     .max(253)
     .regex(/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$/, 'expected a DNS name');
 const ip = () => z.string().max(45).refine((value) => isIP(value) !== 0, 'expected an IPv4 or IPv6 address');
-const sqlUser = () => z.string().regex(/^[a-z0-9_][a-z0-9_.-]{0,62}$/i, 'expected a SQL user name');
+const sqlUser = () => z.string().regex(SQL_USER_NAME, 'expected a SQL user name');
 
 export const inspectCertificatesInput = () =>
   z.strictObject({
@@ -55,7 +55,7 @@ export const inspectCertificatesTool = defineTool({
         signed_by: z.string().nullable(),
       }),
     ),
-    key_files: z.array(z.object({ file: z.string(), mode: z.string(), owner_uid: z.number().int(), owned_by_current_user: z.boolean().nullable() })),
+    key_files: z.array(z.object({ file: z.string(), mode: z.string(), owner_uid: z.number().int(), owner_gid: z.number().int(), owned_by_current_user: z.boolean().nullable() })),
     findings: z.array(z.object({ severity: z.enum(SEVERITIES), code: z.string(), file: z.string().nullable(), message: z.string(), fix: z.string() })),
     summary: z.object({
       certificates: z.number().int(),
@@ -102,9 +102,9 @@ export const planCertificateRotationInput = () =>
     ca_key: planPath().default('my-safe-directory/ca.key').describe('CA key path (off the nodes)'),
     hosts: z.array(z.union([hostname(), ip()])).max(100).default([]).describe('All node hostnames, IPs, LBs'),
     user: sqlUser().default('root').describe('SQL user (client certs)'),
-    k8s: z.enum(K8S_MODES).default('none').describe('Kubernetes style'),
+    k8s: z.enum(K8S_MODES).default('none').describe('Kubernetes: public-operator (CrdbCluster), cockroachdb-operator (Helm cockroachdb.tls), helm (StatefulSet chart), cert-manager'),
     namespace: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a Kubernetes namespace').default('default').describe('Kubernetes namespace'),
-    cluster: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a Kubernetes name').default('cockroachdb').describe('StatefulSet/CrdbCluster name'),
+    cluster: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a Kubernetes name').default('cockroachdb').describe('StatefulSet, CrdbCluster or Helm release name'),
   });
 
 export const planCertificateRotationTool = defineTool({

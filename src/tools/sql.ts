@@ -1,7 +1,7 @@
 /** SQL tools for self-hosted clusters: check_certificate_expiry and verify_encryption_sql. */
 import { z } from 'zod';
 import { OperatorError } from '../errors.js';
-import { certTypeInfo } from '../certs/cert-types.js';
+import { certTypeInfo, SQL_USER_NAME } from '../certs/cert-types.js';
 import type { CertExpiryItem } from '../sql/cert-expiry.js';
 import type { ResolvedConnection } from '../sql/connection.js';
 import type { StoreEncryption } from '../sql/encryption.js';
@@ -47,6 +47,7 @@ export const checkCertificateExpiryTool = defineTool({
         node_id: z.string(),
         address: z.string().nullable(),
         type: z.string(),
+        sql_user: z.string().nullable(),
         certificate: z.string(),
         expires_at: z.string().nullable(),
         days_left: z.number().int().nullable(),
@@ -83,9 +84,10 @@ export const checkCertificateExpiryTool = defineTool({
     const due = report.certificates.filter((item) => item.status !== 'ok' && item.status !== 'missing');
     const missing = report.certificates.filter((item) => item.status === 'missing');
     const s = report.summary;
-    const next = expiryNext(report.source, due, sameConnection(args));
+    const statusUrls = report.source === 'sql' && !args.http_url ? await ctx.deps.nodeStatusUrls(conn?.targetName) : [];
+    const next = withPerUserRead(expiryNext(report.source, due, sameConnection(args)), report.source, args, statusUrls);
     const text = [
-      `Certificates of ${describeTarget(conn, args.http_url)} — ${serverLabel(report.server)}, read via ${report.source}${report.unsafe_internals === 'set' ? ' (SET allow_unsafe_internals = true)' : ''}.`,
+      `Certificates of ${describeTarget(conn, args.http_url)} — ${serverLabel(report.server)}, read via ${report.source}${report.unsafe_internals === 'set' ? ' (SET allow_unsafe_internals = true, logged on the SENSITIVE_ACCESS channel)' : ''}.`,
       `${s.nodes} node(s), ${s.certificates} certificate(s): ${s.expired} expired, ${s.rotate_now} rotate now, ${s.schedule_rotation} schedule, ${s.plan_rotation} plan (CA), ${s.ok} ok, ${s.missing} not present.`,
       ...due.slice(0, 12).map(itemLine),
       ...(due.length > 12 ? [`… and ${due.length - 12} more in structured output.`] : []),
@@ -125,11 +127,37 @@ function expiryNext(source: string, due: readonly CertExpiryItem[], same: Return
       'No certificate is due; re-run monthly, or alert on the security_certificate_expiration_* metrics.',
     );
   }
-  const kinds = [...new Set(due.map((item) => certTypeInfo(item.type).rotation))];
+  // One plan per rotation kind, and per SQL user for client certificates.
+  const plans = new Map<string, { args: Record<string, string>; count: number }>();
+  for (const item of due) {
+    const kind = certTypeInfo(item.type).rotation;
+    const user = kind === 'client' && item.sql_user !== null && SQL_USER_NAME.test(item.sql_user) ? item.sql_user : undefined;
+    const key = `${kind}/${user ?? ''}`;
+    const plan = plans.get(key) ?? { args: { kind, ...(user ? { user } : {}) }, count: 0 };
+    plan.count += 1;
+    plans.set(key, plan);
+  }
   return nextSteps(
-    kinds.map((kind) => suggest('plan_certificate_rotation', { kind }, `plan the ${kind} certificate rotation (${due.filter((item) => certTypeInfo(item.type).rotation === kind).length} due)`)),
+    [...plans.values()].map(({ args, count }) => suggest('plan_certificate_rotation', args, `plan the ${args.kind} certificate rotation${args.user ? ` of SQL user ${args.user}` : ''} (${count} due)`)),
     first.next_action,
   );
+}
+
+/**
+ * After a SQL read without http_url, client certificates were not read per SQL user: add the call
+ * that reads them from a node's /_status/vars (complete when the server knows the node URLs).
+ */
+function withPerUserRead(next: NextSteps, source: string, args: { connection?: string | undefined; sslrootcert?: string | undefined; http_url?: string | undefined }, statusUrls: string[]): NextSteps {
+  if (source !== 'sql' || args.http_url || next.actions.length === 0) return next;
+  const same = sameConnection(args);
+  const [first] = statusUrls;
+  const read = suggest(
+    'check_certificate_expiry',
+    { ...same.arguments, ...(first ? { http_url: first } : {}) },
+    `read client certificates per SQL user from ${first ? 'the first node\'s' : 'a node\'s'} /_status/vars (SQL cannot)${statusUrls.length > 1 ? `; the other nodes: ${statusUrls.slice(1).join(', ')}` : ''}`,
+    { ...same.needs, ...(first ? {} : { http_url: 'the DB Console URL of a node, e.g. https://node1:8080' }) },
+  );
+  return nextSteps([...next.actions, read], next.note);
 }
 
 export const verifyEncryptionSqlInput = () =>
@@ -154,7 +182,7 @@ const probeOutput = () =>
 
 function storeLine(store: StoreEncryption): string {
   const where = `${store.node_id ? `node ${store.node_id} ` : ''}store ${store.store_id}`;
-  if (store.encrypted === false) return `- ${where}: PLAINTEXT — restart that node with --enterprise-encryption=path=<store dir>,key=<new AES key>,old-key=plain (key from cockroach gen encryption-key -s 256).`;
+  if (store.encrypted === false) return `- ${where}: PLAINTEXT — create a key (cockroach gen encryption-key -s 256 --version 2 <key file>), restart that node with --enterprise-encryption=path=<store dir>,key=<key file>,old-key=plain, and give that flag on every later start.`;
   return `- ${where}: ${store.algorithm}${store.encrypted ? '' : ' (status unknown)'}`;
 }
 

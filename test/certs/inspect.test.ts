@@ -30,7 +30,12 @@ describe('x509 helpers', () => {
     expect(classifyCertFile('ca.crt')).toEqual({ type: 'ca' });
     expect(classifyCertFile('client.maxroach.crt')).toEqual({ type: 'client', user: 'maxroach' });
     expect(classifyCertFile('client-tenant.5.crt')).toEqual({ type: 'client-tenant' });
-    expect(classifyCertFile('ui-ca.crt')).toEqual({ type: 'ui-ca' });
+    expect(classifyCertFile('ca-ui.crt')).toEqual({ type: 'ui-ca' });
+    expect(classifyCertFile('ca-client.crt')).toEqual({ type: 'client-ca' });
+    expect(classifyCertFile('client.node.crt')).toEqual({ type: 'client', user: 'node' });
+    // Not cockroach names: cockroach ignores them, so they are not CA bundles here either.
+    expect(classifyCertFile('client-ca.crt')).toEqual({ type: 'other' });
+    expect(classifyCertFile('ui-ca.crt')).toEqual({ type: 'other' });
     expect(classifyCertFile('random.pem')).toEqual({ type: 'other' });
   });
 });
@@ -109,7 +114,8 @@ describe('inspectCertificates', () => {
       'client.root.crt': { content: root.certPem },
       'client.root.key': { content: other.keyPem, mode: 0o640 },
     });
-    const report = await inspectCertificates({ certsDir: dir, now });
+    // cockroach runs as uid 4242 here, so the test's own files are neither its nor root:<its group>.
+    const report = await inspectCertificates({ certsDir: dir, now, uid: 4242, gid: 4242 });
     expect(finding(report, 'key_world_accessible')).toMatchObject({ severity: 'critical', file: 'node.key' });
     expect(finding(report, 'key_world_accessible')!.fix).toMatch(/^chmod 600 .*node\.key$/);
     expect(finding(report, 'key_group_accessible')).toMatchObject({ severity: 'high', file: 'client.root.key' });
@@ -184,5 +190,77 @@ describe('inspectCertificates', () => {
     await expect(inspectCertificates({ certsDir: 'certs', now })).rejects.toThrow(/absolute path/);
     await expect(inspectCertificates({ certsDir: '/nonexistent/certs', now })).rejects.toBeInstanceOf(OperatorError);
     await expect(inspectCertificates({ certsDir: writeCertsDir({ 'README.txt': { content: 'hi' } }), now })).rejects.toThrow(/No certificates/);
+  });
+});
+
+describe('separate client and DB Console CAs (cockroach file names)', () => {
+  it('recognises client certificates signed by ca-client.crt, and client.node.crt beside node.crt', async () => {
+    const clientCa = await createCa('Client CA');
+    const node = await issue(ca, { cn: 'node', days: 365 });
+    const clientNode = await issue(clientCa, { cn: 'node', days: 365, eku: ['clientAuth'] });
+    const app = await issue(clientCa, { cn: 'app_reader', days: 200, eku: ['clientAuth'] });
+    const dir = writeCertsDir({
+      'ca.crt': { content: ca.certPem },
+      'ca-client.crt': { content: clientCa.certPem },
+      'node.crt': { content: node.certPem },
+      'node.key': { content: node.keyPem },
+      'client.node.crt': { content: clientNode.certPem },
+      'client.node.key': { content: clientNode.keyPem },
+      'client.app_reader.crt': { content: app.certPem },
+      'client.app_reader.key': { content: app.keyPem },
+    });
+    const report = await inspectCertificates({ certsDir: dir, user: 'app_reader', now });
+    expect(Object.fromEntries(report.certificates.map((c) => [c.file, [c.type, c.signed_by]]))).toEqual({
+      'ca.crt': ['ca', 'ca.crt'],
+      'ca-client.crt': ['client-ca', 'ca-client.crt'],
+      'client.app_reader.crt': ['client', 'ca-client.crt'],
+      'client.node.crt': ['client', 'ca-client.crt'],
+      'node.crt': ['node', 'ca.crt'],
+    });
+    expect(report.findings.filter((f) => f.severity !== 'info')).toEqual([]);
+  });
+
+  it('flags a client certificate the client CA did not sign, naming ca-client.key for the re-issue', async () => {
+    const clientCa = await createCa('Client CA');
+    const stray = await issue(ca, { cn: 'batch_job', days: 200, eku: ['clientAuth'] });
+    const dir = writeCertsDir({ 'ca.crt': { content: ca.certPem }, 'ca-client.crt': { content: clientCa.certPem }, 'client.batch_job.crt': { content: stray.certPem }, 'client.batch_job.key': { content: stray.keyPem } });
+    const found = finding(await inspectCertificates({ certsDir: dir, now }), 'foreign_ca')!;
+    expect(found).toMatchObject({ severity: 'critical', file: 'client.batch_job.crt' });
+    expect(found.message).toContain('ca-client.crt');
+    expect(found.fix).toContain('--ca-key=<safe dir>/ca-client.key');
+  });
+
+  it('requires client.node.crt on a node once a separate client CA is used', async () => {
+    const clientCa = await createCa('Client CA');
+    const node = await issue(ca, { cn: 'node', days: 365 });
+    const dir = writeCertsDir({ 'ca.crt': { content: ca.certPem }, 'ca-client.crt': { content: clientCa.certPem }, 'node.crt': { content: node.certPem }, 'node.key': { content: node.keyPem } });
+    const report = await inspectCertificates({ certsDir: dir, user: 'svc', now });
+    expect(finding(report, 'client_node_missing')).toMatchObject({ severity: 'high', file: 'client.node.crt' });
+    expect(finding(report, 'client_node_missing')!.fix).toContain('create-client node');
+    expect(finding(report, 'client_cert_missing')!.fix).toContain('ca-client.key');
+  });
+
+  it('checks ui.crt against ca-ui.crt when present', async () => {
+    const uiCa = await createCa('Console CA');
+    const ui = await issue(uiCa, { cn: 'console.example.com', days: 300, dns: ['console.example.com'], eku: ['serverAuth'] });
+    const dir = writeCertsDir({ 'ca.crt': { content: ca.certPem }, 'ca-ui.crt': { content: uiCa.certPem }, 'ui.crt': { content: ui.certPem }, 'ui.key': { content: ui.keyPem } });
+    const report = await inspectCertificates({ certsDir: dir, hostnames: ['console.example.com'], now });
+    expect(report.certificates.find((c) => c.file === 'ui.crt')!.signed_by).toBe('ca-ui.crt');
+    expect(codes(report)).not.toContain('foreign_ca');
+  });
+
+  it.each(['ca-client.key', 'ca-ui.key', 'ca-client-tenant.key', 'client-ca.key'])('flags the CA key %s left on a node like ca.key', async (name) => {
+    const dir = writeCertsDir({ 'ca.crt': { content: ca.certPem }, [name]: { content: ca.keyPem } });
+    expect(finding(await inspectCertificates({ certsDir: dir, now }), 'ca_key_present')).toMatchObject({ severity: 'high', file: name });
+  });
+
+  it.each([
+    ['client-ca.crt', 'ca-client.crt'],
+    ['ui-ca.crt', 'ca-ui.crt'],
+  ])('flags %s, a name cockroach ignores, and says to rename it to %s', async (wrong, right) => {
+    const other = await createCa('Other CA');
+    const report = await inspectCertificates({ certsDir: writeCertsDir({ 'ca.crt': { content: ca.certPem }, [wrong]: { content: other.certPem } }), now });
+    expect(finding(report, 'misnamed_ca_file')).toMatchObject({ severity: 'high', file: wrong });
+    expect(finding(report, 'misnamed_ca_file')!.fix).toContain(`/${right}`);
   });
 });

@@ -72,14 +72,14 @@ describe('SQL emulator (PGlite over the Postgres wire)', () => {
     expect((await client.query('SHOW allow_unsafe_internals')).rows[0].allow_unsafe_internals).toBe('off');
   });
 
-  it('seeds per-store encryption: nodes 1-2 AES-256, node 3 plaintext', async () => {
+  it('seeds per-store encryption: node 1 AES-256, node 2 AES-256 V2, node 3 plaintext', async () => {
     const client = await connect();
     await client.query('BEGIN');
     await client.query("SET allow_unsafe_internals = 'on'");
     const { rows } = await client.query('SELECT node_id, store_id, metrics FROM crdb_internal.kv_store_status ORDER BY store_id');
     await client.query('ROLLBACK');
     expect(rows.map((row) => row.metrics['rocksdb.encryption.algorithm'])).toEqual(SEEDED_NODES.map((node) => node.storeEncryption));
-    expect(rows.map((row) => row.metrics['rocksdb.encryption.algorithm'])).toEqual([3, 3, 0]);
+    expect(rows.map((row) => row.metrics['rocksdb.encryption.algorithm'])).toEqual([3, 6, 0]);
   });
 
   it('refuses SET allow_unsafe_internals on a locked-down cluster', async () => {

@@ -123,11 +123,14 @@ describe('verifyEncryption', () => {
     expect(report.source).toBe('sql');
     expect(report.stores).toEqual([
       { node_id: '1', store_id: 1, algorithm_code: 3, algorithm: 'AES-256-CTR', encrypted: true },
-      { node_id: '2', store_id: 2, algorithm_code: 3, algorithm: 'AES-256-CTR', encrypted: true },
+      { node_id: '2', store_id: 2, algorithm_code: 6, algorithm: 'AES-256-CTR V2', encrypted: true },
       { node_id: '3', store_id: 3, algorithm_code: 0, algorithm: 'plaintext', encrypted: false },
     ]);
     expect(report.summary).toEqual({ stores: 3, encrypted: 2, plaintext: 1, unknown: 0 });
     expect(report.cmek_note).toBeNull();
+    expect(report.notes.join(' ')).toMatch(/must be given on every start/);
+    expect(report.notes.join(' ')).toContain('cockroach debug encryption-active-key <store dir>');
+    expect(report.notes.join(' ')).toContain('SENSITIVE_ACCESS');
     expect(emulator.statements.count({ operation: /enterprise\.encryption/i })).toBe(0);
   });
 

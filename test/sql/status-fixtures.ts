@@ -1,4 +1,5 @@
 /** Fixtures shaped like CockroachDB's HTTP status endpoints (/_status/vars, certificates, stores). */
+import { varint } from '../../src/sandbox/node-status.js';
 
 export const PROMETHEUS_VARS = `# HELP security_certificate_expiration_ca Expiration for the CA certificate. 0 means no certificate or error.
 # TYPE security_certificate_expiration_ca gauge
@@ -28,17 +29,6 @@ export const CERTIFICATES_JSON = {
     { type: 5, errorMessage: 'open ui.crt: no such file' },
   ],
 };
-
-function varint(value: number): number[] {
-  const out: number[] = [];
-  let rest = value;
-  while (rest >= 0x80) {
-    out.push((rest & 0x7f) | 0x80);
-    rest = Math.floor(rest / 128);
-  }
-  out.push(rest);
-  return out;
-}
 
 function keyInfo(type: number, keyId: string): number[] {
   const id = [...Buffer.from(keyId, 'utf8')];

@@ -17,6 +17,23 @@ describe('status endpoint parsers', () => {
     ]);
   });
 
+  it('reads client certificates per sql_user, drops their top-level aggregate, and accepts the labelled metric name', () => {
+    const text = [
+      'security_certificate_expiration_client{node_id="4"} 3.5e+09',
+      'security_certificate_expiration_client{node_id="4",sql_user="etl.loader"} 1.75e+09',
+      'security_certificate_expiration_client{node_id="4",sql_user="svc_42"} 1.76e+09',
+      'security_certificate_expiration{certificate_type="client",node_id="4",sql_user="svc_42"} 1.76e+09',
+      'security_certificate_expiration{certificate_type="client",node_id="4"} 3.5e+09',
+      'security_certificate_expiration{certificate_type="node",node_id="4"} 1.8e+09',
+      'security_certificate_ttl_client{node_id="4",sql_user="svc_42"} 8.6e+06',
+    ].join('\n');
+    expect(parsePrometheusCertExpirations(text)).toEqual([
+      { nodeId: '4', type: 'client', expiresAt: 1_750_000_000, user: 'etl.loader' },
+      { nodeId: '4', type: 'client', expiresAt: 1_760_000_000, user: 'svc_42' },
+      { nodeId: '4', type: 'node', expiresAt: 1_800_000_000 },
+    ]);
+  });
+
   it('parses a CertificatesResponse in snake_case and camelCase, enums as names or numbers', () => {
     expect(parseCertificatesResponse(CERTIFICATES_JSON)).toEqual([
       { nodeId: 'local', type: 'ca', expiresAt: 1_900_000_000, subject: 'O=Cockroach,CN=Cockroach CA' },

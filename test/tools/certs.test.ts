@@ -79,8 +79,12 @@ describe('plan_certificate_rotation', () => {
   it('plans the combined-CA rotation and Kubernetes variants', async () => {
     const ca = await callTool(server.client, 'plan_certificate_rotation', { kind: 'ca' });
     expect(ca.text).toContain('mv my-safe-directory/ca.key my-safe-directory/ca.old.key');
-    const k8s = await callTool(server.client, 'plan_certificate_rotation', { kind: 'client', k8s: 'operator', namespace: 'crdb', user: 'app' });
-    expect(k8s.text).toContain('kubectl create secret generic cockroachdb.client.app.2 -n crdb');
+    const k8s = await callTool(server.client, 'plan_certificate_rotation', { kind: 'client', k8s: 'public-operator', namespace: 'crdb' });
+    expect(k8s.text).toContain('kubectl create secret generic cockroachdb.client.root.2 -n crdb');
+    expect(k8s.text).toContain('"clientTLSSecret":"cockroachdb.client.root.2"');
+    const helm = await callTool(server.client, 'plan_certificate_rotation', { kind: 'node', k8s: 'cockroachdb-operator', namespace: 'crdb' });
+    expect(helm.text).toContain('--set cockroachdb.tls.externalCertificates.certificates.nodeSecretName=cockroachdb.node.2');
+    expect(helm.text).toContain('restarts the pods one at a time');
   });
 });
 
