@@ -5,7 +5,7 @@
 import { ProtocolError, ProtocolErrorCode, completable, type GetPromptResult, type McpServer, type PromptMessage } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Deps } from '../deps.js';
-import { toMcpError } from '../resources/index.js';
+import { toMcpError } from '../resources/errors.js';
 import { PROMPTS, type CompletionSource, type PromptDef } from './definitions.js';
 import { refUri, type PromptPlan, type SkillRef } from './plan.js';
 import { FRAMEWORKS, PROVIDERS, REASONS, ROTATION_MODES, TIERS, PromptArgumentError, completeFrom, completeList } from './vocabulary.js';
