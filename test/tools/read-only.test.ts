@@ -55,13 +55,13 @@ async function serve(config: Partial<Config>) {
   return server;
 }
 
-/** The audit log's entries (tool and outcome), without its header line. */
+/** The audit log's entries (tool and outcome), after its header line. */
 function audited(config: Config): Array<{ tool: string; outcome: string; detail?: string }> {
   return readFileSync(config.auditLog, 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((line) => JSON.parse(line))
-    .filter((record) => 'outcome' in record);
+    .slice(1)
+    .map((line) => JSON.parse(line));
 }
 
 const listed = async (server: GatedServer | TestServer) => (await server.client.listTools()).tools.map((t) => t.name).sort();
