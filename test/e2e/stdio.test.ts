@@ -76,11 +76,12 @@ describe('stdio: built server on the sandbox', () => {
     expect(resourceTemplates.map((template) => template.uriTemplate)).toEqual(['skill://{name}', 'skill://{+path}']);
   });
 
-  it('completes tier', async () => {
+  it('completes tier (prefix first, then substring)', async () => {
     const complete = async (value: string) =>
       (await client.complete({ ref: { type: 'ref/prompt', name: 'gather_encryption_context' }, argument: { name: 'tier', value } })).completion.values;
     expect(await complete('')).toEqual([...TIERS]);
-    expect(await complete('s')).toEqual(['Self-Hosted', 'Standard']);
+    expect(await complete('s')).toEqual(['Self-Hosted', 'Standard', 'Basic']);
+    expect(await complete('hosted')).toEqual(['Self-Hosted']);
     expect(await complete('BY')).toEqual(['BYOC']);
   });
 
