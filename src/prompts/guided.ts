@@ -4,6 +4,7 @@
  */
 import { CMEK_CHECKPOINTS, providerFacts } from './cmek-procedures.js';
 import { CERTS_SKILL, CMEK_SKILL, bullets, call, sections, steps, type PromptPlan, type SkillRef } from './plan.js';
+import { skillUri } from '../skills/uri.js';
 import {
   FRAMEWORKS,
   PROVIDERS,
@@ -81,7 +82,7 @@ export function enableCmekGuided(args: { cluster?: string; provider?: string }):
         NO_BLIND_RETRY,
         'Once enabled, the key must stay available: disabling it stops restarted nodes from rejoining and managed backups from running.',
       ])}`,
-      `Skill: \`skill://${CMEK_SKILL}\`.`,
+      `Skill: \`${skillUri(CMEK_SKILL)}\`.`,
       'Next: run `check_cmek_eligibility` for the cluster.',
     ),
     embed: providerPart.embed,
@@ -122,7 +123,7 @@ export function rotateCmekGuided(args: { cluster?: string; mode?: string; provid
       ])}`,
       providerPart.text,
       `## Safety checkpoints\n${bullets([PUT_NEEDED, KEEP_OLD_KEYS, DRY_RUN, NO_BLIND_RETRY])}`,
-      `Skill: \`skill://${CMEK_SKILL}\`; the rotation reference is embedded below.`,
+      `Skill: \`${skillUri(CMEK_SKILL)}\`; the rotation reference is embedded below.`,
       'Next: run `get_cmek_status` for the cluster.',
     ),
     embed: [{ skill: CMEK_SKILL, file: 'rotation.md' }, ...providerPart.embed],
@@ -162,7 +163,7 @@ export function respondToKeyCompromise(args: { cluster?: string; provider?: stri
         NO_BLIND_RETRY,
         'If the CockroachDB Cloud API key leaked, revoke it in the Cloud Console (Service Accounts) and create a new one.',
       ])}`,
-      `Skill: \`skill://${CMEK_SKILL}\`; the safety guide (risk matrix) and rotation reference are embedded below.`,
+      `Skill: \`${skillUri(CMEK_SKILL)}\`; the safety guide (risk matrix) and rotation reference are embedded below.`,
       'Next: ask the operator what exactly leaked and when, then run `get_cmek_status`.',
     ),
     embed: [{ skill: CMEK_SKILL, file: 'safety-guide.md' }, { skill: CMEK_SKILL, file: 'rotation.md' }, ...providerPart.embed],
@@ -196,7 +197,7 @@ export function complianceAudit(args: { frameworks?: string; scope?: string }): 
         'A cluster that could not be checked is reported as such, never left out.',
         'Never "fix" a past key scheduled for deletion by deleting it: cancel the deletion and keep it enabled.',
       ])}`,
-      `Skills: \`skill://${CMEK_SKILL}\` and \`skill://${CERTS_SKILL}\`.`,
+      `Skills: \`${skillUri(CMEK_SKILL)}\` and \`${skillUri(CERTS_SKILL)}\`.`,
       'Next: confirm frameworks and scope, then run `audit_encryption_posture`.',
     ),
     embed: [{ skill: CMEK_SKILL, file: 'safety-guide.md' }],

@@ -5,10 +5,10 @@
 import { ProtocolError, ProtocolErrorCode, completable, type GetPromptResult, type McpServer, type PromptMessage } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Deps } from '../deps.js';
-import { toMcpError } from '../resources/index.js';
+import { toMcpError } from '../resources/errors.js';
 import { PROMPTS, type CompletionSource, type PromptDef } from './definitions.js';
 import { refUri, type PromptPlan, type SkillRef } from './plan.js';
-import { FRAMEWORKS, PROVIDERS, REASONS, ROTATION_MODES, TIERS, PromptArgumentError, completeFrom, completeList } from './vocabulary.js';
+import { FRAMEWORKS, PROVIDERS, REASONS, REASON_KEYWORDS, ROTATION_MODES, TIERS, PromptArgumentError, completeFrom, completeList } from './vocabulary.js';
 
 type Completer = (value: string | undefined) => Promise<string[]> | string[];
 
@@ -26,15 +26,14 @@ function clusterCompleter(deps: Deps): Completer {
         .catch(() => []);
       cached = { at: now, names };
     }
-    const wanted = (value ?? '').toLowerCase();
-    return (await cached.names).filter((name) => name.toLowerCase().startsWith(wanted)).slice(0, 100);
+    return completeFrom(await cached.names, value).slice(0, 100);
   };
 }
 
 function completers(deps: Deps): Record<CompletionSource, Completer> {
   return {
     tier: (value) => completeFrom(TIERS, value),
-    reason: (value) => completeFrom(REASONS, value),
+    reason: (value) => completeFrom(REASONS, value, REASON_KEYWORDS),
     provider: (value) => completeFrom(PROVIDERS, value),
     mode: (value) => completeFrom(ROTATION_MODES, value),
     frameworks: (value) => completeList(FRAMEWORKS, value),

@@ -5,6 +5,7 @@
 import { cmekProcedure, providerFacts } from './cmek-procedures.js';
 import { CERTS_SKILL, CMEK_SKILL, bullets, sections, steps, type PromptPlan, type SkillRef } from './plan.js';
 import { selfHostedProcedure } from './self-hosted-procedures.js';
+import { skillUri } from '../skills/uri.js';
 import {
   PROVIDERS,
   REASONS,
@@ -127,7 +128,7 @@ function managedTlsPlan(context: EncryptionContext): PromptPlan {
         'If the goal is client certificate authentication, manage the client CA (set, update with a bundle of old + new during rotation, then remove the old one).',
         'If the real concern is the data-at-rest key, run `gather_encryption_context` again with a CMEK reason (Scheduled rotation, Key compromise, Compliance audit, Routine monitoring).',
       ])}`,
-      `Skill: \`skill://${CERTS_SKILL}\`; the managed TLS reference is embedded below.`,
+      `Skill: \`${skillUri(CERTS_SKILL)}\`; the managed TLS reference is embedded below.`,
       'Next: tell the operator which connection names to use, or whether the client CA is what needs changing.',
     ),
     embed: [{ skill: CERTS_SKILL, file: 'managed-tls.md' }],
@@ -154,7 +155,7 @@ function cmekPlan(context: EncryptionContext): PromptPlan {
       `## ${reason}\n${procedure.text}`,
       `## ${facts.kms} specifics\n${bullets(facts.lines)}`,
       `## Safety checkpoints\n${bullets(procedure.checkpoints)}`,
-      `Skill: \`skill://${CMEK_SKILL}\`; the ${facts.kms} procedure${procedure.embed.length ? ' and the procedure reference are' : ' is'} embedded below.`,
+      `Skill: \`${skillUri(CMEK_SKILL)}\`; the ${facts.kms} procedure${procedure.embed.length ? ' and the procedure reference are' : ' is'} embedded below.`,
       `Next: ${procedure.next}`,
     ),
     embed,
@@ -171,7 +172,7 @@ function certificatePlan(context: EncryptionContext): PromptPlan {
       context.provider ? `Provider ${context.provider} does not change this procedure (self-hosted certificates are not cloud-managed).` : undefined,
       `## ${context.reason}\n${procedure.text}`,
       `## Safety checkpoints\n${bullets(procedure.checkpoints)}`,
-      `Skill: \`skill://${CERTS_SKILL}\`; the relevant reference is embedded below.`,
+      `Skill: \`${skillUri(CERTS_SKILL)}\`; the relevant reference is embedded below.`,
       `Next: ${procedure.next}`,
     ),
     embed: procedure.embed,

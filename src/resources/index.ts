@@ -1,13 +1,19 @@
 /**
- * The agent skills as MCP resources: `skill://{name}` (SKILL.md) and
- * `skill://{name}/references/{file}`. Both templates are listable, readable and complete their
- * variables. The skills are read on the first request, not at start-up.
+ * The agent skills over the official skills extension (`io.modelcontextprotocol/skills`,
+ * SEP-2640), served by the SDK's `SkillsExtension` from our catalog: `skills/list`, `skills/get`,
+ * `resources/directory/read`, and every file at `skill://<name>/<path>` (`SKILL.md`,
+ * `references/<file>`). The pre-extension URI of a SKILL.md, `skill://<name>`, stays readable
+ * (with name completion) for one release.
  */
-import { ProtocolError, ProtocolErrorCode, ResourceNotFoundError, ResourceTemplate, type McpServer, type ReadResourceResult } from '@modelcontextprotocol/server';
+import { ResourceTemplate, type CacheHint, type McpServer } from '@modelcontextprotocol/server';
+import { SKILLS_EXTENSION_ID, SkillsExtension } from '@modelcontextprotocol/server/ext/skills';
 import type { Deps } from '../deps.js';
 import type { SkillCatalog } from '../skills/catalog.js';
-import { SkillError, SkillNotFoundError } from '../skills/errors.js';
-import { referenceUri, skillUri } from '../skills/uri.js';
+import { toMcpError } from './errors.js';
+import { createSkillSource } from './skill-source.js';
+
+export { toMcpError } from './errors.js';
+export { headingOf } from './skill-source.js';
 
 /** What a resource template offers, independent of a server (also read by the README generator). */
 export interface ResourceTemplateDef {
@@ -18,35 +24,44 @@ export interface ResourceTemplateDef {
   mimeType: string;
 }
 
-export const SKILL_TEMPLATE: ResourceTemplateDef = {
+/** The deprecated alias `skill://<name>` of `skill://<name>/SKILL.md`. */
+export const LEGACY_SKILL_TEMPLATE: ResourceTemplateDef = {
   name: 'skill',
   uriTemplate: 'skill://{name}',
-  title: 'Agent skill',
-  description: "A skill's SKILL.md: when to use it, how to gather context, the procedures naming this server's tools in order, and corrections to common guidance.",
+  title: 'Agent skill (deprecated URI)',
+  description: "A skill's SKILL.md under its pre-extension URI; read skill://{name}/SKILL.md instead. Served for one more release.",
   mimeType: 'text/markdown',
 };
 
-export const SKILL_REFERENCE_TEMPLATE: ResourceTemplateDef = {
-  name: 'skill-reference',
-  uriTemplate: 'skill://{name}/references/{file}',
-  title: 'Skill reference',
-  description: 'A reference file of a skill: per-provider CMEK procedures, rotation, revocation, certificate rotation (incl. Kubernetes), safety guide with risk matrix.',
+/** The skills extension's template: every file of every skill. */
+export const SKILL_FILE_TEMPLATE: ResourceTemplateDef = {
+  name: SKILLS_EXTENSION_ID,
+  uriTemplate: 'skill://{+path}',
+  title: 'Agent skill file',
+  description:
+    "A file of a skill (skills extension): skill://{name}/SKILL.md (when to use it, how to gather context, the procedures naming this server's tools in order, corrections to common guidance) and skill://{name}/references/{file} (per-provider CMEK procedures, rotation, revocation, certificate rotation incl. Kubernetes, safety guides).",
   mimeType: 'text/markdown',
 };
 
 /** Every resource template this server registers, in order. */
-export const RESOURCE_TEMPLATES: readonly ResourceTemplateDef[] = [SKILL_TEMPLATE, SKILL_REFERENCE_TEMPLATE];
+export const RESOURCE_TEMPLATES: readonly ResourceTemplateDef[] = [LEGACY_SKILL_TEMPLATE, SKILL_FILE_TEMPLATE];
 
-function mimeTypeOf(file: string): string {
-  return file.endsWith('.md') ? 'text/markdown' : 'text/plain';
+/** Skill files change only with a release (or a restart with another CRDB_SKILLS_DIR). */
+const SKILLS_CACHE_HINT: CacheHint = { ttlMs: 60 * 60_000, cacheScope: 'public' };
+
+/** One extension per catalog, shared by every server built on the same dependencies. */
+const extensions = new WeakMap<SkillCatalog, SkillsExtension>();
+
+function extensionFor(skills: SkillCatalog): SkillsExtension {
+  let extension = extensions.get(skills);
+  if (!extension) {
+    extension = new SkillsExtension({ source: createSkillSource(skills), cacheHint: SKILLS_CACHE_HINT });
+    extensions.set(skills, extension);
+  }
+  return extension;
 }
 
-/** The first Markdown H1 of a text, for a human-readable title. */
-export function headingOf(markdown: string): string | undefined {
-  return /^#\s+(.+)$/m.exec(markdown)?.[1]?.trim();
-}
-
-function variable(value: string | string[] | undefined): string {
+function nameOf(value: string | string[] | undefined): string {
   const raw = (Array.isArray(value) ? value[0] : value) ?? '';
   try {
     return decodeURIComponent(raw);
@@ -55,103 +70,29 @@ function variable(value: string | string[] | undefined): string {
   }
 }
 
-function startsWith(prefix: string) {
-  const wanted = prefix.toLowerCase();
-  return (candidate: string) => candidate.toLowerCase().startsWith(wanted);
-}
-
-/**
- * Turns catalog failures into protocol errors the client can show; with the URI a read asked for,
- * a missing skill or file is the protocol's resource-not-found error (-32602, the URI in `data`).
- */
-export function toMcpError(error: unknown, uri?: string): unknown {
-  if (error instanceof SkillNotFoundError) return uri ? new ResourceNotFoundError(uri, error.message) : new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);
-  if (error instanceof SkillError) return new ProtocolError(ProtocolErrorCode.InternalError, error.message);
-  return error;
-}
-
-async function guarded<T>(run: () => Promise<T>, uri?: string): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    throw toMcpError(error, uri);
-  }
-}
-
-async function completeOrEmpty(run: () => Promise<string[]>): Promise<string[]> {
-  return run().catch(() => []);
-}
-
-function metadataOf(def: ResourceTemplateDef) {
-  return { title: def.title, description: def.description, mimeType: def.mimeType };
-}
-
-function textResult(uri: string, mimeType: string, text: string): ReadResourceResult {
-  return { contents: [{ uri, mimeType, text }] };
-}
-
-function registerSkillTemplate(server: McpServer, skills: SkillCatalog): void {
-  const template = new ResourceTemplate(SKILL_TEMPLATE.uriTemplate, {
-    list: () =>
-      guarded(async () => ({
-        resources: (await skills.list()).map((skill) => ({
-          uri: skillUri(skill.name),
-          name: skill.name,
-          title: headingOf(skill.body) ?? skill.name,
-          description: skill.frontmatter.description,
-          mimeType: SKILL_TEMPLATE.mimeType,
-        })),
-      })),
-    complete: { name: (value) => completeOrEmpty(async () => (await skills.names()).filter(startsWith(value))) },
-  });
-  server.registerResource(SKILL_TEMPLATE.name, template, metadataOf(SKILL_TEMPLATE), (uri, variables) =>
-    guarded(async () => {
-      const skill = await skills.get(variable(variables.name));
-      return textResult(uri.href, SKILL_TEMPLATE.mimeType, skill.markdown);
-    }, uri.href),
-  );
-}
-
-function registerReferenceTemplate(server: McpServer, skills: SkillCatalog): void {
-  const template = new ResourceTemplate(SKILL_REFERENCE_TEMPLATE.uriTemplate, {
-    list: () =>
-      guarded(async () => {
-        const resources = [];
-        for (const skill of await skills.list()) {
-          for (const file of skill.references) {
-            const text = await skills.readReference(skill.name, file);
-            resources.push({
-              uri: referenceUri(skill.name, file),
-              name: `${skill.name}/${file}`,
-              title: headingOf(text) ?? file,
-              mimeType: mimeTypeOf(file),
-            });
-          }
-        }
-        return { resources };
-      }),
+/** Registered before the extension, whose `skill://{+path}` would otherwise answer `skill://<name>` too. */
+function registerLegacySkillTemplate(server: McpServer, skills: SkillCatalog): void {
+  const template = new ResourceTemplate(LEGACY_SKILL_TEMPLATE.uriTemplate, {
+    list: undefined,
     complete: {
-      name: (value) => completeOrEmpty(async () => (await skills.names()).filter(startsWith(value))),
-      file: (value, context) =>
-        completeOrEmpty(async () => {
-          const skillName = context?.arguments?.name;
-          const names = skillName ? [skillName] : await skills.names();
-          const files = new Set<string>();
-          for (const name of names) for (const file of (await skills.get(name)).references) files.add(file);
-          return [...files].filter(startsWith(value)).sort();
-        }),
+      name: async (value) => {
+        const wanted = value.toLowerCase();
+        return (await skills.names().catch(() => [])).filter((name) => name.includes(wanted));
+      },
     },
   });
-  server.registerResource(SKILL_REFERENCE_TEMPLATE.name, template, metadataOf(SKILL_REFERENCE_TEMPLATE), (uri, variables) =>
-    guarded(async () => {
-      const file = variable(variables.file);
-      return textResult(uri.href, mimeTypeOf(file), await skills.readReference(variable(variables.name), file));
-    }, uri.href),
-  );
+  const { title, description, mimeType } = LEGACY_SKILL_TEMPLATE;
+  server.registerResource(LEGACY_SKILL_TEMPLATE.name, template, { title, description, mimeType }, async (uri, variables) => {
+    try {
+      return { contents: [{ uri: uri.href, mimeType, text: (await skills.get(nameOf(variables.name))).markdown }] };
+    } catch (error) {
+      throw toMcpError(error, uri.href);
+    }
+  });
 }
 
-/** Registers the skill resources on one server. */
+/** Registers the skills (extension and deprecated alias) on one server, before it connects. */
 export function registerResources(server: McpServer, deps: Deps): void {
-  registerSkillTemplate(server, deps.skills);
-  registerReferenceTemplate(server, deps.skills);
+  registerLegacySkillTemplate(server, deps.skills);
+  extensionFor(deps.skills).attach(server);
 }

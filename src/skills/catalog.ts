@@ -1,6 +1,7 @@
 /**
- * The skill catalog: reads the agent skills (skills/<name>/SKILL.md + references/) on first
- * request and caches them. Nothing is read at start-up. Works from the sources (tests) and from the
+ * The skill catalog: reads the agent skills (skills/<name>/SKILL.md, references/ and any other
+ * file of the skill folder) on first request and caches their bytes, so every file served matches
+ * the digest published for it. Nothing is read at start-up. Works from the sources (tests) and from the
  * bundled dist/ alike, by walking up to this package's root.
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
@@ -27,6 +28,11 @@ export interface Skill {
   path: string;
   /** File names under references/, sorted. */
   references: string[];
+  /**
+   * Every file of the skill folder (hidden ones excepted), keyed by its `/`-separated path under
+   * the folder (`SKILL.md`, `references/aws.md`), in path order: the bytes exactly as on disk.
+   */
+  files: ReadonlyMap<string, Uint8Array>;
 }
 
 /** Read access to the agent skills. Every method loads the catalog on first use. */
@@ -87,7 +93,6 @@ async function resolveSkillsDir(options: SkillCatalogOptions): Promise<string> {
 interface LoadedCatalog {
   dir: string;
   skills: Map<string, Skill>;
-  referenceText: Map<string, string>;
 }
 
 /** Visible sub-folders and files of a directory, sorted. */
@@ -100,22 +105,33 @@ export async function listDirectory(dir: string): Promise<{ dirs: string[]; file
   };
 }
 
-/**
- * Reads and validates one skill folder; reference texts go into `referenceText` keyed
- * "<skill>/<file>". Throws SkillError naming the file and field at fault.
- */
-export async function loadSkillFolder(dir: string, folder: string, matter: MatterParse, referenceText: Map<string, string>): Promise<Skill> {
+/** Every visible file under `dir`, as `/`-separated paths relative to `under`, sorted. */
+async function filesUnder(dir: string, under = ''): Promise<string[]> {
+  const { dirs, files } = await listDirectory(dir);
+  const paths = files.map((file) => under + file);
+  for (const sub of dirs) paths.push(...(await filesUnder(join(dir, sub), `${under}${sub}/`)));
+  return paths.sort();
+}
+
+/** The text of a skill file (UTF-8). */
+export function fileText(skill: Skill, path: string): string | undefined {
+  const bytes = skill.files.get(path);
+  return bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8');
+}
+
+/** Reads and validates one skill folder. Throws SkillError naming the file and field at fault. */
+export async function loadSkillFolder(dir: string, folder: string, matter: MatterParse): Promise<Skill> {
   const path = join(dir, folder, 'SKILL.md');
   if (!(await isFile(path))) throw new SkillError(`${join(dir, folder)}: skill folder has no SKILL.md`, path);
-  const markdown = await readFile(path, 'utf8');
+  const files = new Map<string, Uint8Array>();
+  for (const file of await filesUnder(join(dir, folder))) files.set(file, await readFile(join(dir, folder, file)));
+  const markdown = Buffer.from(files.get('SKILL.md')!).toString('utf8');
   const { frontmatter, body } = parseSkillFile(markdown, path, matter);
   if (frontmatter.name !== folder) {
     throw new SkillError(`${path}: frontmatter field "name": "${frontmatter.name}" must match its folder name "${folder}"`, path, 'name');
   }
-  const referencesDir = join(dir, folder, 'references');
-  const references = (await stat(referencesDir).then((s) => s.isDirectory(), () => false)) ? (await listDirectory(referencesDir)).files : [];
-  for (const file of references) referenceText.set(`${folder}/${file}`, await readFile(join(referencesDir, file), 'utf8'));
-  return { name: folder, frontmatter, markdown, body, path, references };
+  const references = [...files.keys()].filter((file) => /^references\/[^/]+$/.test(file)).map((file) => file.slice('references/'.length));
+  return { name: folder, frontmatter, markdown, body, path, references, files };
 }
 
 async function loadCatalog(options: SkillCatalogOptions): Promise<LoadedCatalog> {
@@ -126,12 +142,9 @@ async function loadCatalog(options: SkillCatalogOptions): Promise<LoadedCatalog>
   }
   const matter = await loadMatter();
   const skills = new Map<string, Skill>();
-  const referenceText = new Map<string, string>();
-  for (const folder of (await listDirectory(dir)).dirs) {
-    skills.set(folder, await loadSkillFolder(dir, folder, matter, referenceText));
-  }
+  for (const folder of (await listDirectory(dir)).dirs) skills.set(folder, await loadSkillFolder(dir, folder, matter));
   if (skills.size === 0) throw new SkillError(`Skills folder ${dir} contains no skills (expected <name>/SKILL.md).`, dir);
-  return { dir, skills, referenceText };
+  return { dir, skills };
 }
 
 /**
@@ -159,7 +172,7 @@ export function createSkillCatalog(options: SkillCatalogOptions = {}): SkillCata
     get,
     async readReference(name, file) {
       const skill = await get(name);
-      const text = (await load()).referenceText.get(`${name}/${file}`);
+      const text = skill.references.includes(file) ? fileText(skill, `references/${file}`) : undefined;
       if (text === undefined) {
         throw new SkillNotFoundError(`Skill '${name}' has no reference '${file}'. Available: ${skill.references.join(', ') || 'none'}.`);
       }

@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { SkillError, listDirectory, loadSkillFolder, type Skill } from './catalog.js';
+import { SkillError, fileText, listDirectory, loadSkillFolder, type Skill } from './catalog.js';
 import { loadMatter } from './frontmatter.js';
 
 /** One problem, located by file and (for frontmatter) field. */
@@ -46,18 +46,21 @@ async function checkLinks(file: string, markdown: string, problems: SkillProblem
   return resolved;
 }
 
-async function checkSkill(dir: string, skill: Skill, referenceText: Map<string, string>, problems: SkillProblem[]): Promise<void> {
+async function checkSkill(dir: string, skill: Skill, problems: SkillProblem[]): Promise<void> {
   const headings = [...skill.body.matchAll(/^#{1,6}\s+(.+)$/gm)].map((match) => match[1]!.toLowerCase());
   for (const section of REQUIRED_SECTIONS) {
     if (!headings.some((heading) => heading.includes(section.toLowerCase()))) {
       problems.push({ file: skill.path, message: `missing a "${section}" section heading` });
     }
   }
+  for (const file of skill.files.keys()) {
+    if (file.endsWith('/SKILL.md')) problems.push({ file: join(dir, skill.name, file), message: 'a skill must not contain another SKILL.md (skills do not nest)' });
+  }
   const linked = new Set(await checkLinks(skill.path, skill.body, problems));
   for (const file of skill.references) {
     const path = join(dir, skill.name, 'references', file);
     if (!linked.has(path)) problems.push({ file: path, message: `reference is not linked from ${skill.path}` });
-    if (file.endsWith('.md')) await checkLinks(path, referenceText.get(`${skill.name}/${file}`) ?? '', problems);
+    if (file.endsWith('.md')) await checkLinks(path, fileText(skill, `references/${file}`) ?? '', problems);
   }
 }
 
@@ -69,10 +72,9 @@ export async function validateSkills(dir: string): Promise<SkillProblem[]> {
   const folders = (await listDirectory(dir)).dirs;
   if (folders.length === 0) problems.push({ file: dir, message: 'no skills (expected <name>/SKILL.md)' });
   for (const folder of folders) {
-    const referenceText = new Map<string, string>();
     try {
-      const skill = await loadSkillFolder(dir, folder, matter, referenceText);
-      await checkSkill(dir, skill, referenceText, problems);
+      const skill = await loadSkillFolder(dir, folder, matter);
+      await checkSkill(dir, skill, problems);
     } catch (error) {
       if (!(error instanceof SkillError)) throw error;
       problems.push({ file: error.file, ...(error.field ? { field: error.field } : {}), message: error.message });

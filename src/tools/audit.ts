@@ -190,7 +190,7 @@ export const auditEncryptionPosture = defineTool({
   output: auditOutput,
   // Reads only, unless report_path asks for report files: that part is audited and refused under --read-only.
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  writes: (args) => (args.report_path ? `report files (${args.report_path} and its .html) in the reports directory` : undefined),
+  writes: (args) => (args.report_path ? { what: `report files (${args.report_path} and its .html) in the reports directory`, option: 'report_path' } : undefined),
   async run(args, ctx) {
     const { checkReportPath, writeReportFiles } = await import('../audit/report-file.js');
     const { renderCompact, nextStep } = await import('../audit/render-markdown.js');

@@ -55,10 +55,11 @@ export interface ToolDef<In extends z.ZodObject = z.ZodObject, Out extends z.Zod
   annotations: ToolAnnotations;
   /**
    * For a read tool with an optional writing part (a report file, a probe table): what this call
-   * writes, or undefined when it writes nothing. Such a call is audited like a mutation and refused
-   * under --read-only.
+   * writes and the argument that asks for it, or undefined when it writes nothing. Such a call is
+   * audited like a mutation and refused under --read-only, with the same call without `option` as
+   * the next step.
    */
-  writes?: (args: z.output<In>) => string | undefined;
+  writes?: (args: z.output<In>) => WritingPart | undefined;
   /** Names the target in the audit log (cluster, key). */
   target?: (args: z.output<In>) => string;
   run(args: z.output<In>, ctx: ToolContext): Promise<ToolOutput<z.output<Out>>>;
@@ -101,6 +102,12 @@ export function toolEntry(def: ToolDef): ToolEntry {
   const { name, title, description, toolset, annotations } = def;
   const listedInput = z.toJSONSchema(inputSchema(def), { target: 'draft-2020-12', io: 'input' }) as Record<string, unknown>;
   return { name, title, description, toolset, annotations, listedInput, load: async () => def };
+}
+
+/** What a call of a read tool would write, and the argument that asks for it. */
+export interface WritingPart {
+  what: string;
+  option: string;
 }
 
 /** Identity helper that keeps the input/output types of a tool definition. */

@@ -216,7 +216,7 @@ export const verifyEncryptionSqlTool = defineTool({
   }),
   annotations: READ,
   // The probe creates and drops a table: audited, and refused under --read-only.
-  writes: (args) => (args.probe ? 'a probe table (created, then dropped)' : undefined),
+  writes: (args) => (args.probe ? { what: 'a probe table (created, then dropped)', option: 'probe' } : undefined),
   target: (args) => (args.connection === undefined ? 'default connection' : args.connection.includes('://') ? 'connection URL' : args.connection),
   async run(args, ctx) {
     const { verifyEncryption } = await import('../sql/encryption.js');

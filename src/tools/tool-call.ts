@@ -16,8 +16,8 @@ import { ConfirmationPending } from '../safety/require-confirmation.js';
 import { secretsInArguments } from '../safety/redact.js';
 import type { AuditOutcome, Confirm, ConfirmationRequest, ConfirmationVerdict, Redactor } from '../safety/types.js';
 import { CONFIRM_INPUT_KEY } from './elicitation.js';
-import { inputSchema, outputSchema, toolPolicy, type ToolContext, type ToolDef, type ToolEntry, type ToolHidden } from './define-tool.js';
-import { errorActions } from './next-actions.js';
+import { inputSchema, outputSchema, toolPolicy, type ToolContext, type ToolDef, type ToolEntry, type ToolHidden, type WritingPart } from './define-tool.js';
+import { callText, errorActions, suggest, type ToolName } from './next-actions.js';
 
 /**
  * A tool's schemas validate a handful of calls per session: zod's eval-compiled fast path (built
@@ -96,7 +96,7 @@ export async function runToolCall(
   // The call's own secrets (a connection URL's password) are masked in this call's output only.
   const redactor = deps.redactor.withSecrets(secretsInArguments(parsed));
   const writes = def.writes?.(parsed);
-  if (writes && config.readOnly) return refusedUnderReadOnly(def, writes);
+  if (writes && config.readOnly) return refusedUnderReadOnly(def, parsed as Record<string, unknown>, writes, redactor, deps);
   const mutating = !def.annotations.readOnlyHint || writes !== undefined;
   const attemptId = randomUUID();
   const requestIds: string[] = [];
@@ -201,23 +201,22 @@ function confirmationForm(pending: ConfirmationPending, redactor: Redactor): Inp
  * A call to a tool this configuration does not offer: nothing is loaded or run, and the refusal
  * is audited like any other (the caller may be probing for what the flags hide).
  */
+/** Writes a refusal (nothing was run) to the audit log; returns a warning line for the answer when that failed. */
+async function auditRefusal(deps: Deps, tool: string, params: Record<string, unknown>, detail: string, target = ''): Promise<string> {
+  try {
+    await deps.audit.append({ time: new Date(deps.clock.now()).toISOString(), tool, target, params, outcome: 'refused', detail, attemptId: randomUUID() });
+    return '';
+  } catch (error) {
+    return `\nWarning: the audit log could not record this refusal (${deps.redactor.redactText(errorMessage(error))}).`;
+  }
+}
+
+/** The refusal of a tool this configuration does not offer: why, and the restart that would. */
 async function refuseHidden(entry: ToolEntry, args: unknown, hidden: ToolHidden, deps: Deps): Promise<CallToolResult> {
   const next = `ask the operator to restart the server ${hidden.restart} to use ${entry.name}; the tools in tools/list keep working meanwhile.`;
   const text = `${entry.name} is not available: ${hidden.why}. Nothing was run.\nNext: ${next}`;
-  let auditNote = '';
-  try {
-    await deps.audit.append({
-      time: new Date(deps.clock.now()).toISOString(),
-      tool: entry.name,
-      target: '',
-      params: deps.redactor.redact(typeof args === 'object' && args !== null ? (args as Record<string, unknown>) : {}),
-      outcome: 'refused',
-      detail: `not available: ${hidden.why}`,
-      attemptId: randomUUID(),
-    });
-  } catch (error) {
-    auditNote = `\nWarning: the audit log could not record this refusal (${deps.redactor.redactText(errorMessage(error))}).`;
-  }
+  const params = deps.redactor.redact(typeof args === 'object' && args !== null ? (args as Record<string, unknown>) : {});
+  const auditNote = await auditRefusal(deps, entry.name, params, `not available: ${hidden.why}`);
   return {
     isError: true,
     content: [{ type: 'text', text: text + auditNote }],
@@ -234,15 +233,20 @@ function formatIssues(error: z.ZodError): string {
 }
 
 /** The writing part of a read tool, asked for on a --read-only server: refused before anything runs. */
-function refusedUnderReadOnly(def: ToolDef, writes: string): CallToolResult {
+/**
+ * The refusal of a read tool's writing part under --read-only: what it would write, and as the
+ * next step the same call without the argument that asks for it (the read part is allowed).
+ */
+async function refusedUnderReadOnly(def: ToolDef, args: Record<string, unknown>, writes: WritingPart, redactor: Redactor, deps: Deps): Promise<CallToolResult> {
+  const { [writes.option]: _dropped, ...readOnly } = args;
+  const retry = suggest(def.name as ToolName, redactor.redact(readOnly), `the same call without ${writes.option}: its read part works under --read-only`);
+  const next = `call ${callText(retry)} (${retry.why}); to write ${writes.what}, ask the operator to restart the server without --read-only.`;
+  const text = `Not run: this ${def.name} call would write ${writes.what} (${writes.option}), and this server runs with --read-only. Nothing was read or written.\nNext: ${next}`;
+  const auditNote = await auditRefusal(deps, def.name, redactor.redact(args), `read-only: would write ${writes.what}`, def.target?.(args as never) ?? '');
   return {
     isError: true,
-    content: [
-      {
-        type: 'text',
-        text: `Not run: this ${def.name} call would write ${writes}, and this server runs with --read-only. Nothing was read or written.\nNext: call ${def.name} again without the writing option (the read part works under --read-only), or restart without --read-only.`,
-      },
-    ],
+    content: [{ type: 'text', text: text + auditNote }],
+    structuredContent: { error: 'read_only', tool: def.name, writes: writes.what, option: writes.option, next_actions: [retry], next_step: next },
   };
 }
 

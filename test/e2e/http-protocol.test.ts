@@ -120,9 +120,11 @@ describe('modern era (2026-07-28) over HTTP: stateless', () => {
   });
 
   it('answers an unknown resource with -32602 and the URI in data', async () => {
-    const { error } = (await modern(server.http.url, 'resources/read', { uri: 'skill://no-such-skill' })).json();
-    expect(error.code).toBe(-32602);
-    expect(error.data).toMatchObject({ uri: 'skill://no-such-skill' });
+    for (const uri of ['skill://no-such-skill', 'skill://no-such-skill/SKILL.md', 'skill://enabling-cmek-encryption/references/no-such.md']) {
+      const { error } = (await modern(server.http.url, 'resources/read', { uri })).json();
+      expect(error.code, uri).toBe(-32602);
+      expect(error.data, uri).toMatchObject({ uri });
+    }
   });
 
   it('answers an unknown tool with -32602', async () => {

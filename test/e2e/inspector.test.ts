@@ -51,9 +51,11 @@ describe('MCP Inspector CLI against the built server over stdio', () => {
     expect(result.content[0].text).toMatch(/Next: /);
   });
 
-  it('resources/read a skill', async () => {
-    const { contents } = await inspector(stdioServer, ['--method', 'resources/read', '--uri', 'skill://enabling-cmek-encryption']);
-    expect(contents[0]).toMatchObject({ uri: 'skill://enabling-cmek-encryption', mimeType: 'text/markdown' });
+  it('resources/list and resources/read a skill (skills extension URI)', async () => {
+    const { resources } = await inspector(stdioServer, ['--method', 'resources/list']);
+    expect(resources.map((resource: { uri: string }) => resource.uri)).toEqual(['skill://enabling-cmek-encryption/SKILL.md', 'skill://managing-certificates-and-encryption/SKILL.md']);
+    const { contents } = await inspector(stdioServer, ['--method', 'resources/read', '--uri', 'skill://enabling-cmek-encryption/SKILL.md']);
+    expect(contents[0]).toMatchObject({ uri: 'skill://enabling-cmek-encryption/SKILL.md', mimeType: 'text/markdown' });
     expect(contents[0].text).toMatch(/^---\nname: enabling-cmek-encryption/);
   });
 
@@ -83,7 +85,7 @@ describe('MCP Inspector CLI against the built server over Streamable HTTP', () =
     expect(result.structuredContent.cluster.name).toBe('analytics-gcp');
   });
 
-  it('prompts/get and resources/read', async () => {
+  it('prompts/get and resources/read (the deprecated skill://<name> URI still reads)', async () => {
     const prompt = await inspector([url], ['--transport', 'http', '--method', 'prompts/get', '--prompt-name', 'gather_encryption_context', '--prompt-args', 'tier=Advanced']);
     expect(prompt.messages[0].content.text).toContain('tier = Advanced');
     const { contents } = await inspector([url], ['--transport', 'http', '--method', 'resources/read', '--uri', 'skill://managing-certificates-and-encryption']);

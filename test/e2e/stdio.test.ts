@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
+import { SkillsClient } from '@modelcontextprotocol/client/ext/skills';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TIERS } from '../../src/prompts/vocabulary.js';
@@ -72,14 +73,15 @@ describe('stdio: built server on the sandbox', () => {
     const { prompts } = await client.listPrompts();
     expect(prompts.map((prompt) => prompt.name)).toEqual(['gather_encryption_context', 'enable_cmek_guided', 'rotate_cmek_guided', 'respond_to_key_compromise', 'compliance_audit']);
     const { resourceTemplates } = await client.listResourceTemplates();
-    expect(resourceTemplates.map((template) => template.uriTemplate)).toEqual(['skill://{name}', 'skill://{name}/references/{file}']);
+    expect(resourceTemplates.map((template) => template.uriTemplate)).toEqual(['skill://{name}', 'skill://{+path}']);
   });
 
-  it('completes tier', async () => {
+  it('completes tier (prefix first, then substring)', async () => {
     const complete = async (value: string) =>
       (await client.complete({ ref: { type: 'ref/prompt', name: 'gather_encryption_context' }, argument: { name: 'tier', value } })).completion.values;
     expect(await complete('')).toEqual([...TIERS]);
-    expect(await complete('s')).toEqual(['Self-Hosted', 'Standard']);
+    expect(await complete('s')).toEqual(['Self-Hosted', 'Standard', 'Basic']);
+    expect(await complete('hosted')).toEqual(['Self-Hosted']);
     expect(await complete('BY')).toEqual(['BYOC']);
   });
 
@@ -99,16 +101,17 @@ describe('stdio: built server on the sandbox', () => {
     for (const resource of embedded) expect(resource.text.length).toBeGreaterThan(200);
   });
 
-  it('reads every skill and every reference', async () => {
+  it('lists the skills (skills extension) and reads every file of each', async () => {
     const { resources } = await client.listResources();
-    const uris = resources.map((resource) => resource.uri);
-    expect(uris.filter((uri) => !uri.includes('/references/'))).toEqual(['skill://enabling-cmek-encryption', 'skill://managing-certificates-and-encryption']);
-    expect(uris.filter((uri) => uri.includes('/references/')).length).toBeGreaterThanOrEqual(12);
-    for (const uri of uris) {
-      const { contents } = await client.readResource({ uri });
+    expect(resources.map((resource) => resource.uri)).toEqual(['skill://enabling-cmek-encryption/SKILL.md', 'skill://managing-certificates-and-encryption/SKILL.md']);
+    const { skills } = await new SkillsClient(client).list();
+    const files = skills.flatMap((skill) => skill.resources as Array<{ uri: string; size: number }>);
+    expect(files.filter((file) => file.uri.includes('/references/')).length).toBeGreaterThanOrEqual(12);
+    for (const file of files) {
+      const { contents } = await client.readResource({ uri: file.uri });
       const text = (contents[0] as { text: string }).text;
-      expect(text.length, uri).toBeGreaterThan(500);
-      if (!uri.includes('/references/')) expect(text).toMatch(/^---\nname: /);
+      expect(Buffer.byteLength(text), file.uri).toBe(file.size);
+      if (file.uri.endsWith('/SKILL.md')) expect(text).toMatch(/^---\nname: /);
     }
   });
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/client';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -185,22 +187,56 @@ describe('argument values', () => {
   });
 });
 
-describe('completions (case-insensitive prefix)', () => {
+describe('completions (case-insensitive; prefix, then substring, then keyword)', () => {
   it.each([
     ['tier', '', [...TIERS]],
-    ['tier', 'a', ['Advanced']],
-    ['tier', 'S', ['Self-Hosted', 'Standard']],
+    ['tier', 'a', ['Advanced', 'Standard', 'Basic']],
+    ['tier', 'S', ['Self-Hosted', 'Standard', 'Basic']],
     ['tier', 'b', ['BYOC', 'Basic']],
     ['tier', 'self-h', ['Self-Hosted']],
+    ['tier', 'hosted', ['Self-Hosted']],
     ['tier', 'x', []],
-    ['reason', 'k', ['Key compromise']],
+    ['reason', 'k', ['Key compromise', 'Routine monitoring']],
     ['reason', 'add', ['Add SAN entries']],
-    ['reason', 'S', ['Scheduled rotation']],
+    ['reason', 'compromise', ['Key compromise']],
+    ['reason', 'rotation', ['Scheduled rotation', 'Key compromise']],
+    ['reason', 'ROTATE', ['Scheduled rotation']],
+    ['reason', 'monitoring', ['Routine monitoring']],
+    ['reason', 'audit', ['Compliance audit']],
+    ['reason', 'hipaa', ['Compliance audit']],
+    ['reason', 'san', ['Add SAN entries']],
+    ['reason', 'hostname', ['Add SAN entries']],
+    ['reason', 'zzz', []],
     ['provider', 'g', ['GCP']],
     ['provider', 'AZ', ['Azure']],
+    ['provider', 'ure', ['Azure']],
     ['provider', '', [...PROVIDERS]],
   ])('%s %j', async (argument, value, expected) => {
     expect(await completePrompt(t.client, PROMPT, argument, value)).toEqual(expected);
+  });
+
+  it.each([
+    ['rotation', 'Scheduled rotation'],
+    ['compromise', 'Key compromise'],
+    ['monitoring', 'Routine monitoring'],
+    ['audit', 'Compliance audit'],
+    ['SAN', 'Add SAN entries'],
+  ])('accepts the short reason word %j as %j (the README vocabulary)', async (word, reason) => {
+    const args = { tier: 'Advanced', provider: 'AWS' };
+    expect(await getPrompt(t.client, PROMPT, { ...args, reason: word })).toEqual(await getPrompt(t.client, PROMPT, { ...args, reason }));
+  });
+
+  it('the README names the reasons exactly as the prompt does', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const routing = readme.slice(readme.indexOf('`gather_encryption_context` routes by tier'));
+    for (const reason of REASONS) expect(routing).toContain(`\`${reason}\``);
+    for (const tier of TIERS) expect(routing).toContain(tier);
+  });
+
+  it('refuses a word that is part of several reasons, naming them', async () => {
+    await expect(getPrompt(t.client, PROMPT, { tier: 'Advanced', reason: 'com', provider: 'AWS' })).rejects.toThrow(
+      /reason 'com' is not one of: Routine monitoring, Scheduled rotation, Key compromise, Compliance audit, Add SAN entries \(it is part of Key compromise and Compliance audit: name one\)/,
+    );
   });
 });
 

@@ -105,8 +105,9 @@ describe('cluster completion on the sandbox', () => {
     await sandbox.stop();
   });
 
-  it('completes cluster names from list_clusters, case-insensitively, from a short-lived cache', async () => {
-    expect(await completePrompt(t.client, 'enable_cmek_guided', 'cluster', 'P')).toEqual(['payments-azure', 'prod-east']);
+  it('completes cluster names from list_clusters, case-insensitively by prefix then substring, from a short-lived cache', async () => {
+    expect((await completePrompt(t.client, 'enable_cmek_guided', 'cluster', 'P')).slice(0, 2)).toEqual(['payments-azure', 'prod-east']);
+    expect(await completePrompt(t.client, 'enable_cmek_guided', 'cluster', 'EAST')).toEqual(['prod-east']);
     const before = sandbox.cloud.log.count();
     expect(await completePrompt(t.client, 'rotate_cmek_guided', 'cluster', 'prod')).toEqual(['prod-east']);
     expect(await completePrompt(t.client, 'respond_to_key_compromise', 'cluster', '')).toHaveLength(7);

@@ -224,9 +224,14 @@ describe('audit_encryption_posture on the sandbox', () => {
       expect(tool?.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true });
       const refused = await callTool(readOnly.client, 'audit_encryption_posture', { include_sql_targets: false, report_path: 'posture.md' });
       expect(refused.isError).toBe(true);
-      expect(refused.text).toMatch(/would write report files .* --read-only[\s\S]*Next: call audit_encryption_posture again without/);
-      expect(existsSync(readOnly.config.reportsDir)).toBe(false);
+      expect(refused.text).toMatch(/would write report files .* --read-only[\s\S]*Next: call audit_encryption_posture \{[^}]*"include_sql_targets":false[^}]*\} \(the same call without report_path/);
+      const [retry] = refused.structured?.next_actions;
+      expect(retry).toMatchObject({ tool: 'audit_encryption_posture', arguments: { include_sql_targets: false }, why: 'the same call without report_path: its read part works under --read-only' });
+      expect(retry.arguments).not.toHaveProperty('report_path');
       expect(sandbox.cloud.log.count()).toBe(0);
+      const followed = await callTool(readOnly.client, retry.tool, retry.arguments);
+      expect(followed.isError).toBe(false);
+      expect(existsSync(readOnly.config.reportsDir)).toBe(false);
     } finally {
       await readOnly.close();
     }

@@ -146,8 +146,11 @@ describe('verify_encryption_sql', () => {
     const refused = await callTool(readOnly.client, 'verify_encryption_sql', { connection: 'selfhosted', probe: true });
     expect(refused.isError).toBe(true);
     expect(refused.text).toMatch(/would write a probe table .* --read-only/);
-    expect(refused.text).toMatch(/Next: call verify_encryption_sql again without the writing option/);
+    expect(refused.text).toContain('Next: call verify_encryption_sql {"connection":"selfhosted"} (the same call without probe: its read part works under --read-only)');
+    expect(refused.structured).toMatchObject({ error: 'read_only', option: 'probe', next_actions: [{ tool: 'verify_encryption_sql', arguments: { connection: 'selfhosted' } }] });
     expect(sandbox.sql.statements.count()).toBe(before);
+    const audited = readFileSync(readOnly.config.auditLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(audited.at(-1)).toMatchObject({ tool: 'verify_encryption_sql', outcome: 'refused', detail: 'read-only: would write a probe table (created, then dropped)' });
     const status = await callTool(readOnly.client, 'verify_encryption_sql', { connection: 'selfhosted' });
     expect(status.isError).toBe(false);
   });
