@@ -159,13 +159,13 @@ function dateLabels(from: number, to: number, x: (at: number) => number, plotPx:
 }
 
 /** "today": centred on its line, or flush with the end of the plot it would otherwise run past. */
-function todayLabel(at: number): AxisLabel {
-  const half = labelPercent('today', AXIS_LAYOUTS[0].plotPx) / 2;
+function todayLabel(at: number, plotPx: number): AxisLabel {
+  const half = labelPercent('today', plotPx) / 2;
   return { at, text: 'today', align: at < half ? 'start' : at > 100 - half ? 'end' : 'middle' };
 }
 
-function axis(labels: readonly AxisLabel[], layout = ''): string {
-  return `<div class="axis${layout ? ` at-${layout}` : ''}">${labels.map((label) => `<span class="${label.align}" style="left:${label.at.toFixed(3)}%">${escapeHtml(label.text)}</span>`).join('')}</div>`;
+function axis(labels: readonly AxisLabel[], layout: string): string {
+  return `<div class="axis at-${layout}">${labels.map((label) => `<span class="${label.align}" style="left:${label.at.toFixed(3)}%">${escapeHtml(label.text)}</span>`).join('')}</div>`;
 }
 
 const percent = (value: number) => `${value.toFixed(3)}%`;
@@ -179,7 +179,7 @@ export function renderTimeline(report: AuditReport): string {
   const from = Math.min(now, ...rows.map((row) => row.start));
   const to = Math.max(now + 30 * 86_400_000, ...rows.map((row) => Math.max(row.end, row.marker ?? 0)));
   const x = (at: number) => EDGE + ((at - from) / (to - from)) * (100 - 2 * EDGE);
-  const axes = AXIS_LAYOUTS.map((layout) => ({ name: layout.name, dates: dateLabels(from, to, x, layout.plotPx) }));
+  const axes = AXIS_LAYOUTS.map((layout) => ({ name: layout.name, today: todayLabel(x(now), layout.plotPx), dates: dateLabels(from, to, x, layout.plotPx) }));
   const line = (at: number, className: string) => `<line x1="${percent(at)}" x2="${percent(at)}" y1="0" y2="100%" class="${className}"/>`;
   const grid = [...axes.flatMap((layout) => layout.dates.map((label) => line(label.at, `grid at-${layout.name}`))), line(x(now), 'now')].join('');
   const body = rows.map((row) => {
@@ -192,7 +192,7 @@ export function renderTimeline(report: AuditReport): string {
   return (
     `<p class="legend">${legend}</p>` +
     `<table class="timeline"><colgroup><col class="label"><col></colgroup>` +
-    `<thead><tr><th scope="col">Key or certificate</th><th scope="col">${axis([todayLabel(x(now))])}</th></tr></thead>` +
+    `<thead><tr><th scope="col">Key or certificate</th><th scope="col">${axes.map((layout) => axis([layout.today], layout.name)).join('')}</th></tr></thead>` +
     `<tbody>${body.join('')}</tbody>` +
     `<tfoot><tr><td></td><td>${axes.map((layout) => axis(layout.dates, layout.name)).join('')}</td></tr></tfoot></table>${more}`
   );
