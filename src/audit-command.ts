@@ -84,6 +84,8 @@ export async function runAuditCommand(config: Config, options: AuditCommandOptio
   const output = options.output === undefined ? undefined : resolve(options.output);
   if (output && !options.overwrite && (await exists(output))) {
     log(`--output ${output} exists; not overwriting it. Choose a new file name, or pass --overwrite to replace it.`);
+    // The sandbox is already starting (its SQL worker would keep the process alive): stop it too.
+    await sandbox?.then((running) => running.stop()).catch(() => {});
     return AUDIT_EXIT.usage;
   }
   const deps = await createDeps(config, sandbox);

@@ -191,7 +191,7 @@ export function renderTimeline(report: AuditReport): string {
   const more = all.length > rows.length ? `<p>${all.length - rows.length} more rows not drawn (the JSON and Markdown reports list every key and certificate).</p>` : '';
   return (
     `<p class="legend">${legend}</p>` +
-    `<table class="timeline"><colgroup><col class="label"><col></colgroup>` +
+    `<table class="timeline" aria-label="Key age and certificate expiry timeline"><colgroup><col class="label"><col></colgroup>` +
     `<thead><tr><th scope="col">Key or certificate</th><th scope="col">${axes.map((layout) => axis([layout.today], layout.name)).join('')}</th></tr></thead>` +
     `<tbody>${body.join('')}</tbody>` +
     `<tfoot><tr><td></td><td>${axes.map((layout) => axis(layout.dates, layout.name)).join('')}</td></tr></tfoot></table>${more}`

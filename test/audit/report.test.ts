@@ -92,9 +92,9 @@ describe('renderings', () => {
     const html = renderHtml(await sampleReport());
     expect(html).not.toMatch(/<script/i);
     expect(html).toContain(escapeHtml(evil.name));
-    expect(html).toMatch(/<table class="timeline">/);
-    expect(html).toMatch(/<th scope="row">prod us-east-1 current key<\/th><td class="plot"><svg [^>]*>.*?<rect [^>]*fill="#f9a825"/);
-    expect(html).toMatch(/<th scope="row">prod us-east-1 past key<\/th><td class="plot"><svg [^>]*>.*?<rect [^>]*fill="#c62828"[^>]*\/><rect [^>]*class="marker"/);
+    expect(html).toMatch(/<table class="timeline" aria-label="Key age and certificate expiry timeline">/);
+    expect(html).toMatch(/<th scope="row">prod us-east-1 current key<\/th><td class="plot"><svg [^>]*>(<line [^>]*>)*<rect [^>]*fill="#f9a825"/);
+    expect(html).toMatch(/<th scope="row">prod us-east-1 past key<\/th><td class="plot"><svg [^>]*>(<line [^>]*>)*<rect [^>]*fill="#c62828"[^>]*\/><rect [^>]*class="marker"/);
     expect(html).not.toMatch(/<(link|img|iframe)\b/);
   });
 
