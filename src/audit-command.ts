@@ -79,8 +79,15 @@ function progressReporter(): { report(message: string): void; end(): void } {
   };
 }
 
-/** Runs the audit command (on the sandbox the entry started, if any); resolves to the process exit code. */
-export async function runAuditCommand(config: Config, options: AuditCommandOptions, sandbox?: Extract<Parameters<typeof createDeps>[1], Promise<unknown>>): Promise<number> {
+/**
+ * Runs the audit command; resolves to the process exit code. The sandbox (if asked) is started
+ * only once the arguments are known to be usable, so a refused run exits at once.
+ */
+export async function runAuditCommand(
+  config: Config,
+  options: AuditCommandOptions,
+  startSandbox: () => Extract<Parameters<typeof createDeps>[1], Promise<unknown>> | undefined,
+): Promise<number> {
   const output = options.output === undefined ? undefined : resolve(options.output);
   if (output && !options.overwrite && (await exists(output))) {
     log(`--output ${output} exists; not overwriting it. Choose a new file name, or pass --overwrite to replace it.`);
@@ -88,6 +95,7 @@ export async function runAuditCommand(config: Config, options: AuditCommandOptio
     await sandbox?.then((running) => running.stop()).catch(() => {});
     return AUDIT_EXIT.usage;
   }
+  const sandbox = startSandbox();
   const deps = await createDeps(config, sandbox);
   const controller = new AbortController();
   const stop = () => controller.abort();

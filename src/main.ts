@@ -59,7 +59,7 @@ async function main(): Promise<number | undefined> {
 
   if (command.kind === 'audit') {
     const { runAuditCommand } = await import('./audit-command.js');
-    return runAuditCommand(config, command.audit, startSandboxIfAsked(config));
+    return runAuditCommand(config, command.audit, () => startSandboxIfAsked(config));
   }
 
   if (command.kind === 'verify-audit-log') {

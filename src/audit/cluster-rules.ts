@@ -145,7 +145,7 @@ function stateFindings(cluster: Cluster, info: CmekClusterInfo | null): RawFindi
         region: region.name,
         title: 'Cluster region without a CMEK key',
         evidence: `CMEK is ${status}, but GET /cmek lists no key for region ${region.name}.`,
-        fix: { tool: 'get_cmek_status', arguments: { cluster: cluster.name }, description: 'Add the region\'s key spec (cluster update with dedicated.cmek_region_specs), then verify with get_cmek_status.' },
+        fix: { tool: 'get_cmek_status', arguments: { cluster: cluster.name }, description: 'Re-check with get_cmek_status; dedicated.cmek_region_specs takes only regions being added (enable_cmek add_regions), so a region the cluster already has needs Cockroach Labs support to get its key.' },
       }),
     );
   return missing;

@@ -54,6 +54,12 @@ export interface CloudApi {
   updateCmek(clusterId: string, regionSpecs: CmekRegionSpec[], options?: CallOptions): Promise<CmekClusterInfo>;
   /** PATCH /cmek {"action":"REVOKE"}. */
   revokeCmek(clusterId: string, options?: CallOptions): Promise<CmekClusterInfo>;
+  /**
+   * PATCH /clusters/{id} adding regions to a CMEK cluster: `regionNodes` lists EVERY region (the
+   * existing ones with their node counts, so none is removed) plus the new ones, and
+   * `cmekRegionSpecs` holds the keys of the new regions only. Sent once, never re-sent.
+   */
+  addCmekRegions(clusterId: string, regionNodes: Record<string, number>, cmekRegionSpecs: CmekRegionSpec[], options?: CallOptions): Promise<Cluster>;
   /** Polls GET /cmek until every region is terminal (or the deadline passes). */
   waitForCmek(clusterId: string, options?: WaitOptions): Promise<CmekClusterInfo>;
 }

@@ -101,10 +101,15 @@ export function createCloudClient(options: CloudClientOptions): CloudApi {
   }
 
   /** Sends a CMEK mutation once; on an ambiguous failure, reads the state back and reports it. */
-  async function mutate(method: HttpMethod, clusterId: string, body: unknown, label: string, call: CallOptions = {}): Promise<CmekClusterInfo> {
+  function mutate(method: HttpMethod, clusterId: string, body: unknown, label: string, call: CallOptions = {}): Promise<CmekClusterInfo> {
     const operation = `${method} /cmek (${label}) on cluster ${clusterId}`;
+    return sendOnce(clusterId, operation, () => transport.send({ method, path: cmekPath(clusterId), body, schema: cmekClusterInfoSchema, operation, call }), call);
+  }
+
+  /** Sends a mutation of the cluster's CMEK state once, never re-sent: an ambiguous failure reads GET /cmek back and reports it. */
+  async function sendOnce<T>(clusterId: string, operation: string, send: () => Promise<T>, call: CallOptions): Promise<T> {
     try {
-      return await transport.send({ method, path: cmekPath(clusterId), body, schema: cmekClusterInfoSchema, operation, call });
+      return await send();
     } catch (error) {
       const ambiguous = error instanceof CloudApiError && (error.kind === 'network' || error.kind === 'timeout' || (error.kind === 'http' && error.status >= 500));
       if (!ambiguous) throw error;
@@ -202,6 +207,13 @@ export function createCloudClient(options: CloudClientOptions): CloudApi {
 
     revokeCmek(clusterId, call) {
       return mutate('PATCH', clusterId, { action: 'REVOKE' }, 'revoke', call);
+    },
+
+    addCmekRegions(clusterId, regionNodes, cmekRegionSpecs, call = {}) {
+      const added = cmekRegionSpecs.map((spec) => spec.region).join(', ');
+      const operation = `PATCH /clusters (add ${added}) on cluster ${clusterId}`;
+      const body = { dedicated: { region_nodes: regionNodes, cmek_region_specs: cmekRegionSpecs } };
+      return sendOnce(clusterId, operation, () => transport.send({ method: 'PATCH', path: `/api/v1/clusters/${requireId(clusterId)}`, body, schema: clusterSchema, operation, call }), call);
     },
 
     waitForCmek(clusterId, wait?: WaitOptions) {

@@ -2,11 +2,13 @@
  * Enabling CMEK: validate everything first (offline, then in the KMS), refuse when CMEK is
  * already on, then POST /cmek once, wait and report each region. dry_run stops before the POST.
  */
-import type { CmekClusterInfo, CmekStatus } from '../cloud/schemas.js';
+import type { Cluster, CmekClusterInfo, CmekStatus } from '../cloud/schemas.js';
 import { resolveCluster } from '../cloud/resolve-cluster.js';
 import { OperatorError } from '../errors.js';
 import { callOptions, type Check, type ClusterRef, type CmekEnv } from './context.js';
 import { failureMessages, isInProgress, overallStatus } from './key-infos.js';
+import { existingKeySpecs, keyAccountChecks } from './key-accounts.js';
+import { keyTypeForCloud } from '../kms/providers/index.js';
 import { checkKeysInKms } from './kms-checks.js';
 import { refuseOnFailures, validateRegionSpecs, type KeySpecInput } from './key-specs.js';
 import { regionOutcomes, sendOnce, waitForCmek, type RegionOutcome, refuseWhileOperationRuns } from './operation.js';
@@ -47,7 +49,20 @@ export type EnableResult = {
   checks: Check[];
   regions: RegionOutcome[];
   next_step: string;
+  /** An identical request was already running in this server: this is its result, and nothing was sent twice. */
+  joined?: boolean;
 };
+
+/**
+ * Runs a CMEK mutation of `cluster` under the per-cluster lock (dry runs change nothing and skip
+ * it): mutations of one cluster run one after the other, each reading fresh state, and an
+ * identical concurrent request gets the running one's result.
+ */
+export async function serialized<T extends object>(env: CmekEnv, cluster: Cluster, request: unknown, dryRun: boolean, mutate: () => Promise<T>): Promise<T & { joined?: boolean }> {
+  if (dryRun) return mutate();
+  const { value, joined } = await env.mutations.run(cluster.id, JSON.stringify(request), mutate);
+  return joined ? { ...value, joined: true } : value;
+}
 
 function refuseWhenOn(cluster: ClusterRef, info: CmekClusterInfo | null): void {
   const status = overallStatus(info);
@@ -65,8 +80,12 @@ function refuseWhenOn(cluster: ClusterRef, info: CmekClusterInfo | null): void {
 
 /** Validates, then (unless dry_run) enables CMEK and waits for every region. */
 export async function enableCmek(env: CmekEnv, clusterRef: string, inputs: readonly KeySpecInput[], options: EnableCmekOptions): Promise<EnableResult> {
+  const cluster = await resolveCluster(env.cloud, clusterRef, callOptions(env));
+  return serialized(env, cluster, ['enable_cmek', inputs, options], options.dryRun, () => enableResolved(env, cluster, inputs, options));
+}
+
+async function enableResolved(env: CmekEnv, cluster: Cluster, inputs: readonly KeySpecInput[], options: EnableCmekOptions): Promise<EnableResult> {
   const call = callOptions(env);
-  const cluster = await resolveCluster(env.cloud, clusterRef, call);
   const ref = { id: cluster.id, name: cluster.name };
   if (cluster.plan !== 'ADVANCED') {
     throw new OperatorError(`enable_cmek refused for ${cluster.name}`, `CMEK exists only on the Advanced plan; ${cluster.name} is on ${cluster.plan}. Nothing was sent.`, `run check_cmek_eligibility ${cluster.name} for the migration path to an Advanced cluster.`, {
@@ -79,6 +98,8 @@ export async function enableCmek(env: CmekEnv, clusterRef: string, inputs: reado
 
   const { specs, checks: specChecks } = validateRegionSpecs(cluster, inputs, true);
   const checks = [...ENABLE_CAVEATS, ...specChecks];
+  const type = keyTypeForCloud(cluster.cloud_provider);
+  checks.push(...keyAccountChecks(type, existingKeySpecs(current, type), specs));
   const fix = 'fix the region specs (provision_cmek_key emits correct ones) and run enable_cmek again.';
   refuseOnFailures(checks, `enable_cmek refused for ${cluster.name}`, fix);
   checks.push(...(await checkKeysInKms(env, specs)));

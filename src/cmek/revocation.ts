@@ -11,7 +11,7 @@ import type { KmsKeyType } from '../kms/provider.js';
 import { canonicalJson } from '../safety/canonical.js';
 import type { ConfirmationRequest } from '../safety/types.js';
 import { callOptions, mapLimited, type Check, type ClusterRef, type CmekEnv } from './context.js';
-import type { CmekRequest } from './enable.js';
+import { serialized, type CmekRequest } from './enable.js';
 import { currentKey, overallStatus } from './key-infos.js';
 import { regionOutcomes, sendOnce, waitForCmek, type RegionOutcome, refuseWhileOperationRuns } from './operation.js';
 
@@ -35,6 +35,8 @@ export type RevokeResult = {
   request: CmekRequest;
   regions: RegionOutcome[];
   next_step: string;
+  /** An identical approved revocation was already running in this server: this is its result. */
+  joined?: boolean;
 };
 
 /** The two steps of a revocation, in order. */
@@ -140,13 +142,18 @@ export async function revokeCmek(env: CmekEnv, clusterRef: string, options: Revo
     };
   }
   await options.confirm(confirmation(cluster, info, checks, options));
-  await recheckBeforeRevoke(env, cluster, info);
+  // After approval, under the cluster's mutation lock: a rotation or enable running now finishes first, and the re-check sees its result.
+  return serialized(env, cluster, ['revoke_cmek', options.params], false, () => sendRevoke(env, cluster, info, base, regions, options));
+}
 
+async function sendRevoke(env: CmekEnv, cluster: Cluster, approved: CmekClusterInfo, base: Omit<RevokeResult, 'outcome' | 'status' | 'regions' | 'next_step'>, regions: string[], options: RevokeOptions): Promise<RevokeResult> {
+  const ref = base.cluster;
+  await recheckBeforeRevoke(env, cluster, approved);
   const accepted = await sendOnce(
     ref,
     'revocation',
     regions,
-    () => env.cloud.revokeCmek(cluster.id, call),
+    () => env.cloud.revokeCmek(cluster.id, callOptions(env)),
     (observed) => ['REVOKING', 'REVOKED'].includes(overallStatus(observed)),
   );
   const final = options.wait ? await waitForCmek(env, ref, 'revocation') : accepted;

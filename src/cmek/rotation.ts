@@ -7,9 +7,10 @@ import type { Cluster, CmekClusterInfo, CmekRegionSpec, CmekStatus } from '../cl
 import { CloudApiError } from '../cloud/errors.js';
 import { resolveCluster } from '../cloud/resolve-cluster.js';
 import { OperatorError, errorMessage } from '../errors.js';
-import type { KmsKeyType } from '../kms/provider.js';
+import { KmsError, type KmsKeyType } from '../kms/provider.js';
 import { callOptions, type Check, type ClusterRef, type CmekEnv } from './context.js';
-import type { CmekRequest } from './enable.js';
+import { serialized, type CmekRequest } from './enable.js';
+import { existingKeySpecs, keyAccountChecks } from './key-accounts.js';
 import { currentKey, failureMessages, isInProgress, overallStatus, pastKeys, regionInfo } from './key-infos.js';
 import { refuseOnFailures } from './key-specs.js';
 import { checkKeptKeys, checkKeysInKms, type KeptKey } from './kms-checks.js';
@@ -60,10 +61,8 @@ const OLD_KEYS_NOTICE =
 /** Plans, checks and (unless dry_run) performs a rotation. */
 export async function rotateCmek(env: CmekEnv, clusterRef: string, request: RotationRequest, options: RotateOptions): Promise<RotateResult> {
   const cluster = await resolveCluster(env.cloud, clusterRef, callOptions(env));
-  if (options.dryRun) return rotateResolved(env, cluster, request, options);
-  // One rotation of a cluster at a time; a concurrent identical request gets this one's result instead of a second KMS rotation.
-  const { value, joined } = await env.mutations.run(cluster.id, JSON.stringify(['rotate_cmek', request, options]), () => rotateResolved(env, cluster, request, options));
-  return joined ? { ...value, joined: true } : value;
+  // A concurrent identical request gets this one's result instead of a second KMS rotation.
+  return serialized(env, cluster, ['rotate_cmek', request, options], options.dryRun, () => rotateResolved(env, cluster, request, options));
 }
 
 async function rotateResolved(env: CmekEnv, cluster: Cluster, request: RotationRequest, options: RotateOptions): Promise<RotateResult> {
@@ -86,6 +85,8 @@ async function rotateResolved(env: CmekEnv, cluster: Cluster, request: RotationR
   // Azure new_version targets are unknown until the KMS rotation: check the current version instead.
   checks.push(...(await checkKeysInKms(env, active.map((region) => spec(region, type, region.target_uri ?? region.from_uri!)))));
   principalRefusal(cluster, request, active, checks);
+  const targets = active.filter((region) => region.target_uri && region.auth_principal).map((region) => spec(region, type, region.target_uri!));
+  checks.push(...keyAccountChecks(type, existingKeySpecs(before, type), targets));
   refuseOnFailures(checks, `rotate_cmek refused for ${cluster.name}`, fix);
   checks.push(...(await checkKeptKeys(env, keptKeys(before, active, type))));
 
@@ -99,7 +100,7 @@ async function rotateResolved(env: CmekEnv, cluster: Cluster, request: RotationR
     return { ...base, outcome: 'dry_run', request: { method: 'PUT', path, body: body(new Map()) }, kms_rotations: [], regions: [], next_step: next };
   }
 
-  const kmsRotations = await rotateInKms(env, type, active);
+  const kmsRotations = await rotateInKms(env, cluster, type, active);
   const newUris = new Map<string, string>();
   for (const region of active) {
     const rotation = kmsRotations.find((entry) => region.kms_rotation && entry.uri === region.from_uri);
@@ -180,7 +181,7 @@ function keptKeys(info: CmekClusterInfo | null, active: readonly RegionPlan[], t
 }
 
 /** One KMS rotation per distinct key; stops at the first failure, before any PUT. */
-async function rotateInKms(env: CmekEnv, type: KmsKeyType, active: readonly RegionPlan[]): Promise<KmsRotation[]> {
+async function rotateInKms(env: CmekEnv, cluster: Cluster, type: KmsKeyType, active: readonly RegionPlan[]): Promise<KmsRotation[]> {
   const uris = [...new Set(active.filter((region) => region.kms_rotation).map((region) => region.from_uri!))];
   if (uris.length === 0) return [];
   const done: KmsRotation[] = [];
@@ -192,15 +193,40 @@ async function rotateInKms(env: CmekEnv, type: KmsKeyType, active: readonly Regi
       await env.progress(0, undefined, `new KMS version of ${uri}`);
     } catch (error) {
       if (env.signal.aborted) throw error;
+      const made = done.length ? `; new versions already made (harmless, old versions stay usable): ${done.map((entry) => entry.uri).join(', ')}` : '';
+      if (error instanceof KmsError && error.kind === 'limit_reached') throw rotateToNewKey(cluster, active, uri, `${error.message} Nothing was sent to CockroachDB Cloud${made}.`);
       throw new OperatorError(
         `KMS rotation of ${uri} failed`,
-        `${errorMessage(error)}. Nothing was sent to CockroachDB Cloud${done.length ? `; new versions already made (harmless, old versions stay usable): ${done.map((entry) => entry.uri).join(', ')}` : ''}.`,
+        `${errorMessage(error)}. Nothing was sent to CockroachDB Cloud${made}.`,
         'fix the KMS permission or key state named above, then run rotate_cmek again.',
         { auditOutcome: 'failed' },
       );
     }
   }
   return done;
+}
+
+/** The key cannot be rotated in place any more: provision a new key for its regions, then rotate to it. */
+function rotateToNewKey(cluster: Cluster, active: readonly RegionPlan[], uri: string, why: string): OperatorError {
+  const regions = active.filter((region) => region.from_uri === uri).map((region) => region.region);
+  const principal = active.find((region) => region.from_uri === uri)?.auth_principal;
+  const keyName = `${cluster.name}-cmek-${new Date().toISOString().slice(0, 10)}`.replace(/[^a-zA-Z0-9-]/g, '-').slice(0, 63);
+  return new OperatorError(`KMS rotation of ${uri} refused`, why, `provision a new key for ${regions.join(', ')} with provision_cmek_key, then rotate_cmek mode new_key with its region_specs' URIs.`, {
+    auditOutcome: 'refused',
+    next_actions: [
+      {
+        tool: 'provision_cmek_key',
+        arguments: { cluster: cluster.name, key_name: keyName, regions, ...(principal ? { auth_principal: principal } : {}), dry_run: true },
+        why: `see the new key ${uri} can be replaced with, granted to the same principal`,
+      },
+      {
+        tool: 'rotate_cmek',
+        arguments: { cluster: cluster.name, mode: 'new_key', regions, dry_run: true },
+        why: 'rotate those regions to the new key once it exists',
+        needs: { new_keys: "region -> the new key's URI, from provision_cmek_key's region_specs" },
+      },
+    ],
+  });
 }
 
 /** Whether GET /cmek after an ambiguous PUT shows the rotation was accepted. */

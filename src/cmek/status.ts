@@ -114,7 +114,7 @@ function nextStep(status: CmekStatus | 'NOT_ENABLED', regions: RegionStatusView[
       return 'CMEK is revoked: CockroachDB can no longer use the keys; restoring access needs Cockroach Labs support.';
     default:
       if (regions.some((region) => region.status === 'NOT_ENABLED')) {
-        return 'Some cluster regions have no CMEK key: add them with the region specs of the cluster update (PATCH /clusters with dedicated.cmek_region_specs).';
+        return 'Some cluster regions have no CMEK key. dedicated.cmek_region_specs (PATCH /clusters) takes only regions being added, so it cannot key a region the cluster already has: re-check with get_cmek_status, and if the region still has no key contact Cockroach Labs support. To add NEW regions with their keys use enable_cmek with add_regions.';
       }
       return `CMEK is healthy. Rotate with rotate_cmek per your key policy. ${KEEP_PAST_KEYS}`;
   }

@@ -60,6 +60,18 @@ function windowFor(provider: KmsProvider, key: KeyDescription, requested: number
   return fixed;
 }
 
+/** A status check of each cluster using the key; first, outside this server, cancelling a scheduled deletion. */
+function referenceActions(scan: ReferenceScan, key: KeyDescription, type: KmsKeyType, parsed: ParsedKeyUri) {
+  const clusters = [...new Set(scan.references.map((ref) => ref.clusterName))];
+  const cancel = key.deletion.scheduled ? { manual_step: `cancel the key's scheduled deletion now: ${kmsProvider(type).remediation.cancelDeletion(parsed)}` } : undefined;
+  return clusters.map((cluster, index) => ({
+    tool: 'get_cmek_status',
+    arguments: { cluster },
+    why: `${cluster} uses this key: confirm its CMEK state (the key must stay enabled)`,
+    ...(cancel && index === 0 ? { needs: cancel } : {}),
+  }));
+}
+
 function referenceRefusal(scan: ReferenceScan, key: KeyDescription, type: KmsKeyType, parsed: ParsedKeyUri): OperatorError | undefined {
   const { references, unchecked } = scan;
   if (references.length > 0) {
@@ -72,7 +84,7 @@ function referenceRefusal(scan: ReferenceScan, key: KeyDescription, type: KmsKey
         key.deletion.scheduled ? `\nCRITICAL: the key is ALREADY scheduled for deletion${key.deletion.scheduledFor ? ` on ${key.deletion.scheduledFor}` : ''}; cancel that deletion now: ${kmsProvider(type).remediation.cancelDeletion(parsed)}.` : ''
       }`,
       'keep the key enabled. To move a cluster off it, use rotate_cmek with mode new_key; even then the old key stays needed for data written under it. Check get_cmek_status for each cluster listed.',
-      { references, auditOutcome: 'refused' },
+      { references, auditOutcome: 'refused', next_actions: referenceActions(scan, key, type, parsed) },
     );
   }
   if (unchecked.length > 0) {

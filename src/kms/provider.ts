@@ -3,14 +3,14 @@
  * CockroachDB Cloud needs. Implementations (aws.ts, gcp.ts, azure.ts) import their SDK lazily and
  * translate SDK errors into `KmsError` with an actionable message.
  */
-import { MAX_ERROR, untrusted } from '../safety/untrusted.js';
+import { MAX_ERROR, MAX_MESSAGE, untrusted, untrustedText } from '../safety/untrusted.js';
 import type { CmekKeyType } from '../cloud/schemas.js';
 
 /** Key types a real KMS backs (NULL_KMS is CockroachDB-internal). */
 export type KmsKeyType = Exclude<CmekKeyType, 'NULL_KMS'>;
 
 /** Why a KMS call failed, normalised across providers. */
-export type KmsErrorKind = 'not_found' | 'access_denied' | 'throttled' | 'invalid' | 'unavailable' | 'conflict' | 'unknown';
+export type KmsErrorKind = 'not_found' | 'access_denied' | 'throttled' | 'invalid' | 'unavailable' | 'conflict' | 'limit_reached' | 'unknown';
 
 /** A failed KMS call, with the provider's own error name kept for evidence. */
 export class KmsError extends Error {
@@ -24,6 +24,11 @@ export class KmsError extends Error {
     super(untrusted(message, MAX_ERROR));
     this.name = 'KmsError';
   }
+}
+
+/** A provider's own error text as quoted in a KmsError: one safe line, capped, quoted unless plain. */
+export function providerSaid(text: string): string {
+  return untrustedText(text, MAX_MESSAGE);
 }
 
 /** The state of a key as CMEK cares about it. */
@@ -143,7 +148,11 @@ export interface KmsProvider {
   describeKey(uri: string, signal?: AbortSignal): Promise<KeyDescription>;
   checkAccess(uri: string, principal: string, signal?: AbortSignal): Promise<AccessCheck>;
   provisionKey(request: ProvisionKeyRequest, signal?: AbortSignal): Promise<ProvisionKeyResult>;
-  /** Creates a new key version (never blindly retrying a non-idempotent create). */
+  /**
+   * Creates a new key version (never blindly retrying a non-idempotent create) and returns once
+   * it is the version in use, so that a PUT /cmek after it picks it up. A key that can no longer
+   * be rotated in place fails with kind `limit_reached`.
+   */
   rotateKey(uri: string, signal?: AbortSignal): Promise<KeyRotationResult>;
   disableKey(uri: string, signal?: AbortSignal): Promise<KeyDescription>;
   scheduleDeletion(uri: string, windowDays: number, signal?: AbortSignal): Promise<DeletionResult>;

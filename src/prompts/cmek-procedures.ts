@@ -31,8 +31,8 @@ const PROVIDER_FACTS: Record<Provider, ProviderFacts> = {
     reference: 'gcp.md',
     auditLog: 'Cloud Audit Logs (Data Access logs for cloudkms.googleapis.com)',
     lines: [
-      'Key: `ENCRYPT_DECRYPT` in a key ring whose location equals the cluster region; `uri` = the key name **without** `/cryptoKeyVersions/N`.',
-      '`auth_principal` = a service account in your project; grant it `roles/cloudkms.cryptoKeyEncrypterDecrypter` on the key.',
+      'Key: `ENCRYPT_DECRYPT` in a key ring in the cluster region or `global` (both documented); `uri` = the key name **without** `/cryptoKeyVersions/N`.',
+      '`auth_principal` = a cross-tenant service account created in your project (CockroachDB Cloud impersonates it from its own tenant); grant it `roles/cloudkms.cryptoKeyEncrypterDecrypter` on the key.',
       'Grant `roles/iam.serviceAccountTokenCreator` on that service account to `crl-kms-user-<last 12 characters of the cluster id>@<account_id>.iam.gserviceaccount.com`.',
       'Destroyed versions wait `destroy_scheduled_duration` (default 30 days; `RestoreCryptoKeyVersion` before then). Key audit trail: Cloud Audit Logs.',
     ],

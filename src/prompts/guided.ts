@@ -76,7 +76,7 @@ export function enableCmekGuided(args: { cluster?: string; provider?: string }):
       providerPart.text,
       `## Safety checkpoints\n${bullets([
         DRY_RUN,
-        '`POST /cmek` must cover every cluster region; new regions later go through `PATCH /api/v1/clusters/{id}` with `dedicated.cmek_region_specs` for the new regions only, sent together with `dedicated.region_nodes` adding them.',
+        '`POST /cmek` must cover every cluster region; new regions later go through `PATCH /api/v1/clusters/{id}` with `dedicated.cmek_region_specs` for the new regions only, sent together with `dedicated.region_nodes` adding them (and keeping every existing region): `enable_cmek` with `add_regions` builds that request, with a dry run.',
         'Say this to the operator BEFORE enabling: CMEK does not re-encrypt data already written (enable it before creating databases or loading data where possible), and managed backups taken before CMEK was enabled can no longer be restored.',
         NO_BLIND_RETRY,
         'Once enabled, the key must stay available: disabling it stops restarted nodes from rejoining and managed backups from running.',

@@ -121,7 +121,44 @@ function rotationKey(store: AwsKmsStore, region: string, input: Input): AwsKmsKe
   if (key.keySpec !== 'SYMMETRIC_DEFAULT') {
     throw new AwsApiError('UnsupportedOperationException', `${key.arn} key usage or key spec does not support rotation: only symmetric encryption KMS keys can be rotated.`);
   }
+  if (key.primaryArn) {
+    throw new AwsApiError(
+      'UnsupportedOperationException',
+      `${key.arn} is a multi-Region replica key. Rotation of multi-Region keys is managed on the primary key: call the operation on ${key.primaryArn}.`,
+    );
+  }
+  store.settleRotation(key);
   return key;
+}
+
+function rotateKeyOnDemand(store: AwsKmsStore, region: string, input: Input) {
+  const key = rotationKey(store, region, input);
+  if (key.onDemand) throw new AwsApiError('ConflictException', `An on-demand rotation of ${key.arn} is already in progress.`);
+  if (key.rotations.filter((r) => r.type === 'ON_DEMAND').length >= MAX_ON_DEMAND_ROTATIONS) {
+    throw new AwsApiError(
+      'LimitExceededException',
+      `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${key.arn}`,
+    );
+  }
+  const now = store.now();
+  key.onDemand = { startedAt: now, completesAt: now + store.onDemandRotationMs };
+  return { KeyId: key.id };
+}
+
+function replicateKey(store: AwsKmsStore, region: string, input: Input) {
+  const primary = store.resolve(region, input.KeyId, false);
+  store.requireState(primary);
+  if (!primary.multiRegion || primary.primaryArn) throw new AwsApiError('UnsupportedOperationException', `${primary.arn} is not a multi-Region primary key; only a primary key can be replicated.`);
+  const target = input.ReplicaRegion;
+  if (typeof target !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(target)) throw validation(target, 'replicaRegion', 'Member must satisfy regular expression pattern: ^([a-z]+-){2,3}\\d+$');
+  if (target === primary.region) throw new AwsApiError('UnsupportedOperationException', `The replica Region ${target} is the Region of the primary key.`);
+  const arn = store.keyArn(target, primary.id);
+  if (store.keys.has(arn)) throw new AwsApiError('AlreadyExistsException', `A replica of ${primary.arn} already exists in ${target}: ${arn}`);
+  const policy = input.Policy === undefined ? primary.policy : (store.checkPolicy(input.Policy, input.BypassPolicyLockoutSafetyCheck), input.Policy as string);
+  const replica: AwsKmsKey = { ...primary, arn, region: target, state: 'Enabled', createdAt: store.now(), policy, rotation: { enabled: false }, rotations: [], primaryArn: primary.arn };
+  delete replica.onDemand;
+  store.keys.set(arn, replica);
+  return { ReplicaKeyMetadata: store.metadata(replica), ReplicaPolicy: policy, ReplicaTags: replica.tags };
 }
 
 /** Every operation the emulator answers, by X-Amz-Target operation name. */
@@ -167,35 +204,28 @@ export const AWS_OPERATIONS: Record<string, AwsOperation> = {
   },
   DisableKeyRotation: (store, region, input) => {
     const key = rotationKey(store, region, input);
-    key.rotation = { enabled: false, ...(key.rotation.onDemandStartedAt ? { onDemandStartedAt: key.rotation.onDemandStartedAt } : {}) };
+    key.rotation = { enabled: false };
     return {};
   },
   GetKeyRotationStatus: (store, region, input) => {
     const key = store.resolve(region, input.KeyId, false);
-    const { enabled, periodDays, nextAt, onDemandStartedAt } = key.rotation;
+    store.settleRotation(key);
+    // A replica shares its primary's rotation state; the date is there only while a rotation runs.
+    const holder = store.rotationHolder(key);
+    const { enabled, periodDays, nextAt } = holder.rotation;
     return {
       KeyId: key.arn,
       KeyRotationEnabled: enabled,
       ...(enabled ? { RotationPeriodInDays: periodDays, NextRotationDate: seconds(nextAt!) } : {}),
-      ...(onDemandStartedAt ? { OnDemandRotationStartDate: seconds(onDemandStartedAt) } : {}),
+      ...(holder.onDemand ? { OnDemandRotationStartDate: seconds(holder.onDemand.startedAt) } : {}),
     };
   },
-  RotateKeyOnDemand: (store, region, input) => {
-    const key = rotationKey(store, region, input);
-    if (key.rotations.filter((r) => r.type === 'ON_DEMAND').length >= MAX_ON_DEMAND_ROTATIONS) {
-      throw new AwsApiError(
-        'LimitExceededException',
-        `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${key.arn}`,
-      );
-    }
-    const now = store.now();
-    key.rotations.push({ at: now, type: 'ON_DEMAND' });
-    key.rotation.onDemandStartedAt = now;
-    return { KeyId: key.id };
-  },
+  RotateKeyOnDemand: rotateKeyOnDemand,
+  ReplicateKey: replicateKey,
   ListKeyRotations: (store, region, input) => {
     const key = store.resolve(region, input.KeyId, false);
-    const { items, ...rest } = page(key.rotations, input);
+    store.settleRotation(key);
+    const { items, ...rest } = page(store.rotationHolder(key).rotations, input);
     return { Rotations: items.map((r) => ({ KeyId: key.id, RotationDate: seconds(r.at), RotationType: r.type })), ...rest };
   },
   ScheduleKeyDeletion: (store, region, input) => {

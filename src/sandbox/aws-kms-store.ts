@@ -32,8 +32,13 @@ export interface AwsKmsKey {
   pendingWindowDays?: number;
   policy: string;
   tags: Array<{ TagKey: string; TagValue: string }>;
-  rotation: { enabled: boolean; periodDays?: number; nextAt?: number; onDemandStartedAt?: number };
+  rotation: { enabled: boolean; periodDays?: number; nextAt?: number };
+  /** Completed rotations (what ListKeyRotations lists). */
   rotations: Array<{ at: number; type: 'AUTOMATIC' | 'ON_DEMAND' }>;
+  /** An on-demand rotation KMS is still performing in the background: started, and when its new material is in place. */
+  onDemand?: { startedAt: number; completesAt: number };
+  /** A multi-Region replica: the ARN of its primary, which holds the shared key material and rotation state. */
+  primaryArn?: string;
 }
 
 export interface AwsKmsAlias {
@@ -46,7 +51,8 @@ export interface AwsKmsAlias {
 }
 
 export const DAY_MS = 86_400_000;
-export const MAX_ON_DEMAND_ROTATIONS = 10;
+/** On-demand rotations AWS KMS allows per key (raised from 10 to 25). */
+export const MAX_ON_DEMAND_ROTATIONS = 25;
 const KEY_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MRK_ID = /^mrk-[0-9a-f]{32}$/;
 const PRINCIPAL = /^(\*|\d{12}|arn:aws[a-z-]*:(iam|sts)::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+|assumed-role\/[\w+=,.@/-]+))$/;
@@ -65,7 +71,23 @@ export class AwsKmsStore {
   constructor(
     readonly account: string,
     readonly now: () => number,
+    /** How long an on-demand rotation stays in progress before its new key material is in place. */
+    public onDemandRotationMs = 0,
   ) {}
+
+  /** The key holding the rotation state: the primary of a multi-Region replica, else the key itself. */
+  rotationHolder(key: AwsKmsKey): AwsKmsKey {
+    return (key.primaryArn && this.keys.get(key.primaryArn)) || key;
+  }
+
+  /** Finishes an on-demand rotation whose time has come (KMS rotates in the background). */
+  settleRotation(key: AwsKmsKey): void {
+    const holder = this.rotationHolder(key);
+    if (holder.onDemand && this.now() >= holder.onDemand.completesAt) {
+      holder.rotations.push({ at: holder.onDemand.completesAt, type: 'ON_DEMAND' });
+      delete holder.onDemand;
+    }
+  }
 
   keyArn(region: string, id: string): string {
     return `arn:aws:kms:${region}:${this.account}:key/${id}`;
@@ -137,6 +159,16 @@ export class AwsKmsStore {
     if (needEnabled && key.state === 'Disabled') throw new AwsApiError('DisabledException', `${key.arn} is disabled.`);
   }
 
+  private multiRegionConfiguration(key: AwsKmsKey): Record<string, unknown> {
+    const primary = this.rotationHolder(key);
+    const replicas = [...this.keys.values()].filter((other) => other.primaryArn === primary.arn);
+    return {
+      MultiRegionKeyType: key.primaryArn ? 'REPLICA' : 'PRIMARY',
+      PrimaryKey: { Arn: primary.arn, Region: primary.region },
+      ReplicaKeys: replicas.map((replica) => ({ Arn: replica.arn, Region: replica.region })),
+    };
+  }
+
   /** KeyMetadata as DescribeKey and CreateKey return it (timestamps in epoch seconds). */
   metadata(key: AwsKmsKey): Record<string, unknown> {
     const symmetric = key.keySpec === 'SYMMETRIC_DEFAULT';
@@ -157,9 +189,7 @@ export class AwsKmsStore {
       KeySpec: key.keySpec,
       ...(algorithms ? { EncryptionAlgorithms: algorithms } : {}),
       MultiRegion: key.multiRegion,
-      ...(key.multiRegion
-        ? { MultiRegionConfiguration: { MultiRegionKeyType: 'PRIMARY', PrimaryKey: { Arn: key.arn, Region: key.region }, ReplicaKeys: [] } }
-        : {}),
+      ...(key.multiRegion ? { MultiRegionConfiguration: this.multiRegionConfiguration(key) } : {}),
     };
   }
 }

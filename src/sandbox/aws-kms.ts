@@ -32,12 +32,18 @@ export interface AwsKmsEmulator {
   keyState(uri: string): AwsKeyState | undefined;
   /** Whether CockroachDB (as principal) could use the key at uri now. */
   checkCmekAccess(uri: string, principal: string): Promise<KeyAccessResult>;
+  /** How long an on-demand rotation stays in progress (GetKeyRotationStatus shows its start date until then). */
+  onDemandRotationMs: number;
+  /** Rotation history of the key at a key ARN (a replica reports its primary's): completed rotations, and the start of one in progress. */
+  rotationsOf(uri: string): { completed: Array<{ at: number; type: 'AUTOMATIC' | 'ON_DEMAND' }>; inProgressSince?: number } | undefined;
   close(): Promise<void>;
 }
 
 export interface AwsKmsEmulatorOptions {
   /** Clock, in epoch milliseconds. */
   now?: () => number;
+  /** How long an on-demand rotation stays in progress (default 300 ms; the real service takes seconds to minutes). */
+  onDemandRotationMs?: number;
 }
 
 const CREDENTIALS = { accessKeyId: 'AKIASANDBOX000000001', secretAccessKey: 'sandbox-secret-not-a-real-key-000000000000' };
@@ -139,7 +145,7 @@ function cmekAccess(store: AwsKmsStore, uri: string, principal: string): KeyAcce
 
 /** Starts the AWS KMS emulator on 127.0.0.1 with an ephemeral port. */
 export async function startAwsKmsEmulator(options: AwsKmsEmulatorOptions = {}): Promise<AwsKmsEmulator> {
-  const store = new AwsKmsStore(AWS_ACCOUNT, options.now ?? Date.now);
+  const store = new AwsKmsStore(AWS_ACCOUNT, options.now ?? Date.now, options.onDemandRotationMs ?? 300);
   seed(store);
   const deny = new Set<string>();
   const faults = new FaultPlan();
@@ -177,7 +183,7 @@ export async function startAwsKmsEmulator(options: AwsKmsEmulatorOptions = {}): 
     faultReply: (rule: FaultRule) =>
       rule.kind === 'throttle'
         ? error('ThrottlingException', 'Rate exceeded', 400)
-        : error('KMSInternalException', 'The request was rejected because an internal exception occurred. The request can be retried.', rule.status ?? 503),
+        : error('KMSInternalException', rule.message ?? 'The request was rejected because an internal exception occurred. The request can be retried.', rule.status ?? 503),
   });
   return {
     url: server.url,
@@ -195,6 +201,19 @@ export async function startAwsKmsEmulator(options: AwsKmsEmulatorOptions = {}): 
       }
     },
     checkCmekAccess: async (uri, principal) => cmekAccess(store, uri, principal),
+    get onDemandRotationMs() {
+      return store.onDemandRotationMs;
+    },
+    set onDemandRotationMs(ms: number) {
+      store.onDemandRotationMs = ms;
+    },
+    rotationsOf(uri) {
+      const key = store.keys.get(uri);
+      if (!key) return undefined;
+      store.settleRotation(key);
+      const holder = store.rotationHolder(key);
+      return { completed: [...holder.rotations], ...(holder.onDemand ? { inProgressSince: holder.onDemand.startedAt } : {}) };
+    },
     close: () => server.close(),
   };
 }

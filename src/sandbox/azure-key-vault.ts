@@ -175,7 +175,7 @@ function faultReply(rule: FaultRule): HttpReply {
     });
   }
   const status = rule.status ?? 503;
-  return errorReply(status, status === 503 ? 'ServiceUnavailable' : 'InternalServerError', 'The service is temporarily unavailable. Please retry the request.');
+  return errorReply(status, status === 503 ? 'ServiceUnavailable' : 'InternalServerError', rule.message ?? 'The service is temporarily unavailable. Please retry the request.');
 }
 
 /** Starts the emulator on 127.0.0.1 with an ephemeral port and a fresh self-signed certificate. */

@@ -1,9 +1,9 @@
 /**
  * CockroachDB Cloud API emulator (HTTP): organization, clusters (keyset pagination, sorted by
- * name), cluster PATCH for new regions, and /cmek GET/POST/PUT/PATCH (state machine in
- * cloud-cmek.ts). Bearer auth with roles, Cc-Version (echoed; malformed -> 400), 10 req/s per
- * API key (429 + Retry-After), errors as Status {code, message, details}, `x-request-id` on
- * every answer. Each emulator starts from a deep copy of the seeded world (plus a generated fleet).
+ * name), cluster PATCH for new regions, /cmek GET/POST/PUT/PATCH (state machine in
+ * cloud-cmek.ts) and the client CA certificate (GET/POST/PATCH, DELETE without a body). Bearer
+ * auth with roles, Cc-Version (echoed; malformed -> 400), 10 req/s per API key (429 +
+ * Retry-After), errors as Status {code, message, details}, `x-request-id` on every answer. Each emulator starts from a deep copy of the seeded world (plus a generated fleet).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -87,6 +87,7 @@ function route(method: string, pathname: string): { operation: string; clusterId
   }
   if (rest.length === 2) return { operation: `${method} /cluster`, clusterId };
   if (rest.length === 3 && rest[2] === 'cmek') return { operation: `${method} /cmek`, clusterId };
+  if (rest.length === 3 && rest[2] === 'client-ca-cert') return { operation: `${method} /client-ca-cert`, clusterId };
   return { operation: `${method} ${pathname}` };
 }
 
@@ -94,7 +95,18 @@ function freshWorld(fleetSize: number) {
   const fleet = generateFleet(fleetSize);
   const clusters = new Map<string, Cluster>([...CLUSTERS, ...fleet.clusters].map((cluster) => [cluster.id, structuredClone(cluster)]));
   const cmek = new Map<string, CmekClusterInfo>(Object.entries({ ...CMEK, ...fleet.cmek }).map(([id, info]) => [id, structuredClone(info)]));
-  return { organization: structuredClone(ORGANIZATION), clusters, cmek };
+  /** Client CA certificate (PEM) per cluster id; absent: NOT_SET. */
+  const clientCa = new Map<string, string>();
+  return { organization: structuredClone(ORGANIZATION), clusters, cmek, clientCa };
+}
+
+const PEM_CERT = /^-----BEGIN CERTIFICATE-----\r?\n[\s\S]+?\r?\n-----END CERTIFICATE-----\s*$/;
+
+/** The x509_pem_cert of a client CA POST/PATCH body, or an INVALID_ARGUMENT failure. */
+function pemOf(body: unknown): string {
+  const pem = (body as { x509_pem_cert?: unknown } | undefined)?.x509_pem_cert;
+  if (typeof pem !== 'string' || !PEM_CERT.test(pem)) throw new ApiFailure(400, INVALID_ARGUMENT, 'x509_pem_cert must hold a PEM-encoded certificate (-----BEGIN CERTIFICATE----- ...)');
+  return pem;
 }
 
 function encodePage(cluster: Cluster): string {
@@ -128,7 +140,7 @@ export async function startCloudApiEmulator(options: CloudApiEmulatorOptions): P
     const http = rule.kind === 'throttle' ? 429 : (rule.status ?? 503);
     const headers: Record<string, string> = { 'x-request-id': randomUUID() };
     if (http === 429) headers['retry-after'] = String(rule.retryAfterSeconds ?? 1);
-    const message = http === 429 ? 'rate limit exceeded: too many requests for this API key' : `sandbox fault: injected HTTP ${http}`;
+    const message = http === 429 ? 'rate limit exceeded: too many requests for this API key' : (rule.message ?? `sandbox fault: injected HTTP ${http}`);
     return status(http, CODE_FOR_STATUS[http] ?? 2, message, headers);
   };
 
@@ -190,8 +202,27 @@ export async function startCloudApiEmulator(options: CloudApiEmulatorOptions): P
         return ok(engine.rotate(clusterOf(clusterId), body));
       case 'PATCH /cmek':
         return ok(engine.revoke(clusterOf(clusterId), body));
+      case 'GET /client-ca-cert': {
+        const pem = world.clientCa.get(clusterOf(clusterId).id);
+        return ok(pem ? { status: 'IS_SET', x509_pem_cert: pem } : { status: 'NOT_SET' });
+      }
+      case 'POST /client-ca-cert':
+      case 'PATCH /client-ca-cert': {
+        const cluster = clusterOf(clusterId);
+        const set = world.clientCa.has(cluster.id);
+        if (method === 'POST' && set) throw new ApiFailure(409, 6, `a client CA certificate is already set on cluster ${cluster.name}; update it with PATCH`);
+        if (method === 'PATCH' && !set) throw new ApiFailure(400, 9, `no client CA certificate is set on cluster ${cluster.name}; set one with POST`);
+        const pem = pemOf(body);
+        world.clientCa.set(cluster.id, pem);
+        return ok({ status: 'IS_SET', x509_pem_cert: pem });
+      }
+      case 'DELETE /client-ca-cert': {
+        const cluster = clusterOf(clusterId);
+        if (!world.clientCa.delete(cluster.id)) throw new ApiFailure(400, 9, `no client CA certificate is set on cluster ${cluster.name}`);
+        return ok({ status: 'NOT_SET' });
+      }
       default:
-        if (/^\w+ \/(organization|clusters|cluster|cmek)$/.test(operation)) return status(405, 12, `method ${method} is not allowed on ${url.pathname}`);
+        if (/^\w+ \/(organization|clusters|cluster|cmek|client-ca-cert)$/.test(operation)) return status(405, 12, `method ${method} is not allowed on ${url.pathname}`);
         return status(404, NOT_FOUND, 'Not Found');
     }
   };
@@ -215,9 +246,11 @@ export async function startCloudApiEmulator(options: CloudApiEmulatorOptions): P
     const url = new URL(request.url ?? '/', 'http://sandbox');
     const { clusterId } = route(method, url.pathname);
     const mutation = method !== 'GET';
-    if (operation.endsWith(' /cmek') || operation === 'PATCH /cluster') {
+    if (operation.endsWith(' /cmek') || operation.endsWith(' /client-ca-cert') || operation === 'PATCH /cluster') {
       if (!CMEK_ROLES.includes(role)) return answer(status(403, 7, `permission denied: ${operation} needs role CLUSTER_ADMIN or CLUSTER_OPERATOR_WRITER; this API key has ${role}`));
     }
+    // DeleteClientCACert declares no request body (OpenAPI): a strict server refuses one rather than guess at it.
+    if (method === 'DELETE' && rawBody.length > 0) return answer(status(400, INVALID_ARGUMENT, `${operation} takes no request body`));
     let body: unknown;
     if (mutation && rawBody.trim()) {
       try {

@@ -205,7 +205,8 @@ export class CmekEngine {
 
   /**
    * PATCH /clusters/{id} with dedicated.region_nodes / cmek_region_specs: adds NEW regions (with
-   * their keys when CMEK is on) and updates node counts. A spec for an existing region is invalid.
+   * their keys when CMEK is on) and updates node counts. A spec for an existing region is invalid,
+   * as is a spec without region_nodes adding its region; a map leaving a region out is refused.
    */
   updateCluster(cluster: Cluster, body: unknown): Cluster {
     const spec = z
@@ -222,6 +223,9 @@ export class CmekEngine {
     const regionNodes = spec.data.dedicated.region_nodes ?? {};
     const existing = new Set(cluster.regions.map((region) => region.name));
     const added = Object.keys(regionNodes).filter((name) => !existing.has(name));
+    // region_nodes is the cluster's whole region map: a region left out would be removed, which the sandbox does not emulate.
+    const omitted = spec.data.dedicated.region_nodes ? [...existing].filter((name) => regionNodes[name] === undefined) : [];
+    if (omitted.length) throw precondition(`dedicated.region_nodes leaves out ${omitted.join(', ')}, which would remove them from cluster ${cluster.name}; the sandbox does not remove regions (list every existing region with its node count)`);
     const cmekSpecs = spec.data.dedicated.cmek_region_specs === undefined ? [] : parseRegionSpecs(spec.data.dedicated.cmek_region_specs, 'dedicated.cmek_region_specs', cluster);
     for (const cmekSpec of cmekSpecs) {
       if (existing.has(cmekSpec.region)) throw invalid(`dedicated.cmek_region_specs must name only newly added regions; ${cmekSpec.region} already exists (rotate its key with PUT /cmek)`);

@@ -23,6 +23,8 @@ export interface FaultRule {
   retryAfterSeconds?: number;
   /** For server_error: the HTTP status (default 503). */
   status?: number;
+  /** For server_error: the error message the service sends (default: its usual text). Tests put hostile text here. */
+  message?: string;
 }
 
 /** A request as the fault plan sees it. */

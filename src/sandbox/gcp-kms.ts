@@ -83,8 +83,10 @@ function faultFailure(fault: FaultRule): GrpcFailure {
       "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute' of service 'cloudkms.googleapis.com'.",
     );
   }
-  if (fault.status === 500) return new GrpcFailure(Code.INTERNAL, 'Internal error encountered.');
-  return new GrpcFailure(Code.UNAVAILABLE, 'The service is currently unavailable.');
+  // A status message travels in the grpc-message trailer, which gRPC caps (8 KiB of metadata by default).
+  const message = fault.message?.slice(0, 4096);
+  if (fault.status === 500) return new GrpcFailure(Code.INTERNAL, message ?? 'Internal error encountered.');
+  return new GrpcFailure(Code.UNAVAILABLE, message ?? 'The service is currently unavailable.');
 }
 
 function errorInfo(code: number): { errorInfo?: { reason: string; domain: string } } {

@@ -11,7 +11,7 @@ import type { SqlServer } from './sql-server.js';
 
 /** Client options per key type, pointing at the running sandbox's emulators. */
 export const SANDBOX_KMS_CLIENT_OPTIONS: { [T in KmsKeyType]: (sandbox: Sandbox<SqlServer>) => KmsClientOptions<T> } = {
-  AWS_KMS: (sandbox) => ({ endpoint: sandbox.aws.url, credentials: sandbox.aws.credentials }),
+  AWS_KMS: (sandbox) => ({ endpoint: sandbox.aws.url, credentials: sandbox.aws.credentials, rotationPollMs: 50 }),
   GCP_CLOUD_KMS: (sandbox) => ({ sandboxPort: sandbox.gcp.port, projectId: SANDBOX_IDENTITIES.gcp.project }),
   AZURE_KEY_VAULT: (sandbox) => ({
     credential: createSandboxAzureCredential(sandbox.azure.tenantId),

@@ -3,6 +3,7 @@
  * do next. Messages name the host and port, never the URL (which may carry a password).
  */
 import { OperatorError, errorMessage } from '../errors.js';
+import { MAX_MESSAGE, untrustedText } from '../safety/untrusted.js';
 import type { ResolvedConnection } from './connection.js';
 
 /** A pg DatabaseError or Node network error, as far as we look at it. */
@@ -45,7 +46,8 @@ export function toSqlError(error: unknown, conn: Pick<ResolvedConnection, 'host'
   if (error instanceof OperatorError || (error instanceof Error && error.name === 'AbortError')) return error;
   const raw = (error ?? {}) as RawSqlError;
   const where = `${conn.host}:${conn.port}`;
-  const message = errorMessage(error);
+  // The server's text is upstream data: one safe line, quoted unless plain.
+  const message = untrustedText(errorMessage(error), MAX_MESSAGE);
   const code = raw.code ?? '';
   const state = sqlState(error);
   const details = (kind: string) => ({ kind, ...(state ? { sqlstate: state } : {}) });
@@ -83,7 +85,7 @@ export function toSqlError(error: unknown, conn: Pick<ResolvedConnection, 'host'
   if (state === '42501') {
     return new OperatorError(
       `Permission denied on ${where}`,
-      `${message}.${raw.hint ? ` Hint: ${raw.hint}` : ''}`,
+      `${message}.${raw.hint ? ` Hint: ${untrustedText(raw.hint, MAX_MESSAGE)}` : ''}`,
       `connect as a user with the needed privilege (the admin role reads crdb_internal), or use the HTTP status endpoints via http_url.`,
       details('permission_denied'),
     );

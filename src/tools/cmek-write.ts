@@ -53,10 +53,15 @@ export const enableCmekInput = () =>
         .describe('One per region (from provision_cmek_key)'),
       keys: keysByRegion().optional().describe('Or: region -> key URI, plus auth_principal'),
       auth_principal: principalInput().optional(),
+      add_regions: z
+        .record(regionName(), z.number().int().min(1).max(150))
+        .optional()
+        .describe('CMEK already on: add these regions (region -> nodes); keys for these only'),
       wait: waitInput(),
       dry_run: dryRunInput(),
     })
     .superRefine((args, ctx) => {
+      if (args.add_regions && Object.keys(args.add_regions).length === 0) ctx.addIssue({ code: 'custom', path: ['add_regions'], message: 'add_regions is empty' });
       if (args.region_specs && args.keys) ctx.addIssue({ code: 'custom', path: ['keys'], message: 'give region_specs or keys, not both' });
       if (!args.region_specs && !args.keys) ctx.addIssue({ code: 'custom', path: ['region_specs'], message: 'give region_specs, or keys with auth_principal' });
       if (args.keys && Object.keys(args.keys).length === 0) ctx.addIssue({ code: 'custom', path: ['keys'], message: 'keys is empty' });
@@ -75,7 +80,7 @@ export const enableCmekTool = defineTool({
   name: 'enable_cmek',
   title: 'Enable CMEK',
   description:
-    'Enable CMEK with a key per cluster region. Validates first; sends nothing if a check fails. Existing data is not re-encrypted; earlier managed backups become unrestorable.',
+    'Enable CMEK with a key per cluster region, or add regions to a CMEK cluster (add_regions). Validates first; sends nothing if a check fails. Existing data is not re-encrypted; earlier managed backups become unrestorable.',
   toolset: 'cmek',
   input: enableCmekInput,
   output: () => z.object({
@@ -85,23 +90,32 @@ export const enableCmekTool = defineTool({
     request: requestOutput(),
     checks: z.array(checkOutput()),
     regions: regionsOutput(),
+    joined: z.boolean().optional(),
     ...nextOutput(),
   }),
   annotations: WRITE,
   target: (args) => args.cluster,
   async run(args, ctx) {
-    const { enableCmek } = await import('../cmek/enable.js');
     const { describeOutcomes } = await import('../cmek/operation.js');
-    const result = await enableCmek(cmekEnv(ctx), args.cluster, specInputs(args), { wait: args.wait, dryRun: args.dry_run });
+    const options = { wait: args.wait, dryRun: args.dry_run };
+    const result = args.add_regions
+      ? await (await import('../cmek/add-regions.js')).addCmekRegions(cmekEnv(ctx), args.cluster, args.add_regions, specInputs(args), options)
+      : await (await import('../cmek/enable.js')).enableCmek(cmekEnv(ctx), args.cluster, specInputs(args), options);
+    const action = args.add_regions ? `adding ${Object.keys(args.add_regions).join(', ')} to` : 'enable_cmek on';
     const head =
       result.outcome === 'dry_run'
         ? `Dry run for ${result.cluster.name}: checks passed; nothing sent. The request to approve:\n${requestText(result.request)}`
-        : `enable_cmek on ${result.cluster.name}: ${result.outcome} (${result.status}).`;
+        : `${action} ${result.cluster.name}: ${result.outcome} (${result.status}).${result.joined ? ' An identical request was already running in this server: this is its result, and nothing was sent twice.' : ''}`;
     const ref = clusterOnly(result.cluster);
-    const specs = (result.request.body as { region_specs: Parameters<typeof specArgument>[0][] }).region_specs;
+    const body = result.request.body as { region_specs?: Parameters<typeof specArgument>[0][]; dedicated?: { cmek_region_specs: Parameters<typeof specArgument>[0][] } };
+    const specs = body.region_specs ?? body.dedicated!.cmek_region_specs;
+    const send = enableCall(result.cluster, specs, 'send this request (every check passed)', false);
     const next: NextSteps =
       result.outcome === 'dry_run'
-        ? nextSteps([enableCall(result.cluster, specs, 'send this request (every check passed)', false)], 'Enabling protects data written from then on only: it does not re-encrypt existing data.')
+        ? nextSteps(
+            [args.add_regions ? { ...send, arguments: { ...send.arguments, add_regions: args.add_regions } } : send],
+            'Enabling protects data written from then on only: it does not re-encrypt existing data.',
+          )
         : result.outcome === 'enabled'
           ? nextSteps([suggest('get_cmek_status', ref, 'verify every region is ENABLED on its key'), suggest('audit_encryption_posture', { clusters: [ref.cluster] }, 'audit the new keys (rotation, deletion protection, grants)')], `Keep every key enabled and never schedule it for deletion while ${result.cluster.name} uses it.`)
           : result.outcome === 'in_progress'
@@ -241,6 +255,7 @@ export const revokeCmekTool = defineTool({
     checks: z.array(checkOutput()),
     request: requestOutput(),
     regions: regionsOutput(),
+    joined: z.boolean().optional(),
     ...nextOutput(),
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
@@ -259,7 +274,7 @@ export const revokeCmekTool = defineTool({
     const head =
       result.outcome === 'dry_run'
         ? `Dry run: revoking CMEK on ${result.cluster.name} (${result.cluster.id}); nothing sent. The request to approve:\n${requestText(result.request)}`
-        : `revoke_cmek on ${result.cluster.name}: ${result.outcome} (${result.status}).`;
+        : `revoke_cmek on ${result.cluster.name}: ${result.outcome} (${result.status}).${result.joined ? ' An identical approved revocation was already running in this server: this is its result, and REVOKE was sent once.' : ''}`;
     const ref = clusterOnly(result.cluster);
     const next: NextSteps =
       result.outcome === 'dry_run'

@@ -36,6 +36,7 @@ function toOperatorError(error: unknown): OperatorError | undefined {
       invalid: 'fix the request as the message says and retry.',
       unavailable: 'the KMS did not answer; retry shortly and check the provider status page.',
       conflict: 'the key changed state meanwhile; re-read it and retry.',
+      limit_reached: 'rotate to a new key instead (provision_cmek_key, then rotate_cmek mode new_key).',
       unknown: 'check the KMS console for this key and retry.',
     };
     return new OperatorError('KMS request failed', `${error.message}${error.providerCode ? ` (${error.providerCode})` : ''}.`, next[error.kind], {
@@ -165,7 +166,10 @@ export async function runToolCall(
       ? formatOperatorError(known)
       : `Internal error in ${def.name}: ${errorMessage(error)}.\nNext: this is a bug in crdb-encryption-mcp; check the target's current state before retrying${mutating ? ' (the change may or may not have been applied)' : ''}.`;
     if (!known && !pending) process.stderr.write(`[crdb-encryption-mcp] ${def.name} failed: ${redactor.redactText(String((error as Error)?.stack ?? error))}\n`);
-    result = { isError: true, content: [{ type: 'text', text: detail }], ...(known ? { structuredContent: { next_actions: errorActions(known), next_step: known.next } } : {}) };
+    const structuredContent = known
+      ? { next_actions: errorActions(known), next_step: known.next }
+      : { error: 'internal_error', next_actions: [], next_step: detail.slice(detail.lastIndexOf('\nNext: ') + '\nNext: '.length) };
+    result = { isError: true, content: [{ type: 'text', text: detail }], structuredContent };
   }
 
   try {
@@ -242,17 +246,15 @@ function refusedUnderReadOnly(def: ToolDef, writes: string): CallToolResult {
   };
 }
 
-/** Malformed arguments: refused before anything is read or changed. */
+/** Malformed arguments: refused before anything is read or changed; no call can be suggested, only the fix. */
 function invalidArguments(def: ToolDef, error: z.ZodError): CallToolResult {
   const fields = Object.keys(inputSchema(def).shape).join(', ');
+  const issues = formatIssues(error);
+  const next = `fix the arguments (accepted: ${fields}) and call ${def.name} again.`;
   return {
     isError: true,
-    content: [
-      {
-        type: 'text',
-        text: `Invalid arguments for ${def.name}: ${formatIssues(error)}. Nothing was called.\nNext: fix the arguments (accepted: ${fields}) and call ${def.name} again.`,
-      },
-    ],
+    content: [{ type: 'text', text: `Invalid arguments for ${def.name}: ${issues}. Nothing was called.\nNext: ${next}` }],
+    structuredContent: { error: 'invalid_arguments', issues, next_actions: [], next_step: next },
   };
 }
 

@@ -73,6 +73,7 @@ export function fakeCloud(clusters: Cluster[], options: FakeCloudOptions = {}): 
     },
     getOrganization: unused,
     getCluster: unused,
+    addCmekRegions: unused,
     enableCmek: unused,
     updateCmek: unused,
     revokeCmek: unused,

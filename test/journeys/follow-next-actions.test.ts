@@ -3,13 +3,19 @@
  * client on the sandbox. Nothing is scripted call by call: each step executes the first entry of
  * the previous answer's next_actions that needs nothing from the operator.
  */
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
+import { cmekKeyPolicy } from '../../src/kms/providers/aws/policy.js';
+import type { Sandbox } from '../../src/sandbox/index.js';
+import { AWS_ACCOUNT, AWS_CMEK_ROLE } from '../../src/sandbox/seed.js';
 import { callTool, type TestServer, type ToolCallOutcome } from '../helpers/harness.js';
 import { expectActionableAnswer } from '../helpers/next-actions.js';
 import { useFastSandboxServer } from '../tools/cmek-helpers.js';
 
 let server: TestServer;
-useFastSandboxServer((_sandbox, ready) => {
+let sandbox: Sandbox;
+useFastSandboxServer((readySandbox, ready) => {
+  sandbox = readySandbox;
   server = ready;
 });
 
@@ -101,5 +107,17 @@ describe('an assistant that follows only next_actions', () => {
     expect(retry).toMatchObject({ tool: 'rotate_cmek', arguments: { auth_principal: spec!.key_spec.auth_principal } });
     const rotated = await call(retry);
     expect(rotated.structured!.outcome, rotated.text).toBe('rotated');
+  });
+
+  it('(e) adding a region to a CMEK cluster: dry run -> the request it shows -> the new region ENABLED -> status', { timeout: 120_000 }, async () => {
+    const kms = new KMSClient({ region: 'ap-south-1', endpoint: sandbox.aws.url, credentials: sandbox.aws.credentials, maxAttempts: 1 });
+    const { KeyMetadata } = await kms.send(new CreateKeyCommand({ Policy: JSON.stringify(cmekKeyPolicy(AWS_ACCOUNT, AWS_CMEK_ROLE)) }));
+    kms.destroy();
+    const start = { tool: 'enable_cmek', arguments: { cluster: 'prod-east', add_regions: { 'ap-south-1': 3 }, keys: { 'ap-south-1': KeyMetadata!.Arn! }, auth_principal: AWS_CMEK_ROLE, dry_run: true } };
+    const trail = await follow(start, (result) => result.structured?.outcome === 'enabled');
+    expect(trail.map((step) => step.split(' ')[0])).toEqual(['enable_cmek', 'enable_cmek']);
+    expect(trail[1]).toContain('"add_regions":{"ap-south-1":3}');
+    const status = await call({ tool: 'get_cmek_status', arguments: { cluster: 'prod-east' } });
+    expect((status.structured!.regions as Array<{ region: string; status: string }>).map((region) => [region.region, region.status])).toContainEqual(['ap-south-1', 'ENABLED']);
   });
 });

@@ -1,4 +1,4 @@
-import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, KMSClient, ReplicateKeyCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAwsKmsProvider, type AwsKmsOptions } from '../../src/kms/providers/aws/client.js';
 import { CMEK_ACTIONS, rootStatement } from '../../src/kms/providers/aws/policy.js';
@@ -10,13 +10,15 @@ import { startAwsKmsEmulator, type AwsKmsEmulator } from '../../src/sandbox/aws-
 import { AWS_ACCOUNT, AWS_CMEK_ROLE, AWS_KEYS, ORG_ID, awsKeyArn } from '../../src/sandbox/seed.js';
 
 const NOW = Date.parse('2026-11-20T12:00:00Z');
+/** The emulator's clock: fixed unless a test moves it (an on-demand rotation completes when it passes its end). */
+let now = NOW;
 const DAY = 86_400_000;
 const MUTATIONS = /^(CreateKey|CreateAlias|PutKeyPolicy|EnableKeyRotation|RotateKeyOnDemand|DisableKey|ScheduleKeyDeletion)$/;
 let kms: AwsKmsEmulator;
 let aws: KmsProvider;
 let sdk: KMSClient;
 
-const provider = (options: Partial<AwsKmsOptions> = {}) => createAwsKmsProvider({ endpoint: kms.url, credentials: kms.credentials, maxAttempts: 1, ...options });
+const provider = (options: Partial<AwsKmsOptions> = {}) => createAwsKmsProvider({ endpoint: kms.url, credentials: kms.credentials, maxAttempts: 1, rotationPollMs: 1, ...options });
 
 async function kmsError(promise: Promise<unknown>): Promise<KmsError> {
   try {
@@ -49,7 +51,7 @@ const request = (fields: Partial<ProvisionKeyRequest> = {}): ProvisionKeyRequest
 });
 
 beforeAll(async () => {
-  kms = await startAwsKmsEmulator({ now: () => NOW });
+  kms = await startAwsKmsEmulator({ now: () => now, onDemandRotationMs: 0 });
   aws = await provider();
   sdk = new KMSClient({ region: 'us-east-1', endpoint: kms.url, credentials: kms.credentials });
 });
@@ -207,16 +209,112 @@ describe('AWS provider: provisionKey', () => {
 });
 
 describe('AWS provider: rotation, disable, deletion', () => {
-  it('rotates on demand with the URI unchanged, up to the 10-rotation limit', async () => {
+  it('rotates on demand with the URI unchanged; refuses the 26th before calling AWS, with the way out', async () => {
     const arn = await freshKey();
     const first = await aws.rotateKey(arn);
     expect(first.uri).toBe(arn);
     expect(first.detail).toContain('PUT /cmek');
-    expect((await aws.describeKey(arn)).rotation.lastRotatedAt).toBe(new Date(NOW).toISOString());
-    for (let i = 1; i < 10; i++) await aws.rotateKey(arn);
+    expect(first.detail).toContain('on-demand rotation 1 of 25');
+    expect(kms.rotationsOf(arn)!.completed.map((r) => r.type)).toEqual(['ON_DEMAND']);
+    for (let i = 1; i < 25; i++) await aws.rotateKey(arn);
+    const started = kms.log.count({ operation: 'RotateKeyOnDemand' });
     const limit = await kmsError(aws.rotateKey(arn));
-    expect(limit).toMatchObject({ kind: 'conflict', providerCode: 'LimitExceededException' });
-    expect(limit.message).toContain('all 10 on-demand rotations');
+    expect(limit).toMatchObject({ kind: 'limit_reached', providerCode: 'LimitExceededException' });
+    expect(limit.message).toContain('all 25 on-demand rotations');
+    expect(limit.message).toContain('25 of 25 used (ListKeyRotations)');
+    expect(limit.message).toMatch(/provision_cmek_key.*rotate_cmek mode new_key/);
+    expect(kms.log.count({ operation: 'RotateKeyOnDemand' })).toBe(started);
+  });
+
+  it("maps AWS's LimitExceededException when the rotations cannot be counted", async () => {
+    const arn = await freshKey();
+    const direct = await provider();
+    for (let i = 0; i < 25; i++) await direct.rotateKey(arn);
+    kms.deny.add('ListKeyRotations');
+    try {
+      const started = kms.log.count({ operation: 'RotateKeyOnDemand' });
+      const limit = await kmsError(direct.rotateKey(arn));
+      expect(limit).toMatchObject({ kind: 'limit_reached', providerCode: 'LimitExceededException' });
+      expect(limit.message).toMatch(/all 25 on-demand rotations .*limit has been reached/);
+      expect(kms.log.count({ operation: 'RotateKeyOnDemand' })).toBe(started + 1);
+    } finally {
+      kms.deny.delete('ListKeyRotations');
+    }
+  });
+
+  it('waits while GetKeyRotationStatus shows the rotation in progress, and returns only once the new material is in place', async () => {
+    const arn = await freshKey();
+    kms.onDemandRotationMs = 5 * 60_000;
+    try {
+      const polls = () => kms.log.count({ operation: 'GetKeyRotationStatus' });
+      const before = polls();
+      let settled = false;
+      const rotation = provider({ rotationPollMs: 1 }).then((p) => p.rotateKey(arn)).finally(() => (settled = true));
+      while (polls() < before + 4) await new Promise((resolve) => setTimeout(resolve, 2));
+      expect(settled).toBe(false);
+      expect(kms.rotationsOf(arn)).toEqual({ completed: [], inProgressSince: now });
+      now += 5 * 60_000;
+      const result = await rotation;
+      expect(result.uri).toBe(arn);
+      expect(kms.rotationsOf(arn)!.completed).toHaveLength(1);
+      expect(kms.log.count({ operation: 'RotateKeyOnDemand' })).toBeGreaterThan(0);
+    } finally {
+      kms.onDemandRotationMs = 0;
+      now = NOW;
+    }
+  });
+
+  it('a rotation already in progress is waited for, not doubled', async () => {
+    const arn = await freshKey();
+    kms.onDemandRotationMs = 60_000;
+    try {
+      await sdk.send(new (await import('@aws-sdk/client-kms')).RotateKeyOnDemandCommand({ KeyId: arn }));
+      const started = kms.log.count({ operation: 'RotateKeyOnDemand' });
+      const polled = kms.log.count({ operation: 'GetKeyRotationStatus' });
+      const rotation = provider({ rotationPollMs: 1 }).then((p) => p.rotateKey(arn));
+      while (kms.log.count({ operation: 'GetKeyRotationStatus' }) < polled + 2) await new Promise((resolve) => setTimeout(resolve, 2));
+      now += 60_000;
+      expect((await rotation).detail).toMatch(/was already in progress; this waited for it instead of starting another/);
+      expect(kms.log.count({ operation: 'RotateKeyOnDemand' })).toBe(started);
+      expect(kms.rotationsOf(arn)!.completed).toHaveLength(1);
+    } finally {
+      kms.onDemandRotationMs = 0;
+      now = NOW;
+    }
+  });
+
+  it('gives up after the wait budget without claiming success, and says how to continue', async () => {
+    const arn = await freshKey();
+    kms.onDemandRotationMs = 60_000;
+    try {
+      const error = await kmsError(provider({ rotationPollMs: 1, rotationWaitMs: 0 }).then((p) => p.rotateKey(arn)));
+      expect(error).toMatchObject({ kind: 'unavailable', providerCode: 'RotationInProgress' });
+      expect(error.message).toMatch(/still in progress .*nothing was sent to CockroachDB Cloud/);
+      expect(error.message).toContain(`aws kms get-key-rotation-status --key-id ${arn} --region us-east-1`);
+    } finally {
+      now += 60_000;
+      kms.onDemandRotationMs = 0;
+      now = NOW;
+    }
+  });
+
+  it('rotates a multi-Region replica through its primary; AWS itself refuses the replica', async () => {
+    const { KeyMetadata } = await sdk.send(new CreateKeyCommand({ MultiRegion: true }));
+    const primary = KeyMetadata!.Arn!;
+    const { ReplicaKeyMetadata } = await sdk.send(new ReplicateKeyCommand({ KeyId: primary, ReplicaRegion: 'eu-west-1' }));
+    const replica = ReplicaKeyMetadata!.Arn!;
+    expect(replica).toBe(primary.replace('us-east-1', 'eu-west-1'));
+    expect(ReplicaKeyMetadata!.MultiRegionConfiguration).toMatchObject({ MultiRegionKeyType: 'REPLICA', PrimaryKey: { Arn: primary, Region: 'us-east-1' } });
+
+    const west = new KMSClient({ region: 'eu-west-1', endpoint: kms.url, credentials: kms.credentials, maxAttempts: 1 });
+    const refused = await west.send(new (await import('@aws-sdk/client-kms')).RotateKeyOnDemandCommand({ KeyId: replica })).catch((error: Error) => error);
+    expect(refused).toMatchObject({ name: 'UnsupportedOperationException', message: expect.stringContaining(primary) });
+    west.destroy();
+
+    const result = await aws.rotateKey(replica);
+    expect(result.uri).toBe(replica);
+    expect(result.detail).toContain(`through its primary ${primary}`);
+    expect(kms.rotationsOf(replica)!.completed.map((r) => r.type)).toEqual(['ON_DEMAND']);
   });
 
   it('never retries RotateKeyOnDemand, and says how to check', async () => {
@@ -226,7 +324,8 @@ describe('AWS provider: rotation, disable, deletion', () => {
     const before = kms.log.count({ operation: 'RotateKeyOnDemand' });
     const error = await kmsError(retrying.rotateKey(arn));
     expect(error.kind).toBe('unavailable');
-    expect(error.message).toContain('aws kms list-key-rotations');
+    expect(error.message).toContain(`aws kms get-key-rotation-status --key-id ${arn} --region us-east-1`);
+    expect(error.message).toContain('waits for it instead of spending another of the 25');
     expect(kms.log.count({ operation: 'RotateKeyOnDemand' })).toBe(before + 1);
   });
 

@@ -165,8 +165,9 @@ describe('provisionKey', () => {
     expect(first.uri).not.toContain('cryptoKeyVersions');
     expect(first.authPrincipal).toBe(GCP_CMEK_SERVICE_ACCOUNT);
     expect(first.manualSteps).toContain(
-      `Let CockroachDB Cloud impersonate it: gcloud iam service-accounts add-iam-policy-binding ${GCP_CMEK_SERVICE_ACCOUNT} --member="serviceAccount:crl-kms-user-0b1c2d3e4f5a@crl-prod-7c2e9a41.iam.gserviceaccount.com" --role="roles/iam.serviceAccountTokenCreator"`,
+      `Let CockroachDB Cloud's own service account impersonate it across tenants: gcloud iam service-accounts add-iam-policy-binding ${GCP_CMEK_SERVICE_ACCOUNT} --member="serviceAccount:crl-kms-user-0b1c2d3e4f5a@crl-prod-7c2e9a41.iam.gserviceaccount.com" --role="roles/iam.serviceAccountTokenCreator"`,
     );
+    expect(first.manualSteps[0]).toMatch(/^If the cross-tenant service account does not exist yet, create it in your project: gcloud iam service-accounts create crdb-cmek /);
     expect(await emulator.checkCmekAccess(first.uri, GCP_CMEK_SERVICE_ACCOUNT)).toEqual({ ok: true });
     expect(await provider.describeKey(first.uri)).toMatchObject({ usable: true, rotation: { automatic: true, periodDays: 30 }, deletion: { windowDays: 45 } });
 
@@ -195,7 +196,7 @@ describe('provisionKey', () => {
 
   it('rejects a bad principal or key name before any call', async () => {
     const before = emulator.log.entries.length;
-    await expect(provider.provisionKey(provisionRequest({ authPrincipal: 'arn:aws:iam::1:role/x' }))).rejects.toMatchObject({ kind: 'invalid' });
+    await expect(provider.provisionKey(provisionRequest({ authPrincipal: 'arn:aws:iam::1:role/x' }))).rejects.toMatchObject({ kind: 'invalid', message: expect.stringMatching(/cross-tenant service account in your project/) });
     await expect(provider.provisionKey(provisionRequest({ keyName: 'bad name' }))).rejects.toBeInstanceOf(KeyUriError);
     await expect(provider.provisionKey(provisionRequest({ deletionWindowDays: 200 }))).rejects.toMatchObject({ kind: 'invalid' });
     expect(emulator.log.entries.length).toBe(before);

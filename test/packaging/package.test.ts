@@ -10,6 +10,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Client as ModernClient } from '@modelcontextprotocol/client';
+import { StdioClientTransport as ModernStdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { Ajv } from 'ajv';
@@ -34,14 +36,17 @@ async function connect(command: string, args: string[], cwd: string, env: Record
   return { client, stderr: () => stderr };
 }
 
-/** server/discover (MCP 2026-07-28) where the built server supports it; -32601 from a server that predates it. */
-async function discover(client: Client): Promise<unknown | 'unsupported'> {
-  const { z } = await import('zod');
+/** The installed bin as a 2026-07-28 client sees it: server/discover, then a stateless tools/list. */
+async function discoverModern(cwd: string) {
+  const client = new ModernClient({ name: 'package-test-modern', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  const env = { ...getDefaultEnvironment(), XDG_STATE_HOME: tempDir('crdb-pack-state-') };
+  await client.connect(new ModernStdioClientTransport({ command: 'npx', args: ['--no-install', 'crdb-encryption-mcp', '--sandbox'], cwd, env, stderr: 'ignore' }));
   try {
-    return await client.request({ method: 'server/discover', params: {} } as never, z.object({}).passthrough());
-  } catch (error) {
-    if ((error as { code?: number }).code === -32601) return 'unsupported';
-    throw error;
+    const discovered = await client.discover();
+    const { tools } = await client.listTools();
+    return { discovered, protocolVersion: client.getNegotiatedProtocolVersion(), tools: tools.map((tool) => tool.name) };
+  } finally {
+    await client.close();
   }
 }
 
@@ -114,12 +119,14 @@ describe('npm pack -> npm install <tgz> -> npx crdb-encryption-mcp', { timeout: 
     expect(files.filter((file) => /^(src|test|tools|schemas)\/|\.ts$|^server\.json$|^manifest\.json$/.test(file) && !file.endsWith('.d.ts'))).toEqual([]);
   });
 
-  it('npx crdb-encryption-mcp --sandbox answers initialize (and server/discover when built with it); a call that loads the AWS SDK leaves stderr clean', async () => {
+  it('npx crdb-encryption-mcp --sandbox answers server/discover (2026-07-28 client) and initialize (1.x client); a call that loads the AWS SDK leaves stderr clean', async () => {
+    const modern = await discoverModern(app);
+    expect(modern.protocolVersion).toBe('2026-07-28');
+    expect(modern.discovered).toMatchObject({ supportedVersions: expect.arrayContaining(['2026-07-28']), _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'crdb-encryption-mcp', version: pkg.version } } });
+    expect(modern.tools).toContain('revoke_cmek');
     const { client, stderr } = await connect('npx', ['--no-install', 'crdb-encryption-mcp', '--sandbox'], app);
     try {
       expect(client.getServerVersion()).toMatchObject({ name: 'crdb-encryption-mcp', version: pkg.version });
-      const discovered = await discover(client);
-      if (discovered !== 'unsupported') expect(discovered).toMatchObject({ serverInfo: { name: 'crdb-encryption-mcp' } });
       const { tools } = await client.listTools();
       expect(tools.map((tool) => tool.name)).toContain('audit_encryption_posture');
       const result = await client.callTool({ name: 'audit_encryption_posture', arguments: { clusters: ['prod-east'], include_sql_targets: false, format: 'json' } });

@@ -21,6 +21,9 @@ describe('guided prompts (no cloud account)', () => {
     expect(text.match(/\*\*Checkpoint\*\*/g)).toHaveLength(2);
     expect(text).toContain('advanced security add-on');
     expect(text).toMatch(/must cover every cluster region/);
+    expect(text).toMatch(/cross-tenant service account created in your project/);
+    expect(text).toMatch(/key ring in the cluster region or `global`/);
+    expect(text).not.toMatch(/location equals the cluster region/);
     expect(embedded).toEqual([`${CMEK}/references/gcp.md`]);
   });
 

@@ -197,7 +197,7 @@ const MATRIX: Row[] = [
     tool: 'rotate_cmek',
     args: ROTATE_EAST,
     inject: (s) => s.aws.faults.inject({ kind: 'server_error', count: 1, match: { operation: 'RotateKeyOnDemand' } }),
-    expect: { isError: true, text: /may have started anyway[\s\S]*list-key-rotations/ },
+    expect: { isError: true, text: /may have started anyway[\s\S]*get-key-rotation-status/ },
     cloud: { PUT: 0, applied: 0, cluster: PROD },
     kms: { at: 'aws', operation: 'RotateKeyOnDemand', sent: 1, applied: 0 },
     audit: 'failed',

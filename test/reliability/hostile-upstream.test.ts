@@ -1,6 +1,7 @@
 /**
  * Upstream strings are data, not instructions: hostile cluster names, labels, organization names
- * and CMEK user_messages from the Cloud API emulator, KMS error text and certificate subjects
+ * and CMEK user_messages from the Cloud API emulator, error text from each KMS emulator (AWS over
+ * HTTP, GCP over gRPC, Azure over HTTPS) and from the SQL stand-in, and certificate subjects
  * reach the text the model reads (and the report files) as one quoted-safe line each: no
  * newline of theirs, no heading, no bidi control, no raw HTML, and capped in length.
  */
@@ -9,7 +10,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KmsError } from '../../src/kms/provider.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { CLUSTER_IDS } from '../../src/sandbox/seed.js';
+import { AZURE_KEYS, AZURE_TENANT, CLUSTER_IDS, GCP_CMEK_SERVICE_ACCOUNT, GCP_KEYS, azureKeyId, gcpKeyName } from '../../src/sandbox/seed.js';
 import { MAX_ERROR, MAX_MESSAGE, MAX_NAME, escapeMarkdown, untrusted } from '../../src/safety/untrusted.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
 import { startCmekServer } from '../tools/cmek-helpers.js';
@@ -116,4 +117,75 @@ describe('hostile strings from the Cloud API emulator', () => {
     expect(JSON.stringify(listed.structured).length).toBeLessThan(40_000);
     expect(listed.text).toContain(`${'A'.repeat(MAX_NAME - 1)}…`);
   });
+});
+
+/** CMEK as the Cloud API reports it once enabled, with one key of the cluster's own provider per region. */
+function enabledWith(regions: Array<{ region: string; spec: { type: 'GCP_CLOUD_KMS' | 'AZURE_KEY_VAULT'; uri: string; auth_principal: string } }>) {
+  const at = '2026-06-01T09:00:00Z';
+  return {
+    status: 'ENABLED' as const,
+    region_infos: regions.map(({ region, spec }) => ({ region, status: 'ENABLED' as const, key_infos: [{ spec, status: 'ENABLED' as const, created_at: at, updated_at: at }] })),
+  };
+}
+
+describe('hostile strings from the KMS emulators and the SQL stand-in', () => {
+  let sandbox: Sandbox;
+  let server: TestServer;
+  beforeAll(async () => {
+    sandbox = await startSandbox({ cmekTransitionMs: 20, rateLimitPerSecond: 1000 });
+    server = await startCmekServer(sandbox, { cloud: { rateLimitPerSecond: 1000 } });
+    // The seed has CMEK on AWS clusters only: put the GCP and Azure clusters on their own keys.
+    const gcp = (key: (typeof GCP_KEYS)[keyof typeof GCP_KEYS]) => ({ type: 'GCP_CLOUD_KMS' as const, uri: gcpKeyName(key), auth_principal: GCP_CMEK_SERVICE_ACCOUNT });
+    sandbox.cloud.edit((world) => {
+      world.cmek.set(CLUSTER_IDS['analytics-gcp'], enabledWith([{ region: 'us-central1', spec: gcp(GCP_KEYS.usCentral1) }, { region: 'europe-west1', spec: gcp(GCP_KEYS.europeWest1) }]));
+      world.cmek.set(CLUSTER_IDS['payments-azure'], enabledWith([{ region: 'eastus', spec: { type: 'AZURE_KEY_VAULT', uri: azureKeyId(AZURE_KEYS.vault.name, AZURE_KEYS.payments.name, AZURE_KEYS.payments.version), auth_principal: AZURE_TENANT } }]));
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await sandbox?.stop();
+  });
+
+  /** Each provider's key read, failing with the hostile text as the service's own error message (status chosen so its SDK does not retry). */
+  const KMS_READS = [
+    { cluster: 'prod-east', fault: (message: string) => sandbox.aws.faults.inject({ kind: 'server_error', status: 400, count: 50, match: { operation: 'DescribeKey' }, message }) },
+    { cluster: 'analytics-gcp', fault: (message: string) => sandbox.gcp.faults.inject({ kind: 'server_error', status: 500, count: 50, match: { operation: 'GetCryptoKey' }, message }) },
+    { cluster: 'payments-azure', fault: (message: string) => sandbox.azure.faults.inject({ kind: 'server_error', status: 400, count: 50, match: { operation: 'GetKey' }, message }) },
+  ];
+
+  it.each(KMS_READS)('KMS error text for $cluster reaches status and audit as one safe line', async ({ cluster, fault }) => {
+    await fc.assert(
+      fc.asyncProperty(hostile, async (message) => {
+        for (const emulator of [sandbox.aws, sandbox.gcp, sandbox.azure]) emulator.faults.reset();
+        fault(message);
+        const status = await callTool(server.client, 'get_cmek_status', { cluster });
+        assertSafe(status.text, `get_cmek_status ${cluster}`);
+        assertSafe(JSON.stringify(status.structured ?? {}), `get_cmek_status ${cluster} structured`);
+        const audit = await callTool(server.client, 'audit_encryption_posture', { clusters: [cluster], include_kms: true, include_sql_targets: false });
+        assertSafe(audit.text, `audit ${cluster}`);
+        assertSafe(JSON.stringify(audit.structured ?? {}), `audit ${cluster} structured`);
+        // The fault really reached the tool: the audit could not verify a key.
+        expect(audit.structured!.summary.kms_keys_unverified).toBeGreaterThan(0);
+      }),
+      { numRuns: 6 },
+    );
+    for (const emulator of [sandbox.aws, sandbox.gcp, sandbox.azure]) emulator.faults.reset();
+  }, 120_000);
+
+  it('SQL error text from the self-hosted stand-in reaches verify_encryption_sql and check_certificate_expiry as one safe line', async () => {
+    await fc.assert(
+      fc.asyncProperty(hostile, async (message) => {
+        sandbox.sql.faults.reset();
+        sandbox.sql.faults.inject({ match: /crdb_internal|version\s*\(/i, count: 50, sqlstate: 'XX000', message });
+        for (const tool of ['verify_encryption_sql', 'check_certificate_expiry']) {
+          const result = await callTool(server.client, tool, { connection: 'selfhosted' });
+          expect(result.isError, tool).toBe(true);
+          assertSafe(result.text, tool);
+          assertSafe(JSON.stringify(result.structured ?? {}), `${tool} structured`);
+        }
+      }),
+      { numRuns: 6 },
+    );
+    sandbox.sql.faults.reset();
+  }, 120_000);
 });

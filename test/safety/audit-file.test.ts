@@ -45,7 +45,7 @@ describe('file audit log', () => {
   it('on the sandbox marks every entry sandbox: true (covered by the seal), elsewhere never', async () => {
     const dir = tempDir();
     for (const sandbox of [true, false]) {
-      const config = buildConfig({ sandbox, auditLog: join(dir, `${sandbox}.jsonl`) });
+      const config = buildConfig({ sandbox, auditLog: join(dir, `${sandbox}.jsonl`), auditKeyFile: join(stateDir, 'audit.key') });
       const log = await openAuditLog(config, createRedactor());
       await log.append(event(1));
       await log.append(event(2, { outcome: 'succeeded' }));

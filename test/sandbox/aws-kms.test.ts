@@ -13,6 +13,7 @@ import {
   ListKeyRotationsCommand,
   ListKeysCommand,
   PutKeyPolicyCommand,
+  ReplicateKeyCommand,
   RotateKeyOnDemandCommand,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
@@ -22,6 +23,8 @@ import { startAwsKmsEmulator, type AwsKmsEmulator } from '../../src/sandbox/aws-
 import { AWS_ACCOUNT, AWS_CMEK_ROLE, AWS_KEYS, awsKeyArn } from '../../src/sandbox/seed.js';
 
 const NOW = Date.parse('2026-11-20T12:00:00Z');
+/** The emulator's clock; tests move it to let an on-demand rotation finish. */
+let now = NOW;
 const DAY = 86_400_000;
 let kms: AwsKmsEmulator;
 const clients: KMSClient[] = [];
@@ -45,7 +48,7 @@ async function awsError(promise: Promise<unknown>): Promise<{ name: string; mess
 const policyText = (policy: object) => JSON.stringify(policy);
 
 beforeAll(async () => {
-  kms = await startAwsKmsEmulator({ now: () => NOW });
+  kms = await startAwsKmsEmulator({ now: () => now });
 });
 
 afterAll(async () => {
@@ -220,21 +223,62 @@ describe('AWS KMS emulator: key states, rotation, deletion', () => {
     expect(disabled).toMatchObject({ name: 'DisabledException', message: `${awsKeyArn(AWS_KEYS.reportsDisabled)} is disabled.` });
   });
 
-  it('rotates on demand at most 10 times, symmetric keys only', async () => {
+  it('rotates on demand asynchronously, at most 25 times, symmetric primary keys only', async () => {
     const east = client();
     const { KeyMetadata } = await east.send(new CreateKeyCommand({}));
     const keyId = KeyMetadata!.KeyId!;
-    for (let i = 0; i < 10; i++) expect((await east.send(new RotateKeyOnDemandCommand({ KeyId: keyId }))).KeyId).toBe(keyId);
-    const limit = await awsError(east.send(new RotateKeyOnDemandCommand({ KeyId: keyId })));
-    expect(limit.name).toBe('LimitExceededException');
-    expect(limit.message).toContain('on-demand rotations limit has been reached');
-    const rotations = await east.send(new ListKeyRotationsCommand({ KeyId: keyId, Limit: 4 }));
-    expect(rotations).toMatchObject({ Truncated: true });
-    expect(rotations.Rotations?.[0]).toMatchObject({ KeyId: keyId, RotationType: 'ON_DEMAND', RotationDate: new Date(NOW) });
-    expect((await east.send(new GetKeyRotationStatusCommand({ KeyId: keyId }))).OnDemandRotationStartDate).toEqual(new Date(NOW));
+    const finish = () => (now += kms.onDemandRotationMs);
+    try {
+      expect((await east.send(new RotateKeyOnDemandCommand({ KeyId: keyId }))).KeyId).toBe(keyId);
+      // In progress: the start date shows, nothing is listed as completed, a second start conflicts.
+      expect((await east.send(new GetKeyRotationStatusCommand({ KeyId: keyId }))).OnDemandRotationStartDate).toEqual(new Date(now));
+      expect((await east.send(new ListKeyRotationsCommand({ KeyId: keyId }))).Rotations).toEqual([]);
+      expect((await awsError(east.send(new RotateKeyOnDemandCommand({ KeyId: keyId })))).name).toBe('ConflictException');
+      finish();
+      expect((await east.send(new GetKeyRotationStatusCommand({ KeyId: keyId }))).OnDemandRotationStartDate).toBeUndefined();
+      for (let i = 1; i < 25; i++) {
+        await east.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+        finish();
+      }
+      const limit = await awsError(east.send(new RotateKeyOnDemandCommand({ KeyId: keyId })));
+      expect(limit.name).toBe('LimitExceededException');
+      expect(limit.message).toContain('on-demand rotations limit has been reached');
+      const rotations = await east.send(new ListKeyRotationsCommand({ KeyId: keyId, Limit: 4 }));
+      expect(rotations).toMatchObject({ Truncated: true });
+      expect(rotations.Rotations?.[0]).toMatchObject({ KeyId: keyId, RotationType: 'ON_DEMAND', RotationDate: new Date(NOW + kms.onDemandRotationMs) });
+      expect((await east.send(new ListKeyRotationsCommand({ KeyId: keyId, Limit: 100 }))).Rotations).toHaveLength(25);
+    } finally {
+      now = NOW;
+    }
     const rsa = await east.send(new CreateKeyCommand({ KeySpec: 'RSA_3072', KeyUsage: 'ENCRYPT_DECRYPT' }));
     expect((await awsError(east.send(new RotateKeyOnDemandCommand({ KeyId: rsa.KeyMetadata!.KeyId! })))).name).toBe('UnsupportedOperationException');
     expect((await awsError(east.send(new RotateKeyOnDemandCommand({ KeyId: AWS_KEYS.prodEastUsEast1.alias })))).name).toBe('NotFoundException');
+  });
+
+  it('replicates a multi-Region key; the replica shares rotation state and refuses to be rotated itself', async () => {
+    const east = client();
+    const west = client('eu-west-1');
+    const { KeyMetadata } = await east.send(new CreateKeyCommand({ MultiRegion: true }));
+    const primary = KeyMetadata!.Arn!;
+    expect((await awsError(east.send(new ReplicateKeyCommand({ KeyId: primary, ReplicaRegion: 'us-east-1' })))).name).toBe('UnsupportedOperationException');
+    const { ReplicaKeyMetadata } = await east.send(new ReplicateKeyCommand({ KeyId: primary, ReplicaRegion: 'eu-west-1' }));
+    const replica = ReplicaKeyMetadata!.Arn!;
+    expect((await awsError(east.send(new ReplicateKeyCommand({ KeyId: primary, ReplicaRegion: 'eu-west-1' })))).name).toBe('AlreadyExistsException');
+    expect((await east.send(new DescribeKeyCommand({ KeyId: primary }))).KeyMetadata!.MultiRegionConfiguration).toMatchObject({
+      MultiRegionKeyType: 'PRIMARY',
+      ReplicaKeys: [{ Arn: replica, Region: 'eu-west-1' }],
+    });
+    const refused = await awsError(west.send(new RotateKeyOnDemandCommand({ KeyId: replica })));
+    expect(refused).toMatchObject({ name: 'UnsupportedOperationException', message: expect.stringContaining(`call the operation on ${primary}`) });
+    await east.send(new RotateKeyOnDemandCommand({ KeyId: primary }));
+    expect((await west.send(new GetKeyRotationStatusCommand({ KeyId: replica }))).OnDemandRotationStartDate).toEqual(new Date(now));
+    try {
+      now += kms.onDemandRotationMs;
+      expect((await west.send(new GetKeyRotationStatusCommand({ KeyId: replica }))).OnDemandRotationStartDate).toBeUndefined();
+      expect((await west.send(new ListKeyRotationsCommand({ KeyId: replica }))).Rotations).toHaveLength(1);
+    } finally {
+      now = NOW;
+    }
   });
 
   it('schedules deletion within 7-30 days and cancels it to Disabled', async () => {

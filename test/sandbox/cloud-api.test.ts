@@ -249,12 +249,17 @@ describe('PATCH /cmek (revoke) and PATCH /clusters/{id}', () => {
   });
 
   it('adds a new region with its key, and refuses a CMEK spec for an existing region', async () => {
-    const existing = await api('PATCH', `/api/v1/clusters/${PROD}`, { dedicated: { region_nodes: { 'eu-west-1': 3 }, cmek_region_specs: [{ region: 'us-east-1', key_spec: aws(AWS_KEYS.prodEastNext) }] } });
+    const nodes = { 'us-east-1': 3, 'us-west-2': 3, 'eu-west-1': 3 };
+    const existing = await api('PATCH', `/api/v1/clusters/${PROD}`, { dedicated: { region_nodes: nodes, cmek_region_specs: [{ region: 'us-east-1', key_spec: aws(AWS_KEYS.prodEastNext) }] } });
     expect(existing.body.message).toMatch(/only newly added regions; us-east-1 already exists/);
-    const uncovered = await api('PATCH', `/api/v1/clusters/${PROD}`, { dedicated: { region_nodes: { 'eu-west-1': 3 } } });
+    const uncovered = await api('PATCH', `/api/v1/clusters/${PROD}`, { dedicated: { region_nodes: nodes } });
     expect(uncovered.body.message).toMatch(/must include a key for each new region; missing: eu-west-1/);
     const euKey = { region: 'eu-west-1', key_spec: { type: 'AWS_KMS', uri: `arn:aws:kms:eu-west-1:${AWS_ACCOUNT}:key/new`, auth_principal: AWS_CMEK_ROLE } };
-    const added = await api('PATCH', `/api/v1/clusters/${PROD}`, { dedicated: { region_nodes: { 'eu-west-1': 3 }, cmek_region_specs: [euKey] } });
+    const specsOnly = await api('PATCH', `/api/v1/clusters/${PROD}`, { dedicated: { cmek_region_specs: [euKey] } });
+    expect(specsOnly.body.message).toMatch(/names eu-west-1, which is not being added in dedicated.region_nodes/);
+    const dropping = await api('PATCH', `/api/v1/clusters/${PROD}`, { dedicated: { region_nodes: { 'eu-west-1': 3 }, cmek_region_specs: [euKey] } });
+    expect(dropping.body.message).toMatch(/leaves out us-east-1, us-west-2, which would remove them/);
+    const added = await api('PATCH', `/api/v1/clusters/${PROD}`, { dedicated: { region_nodes: nodes, cmek_region_specs: [euKey] } });
     expect(added.status).toBe(200);
     expect(added.body.regions.map((region: { name: string }) => region.name)).toContain('eu-west-1');
     const info = await settled(PROD);
@@ -263,6 +268,36 @@ describe('PATCH /cmek (revoke) and PATCH /clusters/{id}', () => {
       ['us-east-1', 'ENABLED'],
       ['us-west-2', 'ENABLED'],
     ]);
+  });
+});
+
+describe('client CA certificate', () => {
+  const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUSANDBOX\n-----END CERTIFICATE-----\n';
+  const path = `/api/v1/clusters/${PROD}/client-ca-cert`;
+
+  it('sets, reads, updates and deletes it; DELETE takes no body and refuses one', async () => {
+    expect((await api('GET', path)).body).toEqual({ status: 'NOT_SET' });
+    expect((await api('PATCH', path, { x509_pem_cert: PEM })).body.message).toMatch(/set one with POST/);
+    expect((await api('POST', path, { x509_pem_cert: 'not a pem' })).body.message).toMatch(/PEM-encoded certificate/);
+    expect((await api('POST', path, { x509_pem_cert: PEM })).body).toEqual({ status: 'IS_SET', x509_pem_cert: PEM });
+    expect((await api('POST', path, { x509_pem_cert: PEM })).status).toBe(409);
+    expect((await api('PATCH', path, { x509_pem_cert: PEM })).body.status).toBe('IS_SET');
+
+    // The common mistake: DELETE with the certificate in the body. A strict server refuses it and keeps the CA.
+    const withBody = await api('DELETE', path, { x509_pem_cert: PEM });
+    expect(withBody.status).toBe(400);
+    expect(withBody.body.message).toBe('DELETE /client-ca-cert takes no request body');
+    expect((await api('GET', path)).body.status).toBe('IS_SET');
+
+    const deleted = await api('DELETE', path);
+    expect(deleted).toMatchObject({ status: 200, body: { status: 'NOT_SET' } });
+    expect((await api('GET', path)).body).toEqual({ status: 'NOT_SET' });
+    expect((await api('DELETE', path)).status).toBe(400);
+  });
+
+  it('needs a cluster admin or operator role, like /cmek', async () => {
+    const denied = await api('GET', path, undefined, { authorization: `Bearer ${SANDBOX_VIEWER_API_KEY}` });
+    expect(denied.status).toBe(403);
   });
 });
 

@@ -71,7 +71,7 @@ describe('enable_cmek', () => {
       { cluster: 'analytics-gcp', region_specs: [{ region: 'us-central1', key_spec: { uri: `${gcpKeyName(GCP_KEYS.usCentral1)}/cryptoKeyVersions/1`, auth_principal: GCP_CMEK_SERVICE_ACCOUNT } }, gcpSpecs()[1]!] },
       /WITHOUT \/cryptoKeyVersions/,
     ],
-    ['a principal of the wrong shape', { cluster: 'analytics-gcp', keys: { 'us-central1': gcpKeyName(GCP_KEYS.usCentral1), 'europe-west1': gcpKeyName(GCP_KEYS.europeWest1) }, auth_principal: AWS_CMEK_ROLE }, /service account email/],
+    ['a principal of the wrong shape', { cluster: 'analytics-gcp', keys: { 'us-central1': gcpKeyName(GCP_KEYS.usCentral1), 'europe-west1': gcpKeyName(GCP_KEYS.europeWest1) }, auth_principal: AWS_CMEK_ROLE }, /not the email of the cross-tenant service account in your project/],
     ['CMEK already enabled', { cluster: 'prod-east', keys: { 'us-east-1': awsKeyArn(AWS_KEYS.prodEastNext), 'us-west-2': awsKeyArn(AWS_KEYS.prodEastNextWest) }, auth_principal: AWS_CMEK_ROLE }, /already set up.*rotate_cmek/s],
   ])('refuses %s before any POST', async (_name, args, message) => {
     const result = await callTool(server.client, 'enable_cmek', args);

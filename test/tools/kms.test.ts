@@ -98,6 +98,7 @@ describe('delete_kms_key', () => {
     expect(result.isError).toBe(true);
     expect(result.text).toMatch(/in use/);
     expect(result.text).toMatch(/prod-east .* region us-east-1: current key/);
+    expect(result.structured!.next_actions).toEqual([{ tool: 'get_cmek_status', arguments: { cluster: 'prod-east' }, why: expect.stringMatching(/must stay enabled/) }]);
     expect(deletions()).toBe(0);
     await server.close();
   });
@@ -108,6 +109,11 @@ describe('delete_kms_key', () => {
     expect(result.isError).toBe(true);
     expect(result.text).toMatch(/past key, still needed/);
     expect(result.text).toMatch(/ALREADY scheduled for deletion/);
+    expect(result.structured!.next_actions[0]).toMatchObject({
+      tool: 'get_cmek_status',
+      arguments: { cluster: 'prod-east' },
+      needs: { manual_step: expect.stringMatching(/^cancel the key's scheduled deletion now: aws kms cancel-key-deletion/) },
+    });
     expect(deletions()).toBe(0);
     await server.close();
   });

@@ -55,11 +55,12 @@ async function serve(config: Partial<Config>) {
   return server;
 }
 
-/** The audit log's entries (tool and outcome). */
+/** The audit log's entries (tool and outcome), after its header line. */
 function audited(config: Config): Array<{ tool: string; outcome: string; detail?: string }> {
   return readFileSync(config.auditLog, 'utf8')
     .split('\n')
     .filter(Boolean)
+    .slice(1)
     .map((line) => JSON.parse(line));
 }
 

@@ -63,6 +63,8 @@ export interface KmsProviderProfile<Parsed extends { type: KmsKeyType } = { type
   keyAccount(parsed: Parsed): string;
   /** The account, project or tenant a principal belongs to; undefined when its shape does not say. */
   principalAccount(principal: string): string | undefined;
+  /** What keyAccount and principalAccount name, for sentences (e.g. "AWS account", "GCP project"). */
+  readonly accountNames: { key: string; principal: string };
 
   /** The shape CMEK's auth_principal takes for this provider. */
   readonly principal: { pattern: RegExp; expected: string };

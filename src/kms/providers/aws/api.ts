@@ -4,7 +4,7 @@
  * id kept. Non-idempotent calls (CreateKey, RotateKeyOnDemand) go through a client that never retries.
  */
 import type { KMSClient, KeyMetadata } from '@aws-sdk/client-kms';
-import { KmsError, type KmsErrorKind } from '../../provider.js';
+import { KmsError, providerSaid, type KmsErrorKind } from '../../provider.js';
 
 type Sdk = typeof import('@aws-sdk/client-kms');
 
@@ -27,7 +27,8 @@ const KIND_BY_NAME: Record<string, KmsErrorKind> = {
   KMSInvalidStateException: 'conflict',
   DisabledException: 'conflict',
   AlreadyExistsException: 'conflict',
-  LimitExceededException: 'conflict',
+  LimitExceededException: 'limit_reached',
+  ConflictException: 'conflict',
   ValidationException: 'invalid',
   InvalidArnException: 'invalid',
   InvalidAliasNameException: 'invalid',
@@ -46,6 +47,7 @@ const ADVICE: Record<KmsErrorKind, (operation: string, region: string) => string
     `The AWS identity this server runs as needs kms:${op} on the key (key policy or IAM policy); if the credentials themselves were rejected, refresh them (aws sso login, AWS_PROFILE).`,
   throttled: () => 'AWS KMS is throttling requests; wait a few seconds and retry.',
   conflict: () => "The key's current state does not allow this; describe the key and resolve its state first.",
+  limit_reached: () => 'An AWS KMS quota is used up for this key or account (see Service Quotas and the KMS quotas page).',
   invalid: () => 'Correct the request as the message says and retry.',
   unavailable: (_op, region) => `AWS KMS in ${region} did not answer; retry shortly, and check network access to the KMS endpoint.`,
   unknown: () => 'Retry once; if it fails again, check the AWS Health Dashboard and the key in the AWS console.',
@@ -64,7 +66,7 @@ export function toKmsError(error: unknown, operation: string, target: string, re
   }
   const requestId = e.$metadata?.requestId;
   const evidence = [name, requestId ? `request id ${requestId}` : undefined].filter(Boolean).join(', ');
-  const message = `AWS KMS ${operation} on ${target} failed: ${e.message ?? String(error)} (${evidence}). ${ADVICE[kind](operation, region)}`;
+  const message = `AWS KMS ${operation} on ${target} failed: ${providerSaid(e.message ?? String(error))} (${evidence}). ${ADVICE[kind](operation, region)}`;
   return new KmsError(kind, message, e.code && !e.$metadata ? e.code : name, requestId);
 }
 
@@ -149,6 +151,19 @@ export class AwsKmsApi {
 
   async rotateKeyOnDemand(region: string, keyArn: string, signal?: AbortSignal): Promise<void> {
     await this.run(region, 'RotateKeyOnDemand', keyArn, (c) => c.send(new this.sdk.RotateKeyOnDemandCommand({ KeyId: keyArn }), { abortSignal: signal }), false);
+  }
+
+  /** On-demand rotations already completed (ListKeyRotations lists completed rotations only), following pagination. */
+  async countOnDemandRotations(region: string, keyArn: string, signal?: AbortSignal): Promise<number> {
+    let count = 0;
+    let marker: string | undefined;
+    do {
+      const input = { KeyId: keyArn, Limit: 1000, ...(marker ? { Marker: marker } : {}) };
+      const out = await this.run(region, 'ListKeyRotations', keyArn, (c) => c.send(new this.sdk.ListKeyRotationsCommand(input), { abortSignal: signal }));
+      count += (out.Rotations ?? []).filter((rotation) => rotation.RotationType === 'ON_DEMAND').length;
+      marker = out.Truncated ? out.NextMarker : undefined;
+    } while (marker);
+    return count;
   }
 
   async disableKey(region: string, keyArn: string, signal?: AbortSignal): Promise<void> {

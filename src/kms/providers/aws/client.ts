@@ -5,6 +5,7 @@
 import { AwsKmsApi, iso } from './api.js';
 import { CMEK_ACTIONS, evaluateCmekGrant, parseKeyPolicy } from './policy.js';
 import { provisionAwsKey } from './provision.js';
+import { rotateOnDemand } from './rotation.js';
 import { parseAwsKeyArn, type AwsKeyUri } from './key-uri.js';
 import { awsProfile } from './profile.js';
 import { KmsError, type AccessCheck, type KeyDescription, type KmsProvider } from '../../provider.js';
@@ -18,6 +19,10 @@ export interface AwsKmsOptions {
   maxAttempts?: number;
   /** Per-request timeout in milliseconds (default 15 000). */
   requestTimeoutMs?: number;
+  /** Between GetKeyRotationStatus polls while an on-demand rotation runs (default 2 000). */
+  rotationPollMs?: number;
+  /** How long to wait for an on-demand rotation's new material (default 10 minutes). */
+  rotationWaitMs?: number;
 }
 
 const DELETION_WINDOW = awsProfile.deletion.window;
@@ -39,7 +44,6 @@ export async function createAwsKmsProvider(options: AwsKmsOptions = {}): Promise
       rotation = {
         automatic: Boolean(status.KeyRotationEnabled),
         ...(status.RotationPeriodInDays ? { periodDays: status.RotationPeriodInDays } : {}),
-        ...(status.OnDemandRotationStartDate ? { lastRotatedAt: iso(status.OnDemandRotationStartDate) } : {}),
         ...(status.NextRotationDate ? { nextRotationAt: iso(status.NextRotationDate) } : {}),
       };
     } catch (error) {
@@ -94,32 +98,7 @@ export async function createAwsKmsProvider(options: AwsKmsOptions = {}): Promise
 
     provisionKey: (request, signal) => provisionAwsKey(api, request, signal),
 
-    async rotateKey(uri, signal) {
-      const key = parseAwsKeyArn(uri);
-      const arn = await keyArnOf(key, signal);
-      try {
-        await api.rotateKeyOnDemand(key.region, arn, signal);
-      } catch (error) {
-        if (error instanceof KmsError && error.providerCode === 'LimitExceededException') {
-          throw new KmsError(
-            'conflict',
-            `Key ${arn} has used all 10 on-demand rotations AWS KMS allows per key, so it cannot be rotated again. Rotate to a new key instead: provision a new key, grant it to the CMEK role, then rotate CMEK to the new key's ARN. (${error.message})`,
-            error.providerCode,
-            error.requestId,
-          );
-        }
-        if (error instanceof KmsError && error.kind === 'unavailable') {
-          error.message += ` The rotation may have started anyway: check "aws kms list-key-rotations --key-id ${arn} --region ${key.region}" before retrying (each retry uses one of the 10 on-demand rotations).`;
-        }
-        throw error;
-      }
-      return {
-        uri,
-        detail:
-          `AWS KMS started an on-demand rotation of ${arn}: new key material under the same ARN; earlier material stays available to decrypt old data. ` +
-          `CockroachDB does not pick it up by itself: PUT /cmek with the same URI for region ${key.region} (rotate_cmek does).`,
-      };
-    },
+    rotateKey: (uri, signal) => rotateOnDemand(api, parseAwsKeyArn(uri), { ...(options.rotationPollMs !== undefined ? { pollMs: options.rotationPollMs } : {}), ...(options.rotationWaitMs !== undefined ? { waitMs: options.rotationWaitMs } : {}) }, signal),
 
     async disableKey(uri, signal) {
       const key = parseAwsKeyArn(uri);

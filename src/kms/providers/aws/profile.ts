@@ -47,6 +47,7 @@ export const awsProfile: KmsProviderProfile<AwsKeyUri, AwsKmsOptions> = {
   confirmationName: (parsed) => parsed.keyId ?? parsed.alias!,
   keyAccount: (parsed) => parsed.account,
   principalAccount: (principal) => ROLE_ARN.exec(principal)?.[1],
+  accountNames: { key: 'AWS account', principal: 'AWS account' },
 
   principal: {
     pattern: ROLE_ARN,

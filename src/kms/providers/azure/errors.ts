@@ -3,7 +3,7 @@
  * KmsError with a next step, keeping Key Vault's error code and the x-ms-request-id.
  */
 import { OperatorError } from '../../../errors.js';
-import { KmsError, type KmsErrorKind } from '../../provider.js';
+import { KmsError, providerSaid, type KmsErrorKind } from '../../provider.js';
 
 interface RestErrorLike {
   name?: string;
@@ -44,6 +44,7 @@ const NEXT: Record<KmsErrorKind, string> = {
     'check the vault name and key name (az keyvault key list --vault-name <vault>); a recently deleted key can be recovered with az keyvault key recover.',
   conflict: 'read the key\'s current state (describe it) and resolve the conflict before retrying.',
   invalid: 'correct the request as the message says.',
+  limit_reached: 'a Key Vault limit for this resource is reached; see the message for which one.',
   throttled: 'Key Vault is throttling this vault; wait a minute and retry.',
   unavailable: 'retry shortly; if it persists, check https://status.azure.com and network access to the vault (firewall, private endpoint).',
   unknown: 'retry; if it persists, look up the request id in the vault\'s diagnostic logs.',
@@ -64,5 +65,5 @@ export function toKmsError(error: unknown, context: string, signal?: AbortSignal
   let message = (rest.name === 'AbortError' ? 'the request timed out' : rest.message) ?? String(error);
   if (status === undefined && rest.code === 'ENOTFOUND') message = `the vault host does not resolve (${message}); the vault may not exist, or DNS/private endpoint setup hides it`;
   const suffix = [status ? `HTTP ${status}` : undefined, code, requestId ? `request id ${requestId}` : undefined].filter(Boolean).join(', ');
-  return new KmsError(kind, `${context} failed: ${message}${suffix ? ` (${suffix})` : ''}. Next: ${NEXT[kind]}`, code, requestId);
+  return new KmsError(kind, `${context} failed: ${providerSaid(message)}${suffix ? ` (${suffix})` : ''}. Next: ${NEXT[kind]}`, code, requestId);
 }

@@ -35,6 +35,7 @@ export const azureProfile: KmsProviderProfile<AzureKeyUri, AzureKmsOptions> = {
   confirmationName: (parsed) => parsed.keyName,
   keyAccount: (parsed) => parsed.vaultHost.toLowerCase(),
   principalAccount: (principal) => (TENANT_ID.test(principal) ? principal.toLowerCase() : undefined),
+  accountNames: { key: 'Key Vault', principal: 'Microsoft Entra tenant' },
 
   principal: { pattern: TENANT_ID, expected: 'your Azure tenant id (a GUID)' },
   provisioning: {

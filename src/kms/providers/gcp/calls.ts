@@ -7,7 +7,7 @@ import type { KeyManagementServiceClient, protos } from '@google-cloud/kms';
 import type { CallOptions } from 'google-gax';
 import type { IamPolicy } from './iam.js';
 import type { GcpKeyUri } from './key-uri.js';
-import { KmsError, type KmsErrorKind } from '../../provider.js';
+import { KmsError, providerSaid, type KmsErrorKind } from '../../provider.js';
 
 /** Retry and deadline knobs (tests shrink them so faults do not slow the suite). */
 export interface GcpCallSettings {
@@ -134,6 +134,7 @@ const NEXT: Record<KmsErrorKind, string> = {
   throttled: 'Cloud KMS quota for this project is exhausted; wait a minute and retry, or raise the cloudkms.googleapis.com quota.',
   invalid: 'Fix the request as the message says and retry.',
   conflict: 'The resource is not in a state that allows this; describe the key to see its current state.',
+  limit_reached: 'A Cloud KMS limit for this resource is reached; see the message for which one.',
   unavailable: 'Cloud KMS did not answer in time; retry shortly (see https://status.cloud.google.com).',
   unknown: 'Retry; if it persists, check the credentials and network path to cloudkms.googleapis.com.',
 };
@@ -146,7 +147,7 @@ export function toKmsError(error: unknown, action: string, resource: string): Km
   const text = (grpc.details || grpc.message || String(error)).replace(/\.\s*$/, '');
   const kind = kindOf(code, text);
   const codeName = code === undefined ? undefined : STATUS_NAMES[code];
-  const message = `Cloud KMS ${action} failed for ${resource}: ${codeName ? `${codeName}: ` : ''}${text}. ${NEXT[kind]}`;
+  const message = `Cloud KMS ${action} failed for ${resource}: ${codeName ? `${codeName}: ` : ''}${providerSaid(text)}. ${NEXT[kind]}`;
   return new KmsError(kind, message, codeName, requestIdOf(grpc));
 }
 

@@ -41,10 +41,11 @@ export const gcpProfile: KmsProviderProfile<GcpKeyUri, GcpKmsOptions> = {
   confirmationName: (parsed) => parsed.cryptoKey,
   keyAccount: (parsed) => parsed.project,
   principalAccount: (principal) => SERVICE_ACCOUNT.exec(principal)?.[1],
+  accountNames: { key: 'GCP project', principal: 'GCP project' },
 
   principal: {
     pattern: SERVICE_ACCOUNT,
-    expected: 'a service account email like crdb-cmek@my-project.iam.gserviceaccount.com',
+    expected: 'the email of the cross-tenant service account in your project, like crdb-cmek@my-project.iam.gserviceaccount.com',
   },
   provisioning: {
     defaultPrincipal(_clusterName, placement) {

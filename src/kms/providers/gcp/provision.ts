@@ -19,7 +19,7 @@ function checkRequest(request: ProvisionKeyRequest): { rotationDays: number; win
   if (!SERVICE_ACCOUNT.test(request.authPrincipal)) {
     throw new KmsError(
       'invalid',
-      `auth_principal "${request.authPrincipal}" is not a service account email (name@project.iam.gserviceaccount.com). CockroachDB authenticates to GCP as a service account in your project; create one first.`,
+      `auth_principal "${request.authPrincipal}" is not a service account email (name@project.iam.gserviceaccount.com). CockroachDB authenticates to GCP as a cross-tenant service account in your project (one CockroachDB Cloud impersonates from its own tenant); create one first.`,
       'INVALID_ARGUMENT',
     );
   }
@@ -80,8 +80,8 @@ function manualSteps(request: ProvisionKeyRequest, project: string): string[] {
   const accountProject = account.split('@')[1]?.split('.')[0] ?? project;
   const crlUser = `crl-kms-user-${request.clusterId.slice(-12)}@${request.clusterAccountId || '<cluster account_id>'}.iam.gserviceaccount.com`;
   return [
-    `If the service account does not exist yet: gcloud iam service-accounts create ${account.split('@')[0]} --project=${accountProject}`,
-    `Let CockroachDB Cloud impersonate it: gcloud iam service-accounts add-iam-policy-binding ${account} --member="serviceAccount:${crlUser}" --role="roles/iam.serviceAccountTokenCreator"`,
+    `If the cross-tenant service account does not exist yet, create it in your project: gcloud iam service-accounts create ${account.split('@')[0]} --project=${accountProject} --display-name="CockroachDB CMEK (cross-tenant)"`,
+    `Let CockroachDB Cloud's own service account impersonate it across tenants: gcloud iam service-accounts add-iam-policy-binding ${account} --member="serviceAccount:${crlUser}" --role="roles/iam.serviceAccountTokenCreator"`,
   ];
 }
 
