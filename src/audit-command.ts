@@ -91,8 +91,6 @@ export async function runAuditCommand(
   const output = options.output === undefined ? undefined : resolve(options.output);
   if (output && !options.overwrite && (await exists(output))) {
     log(`--output ${output} exists; not overwriting it. Choose a new file name, or pass --overwrite to replace it.`);
-    // The sandbox is already starting (its SQL worker would keep the process alive): stop it too.
-    await sandbox?.then((running) => running.stop()).catch(() => {});
     return AUDIT_EXIT.usage;
   }
   const sandbox = startSandbox();
