@@ -3,30 +3,20 @@
  * one for the tool answer (summary, frameworks, top findings), which stays short for any fleet.
  */
 import { MAX_MESSAGE, escapeMarkdown, untrusted } from '../safety/untrusted.js';
+import { DISCLAIMER, REPORT_TITLE, clusterTable, controlsText, fixCall, frameworkTable, summaryLines, targetLine, where, type Table } from './report-content.js';
 import type { AuditReport, Finding, FrameworkSummary, Severity } from './types.js';
 
 /** First line of every report file; lets a re-run recognise (and replace) its own earlier report. */
-export const REPORT_HEADING = '# CockroachDB encryption posture audit';
-
-const DISCLAIMER = 'Automated technical evidence for an assessor, not an attestation of compliance.';
+export const REPORT_HEADING = `# ${REPORT_TITLE}`;
 
 /** Text that may carry upstream strings, as literal Markdown: one line, escaped (never a heading, link or tag). */
 function cell(text: string): string {
   return escapeMarkdown(untrusted(text, MAX_MESSAGE));
 }
 
-function where(finding: Finding): string {
-  const subject = finding.cluster ? finding.cluster.name : `${finding.target ?? '?'}${finding.node ? ` node ${finding.node}` : ''}`;
-  return `${subject}${finding.region ? ` ${finding.region}` : ''}`;
-}
-
-function severityLine(counts: Record<Severity, number>): string {
-  return `${counts.critical} critical, ${counts.high} high, ${counts.medium} medium, ${counts.low} low, ${counts.info} info`;
-}
-
 function fixText(finding: Finding): string {
-  const tool = finding.fix.tool === 'manual' || finding.fix.tool === 'none' ? '' : `\`${finding.fix.tool}\`${finding.fix.arguments ? ` ${JSON.stringify(finding.fix.arguments)}` : ''}: `;
-  return `${tool}${finding.fix.description}`;
+  const call = fixCall(finding);
+  return `${call ? `\`${call}\`: ` : ''}${finding.fix.description}`;
 }
 
 function frameworkLine(framework: FrameworkSummary): string {
@@ -47,13 +37,8 @@ export function nextStep(report: AuditReport): string {
 }
 
 function headerLines(report: AuditReport): string[] {
-  const s = report.summary;
-  return [
-    `Generated ${report.generated_at} · Scope: ${report.scope} · Frameworks: ${report.frameworks.join(', ')}`,
-    ...(report.stopped ? [`**PARTIAL: ${report.stopped.message}.** Clusters not reached are listed as not_audited.`] : []),
-    `Clusters: ${s.clusters_in_scope} in scope, ${s.clusters_audited} audited, ${s.clusters_failed} failed, ${s.clusters_not_audited} not audited. Self-hosted SQL targets: ${s.sql_targets} (${s.sql_targets_failed} failed).`,
-    `Findings: ${severityLine(s.findings)}. KMS: ${s.kms === 'skipped' ? 'skipped (include_kms false)' : `${s.kms_keys_checked} keys checked, ${s.kms_keys_unverified} could not be read`}.`,
-  ];
+  const lines = summaryLines(report);
+  return [lines.generated, ...(lines.partial ? [`**${lines.partial.emphasis}** ${lines.partial.rest}`] : []), ...lines.counts];
 }
 
 /** "cmek_not_enabled x79 (medium), ..." in the findings' order (worst first). */
@@ -85,11 +70,9 @@ export function renderCompact(report: AuditReport, top = 15, files?: { markdown:
   return lines.join('\n');
 }
 
-function frameworkTable(report: AuditReport): string[] {
-  const rows = report.framework_summary.flatMap((framework) =>
-    framework.controls.map((control) => `| ${framework.framework} | ${cell(control.control.split(' ').slice(1).join(' '))} | ${cell(control.title)} | ${control.status} | ${control.findings.critical} | ${control.findings.high} | ${control.findings.medium} | ${control.findings.low} | ${control.findings.info} |`),
-  );
-  return ['| Framework | Control | Title | Status | Critical | High | Medium | Low | Info |', '|---|---|---|---|---|---|---|---|---|', ...rows];
+function markdownTable(table: Table): string[] {
+  const row = (cells: readonly string[]) => `| ${cells.map(cell).join(' | ')} |`;
+  return [row(table.columns), `|${'---|'.repeat(table.columns.length)}`, ...table.rows.map(row)];
 }
 
 function findingBlock(finding: Finding): string[] {
@@ -97,36 +80,10 @@ function findingBlock(finding: Finding): string[] {
     `### ${finding.id} [${finding.severity}] ${cell(finding.title)}`,
     `- Where: ${cell(where(finding))}${finding.key ? ` · key ${cell(finding.key)}` : ''} · code \`${finding.code}\``,
     `- Evidence: ${cell(finding.evidence)}`,
-    `- Controls: ${finding.controls.join(', ') || '(none in the selected frameworks)'}`,
+    `- Controls: ${controlsText(finding)}`,
     `- Fix: ${cell(fixText(finding))}`,
     '',
   ];
-}
-
-function clusterTable(report: AuditReport): string[] {
-  const rows = report.clusters.map((cluster) => {
-    const keys = cluster.regions
-      .map((region) => {
-        const current = region.keys.find((key) => key.role === 'current');
-        const past = region.keys.length - (current ? 1 : 0);
-        return `${region.region}: ${region.status}${current?.age_days !== undefined ? `, key ${current.age_days} d` : ''}${past ? `, ${past} past` : ''}`;
-      })
-      .join('; ');
-    const status = cluster.status === 'audited' ? cluster.cmek_status ?? '' : `${cluster.status.toUpperCase()}${cluster.error ? `: ${cluster.error.split('. Next:')[0]}` : ''}`;
-    return `| ${cell(cluster.name)} | ${cluster.plan} | ${cluster.cloud_provider} | ${cell(status)} | ${cell(keys)} |`;
-  });
-  return ['| Cluster | Plan | Cloud | CMEK | Regions (current key age, past keys) |', '|---|---|---|---|---|', ...rows];
-}
-
-function targetLines(report: AuditReport): string[] {
-  return report.sql_targets.flatMap((target) => {
-    if (target.status !== 'audited') return [`- ${cell(target.name)}: ${target.status.toUpperCase()}${target.error ? ` (${cell(target.error)})` : ''}`];
-    const soonest = target.certificates.find((cert) => cert.expires_at !== null);
-    const plaintext = target.stores.filter((store) => store.encrypted === false).length;
-    return [
-      `- ${cell(target.name)}${target.server ? ` (${cell(target.server.slice(0, 60))})` : ''}: ${target.certificates.length} certificates${soonest ? `, soonest expiry ${soonest.expires_at} (node ${soonest.node} ${soonest.type})` : ''}; ${target.stores.length} stores, ${plaintext} without encryption at rest.`,
-    ];
-  });
 }
 
 /** The full report for the file. */
@@ -140,16 +97,16 @@ export function renderFull(report: AuditReport): string {
     '',
     '## Frameworks',
     '',
-    ...frameworkTable(report),
+    ...markdownTable(frameworkTable(report)),
     '',
     `## Findings (${report.findings.length})`,
     '',
     ...report.findings.flatMap(findingBlock),
     `## Clusters (${report.clusters.length})`,
     '',
-    ...clusterTable(report),
+    ...markdownTable(clusterTable(report)),
     '',
-    ...(report.sql_targets.length ? ['## Self-hosted SQL targets', '', ...targetLines(report), ''] : []),
+    ...(report.sql_targets.length ? ['## Self-hosted SQL targets', '', ...report.sql_targets.map((target) => `- ${cell(targetLine(target))}`), ''] : []),
     ...(report.errors.length ? ['## Could not audit', '', ...report.errors.map((error) => `- ${cell(error.subject)}: ${cell(error.message)}`), ''] : []),
     `**Next:** ${cell(nextStep(report))}`,
     '',

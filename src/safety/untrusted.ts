@@ -48,3 +48,8 @@ export function untrustedText(value: string, max = MAX_NAME): string {
 export function escapeMarkdown(value: string): string {
   return value.replace(/[\\`*_[\]#|~<>&]/g, (char) => (char === '<' ? '&lt;' : char === '>' ? '&gt;' : char === '&' ? '&amp;' : `\\${char}`));
 }
+
+/** Escapes text for an HTML element or a quoted attribute value. */
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char]!);
+}

@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { controlsFor, summarizeFrameworks } from '../../src/audit/controls.js';
 import { htmlPathFor, writeReportFiles } from '../../src/audit/report-file.js';
-import { escapeHtml, renderHtml } from '../../src/audit/render-html.js';
+import { renderHtml } from '../../src/audit/render-html.js';
 import { REPORT_HEADING, nextStep, renderCompact, renderFull } from '../../src/audit/render-markdown.js';
 import { runAudit } from '../../src/audit/run-audit.js';
 import { FRAMEWORKS, type AuditReport } from '../../src/audit/types.js';
 import type { CmekClusterInfo } from '../../src/cloud/schemas.js';
 import { createRedactor } from '../../src/safety/redact.js';
+import { escapeHtml } from '../../src/safety/untrusted.js';
 import type { SqlConnector } from '../../src/sql/connector.js';
 import { tempDir } from '../helpers/harness.js';
 import { cluster, fakeCloud, fakeKms, keyDescription } from './fakes.js';
@@ -91,9 +92,9 @@ describe('renderings', () => {
     const html = renderHtml(await sampleReport());
     expect(html).not.toMatch(/<script/i);
     expect(html).toContain(escapeHtml(evil.name));
-    expect(html).toMatch(/<svg [^>]*aria-label="Key age and certificate expiry timeline"/);
-    expect(html).toMatch(/<text [^>]*>prod us-east-1 current key<\/text><rect [^>]*fill="#f9a825"/);
-    expect(html).toMatch(/prod us-east-1 past key<\/text><rect [^>]*fill="#c62828"\/><line [^>]*class="marker"/);
+    expect(html).toMatch(/<table class="timeline" aria-label="Key age and certificate expiry timeline">/);
+    expect(html).toMatch(/<th scope="row">prod us-east-1 current key<\/th><td class="plot"><svg [^>]*>(<line [^>]*>)*<rect [^>]*fill="#f9a825"/);
+    expect(html).toMatch(/<th scope="row">prod us-east-1 past key<\/th><td class="plot"><svg [^>]*>(<line [^>]*>)*<rect [^>]*fill="#c62828"[^>]*\/><rect [^>]*class="marker"/);
     expect(html).not.toMatch(/<(link|img|iframe)\b/);
   });
 

@@ -130,9 +130,9 @@ describe('audit_encryption_posture on the sandbox', () => {
     const html = readFileSync(path.replace(/\.md$/, '.html'), 'utf8');
     const audited = readFileSync(server.config.auditLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
     expect(audited.filter((entry) => entry.tool === 'audit_encryption_posture').map((entry) => entry.outcome).slice(-2)).toEqual(['attempted', 'succeeded']);
-    expect(html).toMatch(/<svg [^>]*Key age and certificate expiry timeline/);
-    expect(html).toMatch(/selfhosted node 2 node cert<\/text><rect [^>]*fill="#c62828"/);
-    expect(html).toMatch(/prod-east us-east-1 past key<\/text><rect [^>]*fill="#c62828"/);
+    expect(html).toMatch(/<table class="timeline" aria-label="Key age and certificate expiry timeline">/);
+    expect(html).toMatch(/selfhosted node 2 node cert<\/th><td class="plot"><svg [^>]*>(<line [^>]*>)*<rect [^>]*fill="#c62828"/);
+    expect(html).toMatch(/prod-east us-east-1 past key<\/th><td class="plot"><svg [^>]*>(<line [^>]*>)*<rect [^>]*fill="#c62828"/);
     const text = JSON.parse(result.text);
     expect(text).toMatchObject({ complete: true, report_files: { markdown: path }, next: expect.stringMatching(/past_key_pending_deletion/) });
   });
