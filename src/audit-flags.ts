@@ -94,7 +94,10 @@ function frameworkOf(name: string): Framework {
 
 /** Validates the audit flags; throws an Error whose message is one line for the operator. */
 export function parseAuditFlags(values: AuditFlagValues): AuditCommandOptions {
-  const frameworks = values.framework?.flatMap((list) => list.split(',')).filter((name) => name.trim()).map(frameworkOf);
+  const frameworks = values.framework
+    ?.flatMap((list) => list.split(','))
+    .filter((name) => name.trim())
+    .map(frameworkOf);
   const labels = values.label?.map((pair) => {
     const match = /^([^=\s]+)=([^=\s]+)$/.exec(pair);
     if (!match) throw new Error(`--label: expected KEY=VALUE, got ${JSON.stringify(pair)}`);

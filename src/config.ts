@@ -32,9 +32,7 @@ export function isWildcardHost(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '[::]';
 }
 
-const sqlTargetSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,62}=postgres(ql)?:\/\/.+$/i, 'expected name=postgresql://...');
+const sqlTargetSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}=postgres(ql)?:\/\/.+$/i, 'expected name=postgresql://...');
 
 /** The whole server configuration, from flags and environment, validated once. */
 export const configSchema = z
@@ -43,10 +41,16 @@ export const configSchema = z
     host: z.string().min(1).default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65535).default(8787),
     readOnly: z.boolean().default(false),
-    toolsets: z.array(z.enum(TOOLSETS)).min(1).default([...TOOLSETS]),
+    toolsets: z
+      .array(z.enum(TOOLSETS))
+      .min(1)
+      .default([...TOOLSETS]),
     sandbox: z.boolean().default(false),
     auditLog: z.string().min(1),
-    auditDb: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
+    auditDb: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
+      .optional(),
     /** The only directory audit report files are written to (created 0700 on first use). */
     reportsDir: z.string().min(1),
     /** The audit HMAC key's file (created 0600 on first use); ignored when `auditKey` is set. */
@@ -68,9 +72,17 @@ export const configSchema = z
       baseUrl: z.url().default('https://cockroachlabs.cloud'),
       ccVersion: z.string().default('2024-09-16'),
       /** How long enable retries 400/401/403 while IAM grants propagate. */
-      iamPropagationMs: z.coerce.number().int().min(0).default(10 * 60_000),
+      iamPropagationMs: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .default(10 * 60_000),
       /** How long a CMEK operation may take before we stop waiting. */
-      operationDeadlineMs: z.coerce.number().int().min(1).default(2 * 60 * 60_000),
+      operationDeadlineMs: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .default(2 * 60 * 60_000),
       pollIntervalMs: z.coerce.number().int().min(1).default(10_000),
       /** Client-side limit; the API allows 10 requests per second per key. */
       rateLimitPerSecond: z.coerce.number().int().min(1).default(10),
@@ -262,7 +274,9 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 
   if (values.help) return subcommand === 'audit' ? 'audit-help' : 'help';
   if (values.version) return 'version';
   if (extra.length > 0 || (subcommand !== undefined && !SUBCOMMANDS.includes(subcommand))) {
-    throw new ConfigError(`unexpected argument ${JSON.stringify(subcommand !== undefined && SUBCOMMANDS.includes(subcommand) ? extra[0] : subcommand)} (see --help)`);
+    throw new ConfigError(
+      `unexpected argument ${JSON.stringify(subcommand !== undefined && SUBCOMMANDS.includes(subcommand) ? extra[0] : subcommand)} (see --help)`,
+    );
   }
   const auditFlags = auditFlagsGiven(values);
   if (subcommand !== 'audit' && auditFlags.length > 0) throw new ConfigError(`--${auditFlags[0]} is a flag of the audit command (see audit --help)`);
@@ -270,9 +284,15 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | 
     transport: values.transport,
     host: values.host,
     port: values.port,
-    allowedHosts: (values['allowed-hosts'] ?? env.MCP_ALLOWED_HOSTS)?.split(',').map((s) => s.trim()).filter(Boolean),
+    allowedHosts: (values['allowed-hosts'] ?? env.MCP_ALLOWED_HOSTS)
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     readOnly: values['read-only'] ?? envFlag(env, 'CRDB_READ_ONLY'),
-    toolsets: values.toolsets?.split(',').map((s) => s.trim()).filter(Boolean),
+    toolsets: values.toolsets
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     sandbox: values.sandbox ?? envFlag(env, 'CRDB_SANDBOX'),
     auditLog: values['audit-log'] ?? (env.CRDB_AUDIT_LOG || defaultAuditLogPath(env, values.sandbox ?? envFlag(env, 'CRDB_SANDBOX'))),
     auditDb: values['audit-db'] ?? (env.CRDB_AUDIT_DB || undefined),

@@ -89,7 +89,11 @@ function loadKmsProvider(sandbox: Promise<Sandbox<SqlServer>> | undefined): Prov
  * Builds the dependencies for a configuration, wired to the sandbox when given. The sandbox may
  * be a promise: the server then answers initialize at once and tools wait for the emulators.
  */
-export async function createDeps(config: Config, sandboxOrPromise?: Sandbox<SqlServer> | Promise<Sandbox<SqlServer>>, overrides: DepsOverrides = {}): Promise<Deps> {
+export async function createDeps(
+  config: Config,
+  sandboxOrPromise?: Sandbox<SqlServer> | Promise<Sandbox<SqlServer>>,
+  overrides: DepsOverrides = {},
+): Promise<Deps> {
   const redactor = overrides.redactor ?? createRedactor();
   const sandbox = sandboxOrPromise === undefined ? undefined : Promise.resolve(sandboxOrPromise);
   // A failed start surfaces on first use, not as an unhandled rejection.

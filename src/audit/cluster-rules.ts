@@ -47,7 +47,11 @@ export function planFindings(cluster: Cluster): RawFinding[] {
       severity: 'low',
       title: `CMEK is not available on the ${cluster.plan} plan`,
       evidence: `Plan ${cluster.plan}. Data is encrypted at rest with keys CockroachDB Cloud manages; customer-managed keys need an Advanced cluster with advanced security features.`,
-      fix: { tool: 'check_cmek_eligibility', arguments: { cluster: cluster.name }, description: 'If this cluster holds regulated data, plan a move to an Advanced cluster created with advanced security features, then enable CMEK.' },
+      fix: {
+        tool: 'check_cmek_eligibility',
+        arguments: { cluster: cluster.name },
+        description: 'If this cluster holds regulated data, plan a move to an Advanced cluster created with advanced security features, then enable CMEK.',
+      },
     }),
   ];
 }
@@ -106,7 +110,11 @@ function newWritesOnly(cluster: Cluster, info: CmekClusterInfo | null): RawFindi
     severity: 'info',
     title: 'CMEK protects data written since it was enabled',
     evidence: `CMEK is on${since ? ` (first key configured ${since})` : ''}. Enabling CMEK does not re-encrypt data written before it, and managed backups taken before it cannot be restored: do not count data older than that date as covered by the organization's keys.`,
-    fix: { tool: 'manual', description: 'If older data must be under your keys, rewrite it (e.g. re-create the tables from a backup restored into a new CMEK-enabled cluster) and record the CMEK enable date as the coverage start.' },
+    fix: {
+      tool: 'manual',
+      description:
+        'If older data must be under your keys, rewrite it (e.g. re-create the tables from a backup restored into a new CMEK-enabled cluster) and record the CMEK enable date as the coverage start.',
+    },
   });
 }
 
@@ -119,7 +127,11 @@ function stateFindings(cluster: Cluster, info: CmekClusterInfo | null): RawFindi
         severity: 'medium',
         title: 'CMEK is not enabled',
         evidence: `Advanced cluster; GET /cmek: ${info ? `status ${status}` : 'CMEK was never enabled'}. Without CMEK, the cluster's disks are encrypted with keys owned and managed by the cloud provider, not with the organization's own keys.`,
-        fix: { tool: 'check_cmek_eligibility', arguments: { cluster: cluster.name }, description: 'Check eligibility, then provision_cmek_key and enable_cmek.' },
+        fix: {
+          tool: 'check_cmek_eligibility',
+          arguments: { cluster: cluster.name },
+          description: 'Check eligibility, then provision_cmek_key and enable_cmek.',
+        },
       }),
     ];
   }
@@ -129,7 +141,8 @@ function stateFindings(cluster: Cluster, info: CmekClusterInfo | null): RawFindi
         code: 'cmek_revoked',
         severity: 'high',
         title: 'CMEK is revoked',
-        evidence: 'CMEK status REVOKED: REVOKE restarted the cluster, which cannot read its keys and stopped serving; nodes do not recover on their own and backups fail.',
+        evidence:
+          'CMEK status REVOKED: REVOKE restarted the cluster, which cannot read its keys and stopped serving; nodes do not recover on their own and backups fail.',
         fix: { tool: 'manual', description: 'If unintended, contact Cockroach Labs support (restoring access after revocation needs them).' },
       }),
     ];
@@ -145,7 +158,12 @@ function stateFindings(cluster: Cluster, info: CmekClusterInfo | null): RawFindi
         region: region.name,
         title: 'Cluster region without a CMEK key',
         evidence: `CMEK is ${status}, but GET /cmek lists no key for region ${region.name}.`,
-        fix: { tool: 'get_cmek_status', arguments: { cluster: cluster.name }, description: 'Re-check with get_cmek_status; dedicated.cmek_region_specs takes only regions being added (enable_cmek add_regions), so a region the cluster already has needs Cockroach Labs support to get its key.' },
+        fix: {
+          tool: 'get_cmek_status',
+          arguments: { cluster: cluster.name },
+          description:
+            'Re-check with get_cmek_status; dedicated.cmek_region_specs takes only regions being added (enable_cmek add_regions), so a region the cluster already has needs Cockroach Labs support to get its key.',
+        },
       }),
     );
   return missing;
@@ -191,7 +209,11 @@ export async function auditAdvancedCluster(cluster: Cluster, info: CmekClusterIn
         severity: 'info',
         title: 'Some KMS checks could not be verified',
         evidence: `This server's credentials could not check ${unverified.length} item(s), so no finding was made about them: ${unverified.slice(0, 5).join(' | ')}${unverified.length > 5 ? ` | ... ${unverified.length - 5} more` : ''}`,
-        fix: { tool: 'manual', description: "Give this server's credentials read access to the keys (AWS kms:DescribeKey, kms:GetKeyPolicy, kms:GetKeyRotationStatus; GCP cloudkms viewer; Azure keys get + rotation policy read), then re-run audit_encryption_posture for this cluster." },
+        fix: {
+          tool: 'manual',
+          description:
+            "Give this server's credentials read access to the keys (AWS kms:DescribeKey, kms:GetKeyPolicy, kms:GetKeyRotationStatus; GCP cloudkms viewer; Azure keys get + rotation policy read), then re-run audit_encryption_posture for this cluster.",
+        },
       }),
     );
   }

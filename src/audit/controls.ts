@@ -17,14 +17,26 @@ interface Control {
 }
 
 const CONTROLS: Record<string, Control> = {
-  'SOC2 CC6.1': { framework: 'SOC2', id: 'CC6.1', title: 'Logical access security over protected information assets, including encryption and protection of encryption keys' },
+  'SOC2 CC6.1': {
+    framework: 'SOC2',
+    id: 'CC6.1',
+    title: 'Logical access security over protected information assets, including encryption and protection of encryption keys',
+  },
   'SOC2 CC6.7': { framework: 'SOC2', id: 'CC6.7', title: 'Restricts and protects information in transmission (encryption in transit)' },
   'HIPAA 164.312(a)(2)(iv)': { framework: 'HIPAA', id: '164.312(a)(2)(iv)', title: 'Encryption and decryption of ePHI at rest (addressable)' },
   'HIPAA 164.312(e)(2)(ii)': { framework: 'HIPAA', id: '164.312(e)(2)(ii)', title: 'Encryption of ePHI in transmission (addressable)' },
   'PCI_DSS 3.5.1': { framework: 'PCI_DSS', id: '3.5.1', title: 'Stored account data is rendered unreadable with strong cryptography' },
-  'PCI_DSS 3.6.1': { framework: 'PCI_DSS', id: '3.6.1', title: 'Cryptographic keys are protected against disclosure and misuse (fewest custodians, protected storage)' },
+  'PCI_DSS 3.6.1': {
+    framework: 'PCI_DSS',
+    id: '3.6.1',
+    title: 'Cryptographic keys are protected against disclosure and misuse (fewest custodians, protected storage)',
+  },
   'PCI_DSS 3.7.4': { framework: 'PCI_DSS', id: '3.7.4', title: 'Keys are changed at the end of their defined cryptoperiod' },
-  'PCI_DSS 3.7.5': { framework: 'PCI_DSS', id: '3.7.5', title: 'Retired or replaced keys are handled safely (retained only as needed, destruction controlled)' },
+  'PCI_DSS 3.7.5': {
+    framework: 'PCI_DSS',
+    id: '3.7.5',
+    title: 'Retired or replaced keys are handled safely (retained only as needed, destruction controlled)',
+  },
 };
 
 const FRAMEWORK_NAMES: Record<Framework, string> = { SOC2: 'SOC 2 (Trust Services Criteria 2017)', HIPAA: 'HIPAA Security Rule', PCI_DSS: 'PCI DSS v4.0.1' };

@@ -62,7 +62,10 @@ function pastKeyFinding(ctx: KeyContext, uri: string, key: KeyDescription): KeyF
       severity: 'critical',
       title: 'Past CMEK key is scheduled for deletion',
       evidence: `KMS state ${key.state}, ${scheduledText(key)}. ${PAST_KEY_WHY} Once deleted, that data is unreadable for good.`,
-      fix: { tool: 'manual', description: `Cancel the deletion now: ${cancelDeletion(ctx.type, uri)}. Keep the key enabled for as long as key_infos lists it.` },
+      fix: {
+        tool: 'manual',
+        description: `Cancel the deletion now: ${cancelDeletion(ctx.type, uri)}. Keep the key enabled for as long as key_infos lists it.`,
+      },
     };
   }
   if (!key.usable) {
@@ -107,7 +110,10 @@ function currentKeyFindings(ctx: KeyContext, uri: string, key: KeyDescription): 
       severity: 'critical',
       title: 'Current CMEK key cannot be used',
       evidence: `KMS state ${key.state}; CMEK key status ${ctx.info.status ?? 'unknown'}. Restarted nodes cannot rejoin and managed backups fail while the key is unusable.`,
-      fix: { tool: 'manual', description: `Re-enable the key (${enableKey(ctx.type, uri)}), then run get_cmek_status on ${cluster} and re-run rotate_cmek if a rotation failed.` },
+      fix: {
+        tool: 'manual',
+        description: `Re-enable the key (${enableKey(ctx.type, uri)}), then run get_cmek_status on ${cluster} and re-run rotate_cmek if a rotation failed.`,
+      },
     });
   }
   if (!key.rotation.automatic) {
@@ -157,7 +163,9 @@ function provisionArguments(ctx: KeyContext, uri: string, aliases: readonly stri
     }
     case 'GCP_CLOUD_KMS': {
       const key = name(parsed.cryptoKey);
-      return key && parsed.location === ctx.region && /^[a-zA-Z0-9_-]{1,63}$/.test(parsed.keyRing) ? { key_name: key, gcp_project: parsed.project, gcp_key_ring: parsed.keyRing } : undefined;
+      return key && parsed.location === ctx.region && /^[a-zA-Z0-9_-]{1,63}$/.test(parsed.keyRing)
+        ? { key_name: key, gcp_project: parsed.project, gcp_key_ring: parsed.keyRing }
+        : undefined;
     }
     case 'AZURE_KEY_VAULT': {
       const key = name(parsed.keyName);
@@ -187,7 +195,10 @@ function protectionFindings(ctx: KeyContext, uri: string, key: KeyDescription): 
       severity: 'low',
       title: 'Short deletion recovery window',
       evidence: `A deleted key is recoverable for only ${windowDays} days (${what}).`,
-      fix: { tool: 'manual', description: `Prefer keys with a ${SHORT_DELETION_WINDOW_DAYS}+ day window at the next rotation (provision_cmek_key, then rotate_cmek mode new_key).` },
+      fix: {
+        tool: 'manual',
+        description: `Prefer keys with a ${SHORT_DELETION_WINDOW_DAYS}+ day window at the next rotation (provision_cmek_key, then rotate_cmek mode new_key).`,
+      },
     });
   }
   return findings;
@@ -201,7 +212,10 @@ function accessFindings(ctx: KeyContext, principal: string, access: AccessCheck)
       severity: 'high',
       title: 'CockroachDB lacks required permissions on the key',
       evidence: `${principal} is missing ${access.missing.join(', ') || 'required permissions'}${access.detail ? `. ${access.detail}` : ''}`,
-      fix: { tool: 'manual', description: `Grant ${principal} what CMEK needs on the key (provision_cmek_key shows the exact grant), then run get_cmek_status on ${ctx.cluster.name}.` },
+      fix: {
+        tool: 'manual',
+        description: `Grant ${principal} what CMEK needs on the key (provision_cmek_key shows the exact grant), then run get_cmek_status on ${ctx.cluster.name}.`,
+      },
     });
   }
   if (access.broader.length > 0) {
@@ -239,7 +253,11 @@ export async function auditKey(ctx: KeyContext, lookup: KmsLookup | undefined): 
       severity: 'info',
       title: 'CMEK key not re-wrapped for over a year',
       evidence: `CockroachDB last wrapped with this key on ${wrapped} (${age} days ago; key_info updated_at). KMS-side rotation alone is not picked up: only PUT /cmek re-wraps.`,
-      fix: { tool: 'rotate_cmek', arguments: { cluster: ctx.cluster.name, regions: [ctx.region], mode: 'new_version' }, description: 'Rotate per your cryptoperiod with rotate_cmek.' },
+      fix: {
+        tool: 'rotate_cmek',
+        arguments: { cluster: ctx.cluster.name, regions: [ctx.region], mode: 'new_version' },
+        description: 'Rotate per your cryptoperiod with rotate_cmek.',
+      },
     });
   }
   const done = () => ({ key, findings: findings.map((finding) => about(ctx, uri, finding)), unverified });

@@ -5,7 +5,18 @@
  * and escaped. Tables and text wrap to the page from 360 px wide up, and it prints.
  */
 import { MAX_MESSAGE, escapeHtml, untrusted } from '../safety/untrusted.js';
-import { DISCLAIMER, REPORT_TITLE, clusterTable, controlsText, fixCall, frameworkTable, summaryLines, targetLine, where, type Table } from './report-content.js';
+import {
+  DISCLAIMER,
+  REPORT_TITLE,
+  clusterTable,
+  controlsText,
+  fixCall,
+  frameworkTable,
+  summaryLines,
+  targetLine,
+  where,
+  type Table,
+} from './report-content.js';
 import { nextStep } from './render-markdown.js';
 import { LEVEL_COLORS, TIMELINE_STYLE, renderTimeline } from './render-timeline.js';
 import type { AuditReport, Finding } from './types.js';
@@ -29,7 +40,8 @@ function text(value: string): string {
 /** A table; columns named in `numeric` are right-aligned. On a narrow page each row becomes a block of labelled lines. */
 function htmlTable(table: Table, numeric: ReadonlySet<string> = new Set()): string {
   const head = table.columns.map((column) => `<th scope="col">${escapeHtml(column)}</th>`).join('');
-  const cellHtml = (cell: string, index: number) => `<td data-label="${escapeHtml(table.columns[index]!)}"${numeric.has(table.columns[index]!) ? ' class="n"' : ''}>${text(cell)}</td>`;
+  const cellHtml = (cell: string, index: number) =>
+    `<td data-label="${escapeHtml(table.columns[index]!)}"${numeric.has(table.columns[index]!) ? ' class="n"' : ''}>${text(cell)}</td>`;
   const rows = table.rows.map((row) => `<tr>${row.map(cellHtml).join('')}</tr>`);
   return `<table class="stack"><thead><tr>${head}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
@@ -53,8 +65,12 @@ function findingSection(finding: Finding): string {
 export function renderHtml(report: AuditReport): string {
   const summary = summaryLines(report);
   const partial = summary.partial ? `<p class="partial"><b>${text(summary.partial.emphasis)}</b> ${escapeHtml(summary.partial.rest)}</p>` : '';
-  const targets = report.sql_targets.length ? `<h2>Self-hosted SQL targets</h2><ul>${report.sql_targets.map((target) => `<li>${text(targetLine(target))}</li>`).join('')}</ul>` : '';
-  const errors = report.errors.length ? `<h2>Could not audit</h2><ul>${report.errors.map((error) => `<li>${text(error.subject)}: ${text(error.message)}</li>`).join('')}</ul>` : '';
+  const targets = report.sql_targets.length
+    ? `<h2>Self-hosted SQL targets</h2><ul>${report.sql_targets.map((target) => `<li>${text(targetLine(target))}</li>`).join('')}</ul>`
+    : '';
+  const errors = report.errors.length
+    ? `<h2>Could not audit</h2><ul>${report.errors.map((error) => `<li>${text(error.subject)}: ${text(error.message)}</li>`).join('')}</ul>`
+    : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${REPORT_TITLE}</title><style>${STYLE}</style></head><body>
 <h1>${REPORT_TITLE}</h1>

@@ -3,7 +3,18 @@
  * one for the tool answer (summary, frameworks, top findings), which stays short for any fleet.
  */
 import { MAX_MESSAGE, escapeMarkdown, untrusted } from '../safety/untrusted.js';
-import { DISCLAIMER, REPORT_TITLE, clusterTable, controlsText, fixCall, frameworkTable, summaryLines, targetLine, where, type Table } from './report-content.js';
+import {
+  DISCLAIMER,
+  REPORT_TITLE,
+  clusterTable,
+  controlsText,
+  fixCall,
+  frameworkTable,
+  summaryLines,
+  targetLine,
+  where,
+  type Table,
+} from './report-content.js';
 import type { AuditReport, Finding, FrameworkSummary, Severity } from './types.js';
 
 /** First line of every report file; lets a re-run recognise (and replace) its own earlier report. */
@@ -62,7 +73,9 @@ export function renderCompact(report: AuditReport, top = 15, files?: { markdown:
     ...(notable.length > top ? [`By kind: ${byKind(notable)}`] : []),
     ...(notable.length ? ['Top findings:'] : []),
     ...notable.slice(0, top).map((finding) => `- [${finding.severity}] ${where(finding)}: ${finding.title} (${finding.code}) -> ${finding.fix.tool}`),
-    ...(notable.length > top ? [`- ... ${notable.length - top} more above info (all findings are in the structured result${files ? ' and the report file' : ''}).`] : []),
+    ...(notable.length > top
+      ? [`- ... ${notable.length - top} more above info (all findings are in the structured result${files ? ' and the report file' : ''}).`]
+      : []),
     ...report.errors.slice(0, 5).map((error) => `- could not audit ${error.subject}: ${error.message.split('. Next:')[0]}`),
     ...(report.errors.length > 5 ? [`- ... ${report.errors.length - 5} more errors`] : []),
     ...(files ? [`Report written: ${files.markdown} and ${files.html}`] : []),

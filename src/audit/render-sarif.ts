@@ -22,15 +22,25 @@ const LEVEL: Record<Severity, Result.level> = { critical: 'error', high: 'error'
 const SECURITY_SEVERITY: Record<Severity, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '3.0', info: '0.0' };
 
 function fixText(finding: Finding): string {
-  const call = finding.fix.tool === 'manual' || finding.fix.tool === 'none' ? '' : ` (MCP tool ${finding.fix.tool}${finding.fix.arguments ? ` ${JSON.stringify(finding.fix.arguments)}` : ''})`;
+  const call =
+    finding.fix.tool === 'manual' || finding.fix.tool === 'none'
+      ? ''
+      : ` (MCP tool ${finding.fix.tool}${finding.fix.arguments ? ` ${JSON.stringify(finding.fix.arguments)}` : ''})`;
   return `${finding.fix.description}${call}`;
 }
 
 function locationsOf(finding: Finding): Result['locations'] {
   const subject = finding.cluster
     ? { name: finding.cluster.name, fullyQualifiedName: `cluster/${finding.cluster.id}`, kind: 'resource' }
-    : { name: finding.target ?? 'unknown', fullyQualifiedName: `sql-target/${finding.target ?? 'unknown'}${finding.node ? `/node/${finding.node}` : ''}`, kind: 'resource' };
-  const parts = [subject, ...(finding.region ? [{ name: finding.region, fullyQualifiedName: `${subject.fullyQualifiedName}/region/${finding.region}`, kind: 'region' }] : [])];
+    : {
+        name: finding.target ?? 'unknown',
+        fullyQualifiedName: `sql-target/${finding.target ?? 'unknown'}${finding.node ? `/node/${finding.node}` : ''}`,
+        kind: 'resource',
+      };
+  const parts = [
+    subject,
+    ...(finding.region ? [{ name: finding.region, fullyQualifiedName: `${subject.fullyQualifiedName}/region/${finding.region}`, kind: 'region' }] : []),
+  ];
   return [{ logicalLocations: [...parts, ...(finding.key ? [{ name: finding.key, fullyQualifiedName: finding.key, kind: 'key' }] : [])] }];
 }
 
@@ -64,7 +74,9 @@ export function renderSarif(report: AuditReport, tool: SarifTool): Log {
     version: '2.1.0',
     runs: [
       {
-        tool: { driver: { name: tool.name, version: tool.version, semanticVersion: tool.version, informationUri: tool.informationUri, rules: [...rules.values()] } },
+        tool: {
+          driver: { name: tool.name, version: tool.version, semanticVersion: tool.version, informationUri: tool.informationUri, rules: [...rules.values()] },
+        },
         automationDetails: { id: 'crdb-encryption-audit/' },
         invocations: [
           {
@@ -74,7 +86,11 @@ export function renderSarif(report: AuditReport, tool: SarifTool): Log {
           },
         ],
         results,
-        properties: { summary: report.summary, frameworks: report.framework_summary.map(({ framework, status }) => ({ framework, status })), next: nextStep(report) },
+        properties: {
+          summary: report.summary,
+          frameworks: report.framework_summary.map(({ framework, status }) => ({ framework, status })),
+          next: nextStep(report),
+        },
       },
     ],
   };

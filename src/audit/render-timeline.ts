@@ -92,7 +92,11 @@ function keyRows(report: AuditReport, now: number): Row[] {
           tooltip: [
             `${cluster.name} ${region.region}: ${key.uri}`,
             `in use since ${key.created_at} (${key.age_days ?? '?'} days)`,
-            ...(key.kms ? [`KMS ${key.kms.state}, rotation ${key.kms.rotation_automatic ? 'automatic' : 'off'}${Number.isNaN(deletion) ? '' : `, deletion scheduled for ${key.kms.deletion_scheduled_for}`}`] : []),
+            ...(key.kms
+              ? [
+                  `KMS ${key.kms.state}, rotation ${key.kms.rotation_automatic ? 'automatic' : 'off'}${Number.isNaN(deletion) ? '' : `, deletion scheduled for ${key.kms.deletion_scheduled_for}`}`,
+                ]
+              : []),
             ...related.map((finding) => `${finding.severity}: ${finding.title}`),
           ].join('\n'),
         });
@@ -184,11 +188,15 @@ export function renderTimeline(report: AuditReport): string {
   const grid = [...axes.flatMap((layout) => layout.dates.map((label) => line(label.at, `grid at-${layout.name}`))), line(x(now), 'now')].join('');
   const body = rows.map((row) => {
     const bar = `<rect x="${percent(x(row.start))}" y="50%" width="${percent(x(row.end) - x(row.start))}" height="10" rx="2" transform="translate(0 -5)" fill="${LEVEL_COLORS[row.level]}" stroke="${LEVEL_COLORS[row.level]}"/>`;
-    const marker = row.marker === undefined ? '' : `<rect x="${percent(x(row.marker))}" y="50%" width="2" height="14" transform="translate(-1 -7)" class="marker"/>`;
+    const marker =
+      row.marker === undefined ? '' : `<rect x="${percent(x(row.marker))}" y="50%" width="2" height="14" transform="translate(-1 -7)" class="marker"/>`;
     return `<tr title="${escapeHtml(row.tooltip)}"><th scope="row">${escapeHtml(row.label)}</th><td class="plot"><svg xmlns="http://www.w3.org/2000/svg" aria-hidden="true">${grid}${bar}${marker}</svg></td></tr>`;
   });
-  const legend = (['critical', 'high', 'medium', 'low', 'ok'] as const).map((level) => `<span><i style="background:${LEVEL_COLORS[level]}"></i>${level === 'ok' ? 'no finding' : level}</span>`).join('');
-  const more = all.length > rows.length ? `<p>${all.length - rows.length} more rows not drawn (the JSON and Markdown reports list every key and certificate).</p>` : '';
+  const legend = (['critical', 'high', 'medium', 'low', 'ok'] as const)
+    .map((level) => `<span><i style="background:${LEVEL_COLORS[level]}"></i>${level === 'ok' ? 'no finding' : level}</span>`)
+    .join('');
+  const more =
+    all.length > rows.length ? `<p>${all.length - rows.length} more rows not drawn (the JSON and Markdown reports list every key and certificate).</p>` : '';
   return (
     `<p class="legend">${legend}</p>` +
     `<table class="timeline" aria-label="Key age and certificate expiry timeline"><colgroup><col class="label"><col></colgroup>` +

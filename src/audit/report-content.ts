@@ -81,7 +81,10 @@ export function clusterTable(report: AuditReport): Table {
           return `${region.region}: ${region.status}${current?.age_days !== undefined ? `, key ${current.age_days} d` : ''}${past ? `, ${past} past` : ''}`;
         })
         .join('; ');
-      const status = cluster.status === 'audited' ? cluster.cmek_status ?? '' : `${cluster.status.toUpperCase()}${cluster.error ? `: ${cluster.error.split('. Next:')[0]}` : ''}`;
+      const status =
+        cluster.status === 'audited'
+          ? (cluster.cmek_status ?? '')
+          : `${cluster.status.toUpperCase()}${cluster.error ? `: ${cluster.error.split('. Next:')[0]}` : ''}`;
       return [cluster.name, cluster.plan, cluster.cloud_provider, status, keys];
     }),
   };

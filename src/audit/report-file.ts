@@ -83,7 +83,11 @@ export async function checkReportPath(reportsDir: string, requested: string): Pr
   const files = { markdown: join(parent, basename(candidate)), html: htmlPathFor(join(parent, basename(candidate))) };
   for (const path of [files.markdown, files.html]) {
     if (await exists(path)) {
-      throw refuse(`Not overwriting ${path}`, 'It exists (reports are never overwritten, and a symlink is never followed).', 'choose a new file name, then re-run.');
+      throw refuse(
+        `Not overwriting ${path}`,
+        'It exists (reports are never overwritten, and a symlink is never followed).',
+        'choose a new file name, then re-run.',
+      );
     }
   }
   return files;
@@ -109,8 +113,17 @@ export async function writeReportFiles(reportsDir: string, requested: string, re
     await writeNew(files.html, redactor.redactText(renderHtml(redacted)));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'write failed';
-    if (code === 'EEXIST') throw refuse(`Not overwriting the report at ${files.markdown}`, 'A file of that name appeared while the report was being written.', 'choose a new file name, then re-run.');
-    throw refuse(`Could not write the report to ${dirname(files.markdown)}`, `${code}: the directory is not writable by this server.`, 'check the permissions of the reports directory (--reports-dir).');
+    if (code === 'EEXIST')
+      throw refuse(
+        `Not overwriting the report at ${files.markdown}`,
+        'A file of that name appeared while the report was being written.',
+        'choose a new file name, then re-run.',
+      );
+    throw refuse(
+      `Could not write the report to ${dirname(files.markdown)}`,
+      `${code}: the directory is not writable by this server.`,
+      'check the permissions of the reports directory (--reports-dir).',
+    );
   }
   return files;
 }

@@ -55,7 +55,14 @@ export interface AuditEnv {
 const PROGRESS_INTERVAL_MS = 100;
 
 /** Streams the clusters in scope into `queue`; returns whether the listing completed. */
-async function listInScope(cloud: CloudApi | undefined, scope: AuditScope, call: CallOptions, queue: WorkQueue<Cluster>, selected: Cluster[], errors: AuditReport['errors']): Promise<boolean> {
+async function listInScope(
+  cloud: CloudApi | undefined,
+  scope: AuditScope,
+  call: CallOptions,
+  queue: WorkQueue<Cluster>,
+  selected: Cluster[],
+  errors: AuditReport['errors'],
+): Promise<boolean> {
   const seen = new Set<string>();
   const take = (clusters: readonly Cluster[]) => {
     const fresh: Cluster[] = [];

@@ -66,17 +66,35 @@ export async function auditSqlTarget(connector: SqlConnector, name: string, now:
     const certs = await checkCertificateExpiry(connector, { conn, warnDays: LEAF_SCHEDULE_DAYS, now, signal });
     server = certs.server ?? undefined;
     result.notes.push(...certs.notes);
-    result.certificates = certs.certificates.map((item) => ({ node: item.node_id, type: item.type, expires_at: item.expires_at, days_left: item.days_left, status: item.status }));
+    result.certificates = certs.certificates.map((item) => ({
+      node: item.node_id,
+      type: item.type,
+      expires_at: item.expires_at,
+      days_left: item.days_left,
+      status: item.status,
+    }));
     for (const item of certs.certificates) {
       const found = certificateFinding(name, item);
       if (found) findings.push(found);
     }
     if (certs.source === 'none') {
-      findings.push(note(name, 'certificate_check_unverified', 'Certificate expiry could not be read', certs.notes.join(' ') || 'No certificate data.', { tool: 'check_certificate_expiry', arguments: { connection: name }, description: 'Read expiry over HTTP (http_url) instead.' }));
+      findings.push(
+        note(name, 'certificate_check_unverified', 'Certificate expiry could not be read', certs.notes.join(' ') || 'No certificate data.', {
+          tool: 'check_certificate_expiry',
+          arguments: { connection: name },
+          description: 'Read expiry over HTTP (http_url) instead.',
+        }),
+      );
     }
   } catch (error) {
     if (signal.aborted || (error instanceof OperatorError && TARGET_DOWN.has(String(error.details.kind)))) throw error;
-    findings.push(note(name, 'certificate_check_unverified', 'Certificate expiry could not be read', errorMessage(error), { tool: 'check_certificate_expiry', arguments: { connection: name }, description: 'Follow the error\'s next step (e.g. pass http_url), then re-run the audit.' }));
+    findings.push(
+      note(name, 'certificate_check_unverified', 'Certificate expiry could not be read', errorMessage(error), {
+        tool: 'check_certificate_expiry',
+        arguments: { connection: name },
+        description: "Follow the error's next step (e.g. pass http_url), then re-run the audit.",
+      }),
+    );
   }
   const encryption = await verifyEncryption(connector, { conn, ...(server ? { server } : {}), signal });
   result.server = (server ?? encryption.server)?.version;
@@ -91,14 +109,28 @@ export async function auditSqlTarget(connector: SqlConnector, name: string, now:
         ...(store.node_id ? { node: store.node_id } : {}),
         title: 'Store without encryption at rest',
         evidence: `Node ${store.node_id ?? '?'} store ${store.store_id}: rocksdb.encryption.algorithm = ${store.algorithm_code} (${store.algorithm}).`,
-        fix: { tool: 'verify_encryption_sql', arguments: { connection: name }, description: 'Restart the node with --enterprise-encryption=path=<store>,key=<aes key>,old-key=plain (one node at a time), then verify with verify_encryption_sql.' },
+        fix: {
+          tool: 'verify_encryption_sql',
+          arguments: { connection: name },
+          description:
+            'Restart the node with --enterprise-encryption=path=<store>,key=<aes key>,old-key=plain (one node at a time), then verify with verify_encryption_sql.',
+        },
       });
     }
   }
   const unknown = encryption.stores.filter((store) => store.encrypted === null);
   if (encryption.source === 'none' || unknown.length > 0) {
-    const why = encryption.source === 'none' ? encryption.notes.join(' ') || 'Store metrics were not readable.' : `${unknown.length} store(s) did not report rocksdb.encryption.algorithm.`;
-    findings.push(note(name, 'store_encryption_unverified', 'Encryption at rest could not be verified', why, { tool: 'verify_encryption_sql', arguments: { connection: name }, description: 'Read store status over HTTP (http_url) instead.' }));
+    const why =
+      encryption.source === 'none'
+        ? encryption.notes.join(' ') || 'Store metrics were not readable.'
+        : `${unknown.length} store(s) did not report rocksdb.encryption.algorithm.`;
+    findings.push(
+      note(name, 'store_encryption_unverified', 'Encryption at rest could not be verified', why, {
+        tool: 'verify_encryption_sql',
+        arguments: { connection: name },
+        description: 'Read store status over HTTP (http_url) instead.',
+      }),
+    );
   }
   return { result, findings };
 }

@@ -85,19 +85,43 @@ export function checkLeaf(check: LeafCheck): Finding[] {
   const eku = extendedKeyUsage(cert);
   if (type === 'node') {
     if (cn !== 'node' && !check.hasClientNode) {
-      findings.push({ severity: 'high', code: 'node_cn', file, message: `${label} has CN=${shownCn}; node certificates must have CN=node to authenticate between nodes.`, fix: 're-issue it with cockroach cert create-node (sets CN=node), or add a client.node.crt.' });
+      findings.push({
+        severity: 'high',
+        code: 'node_cn',
+        file,
+        message: `${label} has CN=${shownCn}; node certificates must have CN=node to authenticate between nodes.`,
+        fix: 're-issue it with cockroach cert create-node (sets CN=node), or add a client.node.crt.',
+      });
     }
     const missing = ['serverAuth', ...(check.hasClientNode ? [] : ['clientAuth'])].filter((usage) => eku.length > 0 && !eku.includes(usage));
     if (missing.length) {
-      findings.push({ severity: 'high', code: 'node_eku', file, message: `${label} lacks extended key usage ${missing.join(' and ')}.`, fix: 're-issue it with cockroach cert create-node (it sets serverAuth and clientAuth).' });
+      findings.push({
+        severity: 'high',
+        code: 'node_eku',
+        file,
+        message: `${label} lacks extended key usage ${missing.join(' and ')}.`,
+        fix: 're-issue it with cockroach cert create-node (it sets serverAuth and clientAuth).',
+      });
     }
   }
   if (type === 'client') {
     if (check.user !== undefined && cn !== check.user) {
-      findings.push({ severity: 'high', code: 'client_cn_mismatch', file, message: `${label} has CN=${shownCn} but its file name says user ${untrustedText(check.user)}.`, fix: `re-issue it: cockroach cert create-client ${check.user} ...; the CN is the SQL user it authenticates.` });
+      findings.push({
+        severity: 'high',
+        code: 'client_cn_mismatch',
+        file,
+        message: `${label} has CN=${shownCn} but its file name says user ${untrustedText(check.user)}.`,
+        fix: `re-issue it: cockroach cert create-client ${check.user} ...; the CN is the SQL user it authenticates.`,
+      });
     }
     if (eku.length > 0 && !eku.includes('clientAuth')) {
-      findings.push({ severity: 'high', code: 'client_eku', file, message: `${label} lacks extended key usage clientAuth.`, fix: 're-issue it with cockroach cert create-client.' });
+      findings.push({
+        severity: 'high',
+        code: 'client_eku',
+        file,
+        message: `${label} lacks extended key usage clientAuth.`,
+        fix: 're-issue it with cockroach cert create-client.',
+      });
     }
   }
   return findings;
@@ -112,7 +136,7 @@ const MAX_KEY_MODE = 0o700;
 const MAX_ROOT_GROUP_KEY_MODE = 0o740;
 
 const SKIP_CHECK_NOTE =
-  'cockroach refuses such a key at start and on SIGHUP (COCKROACH_SKIP_KEY_PERMISSION_CHECK=true disables the check; fixing the mode is the safer choice). On Kubernetes, set the secret volume\'s defaultMode (e.g. 0400, or 0440 with the pod\'s fsGroup as cockroach\'s group) instead of loosening the check.';
+  "cockroach refuses such a key at start and on SIGHUP (COCKROACH_SKIP_KEY_PERMISSION_CHECK=true disables the check; fixing the mode is the safer choice). On Kubernetes, set the secret volume's defaultMode (e.g. 0400, or 0440 with the pod's fsGroup as cockroach's group) instead of loosening the check.";
 
 export interface KeyFileEntry {
   file: string;
@@ -143,9 +167,19 @@ function keyModeFindings(name: string, path: string, mode: number, owner: { uid:
   const limit = rootGroupKey ? MAX_ROOT_GROUP_KEY_MODE : MAX_KEY_MODE;
   if ((mode & ~limit) === 0) return [];
   const shown = octal(mode);
-  const fix = rootGroupKey ? `chmod 640 ${path}` : `chmod 600 ${path}${owner.uid === 0 ? `, or keep it root-owned and give it cockroach's group: chown root:<cockroach group> ${path} && chmod 640 ${path}` : ''}`;
+  const fix = rootGroupKey
+    ? `chmod 640 ${path}`
+    : `chmod 600 ${path}${owner.uid === 0 ? `, or keep it root-owned and give it cockroach's group: chown root:<cockroach group> ${path} && chmod 640 ${path}` : ''}`;
   if (mode & 0o007) {
-    return [{ severity: 'critical', code: 'key_world_accessible', file: name, message: `${name} is accessible to all users (mode ${shown}): anyone on the host can read or replace it. ${SKIP_CHECK_NOTE}`, fix }];
+    return [
+      {
+        severity: 'critical',
+        code: 'key_world_accessible',
+        file: name,
+        message: `${name} is accessible to all users (mode ${shown}): anyone on the host can read or replace it. ${SKIP_CHECK_NOTE}`,
+        fix,
+      },
+    ];
   }
   const why = rootGroupKey
     ? `${name} is root-owned with cockroach's group (gid ${owner.gid}), which may only read it (at most 0740); mode ${shown} grants the group more.`
@@ -172,33 +206,69 @@ export async function checkKeyFiles(input: KeyFilesInput) {
     const owned = input.uid === undefined ? null : info.uid === input.uid;
     entries.push({ file: name, mode: octal(mode), owner_uid: info.uid, owner_gid: info.gid, owned_by_current_user: owned });
     if (CA_KEYS.has(name)) {
-      findings.push({ severity: 'high', code: 'ca_key_present', file: name, message: `${name} (a CA private key) is in the certs directory; whoever reads it can mint certificates for the cluster.`, fix: `move it off the node to a safe place (e.g. an offline my-safe-directory) and pass it with --ca-key only when creating certificates.` });
+      findings.push({
+        severity: 'high',
+        code: 'ca_key_present',
+        file: name,
+        message: `${name} (a CA private key) is in the certs directory; whoever reads it can mint certificates for the cluster.`,
+        fix: `move it off the node to a safe place (e.g. an offline my-safe-directory) and pass it with --ca-key only when creating certificates.`,
+      });
     }
     findings.push(...keyModeFindings(name, path, mode, { uid: info.uid, gid: info.gid }, input));
     const readableByGroup = info.uid === 0 && input.gid !== undefined && info.gid === input.gid && (mode & 0o040) !== 0;
     if (owned === false && !readableByGroup) {
-      findings.push({ severity: 'medium', code: 'key_owner', file: name, message: `${name} is owned by uid ${info.uid}, not by the user cockroach runs as (uid ${input.uid}), and is not a root-owned key readable by its group (gid ${input.gid ?? 'unknown'}).`, fix: `chown <the user running cockroach> ${path}, or chown root:<cockroach group> ${path} && chmod 640 ${path}.` });
+      findings.push({
+        severity: 'medium',
+        code: 'key_owner',
+        file: name,
+        message: `${name} is owned by uid ${info.uid}, not by the user cockroach runs as (uid ${input.uid}), and is not a root-owned key readable by its group (gid ${input.gid ?? 'unknown'}).`,
+        fix: `chown <the user running cockroach> ${path}, or chown root:<cockroach group> ${path} && chmod 640 ${path}.`,
+      });
     }
   }
   for (const file of input.parsed) {
     if (!['node', 'client', 'ui', 'client-tenant'].includes(file.type) || !file.file.endsWith('.crt')) continue;
     const keyName = file.file.replace(/\.crt$/, '.key');
     if (!input.keyNames.includes(keyName)) {
-      findings.push({ severity: file.type === 'node' ? 'medium' : 'low', code: 'key_missing', file: file.file, message: `${file.file} has no ${keyName} beside it.`, fix: `copy ${keyName} (mode 0600, owned by the cockroach user) next to it, or remove the unused certificate.` });
+      findings.push({
+        severity: file.type === 'node' ? 'medium' : 'low',
+        code: 'key_missing',
+        file: file.file,
+        message: `${file.file} has no ${keyName} beside it.`,
+        fix: `copy ${keyName} (mode 0600, owned by the cockroach user) next to it, or remove the unused certificate.`,
+      });
       continue;
     }
     let pem: string;
     try {
       pem = await readFile(join(input.dir, keyName), 'utf8');
     } catch {
-      findings.push({ severity: 'info', code: 'key_unverified', file: keyName, message: `${keyName} could not be read, so its match with ${file.file} was not checked.`, fix: 'run this check as the user that runs cockroach.' });
+      findings.push({
+        severity: 'info',
+        code: 'key_unverified',
+        file: keyName,
+        message: `${keyName} could not be read, so its match with ${file.file} was not checked.`,
+        fix: 'run this check as the user that runs cockroach.',
+      });
       continue;
     }
     const matches = keyMatches(file.certs[0]!, pem);
     if (matches === false) {
-      findings.push({ severity: 'critical', code: 'key_mismatch', file: keyName, message: `${keyName} does not belong to ${file.file}; the TLS handshake will fail.`, fix: 'install the key created together with this certificate (or re-issue both).' });
+      findings.push({
+        severity: 'critical',
+        code: 'key_mismatch',
+        file: keyName,
+        message: `${keyName} does not belong to ${file.file}; the TLS handshake will fail.`,
+        fix: 'install the key created together with this certificate (or re-issue both).',
+      });
     } else if (matches === undefined) {
-      findings.push({ severity: 'info', code: 'key_unverified', file: keyName, message: `${keyName} could not be parsed (encrypted?), so its match with ${file.file} was not checked.`, fix: 'cockroach needs an unencrypted PEM key; check it loads with openssl pkey -in <key> -noout.' });
+      findings.push({
+        severity: 'info',
+        code: 'key_unverified',
+        file: keyName,
+        message: `${keyName} could not be parsed (encrypted?), so its match with ${file.file} was not checked.`,
+        fix: 'cockroach needs an unencrypted PEM key; check it loads with openssl pkey -in <key> -noout.',
+      });
     }
   }
   return { findings, entries };

@@ -67,15 +67,31 @@ function expectedIssuerFile(type: string, present: Set<string>): string | undefi
 async function resolveDir(dir: string): Promise<string> {
   const expanded = dir === '~' || dir.startsWith('~/') ? homedir() + dir.slice(1) : dir;
   if (!isAbsolute(expanded)) {
-    throw new OperatorError('certs_dir must be an absolute path', `"${dir}" is relative, and this server's working directory is not yours.`, 'pass the full path, e.g. /var/lib/cockroach/certs or ~/certs.', { kind: 'invalid_path' });
+    throw new OperatorError(
+      'certs_dir must be an absolute path',
+      `"${dir}" is relative, and this server's working directory is not yours.`,
+      'pass the full path, e.g. /var/lib/cockroach/certs or ~/certs.',
+      { kind: 'invalid_path' },
+    );
   }
   let info;
   try {
     info = await stat(expanded);
   } catch (error) {
-    throw new OperatorError(`Cannot open ${dir}`, `${(error as NodeJS.ErrnoException).code ?? 'stat failed'}: it does not exist or is not readable by this server.`, 'check the path (the directory passed to cockroach start --certs-dir).', { kind: 'not_found' });
+    throw new OperatorError(
+      `Cannot open ${dir}`,
+      `${(error as NodeJS.ErrnoException).code ?? 'stat failed'}: it does not exist or is not readable by this server.`,
+      'check the path (the directory passed to cockroach start --certs-dir).',
+      { kind: 'not_found' },
+    );
   }
-  if (!info.isDirectory()) throw new OperatorError(`${dir} is not a directory`, 'certs_dir must be the certificates directory itself.', 'pass the directory holding ca.crt and node.crt.', { kind: 'invalid_path' });
+  if (!info.isDirectory())
+    throw new OperatorError(
+      `${dir} is not a directory`,
+      'certs_dir must be the certificates directory itself.',
+      'pass the directory holding ca.crt and node.crt.',
+      { kind: 'invalid_path' },
+    );
   return expanded;
 }
 
@@ -108,17 +124,34 @@ export async function inspectCertificates(request: InspectRequest): Promise<Insp
       parsed.push({ file: name, ...classifyCertFile(name), certs, mode: info.mode & 0o777 });
     } catch (error) {
       const shown = untrustedText(name);
-      findings.push({ severity: 'high', code: 'unparseable', file: shown, message: `${shown} could not be parsed: ${untrustedText((error as Error).message.replaceAll(path, shown), MAX_MESSAGE)}.`, fix: 'replace it with the PEM certificate cockroach cert created, or remove it.' });
+      findings.push({
+        severity: 'high',
+        code: 'unparseable',
+        file: shown,
+        message: `${shown} could not be parsed: ${untrustedText((error as Error).message.replaceAll(path, shown), MAX_MESSAGE)}.`,
+        fix: 'replace it with the PEM certificate cockroach cert created, or remove it.',
+      });
     }
   }
   const keyNames = names.filter((n) => n.endsWith('.key'));
   if (parsed.length === 0 && keyNames.length === 0) {
-    throw new OperatorError(`No certificates in ${request.certsDir}`, 'The directory has no .crt, .pem or .key files.', 'pass the directory given to cockroach start --certs-dir.', { kind: 'empty' });
+    throw new OperatorError(
+      `No certificates in ${request.certsDir}`,
+      'The directory has no .crt, .pem or .key files.',
+      'pass the directory given to cockroach start --certs-dir.',
+      { kind: 'empty' },
+    );
   }
   const present = new Set(parsed.map((p) => p.file));
   const bundles = new Map(parsed.filter((p) => Object.values(CA_FILES).includes(p.file)).map((p) => [p.file, p.certs]));
   if (!present.has('ca.crt')) {
-    findings.push({ severity: 'critical', code: 'ca_missing', file: 'ca.crt', message: 'ca.crt is missing: cockroach needs it to verify peers and clients.', fix: 'copy the cluster ca.crt (never ca.key) into this directory.' });
+    findings.push({
+      severity: 'critical',
+      code: 'ca_missing',
+      file: 'ca.crt',
+      message: 'ca.crt is missing: cockroach needs it to verify peers and clients.',
+      fix: 'copy the cluster ca.crt (never ca.key) into this directory.',
+    });
   }
   const certificates: CertEntry[] = [];
   for (const file of parsed) {
@@ -145,7 +178,8 @@ export async function inspectCertificates(request: InspectRequest): Promise<Insp
         sans: subjectAltNames(cert),
         key_usage: keyUsage(cert),
         ext_key_usage: extendedKeyUsage(cert),
-        signed_by: signer < 0 ? null : `${issuerFile ?? file.file}${(issuerFile ? bundles.get(issuerFile)!.length : file.certs.length) > 1 ? `[${signer}]` : ''}`,
+        signed_by:
+          signer < 0 ? null : `${issuerFile ?? file.file}${(issuerFile ? bundles.get(issuerFile)!.length : file.certs.length) > 1 ? `[${signer}]` : ''}`,
       };
       certificates.push(entry);
       const label = file.certs.length > 1 ? `${file.file}[${index}]` : file.file;
@@ -156,38 +190,103 @@ export async function inspectCertificates(request: InspectRequest): Promise<Insp
           code: `certificate_${verdict.status}`,
           file: file.file,
           message: `${label} (${certTypeInfo(file.type === 'other' ? (cert.ca ? 'ca' : 'node') : file.type).label}) ${verdict.status === 'expired' ? 'expired' : 'expires'} ${verdict.daysLeft! < 0 ? `${-verdict.daysLeft!} days ago` : `in ${verdict.daysLeft} days`} (${entry.not_after}).${older ? ' It is an older CA in a combined CA file.' : ''}`,
-          fix: older ? 'remove it from the file only after every certificate it signed has been re-issued by the new CA.' : nextAction(file.type === 'other' ? 'node' : file.type, verdict),
+          fix: older
+            ? 'remove it from the file only after every certificate it signed has been re-issued by the new CA.'
+            : nextAction(file.type === 'other' ? 'node' : file.type, verdict),
         });
       }
       if (Date.parse(cert.validFrom) > request.now) {
-        findings.push({ severity: 'high', code: 'not_yet_valid', file: file.file, message: `${label} is not valid before ${entry.not_before}.`, fix: 'check the clock of the machine that issued it, or wait; peers reject it until then.' });
+        findings.push({
+          severity: 'high',
+          code: 'not_yet_valid',
+          file: file.file,
+          message: `${label} is not valid before ${entry.not_before}.`,
+          fix: 'check the clock of the machine that issued it, or wait; peers reject it until then.',
+        });
       }
       if (caFile) {
-        if (!cert.ca) findings.push({ severity: 'high', code: 'ca_not_ca', file: file.file, message: `${label} is not a CA certificate (basicConstraints CA is false).`, fix: `put the CA certificate in ${file.file}; leaf certificates belong in their own files.` });
+        if (!cert.ca)
+          findings.push({
+            severity: 'high',
+            code: 'ca_not_ca',
+            file: file.file,
+            message: `${label} is not a CA certificate (basicConstraints CA is false).`,
+            fix: `put the CA certificate in ${file.file}; leaf certificates belong in their own files.`,
+          });
       } else if (issuerFile) {
-        findings.push(...checkLeaf({ label, file: file.file, type: file.type, user: file.user, cert, signerFound: signer >= 0, issuerFile, issuerPresent: present.has(issuerFile), hasClientNode: present.has('client.node.crt'), hostnames: request.hostnames ?? [], ips: request.ips ?? [] }));
+        findings.push(
+          ...checkLeaf({
+            label,
+            file: file.file,
+            type: file.type,
+            user: file.user,
+            cert,
+            signerFound: signer >= 0,
+            issuerFile,
+            issuerPresent: present.has(issuerFile),
+            hasClientNode: present.has('client.node.crt'),
+            hostnames: request.hostnames ?? [],
+            ips: request.ips ?? [],
+          }),
+        );
       }
     });
     if (caFile && file.certs.length > 1) {
-      findings.push({ severity: 'info', code: 'combined_ca', file: file.file, message: `${file.file} holds ${file.certs.length} CA certificates: a combined CA (rotation in progress?).`, fix: 'finish re-issuing every node and client certificate with the new CA before removing the old one.' });
+      findings.push({
+        severity: 'info',
+        code: 'combined_ca',
+        file: file.file,
+        message: `${file.file} holds ${file.certs.length} CA certificates: a combined CA (rotation in progress?).`,
+        fix: 'finish re-issuing every node and client certificate with the new CA before removing the old one.',
+      });
     }
     if (file.mode & 0o022) {
-      findings.push({ severity: 'medium', code: 'cert_writable', file: file.file, message: `${file.file} is writable by group or others (mode ${file.mode.toString(8).padStart(4, '0')}).`, fix: `chmod 644 ${join(dir, file.file)}` });
+      findings.push({
+        severity: 'medium',
+        code: 'cert_writable',
+        file: file.file,
+        message: `${file.file} is writable by group or others (mode ${file.mode.toString(8).padStart(4, '0')}).`,
+        fix: `chmod 644 ${join(dir, file.file)}`,
+      });
     }
   }
   if ((request.hostnames?.length || request.ips?.length) && !present.has('node.crt')) {
-    findings.push({ severity: 'info', code: 'no_node_cert', file: null, message: 'No node.crt here, so host and IP coverage could not be checked.', fix: 'point certs_dir at a node certs directory to check SANs.' });
+    findings.push({
+      severity: 'info',
+      code: 'no_node_cert',
+      file: null,
+      message: 'No node.crt here, so host and IP coverage could not be checked.',
+      fix: 'point certs_dir at a node certs directory to check SANs.',
+    });
   }
   for (const name of names.filter((n) => n in MISNAMED_CA_FILES)) {
     const proper = MISNAMED_CA_FILES[name]!;
-    findings.push({ severity: 'high', code: 'misnamed_ca_file', file: name, message: `${name} is not a name cockroach reads: it ignores this file and verifies with ca.crt instead.`, fix: `rename it to ${proper} (mv ${join(dir, name)} ${join(dir, proper)}), then reload with SIGHUP.` });
+    findings.push({
+      severity: 'high',
+      code: 'misnamed_ca_file',
+      file: name,
+      message: `${name} is not a name cockroach reads: it ignores this file and verifies with ca.crt instead.`,
+      fix: `rename it to ${proper} (mv ${join(dir, name)} ${join(dir, proper)}), then reload with SIGHUP.`,
+    });
   }
   if (present.has(CA_FILES['client-ca']!) && present.has('node.crt') && !present.has('client.node.crt')) {
-    findings.push({ severity: 'high', code: 'client_node_missing', file: 'client.node.crt', message: `${CA_FILES['client-ca']} (a separate client CA) is present but client.node.crt is not: with a separate client CA, nodes authenticate to each other with client.node.crt signed by that CA.`, fix: `cockroach cert create-client node --certs-dir=<dir> --ca-key=<safe dir>/ca-client.key, then copy client.node.crt and client.node.key (0600) here.` });
+    findings.push({
+      severity: 'high',
+      code: 'client_node_missing',
+      file: 'client.node.crt',
+      message: `${CA_FILES['client-ca']} (a separate client CA) is present but client.node.crt is not: with a separate client CA, nodes authenticate to each other with client.node.crt signed by that CA.`,
+      fix: `cockroach cert create-client node --certs-dir=<dir> --ca-key=<safe dir>/ca-client.key, then copy client.node.crt and client.node.key (0600) here.`,
+    });
   }
   if (request.user && !present.has(`client.${request.user}.crt`)) {
     const caKey = present.has(CA_FILES['client-ca']!) ? 'ca-client.key' : 'ca.key';
-    findings.push({ severity: 'medium', code: 'client_cert_missing', file: `client.${request.user}.crt`, message: `No client certificate for user ${request.user}.`, fix: `cockroach cert create-client ${request.user} --certs-dir=<dir> --ca-key=<safe dir>/${caKey}` });
+    findings.push({
+      severity: 'medium',
+      code: 'client_cert_missing',
+      file: `client.${request.user}.crt`,
+      message: `No client certificate for user ${request.user}.`,
+      fix: `cockroach cert create-client ${request.user} --certs-dir=<dir> --ca-key=<safe dir>/${caKey}`,
+    });
   }
   const keys = await checkKeyFiles({ dir, keyNames, parsed, uid: request.uid ?? process.getuid?.(), gid: request.gid ?? process.getgid?.() });
   findings.push(...keys.findings);
@@ -199,6 +298,12 @@ export async function inspectCertificates(request: InspectRequest): Promise<Insp
     certificates,
     key_files: keys.entries,
     findings,
-    summary: { certificates: certificates.length, key_files: keys.entries.length, findings: findings.length, worst: worstSeverity(findings.map((f) => f.severity)), by_severity: bySeverity },
+    summary: {
+      certificates: certificates.length,
+      key_files: keys.entries.length,
+      findings: findings.length,
+      worst: worstSeverity(findings.map((f) => f.severity)),
+      by_severity: bySeverity,
+    },
   };
 }

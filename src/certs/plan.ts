@@ -61,7 +61,10 @@ function hostList(request: PlanRequest): string {
 function backup(request: PlanRequest): PlanStep {
   return step(
     'Back up the current certificates (on every node and on the machine holding the CA key)',
-    [`cp -a ${request.certsDir} ${request.certsDir}.bak-$(date +%Y%m%d%H%M%S)`, `cp -a ${safeDir(request.caKey)} ${safeDir(request.caKey)}.bak-$(date +%Y%m%d%H%M%S)`],
+    [
+      `cp -a ${request.certsDir} ${request.certsDir}.bak-$(date +%Y%m%d%H%M%S)`,
+      `cp -a ${safeDir(request.caKey)} ${safeDir(request.caKey)}.bak-$(date +%Y%m%d%H%M%S)`,
+    ],
     ['Keep the backups until the new certificates are verified on every node; they are the rollback.'],
   );
 }
@@ -73,7 +76,8 @@ const SIGHUP = step(
 );
 
 /** Said wherever a plan reads crdb_internal (DOMAIN: v26.1 logs that access). */
-export const UNSAFE_INTERNALS_LOGGED = 'v26.1+: crdb_internal needs SET allow_unsafe_internals = true, and each such access is logged on the SENSITIVE_ACCESS channel; /_status/vars needs neither';
+export const UNSAFE_INTERNALS_LOGGED =
+  'v26.1+: crdb_internal needs SET allow_unsafe_internals = true, and each such access is logged on the SENSITIVE_ACCESS channel; /_status/vars needs neither';
 
 function verification(request: PlanRequest): string[] {
   const vars = `curl -s --cacert ${request.certsDir}/ca.crt https://<node>:8080/_status/vars`;
@@ -90,7 +94,7 @@ function verification(request: PlanRequest): string[] {
   const metric = request.kind;
   const promNames = request.kind === 'ca' ? 'security_certificate_expiration_(ca|client_ca|ui_ca)' : `security_certificate_expiration_${metric}`;
   return [
-    'check_certificate_expiry (this server) on the cluster, and inspect_certificates on each node\'s certs directory.',
+    "check_certificate_expiry (this server) on the cluster, and inspect_certificates on each node's certs directory.",
     `${vars} | grep -E '${promNames}'`,
     `SET allow_unsafe_internals = true; SELECT node_id, to_timestamp((metrics->>'security.certificate.expiration.${metric}')::FLOAT8) AS expires FROM crdb_internal.kv_node_status ORDER BY node_id;   -- ${UNSAFE_INTERNALS_LOGGED}`,
     request.kind === 'ui'
@@ -111,12 +115,15 @@ function nodeSteps(request: PlanRequest): PlanStep[] {
       ],
       [
         'List EVERY address clients and peers use: each hostname, IP, and load-balancer name/IP. A missing SAN breaks sslmode=verify-full.',
-        'Run it once per node, with that node\'s own addresses plus the shared load-balancer addresses.',
+        "Run it once per node, with that node's own addresses plus the shared load-balancer addresses.",
       ],
     ),
     step(
       'Install node.crt and node.key on the node',
-      [`scp ${request.certsDir}/node.crt ${request.certsDir}/node.key <user>@<node>:${request.certsDir}/`, `ssh <user>@<node> 'chmod 600 ${request.certsDir}/node.key && chmod 644 ${request.certsDir}/node.crt'`],
+      [
+        `scp ${request.certsDir}/node.crt ${request.certsDir}/node.key <user>@<node>:${request.certsDir}/`,
+        `ssh <user>@<node> 'chmod 600 ${request.certsDir}/node.key && chmod 644 ${request.certsDir}/node.crt'`,
+      ],
       ['The key must be owned by the user running cockroach.'],
     ),
     SIGHUP,
@@ -128,15 +135,27 @@ function clientSteps(request: PlanRequest): PlanStep[] {
     backup(request),
     step(
       `Create the new client certificate for ${request.user}`,
-      [`cockroach cert create-client ${request.user} --certs-dir=${request.certsDir} --ca-key=${request.caKey} --overwrite`, '# Java/JDBC clients also need: --also-generate-pkcs8-key'],
+      [
+        `cockroach cert create-client ${request.user} --certs-dir=${request.certsDir} --ca-key=${request.caKey} --overwrite`,
+        '# Java/JDBC clients also need: --also-generate-pkcs8-key',
+      ],
       ['If the cluster uses a separate client CA (ca-client.crt on the nodes), sign with its key instead: --ca-key=<safe dir>/ca-client.key.'],
     ),
     step(
       'Install it on each client and switch the client over',
-      [`scp ${request.certsDir}/client.${request.user}.crt ${request.certsDir}/client.${request.user}.key <user>@<client>:<client certs dir>/`, `chmod 600 <client certs dir>/client.${request.user}.key`],
+      [
+        `scp ${request.certsDir}/client.${request.user}.crt ${request.certsDir}/client.${request.user}.key <user>@<client>:<client certs dir>/`,
+        `chmod 600 <client certs dir>/client.${request.user}.key`,
+      ],
       ['Clients are not reloaded by SIGHUP: restart or reconnect the application (application-specific).'],
     ),
-    step('Check the new certificate authenticates', [`cockroach sql --certs-dir=${request.certsDir} --host=<node> --user=${request.user} -e 'SELECT current_user'`], [`A node reports security_certificate_expiration_client{sql_user="${request.user}"} only once ${request.user} has authenticated to it with a certificate.`]),
+    step(
+      'Check the new certificate authenticates',
+      [`cockroach sql --certs-dir=${request.certsDir} --host=<node> --user=${request.user} -e 'SELECT current_user'`],
+      [
+        `A node reports security_certificate_expiration_client{sql_user="${request.user}"} only once ${request.user} has authenticated to it with a certificate.`,
+      ],
+    ),
   ];
 }
 
@@ -146,7 +165,11 @@ function caSteps(request: PlanRequest): PlanStep[] {
     backup(request),
     step(
       'Create the new CA; cockroach writes a combined ca.crt (new CA first, then the old one)',
-      [`mv ${request.caKey} ${dir}/ca.old.key`, `cockroach cert create-ca --certs-dir=${request.certsDir} --ca-key=${request.caKey} --overwrite`, `grep -c 'BEGIN CERTIFICATE' ${request.certsDir}/ca.crt   # expect 2`],
+      [
+        `mv ${request.caKey} ${dir}/ca.old.key`,
+        `cockroach cert create-ca --certs-dir=${request.certsDir} --ca-key=${request.caKey} --overwrite`,
+        `grep -c 'BEGIN CERTIFICATE' ${request.certsDir}/ca.crt   # expect 2`,
+      ],
       ['Keep ca.old.key offline until every certificate signed by the old CA is gone. The CA keys never go on nodes.'],
     ),
     step(
@@ -174,8 +197,11 @@ function uiSteps(request: PlanRequest): PlanStep[] {
     backup(request),
     step(
       'Get a new DB Console certificate from the CA browsers trust (cockroach cert has no create-ui)',
-      [`openssl req -new -newkey rsa:2048 -nodes -keyout ${request.certsDir}/ui.key -out ui.csr -subj '/CN=${request.hosts[0] ?? '<console hostname>'}' -addext 'subjectAltName=${request.hosts.length ? request.hosts.map((h) => (/^[\d.]+$|:/.test(h) ? `IP:${h}` : `DNS:${h}`)).join(',') : 'DNS:<console hostname>'}'`, '# submit ui.csr to your CA; save the signed certificate as ui.crt'],
-      ['If that CA is not in ca.crt, install its certificate as ca-ui.crt (cockroach\'s name for the DB Console CA).'],
+      [
+        `openssl req -new -newkey rsa:2048 -nodes -keyout ${request.certsDir}/ui.key -out ui.csr -subj '/CN=${request.hosts[0] ?? '<console hostname>'}' -addext 'subjectAltName=${request.hosts.length ? request.hosts.map((h) => (/^[\d.]+$|:/.test(h) ? `IP:${h}` : `DNS:${h}`)).join(',') : 'DNS:<console hostname>'}'`,
+        '# submit ui.csr to your CA; save the signed certificate as ui.crt',
+      ],
+      ["If that CA is not in ca.crt, install its certificate as ca-ui.crt (cockroach's name for the DB Console CA)."],
     ),
     step('Install ui.crt and ui.key on each node', [`chmod 600 ${request.certsDir}/ui.key && chmod 644 ${request.certsDir}/ui.crt`]),
     SIGHUP,
@@ -194,7 +220,10 @@ const OPERATORS: Record<'public-operator' | 'cockroachdb-operator', OperatorStyl
     name: 'public operator (CrdbCluster)',
     apply: (request, secrets) => {
       const spec = { ...(secrets.node ? { nodeTLSSecret: secrets.node } : {}), ...(secrets.client ? { clientTLSSecret: secrets.client } : {}) };
-      return [`kubectl patch crdbcluster ${request.cluster} -n ${request.namespace} --type merge -p '${JSON.stringify({ spec })}'`, '# or set the same fields in your CrdbCluster manifest and kubectl apply -f it'];
+      return [
+        `kubectl patch crdbcluster ${request.cluster} -n ${request.namespace} --type merge -p '${JSON.stringify({ spec })}'`,
+        '# or set the same fields in your CrdbCluster manifest and kubectl apply -f it',
+      ];
     },
     watch: (request) => `kubectl rollout status statefulset/${request.cluster} -n ${request.namespace}`,
   },
@@ -219,10 +248,14 @@ function secretCommand(request: PlanRequest, secret: string, cert: string): stri
 }
 
 function applyStep(request: PlanRequest, style: OperatorStyle, secrets: { node?: string; client?: string }, title: string): PlanStep {
-  return step(title, [...style.apply(request, secrets), style.watch(request)], [
-    `The ${style.name} then terminates and restarts the pods one at a time with the new secrets (a restart is how pods pick up new certificates on Kubernetes).`,
-    'Keep the old secrets until the restart finished and verification passed; then delete them (kubectl delete secret <old name>).',
-  ]);
+  return step(
+    title,
+    [...style.apply(request, secrets), style.watch(request)],
+    [
+      `The ${style.name} then terminates and restarts the pods one at a time with the new secrets (a restart is how pods pick up new certificates on Kubernetes).`,
+      'Keep the old secrets until the restart finished and verification passed; then delete them (kubectl delete secret <old name>).',
+    ],
+  );
 }
 
 /** The documented operator procedure: new secrets (new names), point the operator at them, pods restart. */
@@ -231,22 +264,45 @@ function operatorSteps(request: PlanRequest, mode: keyof typeof OPERATORS): Plan
   const c = request.cluster;
   const node = `cockroach cert create-node ${hostList(request)} --certs-dir=${request.certsDir} --ca-key=${request.caKey} --overwrite`;
   const root = `cockroach cert create-client root --certs-dir=${request.certsDir} --ca-key=${request.caKey} --overwrite`;
-  const selfIssued = mode === 'cockroachdb-operator' ? ['If the operator\'s self-signer (cockroachdb.tls.selfSigner) or cert-manager (cockroachdb.tls.certManager) issues the certificates, they are renewed for you, but the pods must still be restarted to pick them up.'] : [];
+  const selfIssued =
+    mode === 'cockroachdb-operator'
+      ? [
+          "If the operator's self-signer (cockroachdb.tls.selfSigner) or cert-manager (cockroachdb.tls.certManager) issues the certificates, they are renewed for you, but the pods must still be restarted to pick them up.",
+        ]
+      : [];
   if (request.kind === 'ca') {
     return [
       backup(request),
-      step('Create the new CA; cockroach writes a combined ca.crt (new CA first, then the old one)', [`mv ${request.caKey} ${safeDir(request.caKey)}/ca.old.key`, `cockroach cert create-ca --certs-dir=${request.certsDir} --ca-key=${request.caKey} --overwrite`]),
-      step('Phase 1: store the current node and root certificates with the combined ca.crt as new secrets', [secretCommand(request, `${c}.node.2`, 'node'), secretCommand(request, `${c}.client.root.2`, 'client.root')], ['Every application client must trust the combined ca.crt before phase 2.']),
+      step('Create the new CA; cockroach writes a combined ca.crt (new CA first, then the old one)', [
+        `mv ${request.caKey} ${safeDir(request.caKey)}/ca.old.key`,
+        `cockroach cert create-ca --certs-dir=${request.certsDir} --ca-key=${request.caKey} --overwrite`,
+      ]),
+      step(
+        'Phase 1: store the current node and root certificates with the combined ca.crt as new secrets',
+        [secretCommand(request, `${c}.node.2`, 'node'), secretCommand(request, `${c}.client.root.2`, 'client.root')],
+        ['Every application client must trust the combined ca.crt before phase 2.'],
+      ),
       applyStep(request, style, { node: `${c}.node.2`, client: `${c}.client.root.2` }, `Point the ${style.name} at them`),
-      step('Phase 2: re-issue the node and root certificates with the new CA, as new secrets', [node, root, secretCommand(request, `${c}.node.3`, 'node'), secretCommand(request, `${c}.client.root.3`, 'client.root')]),
+      step('Phase 2: re-issue the node and root certificates with the new CA, as new secrets', [
+        node,
+        root,
+        secretCommand(request, `${c}.node.3`, 'node'),
+        secretCommand(request, `${c}.client.root.3`, 'client.root'),
+      ]),
       applyStep(request, style, { node: `${c}.node.3`, client: `${c}.client.root.3` }, `Point the ${style.name} at them`),
     ];
   }
   const isClient = request.kind === 'client';
   const secret = isClient ? `${c}.client.root.2` : `${c}.node.2`;
   return [
-    step(`Create the new ${isClient ? 'root client' : 'node'} certificate where the CA key lives (as in the non-Kubernetes plan)`, [isClient ? root : node], [...(isClient ? [] : ['List every service and pod name the pods are reached by, plus external load-balancer names.']), ...selfIssued]),
-    step(`Store it as a NEW secret with the file names the ${style.name} expects (tls.crt, tls.key, ca.crt)`, [secretCommand(request, secret, isClient ? 'client.root' : 'node')]),
+    step(
+      `Create the new ${isClient ? 'root client' : 'node'} certificate where the CA key lives (as in the non-Kubernetes plan)`,
+      [isClient ? root : node],
+      [...(isClient ? [] : ['List every service and pod name the pods are reached by, plus external load-balancer names.']), ...selfIssued],
+    ),
+    step(`Store it as a NEW secret with the file names the ${style.name} expects (tls.crt, tls.key, ca.crt)`, [
+      secretCommand(request, secret, isClient ? 'client.root' : 'node'),
+    ]),
     applyStep(request, style, isClient ? { client: secret } : { node: secret }, `Point the ${style.name} at the new secret`),
   ];
 }
@@ -257,20 +313,38 @@ function k8sSteps(request: PlanRequest): PlanStep[] {
   if (request.k8s === 'public-operator' || request.k8s === 'cockroachdb-operator') return operatorSteps(request, request.k8s);
   if (request.k8s === 'cert-manager') {
     return [
-      step('Renew the certificates now (cert-manager otherwise renews at renewBefore)', [`kubectl get certificates -n ${ns}`, `cmctl renew -n ${ns} <certificate name>`], request.kind === 'ca' ? ['For a CA rotation, first distribute a bundle holding both CAs (e.g. a trust-manager Bundle into ca.crt), then switch the Issuer to the new CA secret, then renew every Certificate.'] : []),
+      step(
+        'Renew the certificates now (cert-manager otherwise renews at renewBefore)',
+        [`kubectl get certificates -n ${ns}`, `cmctl renew -n ${ns} <certificate name>`],
+        request.kind === 'ca'
+          ? [
+              'For a CA rotation, first distribute a bundle holding both CAs (e.g. a trust-manager Bundle into ca.crt), then switch the Issuer to the new CA secret, then renew every Certificate.',
+            ]
+          : [],
+      ),
       step(
         'Restart the pods one at a time so cockroach reads the renewed secret files',
         [`kubectl rollout restart statefulset/${c} -n ${ns}`, `kubectl rollout status statefulset/${c} -n ${ns}`],
         [
-          'These commands are for the cockroachdb Helm chart\'s StatefulSet (tls.certs.certManager). With the CockroachDB operator (cockroachdb.tls.certManager) the docs likewise require restarting the pods: restart them one at a time, each Ready before the next.',
+          "These commands are for the cockroachdb Helm chart's StatefulSet (tls.certs.certManager). With the CockroachDB operator (cockroachdb.tls.certManager) the docs likewise require restarting the pods: restart them one at a time, each Ready before the next.",
           'Secrets mounted with subPath never update in a running pod; only a restart picks them up.',
         ],
       ),
     ];
   }
   return [
-    step('Let the cockroachdb Helm chart\'s self-signer rotate (StatefulSet chart, values tls.certs.selfSigner; it rotates within the expiry windows when rotateCerts is on)', [`helm upgrade <release> cockroachdb/cockroachdb -n ${ns} --reuse-values --set tls.certs.selfSigner.rotateCerts=true`], ['Tune tls.certs.selfSigner.{ca,node,client}CertDuration and *ExpiryWindow to control when it rotates. For the CockroachDB operator\'s self-signer, use k8s=cockroachdb-operator.']),
-    step('To rotate now, run the chart\'s rotation CronJob once', [`kubectl get cronjobs -n ${ns}`, `kubectl create job --from=cronjob/<rotation cronjob> rotate-now-$(date +%s) -n ${ns}`, `kubectl rollout status statefulset/${c} -n ${ns}`]),
+    step(
+      "Let the cockroachdb Helm chart's self-signer rotate (StatefulSet chart, values tls.certs.selfSigner; it rotates within the expiry windows when rotateCerts is on)",
+      [`helm upgrade <release> cockroachdb/cockroachdb -n ${ns} --reuse-values --set tls.certs.selfSigner.rotateCerts=true`],
+      [
+        "Tune tls.certs.selfSigner.{ca,node,client}CertDuration and *ExpiryWindow to control when it rotates. For the CockroachDB operator's self-signer, use k8s=cockroachdb-operator.",
+      ],
+    ),
+    step("To rotate now, run the chart's rotation CronJob once", [
+      `kubectl get cronjobs -n ${ns}`,
+      `kubectl create job --from=cronjob/<rotation cronjob> rotate-now-$(date +%s) -n ${ns}`,
+      `kubectl rollout status statefulset/${c} -n ${ns}`,
+    ]),
   ];
 }
 
@@ -285,9 +359,14 @@ export function planCertificateRotation(request: PlanRequest): RotationPlan {
     'Nothing has been executed: review each command, then run it yourself.',
     'Never put a CA key (ca.key) on a node; create certificates where the CA key lives and copy only certificates and their own keys.',
   ];
-  if (request.kind === 'ca') warnings.push('CA rotation is two-phase: the combined ca.crt must reach every node and client BEFORE any certificate signed by the new CA is deployed.');
-  if (request.kind === 'node' && request.hosts.length === 0 && request.k8s === 'none') warnings.push('No hosts given: replace the placeholders with every address of each node (hostnames, IPs, load balancers).');
-  if (appClient && request.k8s !== 'none') warnings.push(`On Kubernetes the operator and chart secrets hold only the root client certificate; ${request.user}'s certificate lives with its application, so this is the plain client procedure: give the application its new files (e.g. its own secret) and restart it.`);
+  if (request.kind === 'ca')
+    warnings.push('CA rotation is two-phase: the combined ca.crt must reach every node and client BEFORE any certificate signed by the new CA is deployed.');
+  if (request.kind === 'node' && request.hosts.length === 0 && request.k8s === 'none')
+    warnings.push('No hosts given: replace the placeholders with every address of each node (hostnames, IPs, load balancers).');
+  if (appClient && request.k8s !== 'none')
+    warnings.push(
+      `On Kubernetes the operator and chart secrets hold only the root client certificate; ${request.user}'s certificate lives with its application, so this is the plain client procedure: give the application its new files (e.g. its own secret) and restart it.`,
+    );
   return {
     kind: request.kind,
     k8s: request.k8s,

@@ -92,7 +92,13 @@ export function createCloudClient(options: CloudClientOptions): CloudApi {
 
   async function getCmek(clusterId: string, call: CallOptions = {}): Promise<CmekClusterInfo | null> {
     try {
-      return await transport.send({ method: 'GET', path: cmekPath(clusterId), schema: cmekClusterInfoSchema, operation: `GET /cmek on cluster ${clusterId}`, call });
+      return await transport.send({
+        method: 'GET',
+        path: cmekPath(clusterId),
+        schema: cmekClusterInfoSchema,
+        operation: `GET /cmek on cluster ${clusterId}`,
+        call,
+      });
     } catch (error) {
       // GET /cmek answers 404 when CMEK was never enabled (the Terraform provider reads it the same way).
       if (error instanceof CloudApiError && error.kind === 'http' && error.status === 404 && !isMissingCluster(error)) return null;
@@ -103,7 +109,12 @@ export function createCloudClient(options: CloudClientOptions): CloudApi {
   /** Sends a CMEK mutation once; on an ambiguous failure, reads the state back and reports it. */
   function mutate(method: HttpMethod, clusterId: string, body: unknown, label: string, call: CallOptions = {}): Promise<CmekClusterInfo> {
     const operation = `${method} /cmek (${label}) on cluster ${clusterId}`;
-    return sendOnce(clusterId, operation, () => transport.send({ method, path: cmekPath(clusterId), body, schema: cmekClusterInfoSchema, operation, call }), call);
+    return sendOnce(
+      clusterId,
+      operation,
+      () => transport.send({ method, path: cmekPath(clusterId), body, schema: cmekClusterInfoSchema, operation, call }),
+      call,
+    );
   }
 
   /** Sends a mutation of the cluster's CMEK state once, never re-sent: an ambiguous failure reads GET /cmek back and reports it. */
@@ -111,7 +122,8 @@ export function createCloudClient(options: CloudClientOptions): CloudApi {
     try {
       return await send();
     } catch (error) {
-      const ambiguous = error instanceof CloudApiError && (error.kind === 'network' || error.kind === 'timeout' || (error.kind === 'http' && error.status >= 500));
+      const ambiguous =
+        error instanceof CloudApiError && (error.kind === 'network' || error.kind === 'timeout' || (error.kind === 'http' && error.status >= 500));
       if (!ambiguous) throw error;
       let observed: CmekClusterInfo | null | undefined;
       try {
@@ -136,7 +148,13 @@ export function createCloudClient(options: CloudClientOptions): CloudApi {
 
   return {
     getOrganization(call) {
-      return transport.send({ method: 'GET', path: '/api/v1/organization', schema: organizationSchema, operation: 'GET /organization', ...(call ? { call } : {}) });
+      return transport.send({
+        method: 'GET',
+        path: '/api/v1/organization',
+        schema: organizationSchema,
+        operation: 'GET /organization',
+        ...(call ? { call } : {}),
+      });
     },
 
     async listClusters(call?: ListOptions) {
@@ -157,7 +175,12 @@ export function createCloudClient(options: CloudClientOptions): CloudApi {
         page = response.pagination?.next_page || undefined;
         if (page !== undefined) {
           if (seen.has(page)) {
-            throw new CloudApiError({ kind: 'invalid_response', operation: 'GET /clusters', status: 200, message: 'pagination returned the same next_page twice' });
+            throw new CloudApiError({
+              kind: 'invalid_response',
+              operation: 'GET /clusters',
+              status: 200,
+              message: 'pagination returned the same next_page twice',
+            });
           }
           seen.add(page);
         }
@@ -167,7 +190,13 @@ export function createCloudClient(options: CloudClientOptions): CloudApi {
 
     async getCluster(clusterId, call) {
       try {
-        return await transport.send({ method: 'GET', path: `/api/v1/clusters/${requireId(clusterId)}`, schema: clusterSchema, operation: `GET /clusters/${clusterId}`, ...(call ? { call } : {}) });
+        return await transport.send({
+          method: 'GET',
+          path: `/api/v1/clusters/${requireId(clusterId)}`,
+          schema: clusterSchema,
+          operation: `GET /clusters/${clusterId}`,
+          ...(call ? { call } : {}),
+        });
       } catch (error) {
         if (error instanceof CloudApiError && error.kind === 'http' && error.status === 404) {
           throw new CloudApiError(error.init, {
@@ -193,7 +222,9 @@ export function createCloudClient(options: CloudClientOptions): CloudApi {
           if (!retryable) throw error;
           const elapsed = Date.now() - started;
           if (elapsed + iamRetryIntervalMs > budget) {
-            throw attempt > 1 ? withNote(error, `Retried ${attempt} times over ${Math.round(elapsed / 1000)} s in case IAM grants were still propagating.`) : error;
+            throw attempt > 1
+              ? withNote(error, `Retried ${attempt} times over ${Math.round(elapsed / 1000)} s in case IAM grants were still propagating.`)
+              : error;
           }
           await call.onRetry?.({ attempt, elapsedMs: elapsed, error });
           await sleep(iamRetryIntervalMs, call.signal);
@@ -213,11 +244,21 @@ export function createCloudClient(options: CloudClientOptions): CloudApi {
       const added = cmekRegionSpecs.map((spec) => spec.region).join(', ');
       const operation = `PATCH /clusters (add ${added}) on cluster ${clusterId}`;
       const body = { dedicated: { region_nodes: regionNodes, cmek_region_specs: cmekRegionSpecs } };
-      return sendOnce(clusterId, operation, () => transport.send({ method: 'PATCH', path: `/api/v1/clusters/${requireId(clusterId)}`, body, schema: clusterSchema, operation, call }), call);
+      return sendOnce(
+        clusterId,
+        operation,
+        () => transport.send({ method: 'PATCH', path: `/api/v1/clusters/${requireId(clusterId)}`, body, schema: clusterSchema, operation, call }),
+        call,
+      );
     },
 
     waitForCmek(clusterId, wait?: WaitOptions) {
-      return waitUntilSettled((call) => getCmek(clusterId, call), clusterId, { pollIntervalMs: options.pollIntervalMs, deadlineMs: options.operationDeadlineMs }, wait);
+      return waitUntilSettled(
+        (call) => getCmek(clusterId, call),
+        clusterId,
+        { pollIntervalMs: options.pollIntervalMs, deadlineMs: options.operationDeadlineMs },
+        wait,
+      );
     },
   };
 }

@@ -71,13 +71,21 @@ function explain(init: CloudApiErrorInit): { what: string; why: string; next: st
         next: 'the API may have changed; check the cluster in the CockroachDB Cloud console and report this to the crdb-encryption-mcp maintainers.',
       };
     case 'deadline':
-      return { what, why: `${init.message ?? 'The operation is still running.'}`, next: 'check progress later with get_cmek_status; do not re-send the request.' };
+      return {
+        what,
+        why: `${init.message ?? 'The operation is still running.'}`,
+        next: 'check progress later with get_cmek_status; do not re-send the request.',
+      };
     case 'http':
       break;
   }
   const status = init.status ?? 0;
   if (status === 401) {
-    return { what, why: `The API key was not accepted (${evidence}).`, next: `check that COCKROACH_API_KEY holds a current service account API key; ${ROLE_HINT}.` };
+    return {
+      what,
+      why: `The API key was not accepted (${evidence}).`,
+      next: `check that COCKROACH_API_KEY holds a current service account API key; ${ROLE_HINT}.`,
+    };
   }
   if (status === 403) {
     return { what, why: `The API key lacks permission (${evidence}).`, next: `grant the service account the right role: ${ROLE_HINT}; then retry.` };
@@ -90,7 +98,11 @@ function explain(init: CloudApiErrorInit): { what: string; why: string; next: st
   }
   if (status === 429) {
     const wait = init.retryAfterMs !== undefined ? `${Math.ceil(init.retryAfterMs / 1000)} s` : 'a few seconds';
-    return { what, why: `Rate limited (${evidence}); the API allows 10 requests per second per key.`, next: `wait ${wait} and retry; avoid running many fleet-wide tools at once.` };
+    return {
+      what,
+      why: `Rate limited (${evidence}); the API allows 10 requests per second per key.`,
+      next: `wait ${wait} and retry; avoid running many fleet-wide tools at once.`,
+    };
   }
   if (status >= 500) {
     return { what, why: `CockroachDB Cloud had a server error (${evidence}).`, next: 'retry later; check status.cockroachlabs.cloud if it persists.' };

@@ -44,10 +44,13 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 
   const schedule = (at: number) => {
     if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = undefined;
-      drain();
-    }, Math.max(0, at - now()));
+    timer = setTimeout(
+      () => {
+        timer = undefined;
+        drain();
+      },
+      Math.max(0, at - now()),
+    );
     timer.unref();
   };
 

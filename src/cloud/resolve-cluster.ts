@@ -83,7 +83,9 @@ export async function resolveCluster(cloud: CloudApi, nameOrId: string, options:
     matches.length
       ? `No cluster visible to this API key has that name or id. Close matches: ${matches.map(label).join(', ')}.`
       : `No cluster visible to this API key (${clusters.length} clusters) has that name or id, and none is close.`,
-    matches.length ? 'use one of the names or ids above, or run list_clusters to see every cluster.' : 'run list_clusters to see every cluster this API key can see.',
+    matches.length
+      ? 'use one of the names or ids above, or run list_clusters to see every cluster.'
+      : 'run list_clusters to see every cluster this API key can see.',
     { candidates: matches.map((cluster) => ({ name: cluster.name, id: cluster.id })) },
   );
 }

@@ -62,7 +62,6 @@ export const cmekClusterInfoSchema = z.looseObject({
 });
 export type CmekClusterInfo = z.infer<typeof cmekClusterInfoSchema>;
 
-
 export const regionSchema = z.looseObject({
   name: upstream(),
   node_count: z.number().int().optional(),
@@ -120,9 +119,7 @@ export const organizationSchema = z.looseObject({
     .looseObject({
       aws: z.looseObject({ user_arn: z.string().optional() }).optional(),
       gcp: z.looseObject({ service_account_email: z.string().optional() }).optional(),
-      azure: z
-        .looseObject({ app_registration_client_id: z.string().optional(), app_registration_name: upstream().optional() })
-        .optional(),
+      azure: z.looseObject({ app_registration_client_id: z.string().optional(), app_registration_name: upstream().optional() }).optional(),
     })
     .optional(),
 });

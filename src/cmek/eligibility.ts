@@ -59,7 +59,8 @@ function cmekCheck(reading: CmekReading): Check {
   if (status === 'REVOKED' || status === 'REVOKING' || status === 'REVOKE_FAILED') {
     return { check: 'cmek_state', result: 'fail', detail: `CMEK is ${status}; restoring access needs Cockroach Labs support.` };
   }
-  if (isInProgress(status)) return { check: 'cmek_state', result: 'fail', detail: `A CMEK operation is in progress (${status}); wait for it to finish (get_cmek_status).` };
+  if (isInProgress(status))
+    return { check: 'cmek_state', result: 'fail', detail: `A CMEK operation is in progress (${status}); wait for it to finish (get_cmek_status).` };
   return { check: 'cmek_state', result: 'pass', detail: `CMEK is already on (${status}).` };
 }
 
@@ -98,15 +99,24 @@ export function assessEligibility(cluster: Cluster, reading: CmekReading): Eligi
     const visibility = cluster.network_visibility;
     checks.push(
       !provider.privateClusters
-        ? { check: 'network_visibility', result: 'pass', detail: `${cluster.cloud_provider} has no private Advanced clusters, so being ${visibility ?? 'public'} does not block CMEK there.` }
+        ? {
+            check: 'network_visibility',
+            result: 'pass',
+            detail: `${cluster.cloud_provider} has no private Advanced clusters, so being ${visibility ?? 'public'} does not block CMEK there.`,
+          }
         : visibility === 'PRIVATE'
           ? {
               check: 'network_visibility',
               result: 'pass',
-              detail: 'Private cluster: evidence for the advanced security add-on (the Terraform provider documents private network visibility as required for CMEK; clusters created with it have advanced security features).',
+              detail:
+                'Private cluster: evidence for the advanced security add-on (the Terraform provider documents private network visibility as required for CMEK; clusters created with it have advanced security features).',
             }
           : visibility === 'PUBLIC'
-            ? { check: 'network_visibility', result: 'fail', detail: `Public cluster: on ${cluster.cloud_provider}, advanced security features (and so CMEK) need a private cluster chosen at creation.` }
+            ? {
+                check: 'network_visibility',
+                result: 'fail',
+                detail: `Public cluster: on ${cluster.cloud_provider}, advanced security features (and so CMEK) need a private cluster chosen at creation.`,
+              }
             : { check: 'network_visibility', result: 'unknown', detail: 'The API did not report network visibility.' },
     );
     checks.push(
@@ -114,7 +124,8 @@ export function assessEligibility(cluster: Cluster, reading: CmekReading): Eligi
         ? {
             check: 'byoc',
             result: 'unknown',
-            detail: 'BYOC deployment (customer_cloud_account is set): BYOC is in preview and CMEK support on it is not documented; confirm with your Cockroach Labs account team.',
+            detail:
+              'BYOC deployment (customer_cloud_account is set): BYOC is in preview and CMEK support on it is not documented; confirm with your Cockroach Labs account team.',
           }
         : { check: 'byoc', result: 'pass', detail: 'Not a BYOC deployment.' },
     );
@@ -124,7 +135,11 @@ export function assessEligibility(cluster: Cluster, reading: CmekReading): Eligi
     operation.endsWith('_RUNNING')
       ? { check: 'operation_in_progress', result: 'fail', detail: `Operation ${operation} is running; CMEK changes must wait until it finishes.` }
       : operation.endsWith('_FAILED')
-        ? { check: 'operation_in_progress', result: 'warn', detail: `Last operation ended ${operation}; check get_cmek_status (and the Cloud Console) before changing CMEK.` }
+        ? {
+            check: 'operation_in_progress',
+            result: 'warn',
+            detail: `Last operation ended ${operation}; check get_cmek_status (and the Cloud Console) before changing CMEK.`,
+          }
         : { check: 'operation_in_progress', result: 'pass', detail: 'No operation in progress.' },
   );
   if (advanced) checks.push(cmekCheck(reading));
@@ -150,9 +165,12 @@ function nextStep(cluster: Cluster, verdict: EligibilityVerdict, enabled: boolea
   }
   if (failed('cmek_state')) {
     const detail = checks.find((check) => check.check === 'cmek_state')?.detail ?? '';
-    return detail.includes('support') ? 'Contact Cockroach Labs support about the revoked CMEK state.' : 'Wait for the CMEK operation to finish, then run check_cmek_eligibility again.';
+    return detail.includes('support')
+      ? 'Contact Cockroach Labs support about the revoked CMEK state.'
+      : 'Wait for the CMEK operation to finish, then run check_cmek_eligibility again.';
   }
-  if (failed('operation_in_progress') || failed('state')) return 'Wait until the cluster is CREATED with no operation running, then run check_cmek_eligibility again.';
+  if (failed('operation_in_progress') || failed('state'))
+    return 'Wait until the cluster is CREATED with no operation running, then run check_cmek_eligibility again.';
   const provision = `provision keys in ${cluster.regions.map((region) => region.name).join(', ') || 'every cluster region'} with provision_cmek_key, then run enable_cmek with its region_specs (try dry_run first)`;
   if (verdict === 'cannot_verify') {
     return `Confirm in the Cloud Console that ${cluster.name} was created with advanced security features${

@@ -26,12 +26,14 @@ export const ENABLE_CAVEATS: readonly Check[] = [
   {
     check: 'existing_data',
     result: 'warn',
-    detail: 'Enabling CMEK does not re-encrypt data already written: only data written afterwards is protected by your keys (the docs advise enabling CMEK before creating databases or inserting data).',
+    detail:
+      'Enabling CMEK does not re-encrypt data already written: only data written afterwards is protected by your keys (the docs advise enabling CMEK before creating databases or inserting data).',
   },
   {
     check: 'pre_cmek_backups',
     result: 'warn',
-    detail: 'Managed backups taken before CMEK is enabled can no longer be restored once it is on: take any restore you may need first, or keep a self-managed backup.',
+    detail:
+      'Managed backups taken before CMEK is enabled can no longer be restored once it is on: take any restore you may need first, or keep a self-managed backup.',
   },
 ];
 
@@ -58,7 +60,13 @@ export type EnableResult = {
  * it): mutations of one cluster run one after the other, each reading fresh state, and an
  * identical concurrent request gets the running one's result.
  */
-export async function serialized<T extends object>(env: CmekEnv, cluster: Cluster, request: unknown, dryRun: boolean, mutate: () => Promise<T>): Promise<T & { joined?: boolean }> {
+export async function serialized<T extends object>(
+  env: CmekEnv,
+  cluster: Cluster,
+  request: unknown,
+  dryRun: boolean,
+  mutate: () => Promise<T>,
+): Promise<T & { joined?: boolean }> {
   if (dryRun) return mutate();
   const { value, joined } = await env.mutations.run(cluster.id, JSON.stringify(request), mutate);
   return joined ? { ...value, joined: true } : value;
@@ -73,9 +81,14 @@ function refuseWhenOn(cluster: ClusterRef, info: CmekClusterInfo | null): void {
       : isInProgress(status)
         ? `wait for it to finish (get_cmek_status ${cluster.name}).`
         : `to change keys use rotate_cmek ${cluster.name} (mode new_key or new_version).`;
-  throw new OperatorError(`CMEK is already set up on ${cluster.name}`, `Its CMEK status is ${status}, so enabling again would be rejected; nothing was sent.`, next, {
-    auditOutcome: 'refused',
-  });
+  throw new OperatorError(
+    `CMEK is already set up on ${cluster.name}`,
+    `Its CMEK status is ${status}, so enabling again would be rejected; nothing was sent.`,
+    next,
+    {
+      auditOutcome: 'refused',
+    },
+  );
 }
 
 /** Validates, then (unless dry_run) enables CMEK and waits for every region. */
@@ -88,9 +101,14 @@ async function enableResolved(env: CmekEnv, cluster: Cluster, inputs: readonly K
   const call = callOptions(env);
   const ref = { id: cluster.id, name: cluster.name };
   if (cluster.plan !== 'ADVANCED') {
-    throw new OperatorError(`enable_cmek refused for ${cluster.name}`, `CMEK exists only on the Advanced plan; ${cluster.name} is on ${cluster.plan}. Nothing was sent.`, `run check_cmek_eligibility ${cluster.name} for the migration path to an Advanced cluster.`, {
-      auditOutcome: 'refused',
-    });
+    throw new OperatorError(
+      `enable_cmek refused for ${cluster.name}`,
+      `CMEK exists only on the Advanced plan; ${cluster.name} is on ${cluster.plan}. Nothing was sent.`,
+      `run check_cmek_eligibility ${cluster.name} for the migration path to an Advanced cluster.`,
+      {
+        auditOutcome: 'refused',
+      },
+    );
   }
   const current = await env.cloud.getCmek(cluster.id, call);
   refuseWhenOn(ref, current);
@@ -127,7 +145,11 @@ async function enableResolved(env: CmekEnv, cluster: Cluster, inputs: readonly K
       env.cloud.enableCmek(cluster.id, specs, {
         ...call,
         onRetry: ({ attempt, elapsedMs }) =>
-          env.progress(0, undefined, `enable rejected (attempt ${attempt}, ${Math.round(elapsedMs / 1000)} s): waiting for IAM grants to propagate, then retrying`),
+          env.progress(
+            0,
+            undefined,
+            `enable rejected (attempt ${attempt}, ${Math.round(elapsedMs / 1000)} s): waiting for IAM grants to propagate, then retrying`,
+          ),
       }),
     (observed) => ['ENABLING', 'ENABLED'].includes(overallStatus(observed)),
   );

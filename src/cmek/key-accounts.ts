@@ -45,7 +45,11 @@ const list = (values: Iterable<string>) => [...values].sort().join(', ');
  * Warns for each proposed key or principal outside the homes of the cluster's existing keys; with
  * no existing keys (first enable), warns when the proposed specs disagree among themselves.
  */
-export function keyAccountChecks(type: KmsKeyType, existing: ReadonlyArray<{ uri: string; auth_principal: string }>, proposed: readonly CmekRegionSpec[]): Check[] {
+export function keyAccountChecks(
+  type: KmsKeyType,
+  existing: ReadonlyArray<{ uri: string; auth_principal: string }>,
+  proposed: readonly CmekRegionSpec[],
+): Check[] {
   if (proposed.length === 0) return [];
   const names = kmsProvider(type).accountNames;
   const specs = proposed.map((spec) => ({ region: spec.region, uri: spec.key_spec.uri, auth_principal: spec.key_spec.auth_principal }));
@@ -58,7 +62,8 @@ export function keyAccountChecks(type: KmsKeyType, existing: ReadonlyArray<{ uri
     const [key] = mine.keys;
     const [principal] = mine.principals;
     const keyElsewhere = key !== undefined && reference.keys.size > 0 && (existing.length ? !reference.keys.has(key) : reference.keys.size > 1);
-    const principalElsewhere = principal !== undefined && reference.principals.size > 0 && (existing.length ? !reference.principals.has(principal) : reference.principals.size > 1);
+    const principalElsewhere =
+      principal !== undefined && reference.principals.size > 0 && (existing.length ? !reference.principals.has(principal) : reference.principals.size > 1);
     if (keyElsewhere) {
       checks.push({
         check: 'key_account',
@@ -78,7 +83,11 @@ export function keyAccountChecks(type: KmsKeyType, existing: ReadonlyArray<{ uri
   }
   if (checks.length === 0 && reference.keys.size > 0) {
     const principals = reference.principals.size ? `; principals in ${names.principal} ${list(reference.principals)}` : '';
-    checks.push({ check: 'key_account', result: 'pass', detail: `Keys in ${names.key} ${list(reference.keys)}${principals}, as ${existing.length ? "the cluster's existing keys" : 'given'}.` });
+    checks.push({
+      check: 'key_account',
+      result: 'pass',
+      detail: `Keys in ${names.key} ${list(reference.keys)}${principals}, as ${existing.length ? "the cluster's existing keys" : 'given'}.`,
+    });
   }
   return checks;
 }

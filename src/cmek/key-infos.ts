@@ -66,7 +66,8 @@ export function isFailed(status: CmekStatus | 'NOT_ENABLED' | undefined): boolea
 
 /** Every user_message of a region's keys that reported a failure (newest first). */
 export function failureMessages(region: CmekRegionInfo): string[] {
-  return byRecency(region).filter((key) => key.user_message && (isFailed(key.status) || isFailed(region.status)))
+  return byRecency(region)
+    .filter((key) => key.user_message && (isFailed(key.status) || isFailed(region.status)))
     .map((key) => key.user_message!);
 }
 

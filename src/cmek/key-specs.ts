@@ -72,7 +72,11 @@ export function validateRegionSpecs(cluster: Cluster, inputs: readonly KeySpecIn
     const missing = clusterRegions.filter((region) => !seen.has(region));
     checks.push(
       missing.length
-        ? { check: 'region_coverage', result: 'fail', detail: `Missing a key for ${missing.join(', ')}: enabling needs a key for EVERY cluster region (${clusterRegions.join(', ')}).` }
+        ? {
+            check: 'region_coverage',
+            result: 'fail',
+            detail: `Missing a key for ${missing.join(', ')}: enabling needs a key for EVERY cluster region (${clusterRegions.join(', ')}).`,
+          }
         : { check: 'region_coverage', result: 'pass', detail: `Every cluster region has a key (${clusterRegions.join(', ')}).` },
     );
   }

@@ -13,7 +13,12 @@ function couldNotVerify(check: string, region: string, error: unknown): Check {
   if (error instanceof KmsError && (error.kind === 'not_found' || error.kind === 'invalid')) {
     return { check, result: 'fail', region, detail: `${error.message}. Check the URI, or create the key with provision_cmek_key.` };
   }
-  return { check, result: 'warn', region, detail: `Could not verify in the KMS with this server's credentials: ${errorMessage(error)}. CockroachDB Cloud checks access itself when the request is sent.` };
+  return {
+    check,
+    result: 'warn',
+    region,
+    detail: `Could not verify in the KMS with this server's credentials: ${errorMessage(error)}. CockroachDB Cloud checks access itself when the request is sent.`,
+  };
 }
 
 /** describeKey + checkAccess for each spec (a few at a time). */
@@ -31,9 +36,19 @@ export async function checkKeysInKms(env: CmekEnv, specs: readonly CmekRegionSpe
     try {
       const key = await provider.describeKey(spec.key_spec.uri, env.signal);
       if (!key.usable) {
-        checks.push({ check: 'key_usable', result: 'fail', region, detail: `The key is ${key.state} and cannot encrypt/decrypt; enable it (or pick another key) first.` });
+        checks.push({
+          check: 'key_usable',
+          result: 'fail',
+          region,
+          detail: `The key is ${key.state} and cannot encrypt/decrypt; enable it (or pick another key) first.`,
+        });
       } else if (key.deletion.scheduled) {
-        checks.push({ check: 'key_usable', result: 'fail', region, detail: `The key is scheduled for deletion${key.deletion.scheduledFor ? ` on ${key.deletion.scheduledFor}` : ''}; cancel the deletion or use another key.` });
+        checks.push({
+          check: 'key_usable',
+          result: 'fail',
+          region,
+          detail: `The key is scheduled for deletion${key.deletion.scheduledFor ? ` on ${key.deletion.scheduledFor}` : ''}; cancel the deletion or use another key.`,
+        });
       } else {
         checks.push({ check: 'key_usable', result: 'pass', region, detail: `Key exists and is ${key.state}.` });
       }
@@ -44,7 +59,12 @@ export async function checkKeysInKms(env: CmekEnv, specs: readonly CmekRegionSpe
     try {
       const access = await provider.checkAccess(spec.key_spec.uri, spec.key_spec.auth_principal, env.signal);
       if (!access.verified) {
-        checks.push({ check: 'key_access', result: 'warn', region, detail: `Could not verify the grant${access.detail ? `: ${access.detail}` : ''}. CockroachDB Cloud checks access itself.` });
+        checks.push({
+          check: 'key_access',
+          result: 'warn',
+          region,
+          detail: `Could not verify the grant${access.detail ? `: ${access.detail}` : ''}. CockroachDB Cloud checks access itself.`,
+        });
       } else if (!access.granted) {
         checks.push({
           check: 'key_access',
@@ -93,7 +113,12 @@ export async function checkKeptKeys(env: CmekEnv, keys: readonly KeptKey[]): Pro
         };
       }
       if (!description.usable) {
-        return { check: 'kept_key_usable', result: 'warn', region: key.region, detail: `${key.uri} is still referenced in key_infos but is ${description.state}; re-enable it.` };
+        return {
+          check: 'kept_key_usable',
+          result: 'warn',
+          region: key.region,
+          detail: `${key.uri} is still referenced in key_infos but is ${description.state}; re-enable it.`,
+        };
       }
       return undefined;
     } catch (error) {

@@ -54,9 +54,14 @@ export async function waitForCmek(env: CmekEnv, cluster: ClusterRef, operation: 
         ? `The ${operation} request was accepted, but waiting for it stopped: ${error.why}`
         : undefined;
     if (!why) throw error;
-    throw new OperatorError(`Stopped waiting for the ${operation} of ${cluster.name}`, why, `run get_cmek_status ${cluster.name} to follow it; do not send the ${operation} again while it runs.`, {
-      auditOutcome: 'succeeded',
-    });
+    throw new OperatorError(
+      `Stopped waiting for the ${operation} of ${cluster.name}`,
+      why,
+      `run get_cmek_status ${cluster.name} to follow it; do not send the ${operation} again while it runs.`,
+      {
+        auditOutcome: 'succeeded',
+      },
+    );
   }
 }
 
@@ -67,7 +72,13 @@ export function ambiguousFailure(error: unknown): { error: CloudApiError; observ
 }
 
 /** An OperatorError for an ambiguous mutation whose outcome the observed state does not settle. */
-export function ambiguousError(cluster: ClusterRef, operation: string, error: CloudApiError, observed: CmekClusterInfo | null | undefined, regions: readonly string[]): OperatorError {
+export function ambiguousError(
+  cluster: ClusterRef,
+  operation: string,
+  error: CloudApiError,
+  observed: CmekClusterInfo | null | undefined,
+  regions: readonly string[],
+): OperatorError {
   const state = observed === undefined ? '' : `\nPer region now:\n${describeOutcomes(regionOutcomes(observed, regions))}`;
   return new OperatorError(
     `The ${operation} request for ${cluster.name} may or may not have been applied`,
@@ -103,7 +114,12 @@ export async function sendOnce(
 export function refuseWhileOperationRuns(cluster: Cluster, tool: string): void {
   const operation = cluster.operation_status ?? '';
   if (!operation.endsWith('_RUNNING')) return;
-  throw new OperatorError(`${tool} refused for ${cluster.name}`, `Operation ${operation} is running on the cluster; CMEK changes must wait. Nothing was changed.`, `wait until it finishes (list_clusters shows the state), then run ${tool} again.`, {
-    auditOutcome: 'refused',
-  });
+  throw new OperatorError(
+    `${tool} refused for ${cluster.name}`,
+    `Operation ${operation} is running on the cluster; CMEK changes must wait. Nothing was changed.`,
+    `wait until it finishes (list_clusters shows the state), then run ${tool} again.`,
+    {
+      auditOutcome: 'refused',
+    },
+  );
 }

@@ -52,7 +52,8 @@ export const REVOCATION_CONSEQUENCES = [
   'Restoring access needs Cockroach Labs support; you cannot undo this yourself.',
 ];
 
-const REVERSIBILITY = 'Not reversible by you: the cluster is down from the moment REVOKE is sent, and only Cockroach Labs support can restore it (after you give CockroachDB access to the keys again).';
+const REVERSIBILITY =
+  'Not reversible by you: the cluster is down from the moment REVOKE is sent, and only Cockroach Labs support can restore it (after you give CockroachDB access to the keys again).';
 
 async function checkAccessRemoved(env: CmekEnv, info: CmekClusterInfo): Promise<Check[]> {
   const keys = (info.region_infos ?? []).flatMap((region) => {
@@ -63,9 +64,20 @@ async function checkAccessRemoved(env: CmekEnv, info: CmekClusterInfo): Promise<
     try {
       const provider = await env.kms.get(spec.type as KmsKeyType);
       const access = await provider.checkAccess(spec.uri!, spec.auth_principal!, env.signal);
-      if (!access.verified) return { check: 'kms_access_removed', result: 'unknown', region, detail: `Could not read the key's grants${access.detail ? `: ${access.detail}` : ''}; make sure step 1 is done.` };
+      if (!access.verified)
+        return {
+          check: 'kms_access_removed',
+          result: 'unknown',
+          region,
+          detail: `Could not read the key's grants${access.detail ? `: ${access.detail}` : ''}; make sure step 1 is done.`,
+        };
       return access.granted
-        ? { check: 'kms_access_removed', result: 'warn', region, detail: `Step 1 not done: ${spec.auth_principal} still has access to ${spec.uri}. Remove it in the KMS first.` }
+        ? {
+            check: 'kms_access_removed',
+            result: 'warn',
+            region,
+            detail: `Step 1 not done: ${spec.auth_principal} still has access to ${spec.uri}. Remove it in the KMS first.`,
+          }
         : { check: 'kms_access_removed', result: 'pass', region, detail: `${spec.auth_principal} no longer has the access CockroachDB needs on ${spec.uri}.` };
     } catch (error) {
       if (env.signal.aborted) throw error;
@@ -81,10 +93,7 @@ function confirmation(cluster: Cluster, info: CmekClusterInfo, checks: Check[], 
     targetName: cluster.name,
     targetDescription: `cluster ${cluster.name} (${cluster.id}), ${cluster.cloud_provider} ${cluster.regions.map((region) => region.name).join(', ')}`,
     action: `Revoke CMEK on cluster ${cluster.name}: the cluster restarts, cannot read its keys, and stops serving immediately.`,
-    consequences: [
-      ...REVOCATION_CONSEQUENCES,
-      ...(notDone.length ? [`Step 1 (remove KMS access) is not confirmed for: ${notDone.join(', ')}.`] : []),
-    ],
+    consequences: [...REVOCATION_CONSEQUENCES, ...(notDone.length ? [`Step 1 (remove KMS access) is not confirmed for: ${notDone.join(', ')}.`] : [])],
     reversibility: REVERSIBILITY,
     params: options.params,
     targetState: info,
@@ -123,7 +132,9 @@ export async function revokeCmek(env: CmekEnv, clusterRef: string, options: Revo
     throw new OperatorError(
       `revoke_cmek refused for ${cluster.name}`,
       `Revocation needs CMEK status ENABLED; it is ${status}. Nothing was sent.`,
-      status === 'NOT_ENABLED' || status === 'DISABLED' ? 'there is nothing to revoke.' : `check get_cmek_status ${cluster.name}; if this is an emergency with a failed or running operation, contact Cockroach Labs support.`,
+      status === 'NOT_ENABLED' || status === 'DISABLED'
+        ? 'there is nothing to revoke.'
+        : `check get_cmek_status ${cluster.name}; if this is an emergency with a failed or running operation, contact Cockroach Labs support.`,
       { auditOutcome: 'refused' },
     );
   }
@@ -146,7 +157,14 @@ export async function revokeCmek(env: CmekEnv, clusterRef: string, options: Revo
   return serialized(env, cluster, ['revoke_cmek', options.params], false, () => sendRevoke(env, cluster, info, base, regions, options));
 }
 
-async function sendRevoke(env: CmekEnv, cluster: Cluster, approved: CmekClusterInfo, base: Omit<RevokeResult, 'outcome' | 'status' | 'regions' | 'next_step'>, regions: string[], options: RevokeOptions): Promise<RevokeResult> {
+async function sendRevoke(
+  env: CmekEnv,
+  cluster: Cluster,
+  approved: CmekClusterInfo,
+  base: Omit<RevokeResult, 'outcome' | 'status' | 'regions' | 'next_step'>,
+  regions: string[],
+  options: RevokeOptions,
+): Promise<RevokeResult> {
   const ref = base.cluster;
   await recheckBeforeRevoke(env, cluster, approved);
   const accepted = await sendOnce(
@@ -160,10 +178,29 @@ async function sendRevoke(env: CmekEnv, cluster: Cluster, approved: CmekClusterI
   const finalStatus = overallStatus(final);
   const outcomes = regionOutcomes(final, regions);
   if (finalStatus === 'REVOKED') {
-    return { ...base, outcome: 'revoked', status: finalStatus, regions: outcomes, next_step: 'CMEK is REVOKED: the cluster has stopped serving. To restore it, give CockroachDB access to the keys again and contact Cockroach Labs support.' };
+    return {
+      ...base,
+      outcome: 'revoked',
+      status: finalStatus,
+      regions: outcomes,
+      next_step:
+        'CMEK is REVOKED: the cluster has stopped serving. To restore it, give CockroachDB access to the keys again and contact Cockroach Labs support.',
+    };
   }
   if (finalStatus === 'REVOKE_FAILED') {
-    return { ...base, outcome: 'failed', status: finalStatus, regions: outcomes, next_step: 'Revocation failed: read each user_message and contact Cockroach Labs support.' };
+    return {
+      ...base,
+      outcome: 'failed',
+      status: finalStatus,
+      regions: outcomes,
+      next_step: 'Revocation failed: read each user_message and contact Cockroach Labs support.',
+    };
   }
-  return { ...base, outcome: 'in_progress', status: finalStatus, regions: outcomes, next_step: `Revocation accepted (${finalStatus}); follow it with get_cmek_status ${cluster.name}.` };
+  return {
+    ...base,
+    outcome: 'in_progress',
+    status: finalStatus,
+    regions: outcomes,
+    next_step: `Revocation accepted (${finalStatus}); follow it with get_cmek_status ${cluster.name}.`,
+  };
 }

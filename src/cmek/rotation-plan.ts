@@ -52,9 +52,12 @@ function refuseState(cluster: Cluster, info: CmekClusterInfo | null): void {
   const refuse = (why: string, next: string) => {
     throw new OperatorError(`rotate_cmek refused for ${cluster.name}`, `${why} Nothing was changed.`, next, { auditOutcome: 'refused' });
   };
-  if (inProgress) refuse(`A CMEK operation is in progress (${status}).`, `wait for it to finish (get_cmek_status ${cluster.name}), then run rotate_cmek again.`);
-  if (status === 'NOT_ENABLED' || status === 'DISABLED') refuse('CMEK is not enabled on this cluster.', `enable it first with enable_cmek (check_cmek_eligibility ${cluster.name} tells whether it can be).`);
-  if (status === 'ENABLE_FAILED') refuse('Enabling CMEK failed earlier, so there is nothing to rotate.', `read get_cmek_status ${cluster.name}, fix the cause, and run enable_cmek again.`);
+  if (inProgress)
+    refuse(`A CMEK operation is in progress (${status}).`, `wait for it to finish (get_cmek_status ${cluster.name}), then run rotate_cmek again.`);
+  if (status === 'NOT_ENABLED' || status === 'DISABLED')
+    refuse('CMEK is not enabled on this cluster.', `enable it first with enable_cmek (check_cmek_eligibility ${cluster.name} tells whether it can be).`);
+  if (status === 'ENABLE_FAILED')
+    refuse('Enabling CMEK failed earlier, so there is nothing to rotate.', `read get_cmek_status ${cluster.name}, fix the cause, and run enable_cmek again.`);
   if (status === 'REVOKED' || status === 'REVOKE_FAILED' || status === 'DISABLE_FAILED') refuse(`CMEK is ${status}.`, 'contact Cockroach Labs support.');
 }
 
@@ -66,16 +69,26 @@ export function planRotation(cluster: Cluster, info: CmekClusterInfo | null, req
   const clusterRegions = cluster.regions.map((region) => region.name);
   const failedRegions = clusterRegions.filter((region) => regionInfo(info, region)?.status === 'ROTATE_FAILED');
   const checks: Check[] = [];
-  const chosen =
-    request.regions ?? (request.mode === 'new_key' ? Object.keys(request.newKeys ?? {}) : failedRegions.length ? failedRegions : clusterRegions);
+  const chosen = request.regions ?? (request.mode === 'new_key' ? Object.keys(request.newKeys ?? {}) : failedRegions.length ? failedRegions : clusterRegions);
   for (const region of new Set([...chosen, ...Object.keys(request.newKeys ?? {})])) {
     if (!clusterRegions.includes(region)) {
-      checks.push({ check: 'region_known', result: 'fail', region, detail: `${cluster.name} has no region ${region} (its regions: ${clusterRegions.join(', ')}).` });
+      checks.push({
+        check: 'region_known',
+        result: 'fail',
+        region,
+        detail: `${cluster.name} has no region ${region} (its regions: ${clusterRegions.join(', ')}).`,
+      });
     }
   }
   if (request.mode === 'new_key') {
     for (const region of Object.keys(request.newKeys ?? {})) {
-      if (!chosen.includes(region)) checks.push({ check: 'new_keys', result: 'fail', region, detail: `new_keys names ${region}, which is not among the chosen regions (${chosen.join(', ')}).` });
+      if (!chosen.includes(region))
+        checks.push({
+          check: 'new_keys',
+          result: 'fail',
+          region,
+          detail: `new_keys names ${region}, which is not among the chosen regions (${chosen.join(', ')}).`,
+        });
     }
   }
   const regions: RegionPlan[] = [];
@@ -87,7 +100,12 @@ export function planRotation(cluster: Cluster, info: CmekClusterInfo | null, req
     const principal = request.authPrincipal ?? current?.spec?.auth_principal;
     const base = { region, status_before: status, ...(fromUri ? { from_uri: fromUri } : {}), ...(principal ? { auth_principal: principal } : {}) };
     if (status !== 'ENABLED' && status !== 'ROTATE_FAILED') {
-      checks.push({ check: 'region_state', result: 'fail', region, detail: `Region ${region} is ${status}; only ENABLED or ROTATE_FAILED regions can be rotated.` });
+      checks.push({
+        check: 'region_state',
+        result: 'fail',
+        region,
+        detail: `Region ${region} is ${status}; only ENABLED or ROTATE_FAILED regions can be rotated.`,
+      });
       continue;
     }
     if (!principal) {
@@ -116,7 +134,13 @@ export function planRotation(cluster: Cluster, info: CmekClusterInfo | null, req
     }
     checks.push(...checkUriAndPrincipal(type, region, fromUri, principal).filter((check) => check.result === 'fail' || check.check === 'auth_principal'));
     if (status === 'ROTATE_FAILED') {
-      regions.push({ ...base, action: 'resume', reason: 'Resuming the failed rotation with the key it targeted; no new KMS version is made.', target_uri: fromUri, kms_rotation: false });
+      regions.push({
+        ...base,
+        action: 'resume',
+        reason: 'Resuming the failed rotation with the key it targeted; no new KMS version is made.',
+        target_uri: fromUri,
+        kms_rotation: false,
+      });
     } else {
       regions.push({
         ...base,

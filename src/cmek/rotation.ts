@@ -83,7 +83,12 @@ async function rotateResolved(env: CmekEnv, cluster: Cluster, request: RotationR
     return { ...base, outcome: 'nothing_to_do', kms_rotations: [], regions: skippedOnly(plan.regions), next_step: next };
   }
   // Azure new_version targets are unknown until the KMS rotation: check the current version instead.
-  checks.push(...(await checkKeysInKms(env, active.map((region) => spec(region, type, region.target_uri ?? region.from_uri!)))));
+  checks.push(
+    ...(await checkKeysInKms(
+      env,
+      active.map((region) => spec(region, type, region.target_uri ?? region.from_uri!)),
+    )),
+  );
   principalRefusal(cluster, request, active, checks);
   const targets = active.filter((region) => region.target_uri && region.auth_principal).map((region) => spec(region, type, region.target_uri!));
   checks.push(...keyAccountChecks(type, existingKeySpecs(before, type), targets));
@@ -112,12 +117,21 @@ async function rotateResolved(env: CmekEnv, cluster: Cluster, request: RotationR
 
   let accepted: CmekClusterInfo;
   try {
-    accepted = await sendOnce(ref, 'rotation', [...targetOf.keys()], () => env.cloud.updateCmek(cluster.id, specs, call), (observed) =>
-      putWasApplied(observed, before, targetOf),
+    accepted = await sendOnce(
+      ref,
+      'rotation',
+      [...targetOf.keys()],
+      () => env.cloud.updateCmek(cluster.id, specs, call),
+      (observed) => putWasApplied(observed, before, targetOf),
     );
   } catch (error) {
     if (error instanceof CloudApiError && !error.ambiguous && kmsRotations.length) {
-      throw new OperatorError(error.what, `${error.why} The KMS already made new versions (${kmsRotations.map((entry) => entry.new_uri).join(', ')}); that is harmless, old versions stay usable.`, error.next, error.details);
+      throw new OperatorError(
+        error.what,
+        `${error.why} The KMS already made new versions (${kmsRotations.map((entry) => entry.new_uri).join(', ')}); that is harmless, old versions stay usable.`,
+        error.next,
+        error.details,
+      );
     }
     throw error;
   }
@@ -142,7 +156,13 @@ function principalRefusal(cluster: Cluster, request: RotationRequest, active: re
   const lines = denied.map((check) => `- ${check.region}: ${check.detail}`);
   const retry = {
     tool: 'rotate_cmek',
-    arguments: { cluster: cluster.name, mode: 'new_key', new_keys: request.newKeys ?? {}, ...(request.regions ? { regions: request.regions } : {}), ...(candidate ? { auth_principal: candidate } : {}) },
+    arguments: {
+      cluster: cluster.name,
+      mode: 'new_key',
+      new_keys: request.newKeys ?? {},
+      ...(request.regions ? { regions: request.regions } : {}),
+      ...(candidate ? { auth_principal: candidate } : {}),
+    },
     why: 'rotate with the principal the new keys were provisioned for',
     ...(candidate ? {} : { needs: { auth_principal: "the auth_principal of provision_cmek_key's region_specs for these keys" } }),
   };
@@ -194,7 +214,8 @@ async function rotateInKms(env: CmekEnv, cluster: Cluster, type: KmsKeyType, act
     } catch (error) {
       if (env.signal.aborted) throw error;
       const made = done.length ? `; new versions already made (harmless, old versions stay usable): ${done.map((entry) => entry.uri).join(', ')}` : '';
-      if (error instanceof KmsError && error.kind === 'limit_reached') throw rotateToNewKey(cluster, active, uri, `${error.message} Nothing was sent to CockroachDB Cloud${made}.`);
+      if (error instanceof KmsError && error.kind === 'limit_reached')
+        throw rotateToNewKey(cluster, active, uri, `${error.message} Nothing was sent to CockroachDB Cloud${made}.`);
       throw new OperatorError(
         `KMS rotation of ${uri} failed`,
         `${errorMessage(error)}. Nothing was sent to CockroachDB Cloud${made}.`,
@@ -211,22 +232,27 @@ function rotateToNewKey(cluster: Cluster, active: readonly RegionPlan[], uri: st
   const regions = active.filter((region) => region.from_uri === uri).map((region) => region.region);
   const principal = active.find((region) => region.from_uri === uri)?.auth_principal;
   const keyName = `${cluster.name}-cmek-${new Date().toISOString().slice(0, 10)}`.replace(/[^a-zA-Z0-9-]/g, '-').slice(0, 63);
-  return new OperatorError(`KMS rotation of ${uri} refused`, why, `provision a new key for ${regions.join(', ')} with provision_cmek_key, then rotate_cmek mode new_key with its region_specs' URIs.`, {
-    auditOutcome: 'refused',
-    next_actions: [
-      {
-        tool: 'provision_cmek_key',
-        arguments: { cluster: cluster.name, key_name: keyName, regions, ...(principal ? { auth_principal: principal } : {}), dry_run: true },
-        why: `see the new key ${uri} can be replaced with, granted to the same principal`,
-      },
-      {
-        tool: 'rotate_cmek',
-        arguments: { cluster: cluster.name, mode: 'new_key', regions, dry_run: true },
-        why: 'rotate those regions to the new key once it exists',
-        needs: { new_keys: "region -> the new key's URI, from provision_cmek_key's region_specs" },
-      },
-    ],
-  });
+  return new OperatorError(
+    `KMS rotation of ${uri} refused`,
+    why,
+    `provision a new key for ${regions.join(', ')} with provision_cmek_key, then rotate_cmek mode new_key with its region_specs' URIs.`,
+    {
+      auditOutcome: 'refused',
+      next_actions: [
+        {
+          tool: 'provision_cmek_key',
+          arguments: { cluster: cluster.name, key_name: keyName, regions, ...(principal ? { auth_principal: principal } : {}), dry_run: true },
+          why: `see the new key ${uri} can be replaced with, granted to the same principal`,
+        },
+        {
+          tool: 'rotate_cmek',
+          arguments: { cluster: cluster.name, mode: 'new_key', regions, dry_run: true },
+          why: 'rotate those regions to the new key once it exists',
+          needs: { new_keys: "region -> the new key's URI, from provision_cmek_key's region_specs" },
+        },
+      ],
+    },
+  );
 }
 
 /** Whether GET /cmek after an ambiguous PUT shows the rotation was accepted. */
@@ -254,12 +280,20 @@ function verifyRegions(info: CmekClusterInfo, before: CmekClusterInfo | null, ac
     const found = regionInfo(info, plan.region);
     const key = found ? currentKey(found) : undefined;
     const status = found?.status ?? overallStatus(info);
-    const common = { region: plan.region, status, ...(key?.spec?.uri ? { key_uri: key.spec.uri } : {}), ...(plan.from_uri ? { previous_key_uri: plan.from_uri } : {}) };
+    const common = {
+      region: plan.region,
+      status,
+      ...(key?.spec?.uri ? { key_uri: key.spec.uri } : {}),
+      ...(plan.from_uri ? { previous_key_uri: plan.from_uri } : {}),
+    };
     if (isInProgress(status)) return { ...common, result: 'in_progress' as const, detail: `Still ${status}; follow with get_cmek_status.` };
     if (status === 'ENABLED' && key?.spec?.uri === target) {
       const previous = regionInfo(before, plan.region);
       const same = plan.from_uri === target;
-      const evidence = same && previous && stamp(key) <= stamp(currentKey(previous)) ? ' (same URI; the API shows no newer key_info timestamp, so confirm in get_cmek_status)' : '';
+      const evidence =
+        same && previous && stamp(key) <= stamp(currentKey(previous))
+          ? ' (same URI; the API shows no newer key_info timestamp, so confirm in get_cmek_status)'
+          : '';
       return { ...common, result: 'rotated' as const, detail: `ENABLED on ${same ? 'a new version of ' : ''}the intended key${evidence}.` };
     }
     const message = found ? failureMessages(found)[0] : undefined;
@@ -267,7 +301,10 @@ function verifyRegions(info: CmekClusterInfo, before: CmekClusterInfo | null, ac
       ...common,
       result: 'failed' as const,
       ...(message ? { user_message: message } : {}),
-      detail: status === 'ENABLED' ? `ENABLED, but on ${key?.spec?.uri ?? 'an unknown key'} instead of ${target}.` : `${status}${message ? `: ${message}` : ' (no user_message given)'}`,
+      detail:
+        status === 'ENABLED'
+          ? `ENABLED, but on ${key?.spec?.uri ?? 'an unknown key'} instead of ${target}.`
+          : `${status}${message ? `: ${message}` : ' (no user_message given)'}`,
     };
   });
 }
@@ -275,7 +312,13 @@ function verifyRegions(info: CmekClusterInfo, before: CmekClusterInfo | null, ac
 function skippedOnly(plan: readonly RegionPlan[]): RegionRotation[] {
   return plan
     .filter((region) => region.action === 'skip')
-    .map((region) => ({ region: region.region, result: 'skipped' as const, status: region.status_before, ...(region.target_uri ? { key_uri: region.target_uri } : {}), detail: region.reason }));
+    .map((region) => ({
+      region: region.region,
+      result: 'skipped' as const,
+      status: region.status_before,
+      ...(region.target_uri ? { key_uri: region.target_uri } : {}),
+      detail: region.reason,
+    }));
 }
 
 function overall(regions: readonly RegionRotation[]): RotateResult['outcome'] {

@@ -63,7 +63,9 @@ function windowFor(provider: KmsProvider, key: KeyDescription, requested: number
 /** A status check of each cluster using the key; first, outside this server, cancelling a scheduled deletion. */
 function referenceActions(scan: ReferenceScan, key: KeyDescription, type: KmsKeyType, parsed: ParsedKeyUri) {
   const clusters = [...new Set(scan.references.map((ref) => ref.clusterName))];
-  const cancel = key.deletion.scheduled ? { manual_step: `cancel the key's scheduled deletion now: ${kmsProvider(type).remediation.cancelDeletion(parsed)}` } : undefined;
+  const cancel = key.deletion.scheduled
+    ? { manual_step: `cancel the key's scheduled deletion now: ${kmsProvider(type).remediation.cancelDeletion(parsed)}` }
+    : undefined;
   return clusters.map((cluster, index) => ({
     tool: 'get_cmek_status',
     arguments: { cluster },
@@ -76,12 +78,15 @@ function referenceRefusal(scan: ReferenceScan, key: KeyDescription, type: KmsKey
   const { references, unchecked } = scan;
   if (references.length > 0) {
     const lines = references.map(
-      (ref) => `${ref.clusterName} (${ref.clusterId}) region ${ref.region}: ${ref.current ? 'current key' : 'past key, still needed for data written under it'} [${ref.status}]`,
+      (ref) =>
+        `${ref.clusterName} (${ref.clusterId}) region ${ref.region}: ${ref.current ? 'current key' : 'past key, still needed for data written under it'} [${ref.status}]`,
     );
     return new OperatorError(
       'Refusing: the key is in use',
       `CockroachDB Cloud references this key in CMEK key_infos:\n- ${lines.join('\n- ')}\nDeleting or disabling it would make that data unreadable; restarted nodes could not rejoin and backups would fail.${
-        key.deletion.scheduled ? `\nCRITICAL: the key is ALREADY scheduled for deletion${key.deletion.scheduledFor ? ` on ${key.deletion.scheduledFor}` : ''}; cancel that deletion now: ${kmsProvider(type).remediation.cancelDeletion(parsed)}.` : ''
+        key.deletion.scheduled
+          ? `\nCRITICAL: the key is ALREADY scheduled for deletion${key.deletion.scheduledFor ? ` on ${key.deletion.scheduledFor}` : ''}; cancel that deletion now: ${kmsProvider(type).remediation.cancelDeletion(parsed)}.`
+          : ''
       }`,
       'keep the key enabled. To move a cluster off it, use rotate_cmek with mode new_key; even then the old key stays needed for data written under it. Check get_cmek_status for each cluster listed.',
       { references, auditOutcome: 'refused', next_actions: referenceActions(scan, key, type, parsed) },
@@ -147,7 +152,10 @@ export async function planKeyDeletion(
   const deletionDate = windowDays === undefined ? undefined : new Date(input.now + windowDays * 86_400_000).toISOString();
   const consequences =
     input.action === 'disable'
-      ? ['Every encrypt/decrypt with this key fails until it is re-enabled.', `No CockroachDB Cloud cluster references it (${scan.clustersScanned} cluster(s) checked).`]
+      ? [
+          'Every encrypt/decrypt with this key fails until it is re-enabled.',
+          `No CockroachDB Cloud cluster references it (${scan.clustersScanned} cluster(s) checked).`,
+        ]
       : [
           `The key becomes unusable now and its material is destroyed after ${windowDays} days${deletionDate ? ` (${deletionDate})` : ''}.`,
           'Anything still encrypted under it (outside CockroachDB Cloud too: backups, other applications) becomes unreadable for good after that date.',
@@ -193,7 +201,10 @@ export async function executeKeyDeletion(
     fresh = await planKeyDeletion(plan.input, provider, cloud, { signal });
   } catch (error) {
     if (!(error instanceof OperatorError)) throw error;
-    throw new OperatorError(`${error.what} (checked again after approval; nothing was sent)`, error.why, error.next, { ...error.details, auditOutcome: 'refused' });
+    throw new OperatorError(`${error.what} (checked again after approval; nothing was sent)`, error.why, error.next, {
+      ...error.details,
+      auditOutcome: 'refused',
+    });
   }
   const change = changeSinceApproval(plan, fresh);
   if (change) {

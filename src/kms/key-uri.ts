@@ -50,9 +50,19 @@ export function checkUriText(uri: string, example: string): void {
     throw new KeyUriError('uri', String(uri), 'The key URI is empty.', `pass the full key URI, e.g. ${example}.`);
   }
   if (uri.length > MAX_KEY_URI_LENGTH) {
-    throw new KeyUriError('uri', uri.slice(0, 64), `The key URI is ${uri.length} characters long (limit ${MAX_KEY_URI_LENGTH}).`, `pass the key URI itself, e.g. ${example}.`);
+    throw new KeyUriError(
+      'uri',
+      uri.slice(0, 64),
+      `The key URI is ${uri.length} characters long (limit ${MAX_KEY_URI_LENGTH}).`,
+      `pass the key URI itself, e.g. ${example}.`,
+    );
   }
   if (/[\s\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/.test(uri)) {
-    throw new KeyUriError('uri', uri, 'The key URI contains whitespace or control characters.', 'remove spaces, quotes and line breaks copied along with the URI.');
+    throw new KeyUriError(
+      'uri',
+      uri,
+      'The key URI contains whitespace or control characters.',
+      'remove spaces, quotes and line breaks copied along with the URI.',
+    );
   }
 }

@@ -63,7 +63,8 @@ export interface Procedure {
   next: string;
 }
 
-const KEEP_OLD_KEYS = 'Keep every previous key and key version enabled: past keys stay in `key_infos` and are needed to read data written under them. Never disable, schedule deletion, destroy or purge them.';
+const KEEP_OLD_KEYS =
+  'Keep every previous key and key version enabled: past keys stay in `key_infos` and are needed to read data written under them. Never disable, schedule deletion, destroy or purge them.';
 const PUT_NEEDED = 'A new KMS key version (manual or automatic rotation) is not used until `PUT /cmek` is sent for each region; `rotate_cmek` does both steps.';
 const DRY_RUN = 'Run every write with `dry_run: true` first and show the operator the exact requests before running it for real.';
 const NO_BLIND_RETRY = 'If a write times out, do not re-send it: re-read `get_cmek_status` and reconcile.';

@@ -64,7 +64,8 @@ export const PROMPTS: readonly PromptDef[] = [
   {
     name: 'respond_to_key_compromise',
     title: 'Respond to a key compromise',
-    description: 'Incident runbook for a suspected CMEK key compromise: contain in the KMS, rotate to a new key, verify; revocation only as a human-approved last resort.',
+    description:
+      'Incident runbook for a suspected CMEK key compromise: contain in the KMS, rotate to a new key, verify; revocation only as a human-approved last resort.',
     arguments: [CLUSTER, PROVIDER],
     build: async (args) => (await guided()).respondToKeyCompromise(args),
   },

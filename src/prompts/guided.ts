@@ -5,16 +5,7 @@
 import { CMEK_CHECKPOINTS, providerFacts } from './cmek-procedures.js';
 import { CERTS_SKILL, CMEK_SKILL, bullets, call, sections, steps, type PromptPlan, type SkillRef } from './plan.js';
 import { skillUri } from '../skills/uri.js';
-import {
-  FRAMEWORKS,
-  PROVIDERS,
-  ROTATION_MODES,
-  isMissing,
-  parseChoice,
-  parseFrameworks,
-  throwIfProblems,
-  type Provider,
-} from './vocabulary.js';
+import { FRAMEWORKS, PROVIDERS, ROTATION_MODES, isMissing, parseChoice, parseFrameworks, throwIfProblems, type Provider } from './vocabulary.js';
 
 const { KEEP_OLD_KEYS, PUT_NEEDED, DRY_RUN, NO_BLIND_RETRY } = CMEK_CHECKPOINTS;
 
@@ -31,12 +22,13 @@ function clusterStep(cluster: string | undefined): string {
     : `Target cluster: \`${cluster.trim()}\`. Confirm it with \`list_clusters\` if the name could be ambiguous.`;
 }
 
-const FOLLOW_NEXT = 'Every answer ends with `next_actions` (and a `Next:` line): the first entry is the recommended call with every argument the server knows filled in (region_specs, principals, key names); `needs` names what only the operator can supply.';
+const FOLLOW_NEXT =
+  'Every answer ends with `next_actions` (and a `Next:` line): the first entry is the recommended call with every argument the server knows filled in (region_specs, principals, key names); `needs` names what only the operator can supply.';
 
 function providerSection(provider: Provider | undefined): { text: string; embed: SkillRef[] } {
   if (!provider) {
     return {
-      text: 'Provider not given: `check_cmek_eligibility` shows the cluster\'s `cloud_provider`; the key must be in that cloud. Read the matching reference: `skill://enabling-cmek-encryption/references/{aws,gcp,azure}.md`.',
+      text: "Provider not given: `check_cmek_eligibility` shows the cluster's `cloud_provider`; the key must be in that cloud. Read the matching reference: `skill://enabling-cmek-encryption/references/{aws,gcp,azure}.md`.",
       embed: [],
     };
   }
@@ -190,7 +182,7 @@ export function complianceAudit(args: { frameworks?: string; scope?: string }): 
         'Ask whether to write the report to a file (Markdown, plus HTML with a key and certificate age timeline).',
         `${call('verify_audit_log')}: proves the hash-chained trail of every write made through this server is intact.`,
         'For each critical or high finding: `get_cmek_status` on its cluster (Cloud) or `check_certificate_expiry` on its target (self-hosted) for current evidence.',
-        'Propose fixes in order of severity: the audit\'s `next_actions` are the fixes as complete calls (the same as each finding\'s `fix`); make no change without the operator.',
+        "Propose fixes in order of severity: the audit's `next_actions` are the fixes as complete calls (the same as each finding's `fix`); make no change without the operator.",
       ])}`,
       `## Safety checkpoints\n${bullets([
         'Read-only: the audit changes nothing.',

@@ -73,7 +73,9 @@ export function registerPrompts(server: McpServer, deps: Deps): void {
   const complete = completers(deps);
   for (const def of PROMPTS) {
     const argsSchema = z.object(
-      Object.fromEntries(def.arguments.map((arg) => [arg.name, completable(z.string().describe(arg.description), (value) => complete[arg.complete](value)).optional()])),
+      Object.fromEntries(
+        def.arguments.map((arg) => [arg.name, completable(z.string().describe(arg.description), (value) => complete[arg.complete](value)).optional()]),
+      ),
     );
     server.registerPrompt(def.name, { title: def.title, description: def.description, argsSchema }, async (args): Promise<GetPromptResult> => {
       const plan = await buildPlan(def, args as Record<string, string | undefined>);

@@ -6,16 +6,7 @@ import { cmekProcedure, providerFacts } from './cmek-procedures.js';
 import { CERTS_SKILL, CMEK_SKILL, bullets, sections, steps, type PromptPlan, type SkillRef } from './plan.js';
 import { selfHostedProcedure } from './self-hosted-procedures.js';
 import { skillUri } from '../skills/uri.js';
-import {
-  PROVIDERS,
-  REASONS,
-  TIERS,
-  parseChoice,
-  throwIfProblems,
-  type Provider,
-  type Reason,
-  type Tier,
-} from './vocabulary.js';
+import { PROVIDERS, REASONS, TIERS, parseChoice, throwIfProblems, type Provider, type Reason, type Tier } from './vocabulary.js';
 
 /** The four procedures the context can route to. */
 export type Route = 'certificate-management' | 'cmek-key-management' | 'managed-tls' | 'fully-managed';
@@ -57,7 +48,8 @@ const WHY = {
 const HOW_TO_FIND = {
   tier: 'If the operator is unsure: `list_clusters` shows each CockroachDB Cloud cluster with its plan (BASIC, STANDARD, ADVANCED) and BYOC account; a cluster that is not in CockroachDB Cloud is Self-Hosted. Confirm with the operator.',
   reason: '',
-  provider: 'If the operator is unsure: `list_clusters` or `check_cmek_eligibility {"cluster": "my-cluster"}` shows `cloud_provider`. Confirm with the operator.',
+  provider:
+    'If the operator is unsure: `list_clusters` or `check_cmek_eligibility {"cluster": "my-cluster"}` shows `cloud_provider`. Confirm with the operator.',
 };
 
 type Question = keyof typeof WHY;
@@ -109,7 +101,9 @@ function fullyManagedPlan(context: EncryptionContext): PromptPlan {
         'If CMEK is a requirement (compliance, key ownership), plan the Advanced cluster and use the `enable_cmek_guided` prompt on it once created.',
         'For audits: `audit_encryption_posture` lists these clusters as "CMEK not available on plan" (low severity) with the control mapping; request Cockroach Labs\' own compliance reports for the managed encryption.',
       ])}`,
-      context.reason === 'Add SAN entries' ? 'SAN entries: node certificates on CockroachDB Cloud are managed; connect through the DNS names the cluster provides.' : undefined,
+      context.reason === 'Add SAN entries'
+        ? 'SAN entries: node certificates on CockroachDB Cloud are managed; connect through the DNS names the cluster provides.'
+        : undefined,
       'Next: confirm with the operator whether CMEK is a hard requirement; if not, nothing needs to change.',
     ),
     embed: [{ skill: CERTS_SKILL, file: 'managed-tls.md' }],
@@ -168,7 +162,7 @@ function certificatePlan(context: EncryptionContext): PromptPlan {
     text: sections(
       `# Route: ${ROUTE_TITLES['certificate-management']}`,
       contextLine(context),
-      'Self-hosted clusters own their TLS certificates and their encryption-at-rest store keys. You need a SQL connection (a URL or a target configured with `--sql-target`) and, to inspect files, the certs directory of a node. Ask for the CockroachDB version: from v26.1 `crdb_internal` needs `SET allow_unsafe_internals = true`, and CockroachDB logs each such access on the SENSITIVE_ACCESS channel; the tools say so and read `/_status/vars` (or `/_status/certificates`) instead when given an HTTP URL (`http_url`, a node\'s DB Console address). Client certificate expiry is per SQL user and only `/_status/vars` has it that way.',
+      "Self-hosted clusters own their TLS certificates and their encryption-at-rest store keys. You need a SQL connection (a URL or a target configured with `--sql-target`) and, to inspect files, the certs directory of a node. Ask for the CockroachDB version: from v26.1 `crdb_internal` needs `SET allow_unsafe_internals = true`, and CockroachDB logs each such access on the SENSITIVE_ACCESS channel; the tools say so and read `/_status/vars` (or `/_status/certificates`) instead when given an HTTP URL (`http_url`, a node's DB Console address). Client certificate expiry is per SQL user and only `/_status/vars` has it that way.",
       context.provider ? `Provider ${context.provider} does not change this procedure (self-hosted certificates are not cloud-managed).` : undefined,
       `## ${context.reason}\n${procedure.text}`,
       `## Safety checkpoints\n${bullets(procedure.checkpoints)}`,

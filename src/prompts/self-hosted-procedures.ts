@@ -3,9 +3,11 @@ import type { Procedure } from './cmek-procedures.js';
 import { CERTS_SKILL, steps } from './plan.js';
 import type { Reason } from './vocabulary.js';
 
-const RELOAD = 'Nodes reload certificates only on `SIGHUP` (`pkill -SIGHUP -x cockroach`, as the user running it) or a restart; on Kubernetes, name the deployment (public operator `CrdbCluster`, the CockroachDB operator installed with Helm, or the cockroachdb Helm chart): with either operator the pods are restarted one at a time to pick up new certificates.';
+const RELOAD =
+  'Nodes reload certificates only on `SIGHUP` (`pkill -SIGHUP -x cockroach`, as the user running it) or a restart; on Kubernetes, name the deployment (public operator `CrdbCluster`, the CockroachDB operator installed with Helm, or the cockroachdb Helm chart): with either operator the pods are restarted one at a time to pick up new certificates.';
 const ONE_AT_A_TIME = 'One node at a time: replace, reload, verify, then the next. Keep the previous files until verified.';
-const CA_KEY = 'No CA key (`ca.key`, `ca-client.key`, `ca-ui.key`) lives on a node. Key files: at most `0700` when owned by the cockroach user, or `0640`/`0740` when owned by root with the cockroach group; never world-readable. Certificates `0644`.';
+const CA_KEY =
+  'No CA key (`ca.key`, `ca-client.key`, `ca-ui.key`) lives on a node. Key files: at most `0700` when owned by the cockroach user, or `0640`/`0740` when owned by root with the cockroach group; never world-readable. Certificates `0644`.';
 const THRESHOLDS = 'Thresholds: CA < 1 year -> plan a CA rotation; node < 90 days -> schedule; node < 30 days -> rotate now.';
 
 const PROCEDURES: Record<Reason, Procedure> = {
@@ -30,7 +32,12 @@ const PROCEDURES: Record<Reason, Procedure> = {
       '`check_certificate_expiry {"connection": "my-target"}` again, and `inspect_certificates` on each node: the new expiry everywhere.',
       'Optional: `verify_encryption_sql {"connection": "my-target", "probe": true}`.',
     ]),
-    checkpoints: [ONE_AT_A_TIME, RELOAD, 'CA rotation: combined CA file (new + old) until every node and client certificate is re-issued by the new CA.', CA_KEY],
+    checkpoints: [
+      ONE_AT_A_TIME,
+      RELOAD,
+      'CA rotation: combined CA file (new + old) until every node and client certificate is re-issued by the new CA.',
+      CA_KEY,
+    ],
     embed: [{ skill: CERTS_SKILL, file: 'certificate-rotation.md' }],
     next: 'run `check_certificate_expiry`, then ask which kind (node, client, UI, CA) to rotate.',
   },

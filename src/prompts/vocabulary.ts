@@ -67,7 +67,10 @@ export function parseChoice<T extends string>(argument: string, value: string | 
 export function parseFrameworks(value: string | undefined, problems: string[]): Framework[] {
   if (isMissing(value)) return [];
   const found: Framework[] = [];
-  for (const part of value.split(',').map((item) => item.trim()).filter(Boolean)) {
+  for (const part of value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)) {
     const framework = parseChoice('framework', part, FRAMEWORKS, problems);
     if (framework && !found.includes(framework)) found.push(framework);
   }

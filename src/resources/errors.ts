@@ -7,7 +7,8 @@ import { SkillError, SkillNotFoundError } from '../skills/errors.js';
  * file is the protocol's resource-not-found error (-32602, the URI in `data`).
  */
 export function toMcpError(error: unknown, uri?: string): unknown {
-  if (error instanceof SkillNotFoundError) return uri ? new ResourceNotFoundError(uri, error.message) : new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);
+  if (error instanceof SkillNotFoundError)
+    return uri ? new ResourceNotFoundError(uri, error.message) : new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);
   if (error instanceof SkillError) return new ProtocolError(ProtocolErrorCode.InternalError, error.message);
   return error;
 }

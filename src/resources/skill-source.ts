@@ -110,7 +110,8 @@ export function createSkillSource(catalog: SkillCatalog): SkillSource {
       }
       const bytes = skill.files.get(parsed.path);
       if (bytes === undefined) {
-        if (childrenOf(skill, parsed.path)) throw new ResourceNotFoundError(uri, `${uri} is a folder of skill '${skill.name}': read it with resources/directory/read.`);
+        if (childrenOf(skill, parsed.path))
+          throw new ResourceNotFoundError(uri, `${uri} is a folder of skill '${skill.name}': read it with resources/directory/read.`);
         throw toMcpError(new SkillNotFoundError(`Skill '${skill.name}' has no file '${parsed.path}'. Its files: ${[...skill.files.keys()].join(', ')}.`), uri);
       }
       const mimeType = mimeTypeOf(parsed.path);

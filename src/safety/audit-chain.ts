@@ -69,7 +69,14 @@ const withoutHash = ({ hash: _hash, ...rest }: Record<string, unknown>) => rest;
 
 /** A new header for a log sealed with `key`. */
 export function createHeader(key: AuditKey, created = new Date()): LogHeader {
-  const unsealed: Omit<LogHeader, 'hash'> = { format: AUDIT_LOG_FORMAT, version: 2, algorithm: 'HMAC-SHA-256', keyId: key.id, logId: randomUUID(), created: created.toISOString() };
+  const unsealed: Omit<LogHeader, 'hash'> = {
+    format: AUDIT_LOG_FORMAT,
+    version: 2,
+    algorithm: 'HMAC-SHA-256',
+    keyId: key.id,
+    logId: randomUUID(),
+    created: created.toISOString(),
+  };
   return { ...unsealed, hash: key.mac('header', unsealed) };
 }
 
@@ -234,7 +241,10 @@ export class ChainVerifier {
     if (entry.prevHash !== this.previous.hash) {
       return index === 1
         ? { index, problem: 'entry 1 does not follow the log header: it was copied from another log sealed with the same key' }
-        : { index: index - 1, problem: `entry ${index - 1} was replaced by a validly sealed entry from elsewhere: entry ${index} records a different prevHash` };
+        : {
+            index: index - 1,
+            problem: `entry ${index - 1} was replaced by a validly sealed entry from elsewhere: entry ${index} records a different prevHash`,
+          };
     }
     if (storedSeq !== undefined && storedSeq !== entry.seq) {
       return { index, problem: `entry ${index} was moved: it is stored under seq ${storedSeq} but says seq ${entry.seq}` };
@@ -258,7 +268,8 @@ export class ChainVerifier {
     const { head, key, header, allowedHeadLag } = this.options;
     const cannotRuleOut = `so removal of entries after entry ${this.count} cannot be ruled out`;
     if (head === 'corrupt') return { ...base, ok: false, problem: `the head record (last seq, hash and signature) is unreadable, ${cannotRuleOut}` };
-    if (head === 'missing' && this.count > allowedHeadLag) return { ...base, ok: false, problem: `the head record (last seq, hash and signature) is missing, ${cannotRuleOut}` };
+    if (head === 'missing' && this.count > allowedHeadLag)
+      return { ...base, ok: false, problem: `the head record (last seq, hash and signature) is missing, ${cannotRuleOut}` };
     for (const anchor of this.anchors()) {
       const problem = this.anchorProblem(anchor, key, header);
       if (problem) return { ...base, ok: false, ...problem };
@@ -269,7 +280,9 @@ export class ChainVerifier {
   private anchorProblem({ name, head, lag }: Anchor, key: AuditKey, header: LogHeader): { problem: string; firstBadEntry?: number } | undefined {
     if (!headSignatureValid(head, header.logId, key)) {
       return head.logId === header.logId
-        ? { problem: `${name} does not carry a valid signature: it was rewritten without the audit key (as after entries are cut from the end), so removal of entries after entry ${this.count} cannot be ruled out` }
+        ? {
+            problem: `${name} does not carry a valid signature: it was rewritten without the audit key (as after entries are cut from the end), so removal of entries after entry ${this.count} cannot be ruled out`,
+          }
         : { problem: `${name} belongs to another log (id ${head.logId}; this log is ${header.logId}): the log was replaced` };
     }
     if (head.seq > this.count) {
@@ -286,7 +299,10 @@ export class ChainVerifier {
     }
     const reached = head.seq === 0 ? header.hash : this.wanted.get(head.seq);
     if (reached !== head.hash) {
-      return { firstBadEntry: Math.max(head.seq, 1), problem: `entry ${head.seq} is not the one ${name} signed: the log was rolled back or rewritten from there on` };
+      return {
+        firstBadEntry: Math.max(head.seq, 1),
+        problem: `entry ${head.seq} is not the one ${name} signed: the log was rolled back or rewritten from there on`,
+      };
     }
     return undefined;
   }

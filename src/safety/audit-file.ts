@@ -88,7 +88,10 @@ function legacyError(file: string): AuditLogError {
 }
 
 function notAnAuditLog(file: string): AuditLogError {
-  return new AuditLogError(`${file} is not an audit log of this server (its first line is not the audit-log header)`, 'give the path of a crdb-encryption-mcp audit log (.jsonl), or omit the path to check the configured log.');
+  return new AuditLogError(
+    `${file} is not an audit log of this server (its first line is not the audit-log header)`,
+    'give the path of a crdb-encryption-mcp audit log (.jsonl), or omit the path to check the configured log.',
+  );
 }
 
 async function appendLocked(file: string, keys: AuditKeySource, event: AuditEvent): Promise<void> {
@@ -117,7 +120,12 @@ async function appendLocked(file: string, keys: AuditKeySource, event: AuditEven
 }
 
 /** The header and head a new entry chains to (a new header for a new log), after checking the log's tail against its signed head. */
-async function continueFrom(file: string, key: AuditKey, checkpointDir: string, store: string): Promise<{ header: LogHeader; head: ChainHead; fresh: boolean }> {
+async function continueFrom(
+  file: string,
+  key: AuditKey,
+  checkpointDir: string,
+  store: string,
+): Promise<{ header: LogHeader; head: ChainHead; fresh: boolean }> {
   const inconsistent = (problem: string, next = recoveryStep(file)) => new AuditLogError(`the audit log ${file} is inconsistent: ${problem}`, next);
   const head = await readHead(file);
   const checkpoint = await readCheckpoint(checkpointDir, store);
@@ -144,7 +152,9 @@ async function continueFrom(file: string, key: AuditKey, checkpointDir: string, 
   if (!last || (last.seq > 0 && !entrySealValid(last as never, key))) throw inconsistent('its last entry is unparsable or does not match its HMAC');
   if (checkpoint === 'corrupt') throw inconsistent(`this machine's checkpoint ${checkpointPath(checkpointDir, store)} is unreadable`);
   if (checkpoint && (!headSignatureValid(checkpoint, header.logId, key) || checkpoint.seq > last.seq)) {
-    throw inconsistent(`this machine's checkpoint records ${checkpoint.seq} entries of log ${checkpoint.logId}, but the log (id ${header.logId}) ends at seq ${last.seq}: it was replaced, truncated or rolled back`);
+    throw inconsistent(
+      `this machine's checkpoint records ${checkpoint.seq} entries of log ${checkpoint.logId}, but the log (id ${header.logId}) ends at seq ${last.seq}: it was replaced, truncated or rolled back`,
+    );
   }
   if (head === 'missing') {
     // Only the very first append can have stored its entry without its head.
@@ -309,11 +319,22 @@ export async function verifyAuditFile(path: string, options: { allowMissing: boo
     const entries = async () => (await countLines(file, size)) - 1;
     const key = await options.keys.load(false);
     if (!key) {
-      return { ok: false, entries: await entries(), store, problem: `the audit key (${options.keys.description}) is missing, and this log was sealed with key id ${header.keyId}: it cannot be checked until the key is restored from your backup` };
+      return {
+        ok: false,
+        entries: await entries(),
+        store,
+        problem: `the audit key (${options.keys.description}) is missing, and this log was sealed with key id ${header.keyId}: it cannot be checked until the key is restored from your backup`,
+      };
     }
     const problem = headerProblem(header, key);
     if (problem) return { ok: false, entries: await entries(), store, problem };
-    if (checkpoint === 'corrupt') return { ok: false, entries: await entries(), store, problem: `this machine's checkpoint of the log (${checkpointPath(options.keys.checkpointDir, store)}) is unreadable` };
+    if (checkpoint === 'corrupt')
+      return {
+        ok: false,
+        entries: await entries(),
+        store,
+        problem: `this machine's checkpoint of the log (${checkpointPath(options.keys.checkpointDir, store)}) is unreadable`,
+      };
     const verifier = new ChainVerifier({ key, header, head, checkpoint, store, allowedHeadLag: 1 });
     let isHeader = true;
     for await (const line of lines(file, size)) {
@@ -327,14 +348,32 @@ export async function verifyAuditFile(path: string, options: { allowMissing: boo
 }
 
 /** The verdict on a configured log that is absent or empty: never written, unless its head or this machine's checkpoint says it existed. */
-function missingLogVerdict(file: string, store: string, head: StoredHead, checkpoint: Awaited<ReturnType<typeof readCheckpoint>> | 'corrupt', checkpointDir: string): AuditVerification {
+function missingLogVerdict(
+  file: string,
+  store: string,
+  head: StoredHead,
+  checkpoint: Awaited<ReturnType<typeof readCheckpoint>> | 'corrupt',
+  checkpointDir: string,
+): AuditVerification {
   if (head !== 'missing') {
     const recorded = head === 'corrupt' ? 'an unreadable head' : `a head of ${head.seq} entries`;
-    return { ok: false, entries: 0, store, ...(head === 'corrupt' ? {} : { firstBadEntry: 1 }), problem: `the log is missing or empty but ${file}.head holds ${recorded}: the log was deleted or truncated` };
+    return {
+      ok: false,
+      entries: 0,
+      store,
+      ...(head === 'corrupt' ? {} : { firstBadEntry: 1 }),
+      problem: `the log is missing or empty but ${file}.head holds ${recorded}: the log was deleted or truncated`,
+    };
   }
   if (checkpoint !== undefined) {
     const recorded = checkpoint === 'corrupt' ? 'an unreadable checkpoint' : `a checkpoint of ${checkpoint.seq} entries (log id ${checkpoint.logId})`;
-    return { ok: false, entries: 0, store, firstBadEntry: 1, problem: `the log and its head are missing, but this machine holds ${recorded} at ${checkpointPath(checkpointDir, store)}: the log was deleted` };
+    return {
+      ok: false,
+      entries: 0,
+      store,
+      firstBadEntry: 1,
+      problem: `the log and its head are missing, but this machine holds ${recorded} at ${checkpointPath(checkpointDir, store)}: the log was deleted`,
+    };
   }
   return { ok: true, entries: 0, store };
 }

@@ -40,7 +40,8 @@ const MIN_KEY_BYTES = 32;
 /** Wraps key bytes; exported for tests that need a second, different key. */
 export function auditKeyFromBytes(bytes: Buffer): AuditKey {
   const key = Buffer.from(bytes);
-  const mac = (purpose: string, value: unknown) => createHmac('sha256', key).update(`crdb-encryption-mcp audit ${purpose}\n`).update(canonicalJson(value)).digest('hex');
+  const mac = (purpose: string, value: unknown) =>
+    createHmac('sha256', key).update(`crdb-encryption-mcp audit ${purpose}\n`).update(canonicalJson(value)).digest('hex');
   return { id: mac('key-id', null).slice(0, 16), mac };
 }
 
@@ -97,7 +98,10 @@ async function readKeyFile(file: string): Promise<string | undefined> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
-    throw new AuditLogError(`cannot read the audit key file ${file}: ${code ?? String(error)}`, 'let this server read its key file (it must stay mode 0600), or set CRDB_AUDIT_KEY.');
+    throw new AuditLogError(
+      `cannot read the audit key file ${file}: ${code ?? String(error)}`,
+      'let this server read its key file (it must stay mode 0600), or set CRDB_AUDIT_KEY.',
+    );
   }
 }
 

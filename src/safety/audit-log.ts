@@ -25,7 +25,9 @@ export { auditFileKind, isAuditLogFile } from './audit-file.js';
 export async function openAuditLog(config: Config, redactor: Redactor): Promise<AuditLog> {
   registerConfigSecrets(redactor, config);
   const keys = auditKeySource(config);
-  const log = config.auditDb ? await (await import('./audit-sql.js')).openSqlAuditLog(config.auditDb, redactor, keys) : openFileAuditLog(config.auditLog, redactor, keys);
+  const log = config.auditDb
+    ? await (await import('./audit-sql.js')).openSqlAuditLog(config.auditDb, redactor, keys)
+    : openFileAuditLog(config.auditLog, redactor, keys);
   if (!config.sandbox) return log;
   return { ...log, append: (event) => log.append({ ...event, sandbox: true }) };
 }
@@ -67,4 +69,3 @@ export async function verifyConfiguredAuditLog(config: Config): Promise<AuditLog
     await log.close();
   }
 }
-

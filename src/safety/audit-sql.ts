@@ -80,29 +80,47 @@ interface Context {
 
 /** Checks the chain as seen by `client`'s transaction; `checkpoint` was read before that transaction began. */
 async function verifySnapshot(client: PoolClient, { store, keys }: Context, checkpoint: SignedHead | 'corrupt' | undefined): Promise<AuditVerification> {
-  const tables = await client.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ($1, $2)`, [LOG, HEAD]);
+  const tables = await client.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ($1, $2)`, [
+    LOG,
+    HEAD,
+  ]);
   const present = new Set(tables.rows.map((row: { table_name: string }) => row.table_name));
   const state = present.has(LOG) && present.has(HEAD) ? await readState(client, false) : { head: 'missing' as const, header: undefined, hasEntries: false };
   const count = async () => (present.has(LOG) ? Number((await client.query(`SELECT count(*) AS n FROM ${LOG} WHERE seq > 0`)).rows[0].n) : 0);
-  const fail = async (problem: string, firstBadEntry?: number): Promise<AuditVerification> => ({ ok: false, entries: await count(), store, problem, ...(firstBadEntry === undefined ? {} : { firstBadEntry }) });
+  const fail = async (problem: string, firstBadEntry?: number): Promise<AuditVerification> => ({
+    ok: false,
+    entries: await count(),
+    store,
+    problem,
+    ...(firstBadEntry === undefined ? {} : { firstBadEntry }),
+  });
   if (state.header === undefined) {
     if (state.hasEntries) return fail(`${LEGACY_PROBLEM}; ${LEGACY_NEXT}`);
     if (state.head !== 'missing') return fail('the log rows are gone but the head row remains: the log was deleted', 1);
     if (checkpoint !== undefined) {
-      return fail(`the audit tables are missing or empty, but this machine holds a checkpoint of the log at ${checkpointPath(keys.checkpointDir, store)}: the log was deleted`, 1);
+      return fail(
+        `the audit tables are missing or empty, but this machine holds a checkpoint of the log at ${checkpointPath(keys.checkpointDir, store)}: the log was deleted`,
+        1,
+      );
     }
     return { ok: true, entries: 0, store };
   }
   const header = parseHeader(state.header);
   if (!header) return fail('the header row (seq 0) was edited: it is not a valid audit-log header');
   const key = await keys.load(false);
-  if (!key) return fail(`the audit key (${keys.description}) is missing, and this log was sealed with key id ${header.keyId}: it cannot be checked until the key is restored from your backup`);
+  if (!key)
+    return fail(
+      `the audit key (${keys.description}) is missing, and this log was sealed with key id ${header.keyId}: it cannot be checked until the key is restored from your backup`,
+    );
   const problem = headerProblem(header, key);
   if (problem) return fail(problem);
   if (checkpoint === 'corrupt') return fail(`this machine's checkpoint of the log (${checkpointPath(keys.checkpointDir, store)}) is unreadable`);
   const verifier = new ChainVerifier({ key, header, head: state.head, checkpoint, store, allowedHeadLag: 0 });
   for (let after = 0; ; ) {
-    const rows = (await client.query(`SELECT seq, entry FROM ${LOG} WHERE seq > $1 ORDER BY seq LIMIT ${PAGE}`, [after])).rows as Array<{ seq: unknown; entry: unknown }>;
+    const rows = (await client.query(`SELECT seq, entry FROM ${LOG} WHERE seq > $1 ORDER BY seq LIMIT ${PAGE}`, [after])).rows as Array<{
+      seq: unknown;
+      entry: unknown;
+    }>;
     for (const row of rows) verifier.push(typeof row.entry === 'string' ? row.entry : null, Number(row.seq));
     if (rows.length < PAGE) break;
     after = Number(rows[rows.length - 1]!.seq);
@@ -138,7 +156,10 @@ export function openSqlAuditLog(url: string, redactor: Redactor, keys: AuditKeyS
     if (headerText === undefined) {
       if (hasEntries) throw new AuditLogError(`the audit table ${store}: ${LEGACY_PROBLEM}`, LEGACY_NEXT);
       if (head !== 'missing') throw inconsistent('its rows are gone but its head row remains');
-      if (checkpoint !== undefined) throw inconsistent(`its tables are empty, but this machine holds a checkpoint of the log at ${checkpointPath(keys.checkpointDir, store)}: the log was deleted (if it was moved aside on purpose, delete that checkpoint file too)`);
+      if (checkpoint !== undefined)
+        throw inconsistent(
+          `its tables are empty, but this machine holds a checkpoint of the log at ${checkpointPath(keys.checkpointDir, store)}: the log was deleted (if it was moved aside on purpose, delete that checkpoint file too)`,
+        );
       const header = createHeader(key);
       const start = signHead({ seq: 0, hash: header.hash }, header.logId, key);
       await client.query(`INSERT INTO ${LOG} (seq, entry, hash) VALUES (0, $1, $2)`, [canonicalJson(header), header.hash]);
@@ -150,14 +171,20 @@ export function openSqlAuditLog(url: string, redactor: Redactor, keys: AuditKeyS
     const problem = headerProblem(header, key);
     if (problem) throw inconsistent(problem);
     if (head === 'missing') throw inconsistent('its head row is missing');
-    if (head === 'corrupt' || !headSignatureValid(head, header.logId, key)) throw inconsistent('its head row is unreadable or does not carry a valid signature');
-    const lastRow = (await client.query(`SELECT seq, entry FROM ${LOG} WHERE seq > 0 ORDER BY seq DESC LIMIT 1`)).rows[0] as { seq: unknown; entry: unknown } | undefined;
+    if (head === 'corrupt' || !headSignatureValid(head, header.logId, key))
+      throw inconsistent('its head row is unreadable or does not carry a valid signature');
+    const lastRow = (await client.query(`SELECT seq, entry FROM ${LOG} WHERE seq > 0 ORDER BY seq DESC LIMIT 1`)).rows[0] as
+      | { seq: unknown; entry: unknown }
+      | undefined;
     const last = lastRow ? parseEntry(String(lastRow.entry)) : { seq: 0, hash: header.hash };
     if (!last || (lastRow && !entrySealValid(last as never, key))) throw inconsistent('its last entry is unparsable or does not match its HMAC');
-    if (last.seq !== head.seq || last.hash !== head.hash) throw inconsistent(`its last entry (seq ${last.seq}) does not match its head (seq ${head.seq}): rows were removed or edited`);
+    if (last.seq !== head.seq || last.hash !== head.hash)
+      throw inconsistent(`its last entry (seq ${last.seq}) does not match its head (seq ${head.seq}): rows were removed or edited`);
     if (checkpoint === 'corrupt') throw inconsistent(`this machine's checkpoint ${checkpointPath(keys.checkpointDir, store)} is unreadable`);
     if (checkpoint && (!headSignatureValid(checkpoint, header.logId, key) || checkpoint.seq > head.seq)) {
-      throw inconsistent(`this machine's checkpoint records ${checkpoint.seq} entries of log ${checkpoint.logId}, but the log (id ${header.logId}) ends at seq ${head.seq}: it was replaced, truncated or rolled back`);
+      throw inconsistent(
+        `this machine's checkpoint records ${checkpoint.seq} entries of log ${checkpoint.logId}, but the log (id ${header.logId}) ends at seq ${head.seq}: it was replaced, truncated or rolled back`,
+      );
     }
     return { header, head };
   }

@@ -94,10 +94,15 @@ function refusal(reason: ConfirmationRefusal, why: string, next: string): Confir
 function judgeAnswer(request: ConfirmationRequest, answer: ElicitationAnswer | undefined): ConfirmationResult {
   const what = `${request.tool} on ${request.targetDescription}`;
   if (answer === undefined) {
-    return refusal('error', `The call for ${what} came back without an answer to the confirmation form.`, `call ${request.tool} again to get a new form, and answer it.`);
+    return refusal(
+      'error',
+      `The call for ${what} came back without an answer to the confirmation form.`,
+      `call ${request.tool} again to get a new form, and answer it.`,
+    );
   }
   if (answer.action === 'decline') return refusal('declined', `You declined ${what}.`, `nothing to do; call the tool again if you change your mind.`);
-  if (answer.action === 'cancel') return refusal('cancelled', `The confirmation for ${what} was cancelled.`, `call the tool again when you are ready to decide.`);
+  if (answer.action === 'cancel')
+    return refusal('cancelled', `The confirmation for ${what} was cancelled.`, `call the tool again when you are ready to decide.`);
   if (answer.action !== 'accept') {
     return refusal('error', `The confirmation form for ${what} returned an unknown answer.`, `call the tool again to get a new form.`);
   }
@@ -131,10 +136,17 @@ export function createConfirmationGate(options: ConfirmationGateOptions): (sessi
    */
   async function settle(request: ConfirmationRequest, purpose: SealedPurpose, sealed: string, decide: () => ConfirmationResult): Promise<ConfirmationResult> {
     const noun = purpose === 'token' ? 'confirmation token' : 'confirmation state (requestState)';
-    const again = purpose === 'token' ? `call ${request.tool} again without confirmation_token to get a fresh plan and token` : `call ${request.tool} again without requestState to get a new form`;
+    const again =
+      purpose === 'token'
+        ? `call ${request.tool} again without confirmation_token to get a fresh plan and token`
+        : `call ${request.tool} again without requestState to get a new form`;
     const claims = openState(secret, purpose, sealed, binding(request));
     if (!claims) {
-      return refusal('tampered', `The ${noun} is not valid for these parameters (altered, or issued for another call or by another server).`, `${again}; the parameters must then be repeated exactly.`);
+      return refusal(
+        'tampered',
+        `The ${noun} is not valid for these parameters (altered, or issued for another call or by another server).`,
+        `${again}; the parameters must then be repeated exactly.`,
+      );
     }
     if (now() >= claims.expiresAt) {
       return refusal('expired', `The ${noun} expired at ${new Date(claims.expiresAt).toISOString()}.`, `${again}.`);
@@ -144,13 +156,25 @@ export function createConfirmationGate(options: ConfirmationGateOptions): (sessi
       fresh = await spent().consume(claims.nonce, claims.expiresAt, now());
     } catch (error) {
       const store = config.auditDb ? 'the --audit-db database' : spentConfirmationsPath(config);
-      return refusal('error', `Could not record the use of the ${noun}, so single use cannot be guaranteed (${errorMessage(error)}).`, `check ${store}, then ${again}.`);
+      return refusal(
+        'error',
+        `Could not record the use of the ${noun}, so single use cannot be guaranteed (${errorMessage(error)}).`,
+        `check ${store}, then ${again}.`,
+      );
     }
     if (!fresh) {
-      return refusal('replayed', `This ${noun} was already used; each confirmation is single use.`, `check the target's current state, then ${again} if still needed.`);
+      return refusal(
+        'replayed',
+        `This ${noun} was already used; each confirmation is single use.`,
+        `check the target's current state, then ${again} if still needed.`,
+      );
     }
     if (!claims.stateMatches) {
-      return refusal('stale_plan', `The target changed since this plan was made (stale plan), so it may no longer be what was approved.`, `${again} and review the new plan.`);
+      return refusal(
+        'stale_plan',
+        `The target changed since this plan was made (stale plan), so it may no longer be what was approved.`,
+        `${again} and review the new plan.`,
+      );
     }
     return decide();
   }
@@ -166,7 +190,11 @@ export function createConfirmationGate(options: ConfirmationGateOptions): (sessi
       answer = await session.elicit(form.message, form.requestedSchema, request.signal ? AbortSignal.any([request.signal, timeout]) : timeout);
     } catch (error) {
       const why = timeout.aborted ? `no answer within ${Math.round(elicitTimeoutMs / 1000)} s` : errorMessage(error);
-      return refusal('error', `The confirmation form for ${what} failed (${why}).`, `call the tool again to get a new form; if your client cannot show it, use another client.`);
+      return refusal(
+        'error',
+        `The confirmation form for ${what} failed (${why}).`,
+        `call the tool again to get a new form; if your client cannot show it, use another client.`,
+      );
     }
     return settle(request, 'form', sealed, () => judgeAnswer(request, answer));
   }

@@ -48,7 +48,9 @@ async function acquire(lockPath: string, timeoutMs: number, staleMs: number): Pr
       continue;
     }
     if (Date.now() > deadline) {
-      throw new Error(`the lock file ${lockPath} is held by process ${owner.pid ?? 'unknown'}${owner.host ? ` on ${owner.host}` : ''}; if no such process is running, delete the lock file`);
+      throw new Error(
+        `the lock file ${lockPath} is held by process ${owner.pid ?? 'unknown'}${owner.host ? ` on ${owner.host}` : ''}; if no such process is running, delete the lock file`,
+      );
     }
     await sleep(Math.min(5 + attempt * 2, 50));
   }

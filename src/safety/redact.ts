@@ -158,5 +158,6 @@ export function registerConfigSecrets(redactor: Redactor, config: Config): void 
   redactor.addSecret(config.confirmSecret);
   redactor.addSecret(config.httpToken);
   redactor.addSecret(config.auditKey);
-  for (const url of [config.auditDb, config.sql.databaseUrl, ...Object.values(config.sql.targets)]) for (const secret of urlSecrets(url)) redactor.addSecret(secret);
+  for (const url of [config.auditDb, config.sql.databaseUrl, ...Object.values(config.sql.targets)])
+    for (const secret of urlSecrets(url)) redactor.addSecret(secret);
 }

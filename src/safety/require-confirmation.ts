@@ -52,9 +52,14 @@ export async function requireConfirmation(confirm: Confirm, request: Confirmatio
   const auditOutcome: AuditOutcome = HUMAN_REFUSALS.has(result.reason) ? 'declined' : 'refused';
   const suffix = result.next ? ` Next: ${result.next}` : '';
   const why = suffix && result.message.endsWith(suffix) ? result.message.slice(0, -suffix.length) : result.message;
-  throw new OperatorError(`${HEADLINE[result.reason]}: ${request.tool} on ${request.targetName} was not run`, why, result.next ?? `call ${request.tool} again.`, {
-    auditOutcome,
-    confirmation: result.reason,
-    ...(result.token ? { confirmationToken: result.token, expiresAt: result.expiresAt } : {}),
-  });
+  throw new OperatorError(
+    `${HEADLINE[result.reason]}: ${request.tool} on ${request.targetName} was not run`,
+    why,
+    result.next ?? `call ${request.tool} again.`,
+    {
+      auditOutcome,
+      confirmation: result.reason,
+      ...(result.token ? { confirmationToken: result.token, expiresAt: result.expiresAt } : {}),
+    },
+  );
 }

@@ -47,12 +47,18 @@ export interface SealedClaims {
 }
 
 function stateDigest(state: unknown): Buffer {
-  return createHash('sha256').update(canonicalJson(state ?? null), 'utf8').digest();
+  return createHash('sha256')
+    .update(canonicalJson(state ?? null), 'utf8')
+    .digest();
 }
 
 function mac(secret: Buffer, binding: SealedBinding, payload: Buffer): Buffer {
   const { confirmation_token: _token, ...params } = binding.params;
-  return createHmac('sha256', secret).update(DOMAIN).update(canonicalJson([binding.tool, params]), 'utf8').update(payload).digest();
+  return createHmac('sha256', secret)
+    .update(DOMAIN)
+    .update(canonicalJson([binding.tool, params]), 'utf8')
+    .update(payload)
+    .digest();
 }
 
 /** Seals `binding` for `purpose`, valid for SEALED_TTL_MS[purpose] after `now`. */

@@ -63,7 +63,9 @@ async function readSpent(path: string): Promise<Map<string, number>> {
     parsed = undefined;
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every((value) => typeof value === 'number')) {
-    throw new Error(`${path} is not a spent-confirmation file; move it aside (confirmations issued before then stay refused only until they expire, 10 minutes at most)`);
+    throw new Error(
+      `${path} is not a spent-confirmation file; move it aside (confirmations issued before then stay refused only until they expire, 10 minutes at most)`,
+    );
   }
   return new Map(Object.entries(parsed as Record<string, number>));
 }
@@ -108,13 +110,18 @@ export function createSqlTokenStore(url: string, onIdleError: (error: Error) => 
   return {
     async consume(nonce, expiresAt, now) {
       const db = await pool.get();
-      schema ??= inTransaction(db, (client) => client.query(`CREATE TABLE IF NOT EXISTS ${TABLE} (nonce TEXT PRIMARY KEY, expires_at INT8 NOT NULL)`)).catch((error: unknown) => {
-        schema = undefined;
-        throw error;
-      });
+      schema ??= inTransaction(db, (client) => client.query(`CREATE TABLE IF NOT EXISTS ${TABLE} (nonce TEXT PRIMARY KEY, expires_at INT8 NOT NULL)`)).catch(
+        (error: unknown) => {
+          schema = undefined;
+          throw error;
+        },
+      );
       await schema;
       return inTransaction(db, async (client) => {
-        const inserted = await client.query(`INSERT INTO ${TABLE} (nonce, expires_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING RETURNING nonce`, [nonce, expiresAt]);
+        const inserted = await client.query(`INSERT INTO ${TABLE} (nonce, expires_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING RETURNING nonce`, [
+          nonce,
+          expiresAt,
+        ]);
         await client.query(`DELETE FROM ${TABLE} WHERE expires_at < $1`, [now]);
         return inserted.rowCount === 1;
       });

@@ -45,11 +45,16 @@ function createKey(store: AwsKmsStore, region: string, input: Input) {
   if (typeof keyUsage !== 'string' || !KEY_USAGES[keySpec]!.includes(keyUsage)) {
     throw new AwsApiError('ValidationException', `KeyUsage ${String(keyUsage)} is not compatible with KeySpec ${keySpec}.`);
   }
-  if (input.Origin !== undefined && input.Origin !== 'AWS_KMS') throw new AwsApiError('UnsupportedOperationException', `Origin ${String(input.Origin)} is not supported by the sandbox.`);
+  if (input.Origin !== undefined && input.Origin !== 'AWS_KMS')
+    throw new AwsApiError('UnsupportedOperationException', `Origin ${String(input.Origin)} is not supported by the sandbox.`);
   const description = input.Description ?? '';
-  if (typeof description !== 'string' || description.length > 8192) throw validation(description, 'description', 'Member must have length less than or equal to 8192');
+  if (typeof description !== 'string' || description.length > 8192)
+    throw validation(description, 'description', 'Member must have length less than or equal to 8192');
   const tags = input.Tags ?? [];
-  if (!Array.isArray(tags) || tags.some((t) => typeof t?.TagKey !== 'string' || typeof t?.TagValue !== 'string' || t.TagKey.length === 0 || t.TagKey.length > 128)) {
+  if (
+    !Array.isArray(tags) ||
+    tags.some((t) => typeof t?.TagKey !== 'string' || typeof t?.TagValue !== 'string' || t.TagKey.length === 0 || t.TagKey.length > 128)
+  ) {
     throw new AwsApiError('TagException', 'Tags must be a list of {TagKey (1-128 characters), TagValue} objects.');
   }
   const policy =
@@ -57,7 +62,9 @@ function createKey(store: AwsKmsStore, region: string, input: Input) {
       ? JSON.stringify({
           Version: '2012-10-17',
           Id: 'key-default-1',
-          Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${store.account}:root` }, Action: 'kms:*', Resource: '*' }],
+          Statement: [
+            { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${store.account}:root` }, Action: 'kms:*', Resource: '*' },
+          ],
         })
       : (store.checkPolicy(input.Policy, input.BypassPolicyLockoutSafetyCheck), input.Policy as string);
   const multiRegion = input.MultiRegion === true;
@@ -87,7 +94,8 @@ function createAlias(store: AwsKmsStore, region: string, input: Input) {
   if (typeof name !== 'string' || name.length === 0) throw validation(name, 'aliasName', 'Member must not be null');
   if (name.length > 256) throw validation(name, 'aliasName', 'Member must have length less than or equal to 256');
   if (!ALIAS_NAME.test(name)) throw validation(name, 'aliasName', 'Member must satisfy regular expression pattern: ^alias/[a-zA-Z0-9/_-]+$');
-  if (name.startsWith('alias/aws/')) throw new AwsApiError('InvalidAliasNameException', 'Alias must not begin with alias/aws/. The alias/aws/ prefix is reserved for AWS managed keys.');
+  if (name.startsWith('alias/aws/'))
+    throw new AwsApiError('InvalidAliasNameException', 'Alias must not begin with alias/aws/. The alias/aws/ prefix is reserved for AWS managed keys.');
   const key = store.resolve(region, input.TargetKeyId, false);
   store.requireState(key);
   const arn = store.aliasArn(region, name);
@@ -102,7 +110,13 @@ function listAliases(store: AwsKmsStore, region: string, input: Input) {
   const aliases = store.aliasesIn(region).filter((alias) => !target || alias.targetKeyId === target.id);
   const managed = target ? [] : [{ AliasName: 'alias/aws/ebs', AliasArn: store.aliasArn(region, 'alias/aws/ebs') }];
   const all = [
-    ...aliases.map((a) => ({ AliasName: a.name, AliasArn: a.arn, TargetKeyId: a.targetKeyId, CreationDate: seconds(a.createdAt), LastUpdatedDate: seconds(a.updatedAt) })),
+    ...aliases.map((a) => ({
+      AliasName: a.name,
+      AliasArn: a.arn,
+      TargetKeyId: a.targetKeyId,
+      CreationDate: seconds(a.createdAt),
+      LastUpdatedDate: seconds(a.updatedAt),
+    })),
     ...managed,
   ];
   const { items, ...rest } = page(all, input);
@@ -119,7 +133,10 @@ function rotationKey(store: AwsKmsStore, region: string, input: Input): AwsKmsKe
   const key = store.resolve(region, input.KeyId, false);
   store.requireState(key, true);
   if (key.keySpec !== 'SYMMETRIC_DEFAULT') {
-    throw new AwsApiError('UnsupportedOperationException', `${key.arn} key usage or key spec does not support rotation: only symmetric encryption KMS keys can be rotated.`);
+    throw new AwsApiError(
+      'UnsupportedOperationException',
+      `${key.arn} key usage or key spec does not support rotation: only symmetric encryption KMS keys can be rotated.`,
+    );
   }
   if (key.primaryArn) {
     throw new AwsApiError(
@@ -148,14 +165,26 @@ function rotateKeyOnDemand(store: AwsKmsStore, region: string, input: Input) {
 function replicateKey(store: AwsKmsStore, region: string, input: Input) {
   const primary = store.resolve(region, input.KeyId, false);
   store.requireState(primary);
-  if (!primary.multiRegion || primary.primaryArn) throw new AwsApiError('UnsupportedOperationException', `${primary.arn} is not a multi-Region primary key; only a primary key can be replicated.`);
+  if (!primary.multiRegion || primary.primaryArn)
+    throw new AwsApiError('UnsupportedOperationException', `${primary.arn} is not a multi-Region primary key; only a primary key can be replicated.`);
   const target = input.ReplicaRegion;
-  if (typeof target !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(target)) throw validation(target, 'replicaRegion', 'Member must satisfy regular expression pattern: ^([a-z]+-){2,3}\\d+$');
+  if (typeof target !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(target))
+    throw validation(target, 'replicaRegion', 'Member must satisfy regular expression pattern: ^([a-z]+-){2,3}\\d+$');
   if (target === primary.region) throw new AwsApiError('UnsupportedOperationException', `The replica Region ${target} is the Region of the primary key.`);
   const arn = store.keyArn(target, primary.id);
   if (store.keys.has(arn)) throw new AwsApiError('AlreadyExistsException', `A replica of ${primary.arn} already exists in ${target}: ${arn}`);
   const policy = input.Policy === undefined ? primary.policy : (store.checkPolicy(input.Policy, input.BypassPolicyLockoutSafetyCheck), input.Policy as string);
-  const replica: AwsKmsKey = { ...primary, arn, region: target, state: 'Enabled', createdAt: store.now(), policy, rotation: { enabled: false }, rotations: [], primaryArn: primary.arn };
+  const replica: AwsKmsKey = {
+    ...primary,
+    arn,
+    region: target,
+    state: 'Enabled',
+    createdAt: store.now(),
+    policy,
+    rotation: { enabled: false },
+    rotations: [],
+    primaryArn: primary.arn,
+  };
   delete replica.onDemand;
   store.keys.set(arn, replica);
   return { ReplicaKeyMetadata: store.metadata(replica), ReplicaPolicy: policy, ReplicaTags: replica.tags };

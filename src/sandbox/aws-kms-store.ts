@@ -172,7 +172,11 @@ export class AwsKmsStore {
   /** KeyMetadata as DescribeKey and CreateKey return it (timestamps in epoch seconds). */
   metadata(key: AwsKmsKey): Record<string, unknown> {
     const symmetric = key.keySpec === 'SYMMETRIC_DEFAULT';
-    const algorithms = symmetric ? ['SYMMETRIC_DEFAULT'] : key.keySpec.startsWith('RSA') && key.keyUsage === 'ENCRYPT_DECRYPT' ? ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] : undefined;
+    const algorithms = symmetric
+      ? ['SYMMETRIC_DEFAULT']
+      : key.keySpec.startsWith('RSA') && key.keyUsage === 'ENCRYPT_DECRYPT'
+        ? ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256']
+        : undefined;
     return {
       AWSAccountId: key.account,
       KeyId: key.id,
@@ -201,7 +205,8 @@ export function page<T>(items: T[], input: Record<string, unknown>): { items: T[
     throw validation(limit, 'limit', 'Member must have value between 1 and 1000');
   }
   const start = input.Marker === undefined ? 0 : Number.parseInt(String(input.Marker), 10);
-  if (!Number.isInteger(start) || start < 0 || start > items.length) throw new AwsApiError('InvalidMarkerException', 'The marker that specifies where pagination should next begin is not valid.');
+  if (!Number.isInteger(start) || start < 0 || start > items.length)
+    throw new AwsApiError('InvalidMarkerException', 'The marker that specifies where pagination should next begin is not valid.');
   const slice = items.slice(start, start + limit);
   const next = start + slice.length;
   return next < items.length ? { items: slice, Truncated: true, NextMarker: String(next) } : { items: slice, Truncated: false };

@@ -107,16 +107,50 @@ function seed(store: AwsKmsStore): void {
       key.pendingWindowDays = 30;
       key.deletionDate = now + 12 * DAY_MS;
     }
-    store.aliases.set(store.aliasArn(key.region, seedKey.alias), { name: seedKey.alias, arn: store.aliasArn(key.region, seedKey.alias), region: key.region, targetKeyId: key.id, createdAt, updatedAt: createdAt });
+    store.aliases.set(store.aliasArn(key.region, seedKey.alias), {
+      name: seedKey.alias,
+      arn: store.aliasArn(key.region, seedKey.alias),
+      region: key.region,
+      targetKeyId: key.id,
+      createdAt,
+      updatedAt: createdAt,
+    });
   };
-  add(AWS_KEYS.prodEastUsEast1, { createdAt: '2025-02-20T09:00:00Z', policy: grant(AWS_CMEK_ROLE), rotation: true, rotations: ['2026-02-20T09:00:00Z'], description: 'prod-east CMEK us-east-1' });
+  add(AWS_KEYS.prodEastUsEast1, {
+    createdAt: '2025-02-20T09:00:00Z',
+    policy: grant(AWS_CMEK_ROLE),
+    rotation: true,
+    rotations: ['2026-02-20T09:00:00Z'],
+    description: 'prod-east CMEK us-east-1',
+  });
   add(AWS_KEYS.prodEastUsWest2, { createdAt: '2024-01-20T09:00:00Z', policy: grant(AWS_CMEK_ROLE, 'kms:*'), description: 'prod-east CMEK us-west-2' });
-  add(AWS_KEYS.prodEastPast, { createdAt: '2024-01-20T09:00:00Z', policy: grant(AWS_CMEK_ROLE), state: 'PendingDeletion', description: 'prod-east CMEK us-east-1 (2024)' });
+  add(AWS_KEYS.prodEastPast, {
+    createdAt: '2024-01-20T09:00:00Z',
+    policy: grant(AWS_CMEK_ROLE),
+    state: 'PendingDeletion',
+    description: 'prod-east CMEK us-east-1 (2024)',
+  });
   add(AWS_KEYS.unused, { createdAt: '2025-06-01T09:00:00Z', policy: rootOnly, description: 'unused test key' });
-  add(AWS_KEYS.wrongRegion, { createdAt: '2025-06-01T09:00:00Z', policy: grant(AWS_CMEK_ROLE), rotation: true, description: 'prod-east key created in the wrong region' });
-  add(AWS_KEYS.reportsDisabled, { createdAt: '2024-05-20T09:00:00Z', policy: grant(REPORTS_ROLE), rotation: true, state: 'Disabled', description: 'reports-aws CMEK eu-west-1' });
+  add(AWS_KEYS.wrongRegion, {
+    createdAt: '2025-06-01T09:00:00Z',
+    policy: grant(AWS_CMEK_ROLE),
+    rotation: true,
+    description: 'prod-east key created in the wrong region',
+  });
+  add(AWS_KEYS.reportsDisabled, {
+    createdAt: '2024-05-20T09:00:00Z',
+    policy: grant(REPORTS_ROLE),
+    rotation: true,
+    state: 'Disabled',
+    description: 'reports-aws CMEK eu-west-1',
+  });
   add(AWS_KEYS.prodEastNext, { createdAt: '2026-09-01T09:00:00Z', policy: grant(AWS_CMEK_ROLE), rotation: true, description: 'prod-east next CMEK us-east-1' });
-  add(AWS_KEYS.prodEastNextWest, { createdAt: '2026-09-01T09:00:00Z', policy: grant(AWS_CMEK_ROLE), rotation: true, description: 'prod-east next CMEK us-west-2' });
+  add(AWS_KEYS.prodEastNextWest, {
+    createdAt: '2026-09-01T09:00:00Z',
+    policy: grant(AWS_CMEK_ROLE),
+    rotation: true,
+    description: 'prod-east next CMEK us-west-2',
+  });
 }
 
 function cmekAccess(store: AwsKmsStore, uri: string, principal: string): KeyAccessResult {
@@ -126,7 +160,8 @@ function cmekAccess(store: AwsKmsStore, uri: string, principal: string): KeyAcce
   } catch (error) {
     return { ok: false, message: `${uri} is not a valid AWS KMS key ARN: ${error instanceof KeyUriError ? error.why : String(error)}` };
   }
-  if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(principal)) return { ok: false, message: `auth_principal ${principal} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)` };
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(principal))
+    return { ok: false, message: `auth_principal ${principal} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)` };
   let key: AwsKmsKey;
   try {
     if (parsed.account !== store.account) throw new AwsApiError('NotFoundException', 'other account');
@@ -136,10 +171,14 @@ function cmekAccess(store: AwsKmsStore, uri: string, principal: string): KeyAcce
   }
   if (key.state === 'Disabled') return { ok: false, message: `KMS key ${uri} is disabled; enable it and retry` };
   if (key.state === 'PendingDeletion') {
-    return { ok: false, message: `KMS key ${uri} is pending deletion (scheduled for ${new Date(key.deletionDate!).toISOString()}); cancel the deletion, enable it and retry` };
+    return {
+      ok: false,
+      message: `KMS key ${uri} is pending deletion (scheduled for ${new Date(key.deletionDate!).toISOString()}); cancel the deletion, enable it and retry`,
+    };
   }
   const { missing } = evaluateCmekGrant(parseKeyPolicy(key.policy), principal);
-  if (missing.length > 0) return { ok: false, message: `role ${principal} is not allowed ${missing.join(', ')} on key ${uri}; grant it in the key policy and retry` };
+  if (missing.length > 0)
+    return { ok: false, message: `role ${principal} is not allowed ${missing.join(', ')} on key ${uri}; grant it in the key policy and retry` };
   return { ok: true };
 }
 
@@ -177,13 +216,21 @@ export async function startAwsKmsEmulator(options: AwsKmsEmulatorOptions = {}): 
         return { status: 200, headers: { 'x-amzn-requestid': randomUUID() }, body: run(store, region, input) };
       } catch (caught) {
         if (caught instanceof AwsApiError) return error(caught.type, caught.message, caught.status);
-        return error('KMSInternalException', `The request failed because of an internal error: ${caught instanceof Error ? caught.message : String(caught)}`, 500);
+        return error(
+          'KMSInternalException',
+          `The request failed because of an internal error: ${caught instanceof Error ? caught.message : String(caught)}`,
+          500,
+        );
       }
     },
     faultReply: (rule: FaultRule) =>
       rule.kind === 'throttle'
         ? error('ThrottlingException', 'Rate exceeded', 400)
-        : error('KMSInternalException', rule.message ?? 'The request was rejected because an internal exception occurred. The request can be retried.', rule.status ?? 503),
+        : error(
+            'KMSInternalException',
+            rule.message ?? 'The request was rejected because an internal exception occurred. The request can be retried.',
+            rule.status ?? 503,
+          ),
   });
   return {
     url: server.url,

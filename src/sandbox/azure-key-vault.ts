@@ -108,7 +108,8 @@ function errorReply(status: number, code: string, message: string, innerCode?: s
 function page(items: unknown[], url: URL, vaultHost: string): unknown {
   const maxParam = url.searchParams.get('maxresults');
   const max = maxParam === null ? MAX_RESULTS : Number(maxParam);
-  if (!Number.isInteger(max) || max < 1 || max > MAX_RESULTS) throw new VaultError(400, 'BadParameter', `maxresults must be an integer between 1 and ${MAX_RESULTS}`);
+  if (!Number.isInteger(max) || max < 1 || max > MAX_RESULTS)
+    throw new VaultError(400, 'BadParameter', `maxresults must be an integer between 1 and ${MAX_RESULTS}`);
   const skip = Number(Buffer.from(url.searchParams.get('$skiptoken') ?? '', 'base64url').toString() || 0);
   if (!Number.isInteger(skip) || skip < 0) throw new VaultError(400, 'BadParameter', 'The $skiptoken is not valid.');
   const value = items.slice(skip, skip + max);
@@ -175,7 +176,11 @@ function faultReply(rule: FaultRule): HttpReply {
     });
   }
   const status = rule.status ?? 503;
-  return errorReply(status, status === 503 ? 'ServiceUnavailable' : 'InternalServerError', rule.message ?? 'The service is temporarily unavailable. Please retry the request.');
+  return errorReply(
+    status,
+    status === 503 ? 'ServiceUnavailable' : 'InternalServerError',
+    rule.message ?? 'The service is temporarily unavailable. Please retry the request.',
+  );
 }
 
 /** Starts the emulator on 127.0.0.1 with an ephemeral port and a fresh self-signed certificate. */
@@ -193,11 +198,19 @@ export async function startAzureKeyVaultEmulator(options: AzureKeyVaultEmulatorO
     const url = new URL(request.url ?? '/', 'https://127.0.0.1');
     const hostHeader = request.headers[SANDBOX_VAULT_HOST_HEADER];
     if (typeof hostHeader !== 'string') {
-      return errorReply(400, 'BadParameter', `Missing ${SANDBOX_VAULT_HOST_HEADER} header: build the KeyClient with sandboxKeyClientOptions() so requests keep their vault host.`);
+      return errorReply(
+        400,
+        'BadParameter',
+        `Missing ${SANDBOX_VAULT_HOST_HEADER} header: build the KeyClient with sandboxKeyClientOptions() so requests keep their vault host.`,
+      );
     }
     const vault = vaults.get(hostHeader.toLowerCase());
     if (!vault) {
-      return errorReply(404, 'VaultNotFound', `No key vault answers at ${hostHeader} (in Azure this host would not resolve: getaddrinfo ENOTFOUND ${hostHeader}).`);
+      return errorReply(
+        404,
+        'VaultNotFound',
+        `No key vault answers at ${hostHeader} (in Azure this host would not resolve: getaddrinfo ENOTFOUND ${hostHeader}).`,
+      );
     }
     const headers = { 'x-ms-keyvault-region': vault.location, 'x-ms-keyvault-service-version': '1.9.2418.1' };
     const authorization = request.headers.authorization ?? '';
@@ -207,7 +220,13 @@ export async function startAzureKeyVaultEmulator(options: AzureKeyVaultEmulatorO
     const apiVersion = url.searchParams.get('api-version');
     if (!apiVersion) return errorReply(400, 'BadParameter', 'The api-version query parameter is missing.', undefined, headers);
     if (!API_VERSIONS.has(apiVersion)) {
-      return errorReply(400, 'BadParameter', `The specified version (${apiVersion}) is not recognized. Consider using the latest supported version (7.5).`, undefined, headers);
+      return errorReply(
+        400,
+        'BadParameter',
+        `The specified version (${apiVersion}) is not recognized. Consider using the latest supported version (7.5).`,
+        undefined,
+        headers,
+      );
     }
     try {
       const reply = dispatch(vault, { ...route(request.method ?? 'GET', url.pathname), operation }, url, body);

@@ -110,7 +110,9 @@ export function sandboxVaultRedirectPolicy(emulatorUrl: string): PipelinePolicy 
       const original = request.url;
       const url = new URL(original);
       if (!isVaultHost(url.host)) {
-        throw new Error(`sandbox mode: refusing to send a request to ${url.host}; only Key Vault hosts (*.vault.azure.net, *.managedhsm.azure.net) are emulated`);
+        throw new Error(
+          `sandbox mode: refusing to send a request to ${url.host}; only Key Vault hosts (*.vault.azure.net, *.managedhsm.azure.net) are emulated`,
+        );
       }
       request.headers.set(SANDBOX_VAULT_HOST_HEADER, url.hostname);
       url.protocol = target.protocol;

@@ -232,7 +232,11 @@ export class Vault {
   createKey(name: string, body: Json): Json {
     this.sweep();
     if (this.deleted.has(name)) {
-      throw new VaultError(409, 'Conflict', `Key ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the key can only be recovered or purged.`);
+      throw new VaultError(
+        409,
+        'Conflict',
+        `Key ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the key can only be recovered or purged.`,
+      );
     }
     const version = this.newVersion(body);
     const tags = parseTags(body.tags);
@@ -261,7 +265,11 @@ export class Vault {
   /** GET /keys/{name}/versions. */
   listVersions(name: string): Json[] {
     const key = this.live(name);
-    return key.versions.map((version) => ({ kid: this.kid(name, version.version), attributes: this.attributes(version), ...(key.tags ? { tags: key.tags } : {}) }));
+    return key.versions.map((version) => ({
+      kid: this.kid(name, version.version),
+      attributes: this.attributes(version),
+      ...(key.tags ? { tags: key.tags } : {}),
+    }));
   }
 
   /** PATCH /keys/{name}/{version}: enable/disable, nbf/exp, key_ops, tags. */

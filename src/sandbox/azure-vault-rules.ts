@@ -84,14 +84,16 @@ export function parseRotationPolicy(body: Json): { lifetimeActions: LifetimeActi
     if (seen.has(type)) throw badParameter(`Only one ${type} lifetime action is allowed`);
     seen.add(type);
     const { timeAfterCreate, timeBeforeExpiry } = (entry.trigger ?? {}) as { timeAfterCreate?: unknown; timeBeforeExpiry?: unknown };
-    if ((timeAfterCreate == null) === (timeBeforeExpiry == null)) throw badParameter('Each lifetime action trigger needs exactly one of timeAfterCreate or timeBeforeExpiry');
+    if ((timeAfterCreate == null) === (timeBeforeExpiry == null))
+      throw badParameter('Each lifetime action trigger needs exactly one of timeAfterCreate or timeBeforeExpiry');
     const value = String(timeAfterCreate ?? timeBeforeExpiry);
     const days = isoDurationDays(value);
     if (days === undefined) throw badParameter(`Trigger "${value}" is not an ISO 8601 duration such as P90D or P1Y`);
     if (days < 7) throw badParameter(`Trigger ${value} is too short: lifetime action triggers must be at least 7 days (P7D)`);
     if (type === 'notify' && timeBeforeExpiry == null) throw badParameter('A Notify action must use timeBeforeExpiry');
     // The default policy's Notify (P30D before expiry) is inert without an expiry; a Rotate is not.
-    if (type === 'rotate' && timeBeforeExpiry != null && expiryDays === undefined) throw badParameter('A Rotate action with timeBeforeExpiry requires attributes.expiryTime to be set');
+    if (type === 'rotate' && timeBeforeExpiry != null && expiryDays === undefined)
+      throw badParameter('A Rotate action with timeBeforeExpiry requires attributes.expiryTime to be set');
     if (timeAfterCreate != null && expiryDays !== undefined && days > expiryDays - 7) {
       throw badParameter(`timeAfterCreate ${value} must be at least 7 days before the expiry time ${String(expiryTime)}`);
     }

@@ -105,7 +105,8 @@ const PEM_CERT = /^-----BEGIN CERTIFICATE-----\r?\n[\s\S]+?\r?\n-----END CERTIFI
 /** The x509_pem_cert of a client CA POST/PATCH body, or an INVALID_ARGUMENT failure. */
 function pemOf(body: unknown): string {
   const pem = (body as { x509_pem_cert?: unknown } | undefined)?.x509_pem_cert;
-  if (typeof pem !== 'string' || !PEM_CERT.test(pem)) throw new ApiFailure(400, INVALID_ARGUMENT, 'x509_pem_cert must hold a PEM-encoded certificate (-----BEGIN CERTIFICATE----- ...)');
+  if (typeof pem !== 'string' || !PEM_CERT.test(pem))
+    throw new ApiFailure(400, INVALID_ARGUMENT, 'x509_pem_cert must hold a PEM-encoded certificate (-----BEGIN CERTIFICATE----- ...)');
   return pem;
 }
 
@@ -151,7 +152,9 @@ export async function startCloudApiEmulator(options: CloudApiEmulatorOptions): P
     windows.set(apiKey, starts);
     if (starts.length >= options.rateLimitPerSecond) {
       const retryAfter = Math.max(1, Math.ceil((starts[0]! + 1000 - now) / 1000));
-      return status(429, 8, `rate limit exceeded: at most ${options.rateLimitPerSecond} requests per second per API key`, { 'retry-after': String(retryAfter) });
+      return status(429, 8, `rate limit exceeded: at most ${options.rateLimitPerSecond} requests per second per API key`, {
+        'retry-after': String(retryAfter),
+      });
     }
     starts.push(now);
     return undefined;
@@ -166,7 +169,8 @@ export async function startCloudApiEmulator(options: CloudApiEmulatorOptions): P
   const listClusters = (url: URL): HttpReply => {
     const limitText = url.searchParams.get('pagination.limit');
     const limit = limitText === null ? DEFAULT_PAGE : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1) throw new ApiFailure(400, INVALID_ARGUMENT, `pagination.limit must be a positive integer, got ${JSON.stringify(limitText)}`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new ApiFailure(400, INVALID_ARGUMENT, `pagination.limit must be a positive integer, got ${JSON.stringify(limitText)}`);
     const sortBy = url.searchParams.get('pagination.sort_by') ?? 'NAME';
     if (sortBy !== 'NAME') throw new ApiFailure(400, INVALID_ARGUMENT, `pagination.sort_by ${sortBy} is not supported by the sandbox; use NAME`);
     const order = url.searchParams.get('pagination.sort_order') ?? 'ASC';
@@ -222,7 +226,8 @@ export async function startCloudApiEmulator(options: CloudApiEmulatorOptions): P
         return ok({ status: 'NOT_SET' });
       }
       default:
-        if (/^\w+ \/(organization|clusters|cluster|cmek|client-ca-cert)$/.test(operation)) return status(405, 12, `method ${method} is not allowed on ${url.pathname}`);
+        if (/^\w+ \/(organization|clusters|cluster|cmek|client-ca-cert)$/.test(operation))
+          return status(405, 12, `method ${method} is not allowed on ${url.pathname}`);
         return status(404, NOT_FOUND, 'Not Found');
     }
   };
@@ -247,7 +252,8 @@ export async function startCloudApiEmulator(options: CloudApiEmulatorOptions): P
     const { clusterId } = route(method, url.pathname);
     const mutation = method !== 'GET';
     if (operation.endsWith(' /cmek') || operation.endsWith(' /client-ca-cert') || operation === 'PATCH /cluster') {
-      if (!CMEK_ROLES.includes(role)) return answer(status(403, 7, `permission denied: ${operation} needs role CLUSTER_ADMIN or CLUSTER_OPERATOR_WRITER; this API key has ${role}`));
+      if (!CMEK_ROLES.includes(role))
+        return answer(status(403, 7, `permission denied: ${operation} needs role CLUSTER_ADMIN or CLUSTER_OPERATOR_WRITER; this API key has ${role}`));
     }
     // DeleteClientCACert declares no request body (OpenAPI): a strict server refuses one rather than guess at it.
     if (method === 'DELETE' && rawBody.length > 0) return answer(status(400, INVALID_ARGUMENT, `${operation} takes no request body`));

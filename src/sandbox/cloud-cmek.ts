@@ -5,7 +5,16 @@
  * CockroachDB could use each key. Rules follow DOMAIN.md and the OpenAPI excerpt.
  */
 import { z } from 'zod';
-import { cmekRegionSpecSchema, type Cluster, type CmekClusterInfo, type CmekKeyInfo, type CmekKeyType, type CmekRegionInfo, type CmekRegionSpec, type CmekStatus } from '../cloud/schemas.js';
+import {
+  cmekRegionSpecSchema,
+  type Cluster,
+  type CmekClusterInfo,
+  type CmekKeyInfo,
+  type CmekKeyType,
+  type CmekRegionInfo,
+  type CmekRegionSpec,
+  type CmekStatus,
+} from '../cloud/schemas.js';
 import type { KeyAccessResult } from './index.js';
 
 /** A rejected request: HTTP status, google.rpc code, message. */
@@ -52,7 +61,9 @@ export function parseRegionSpecs(value: unknown, field: string, cluster: Cluster
     if (seen.has(spec.region)) throw invalid(`${field} names region ${spec.region} more than once`);
     seen.add(spec.region);
     if (spec.key_spec.type !== expected) {
-      throw invalid(`${field}[${index}].key_spec.type ${spec.key_spec.type} does not match the cluster's cloud provider ${cluster.cloud_provider} (expected ${expected})`);
+      throw invalid(
+        `${field}[${index}].key_spec.type ${spec.key_spec.type} does not match the cluster's cloud provider ${cluster.cloud_provider} (expected ${expected})`,
+      );
     }
     if (!spec.key_spec.uri.trim()) throw invalid(`${field}[${index}].key_spec.uri must not be empty`);
     if (!spec.key_spec.auth_principal.trim()) throw invalid(`${field}[${index}].key_spec.auth_principal must not be empty`);
@@ -126,7 +137,8 @@ export class CmekEngine {
     const specs = parseRegionSpecs(field(body, 'region_specs'), 'region_specs', cluster);
     const regions = cluster.regions.map((region) => region.name);
     const unknown = specs.filter((spec) => !regions.includes(spec.region)).map((spec) => spec.region);
-    if (unknown.length) throw invalid(`region_specs names ${unknown.join(', ')}, which is not a region of cluster ${cluster.name} (regions: ${regions.join(', ')})`);
+    if (unknown.length)
+      throw invalid(`region_specs names ${unknown.join(', ')}, which is not a region of cluster ${cluster.name} (regions: ${regions.join(', ')})`);
     const missing = regions.filter((name) => !specs.some((spec) => spec.region === name));
     if (missing.length) throw invalid(`region_specs must include a key for every region of the cluster; missing: ${missing.join(', ')}`);
     const info: CmekClusterInfo = existing ?? { status: 'ENABLING', region_infos: [] };
@@ -153,7 +165,9 @@ export class CmekEngine {
     this.assertIdle(cluster);
     const blocking = (info.region_infos ?? []).filter((region) => region.status !== 'ENABLED' && region.status !== 'ROTATE_FAILED');
     if (blocking.length) {
-      throw precondition(`CMEK keys can be rotated only when CMEK is ENABLED; cluster ${cluster.name} is ${info.status} (${blocking.map((r) => `${r.region} ${r.status}`).join(', ')})`);
+      throw precondition(
+        `CMEK keys can be rotated only when CMEK is ENABLED; cluster ${cluster.name} is ${info.status} (${blocking.map((r) => `${r.region} ${r.status}`).join(', ')})`,
+      );
     }
     const specs = parseRegionSpecs(field(body, 'region_specs'), 'region_specs', cluster);
     if (specs.length === 0) throw invalid('region_specs must name at least one region to rotate');
@@ -161,7 +175,9 @@ export class CmekEngine {
       const region = info.region_infos!.find((candidate) => candidate.region === spec.region);
       if (!region) {
         const known = info.region_infos!.map((candidate) => candidate.region).join(', ');
-        throw invalid(`region ${spec.region} has no CMEK configuration on cluster ${cluster.name} (regions: ${known}); add new regions with PATCH /clusters/{id}`);
+        throw invalid(
+          `region ${spec.region} has no CMEK configuration on cluster ${cluster.name} (regions: ${known}); add new regions with PATCH /clusters/{id}`,
+        );
       }
       return region;
     });
@@ -225,17 +241,28 @@ export class CmekEngine {
     const added = Object.keys(regionNodes).filter((name) => !existing.has(name));
     // region_nodes is the cluster's whole region map: a region left out would be removed, which the sandbox does not emulate.
     const omitted = spec.data.dedicated.region_nodes ? [...existing].filter((name) => regionNodes[name] === undefined) : [];
-    if (omitted.length) throw precondition(`dedicated.region_nodes leaves out ${omitted.join(', ')}, which would remove them from cluster ${cluster.name}; the sandbox does not remove regions (list every existing region with its node count)`);
-    const cmekSpecs = spec.data.dedicated.cmek_region_specs === undefined ? [] : parseRegionSpecs(spec.data.dedicated.cmek_region_specs, 'dedicated.cmek_region_specs', cluster);
+    if (omitted.length)
+      throw precondition(
+        `dedicated.region_nodes leaves out ${omitted.join(', ')}, which would remove them from cluster ${cluster.name}; the sandbox does not remove regions (list every existing region with its node count)`,
+      );
+    const cmekSpecs =
+      spec.data.dedicated.cmek_region_specs === undefined
+        ? []
+        : parseRegionSpecs(spec.data.dedicated.cmek_region_specs, 'dedicated.cmek_region_specs', cluster);
     for (const cmekSpec of cmekSpecs) {
-      if (existing.has(cmekSpec.region)) throw invalid(`dedicated.cmek_region_specs must name only newly added regions; ${cmekSpec.region} already exists (rotate its key with PUT /cmek)`);
-      if (!added.includes(cmekSpec.region)) throw invalid(`dedicated.cmek_region_specs names ${cmekSpec.region}, which is not being added in dedicated.region_nodes`);
+      if (existing.has(cmekSpec.region))
+        throw invalid(`dedicated.cmek_region_specs must name only newly added regions; ${cmekSpec.region} already exists (rotate its key with PUT /cmek)`);
+      if (!added.includes(cmekSpec.region))
+        throw invalid(`dedicated.cmek_region_specs names ${cmekSpec.region}, which is not being added in dedicated.region_nodes`);
     }
     const info = this.options.cmek.get(cluster.id);
     const cmekOn = info !== undefined && info.status !== 'DISABLED';
     if (!cmekOn && cmekSpecs.length) throw precondition(`CMEK is not enabled for cluster ${cluster.name}; enable it with POST /cmek first`);
     const uncovered = added.filter((name) => !cmekSpecs.some((cmekSpec) => cmekSpec.region === name));
-    if (cmekOn && uncovered.length) throw invalid(`CMEK is enabled on cluster ${cluster.name}: dedicated.cmek_region_specs must include a key for each new region; missing: ${uncovered.join(', ')}`);
+    if (cmekOn && uncovered.length)
+      throw invalid(
+        `CMEK is enabled on cluster ${cluster.name}: dedicated.cmek_region_specs must include a key for each new region; missing: ${uncovered.join(', ')}`,
+      );
 
     for (const region of cluster.regions) if (regionNodes[region.name] !== undefined) region.node_count = regionNodes[region.name];
     for (const name of added) cluster.regions.push(newRegion(name, cluster.cloud_provider, regionNodes[name]!));
@@ -307,7 +334,9 @@ export class CmekEngine {
     cluster.operation_status = 'CRDB_CMEK_OPERATION_RUNNING';
     this.count(cluster.id);
     this.later(async (generation) => {
-      const results = await Promise.all(steps.map((step) => (step.forcedFailure ? { ok: false as const, message: step.forcedFailure } : this.check(step.spec))));
+      const results = await Promise.all(
+        steps.map((step) => (step.forcedFailure ? { ok: false as const, message: step.forcedFailure } : this.check(step.spec))),
+      );
       if (generation !== this.generation) return;
       steps.forEach((step, index) => {
         const result = results[index]!;

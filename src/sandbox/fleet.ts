@@ -65,7 +65,12 @@ function cmekFor(index: number, cluster: Cluster, provider: 'AWS' | 'GCP'): Cmek
       },
     ];
     if (index % 4 === 0 && !failure) {
-      keys.unshift({ spec: keySpec(provider, cluster.name, region.name, serial + 8), status: 'DISABLED', created_at: '2024-03-01T10:00:00Z', updated_at: '2025-01-10T10:05:00Z' });
+      keys.unshift({
+        spec: keySpec(provider, cluster.name, region.name, serial + 8),
+        status: 'DISABLED',
+        created_at: '2024-03-01T10:00:00Z',
+        updated_at: '2025-01-10T10:05:00Z',
+      });
     }
     const status: CmekStatus = failedHere ? failure : 'ENABLED';
     return { region: region.name, status, key_infos: keys };

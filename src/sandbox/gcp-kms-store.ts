@@ -14,7 +14,8 @@ const DEFAULT_DESTROY_SECONDS = 30 * DAY_SECONDS;
 const MAX_DESTROY_SECONDS = 120 * DAY_SECONDS;
 const ID = /^[a-zA-Z0-9_-]{1,63}$/;
 const LOCATION = /^[a-z][a-z0-9-]{0,62}$/;
-const MEMBER = /^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain|principal|principalSet|deleted:serviceAccount|deleted:user|deleted:group):.+)$/;
+const MEMBER =
+  /^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain|principal|principalSet|deleted:serviceAccount|deleted:user|deleted:group):.+)$/;
 const SYMMETRIC_ALGORITHMS = new Set(['GOOGLE_SYMMETRIC_ENCRYPTION', 'EXTERNAL_SYMMETRIC_ENCRYPTION']);
 
 /** One IAM binding: a role granted to members, optionally under a condition. */
@@ -94,7 +95,10 @@ export class GcpKmsStore {
   private parseName(name: string, depth: 6 | 8 | 10, permission: string): string {
     const parts = String(name ?? '').split('/');
     const literals = ['projects', 'locations', 'keyRings', 'cryptoKeys', 'cryptoKeyVersions'];
-    const pattern = literals.slice(0, depth / 2).map((l) => `${l}/{${l.slice(0, -1)}}`).join('/');
+    const pattern = literals
+      .slice(0, depth / 2)
+      .map((l) => `${l}/{${l.slice(0, -1)}}`)
+      .join('/');
     const ok = parts.length === depth && literals.slice(0, depth / 2).every((literal, i) => parts[2 * i] === literal && parts[2 * i + 1]);
     if (!ok) throw invalid(`Resource name [${name}] does not match the pattern ${pattern}.`);
     this.checkProject(name, permission);
@@ -171,7 +175,11 @@ export class GcpKmsStore {
     const start = request.pageToken ? Number(Buffer.from(String(request.pageToken), 'base64url').toString()) : 0;
     if (!Number.isInteger(start) || start < 0 || start > items.length) throw invalid(`Invalid page_token [${request.pageToken}].`);
     const end = start + size;
-    return { [field]: items.slice(start, end), nextPageToken: end < items.length ? Buffer.from(String(end)).toString('base64url') : '', totalSize: items.length };
+    return {
+      [field]: items.slice(start, end),
+      nextPageToken: end < items.length ? Buffer.from(String(end)).toString('base64url') : '',
+      totalSize: items.length,
+    };
   }
 
   // ---- key rings ------------------------------------------------------------------------------
@@ -193,7 +201,11 @@ export class GcpKmsStore {
   listKeyRings(request: Wire): Wire {
     const parent = this.parseLocation(request.parent, 'cloudkms.keyRings.list');
     const rings = [...this.keyRings.keys()].filter((name) => name.startsWith(`${parent}/keyRings/`)).sort();
-    return this.page(rings.map((name) => this.getKeyRing({ name })), request, 'keyRings');
+    return this.page(
+      rings.map((name) => this.getKeyRing({ name })),
+      request,
+      'keyRings',
+    );
   }
 
   // ---- crypto keys ----------------------------------------------------------------------------
@@ -274,7 +286,11 @@ export class GcpKmsStore {
   listCryptoKeys(request: Wire): Wire {
     const parent = this.keyRing(request.parent, 'cloudkms.cryptoKeys.list');
     const keys = [...this.keys.keys()].filter((name) => name.startsWith(`${parent}/cryptoKeys/`)).sort();
-    return this.page(keys.map((name) => this.keyWire(this.key(name))), request, 'cryptoKeys');
+    return this.page(
+      keys.map((name) => this.keyWire(this.key(name))),
+      request,
+      'cryptoKeys',
+    );
   }
 
   updateCryptoKey(request: Wire): Wire {
@@ -282,9 +298,19 @@ export class GcpKmsStore {
     const key = this.key(input.name, 'cloudkms.cryptoKeys.update');
     const paths: string[] = (request.updateMask?.paths ?? []).map(snake);
     if (paths.length === 0) throw invalid('update_mask must name at least one field.');
-    const allowed = new Set(['rotation_period', 'next_rotation_time', 'labels', 'version_template', 'version_template.algorithm', 'version_template.protection_level']);
+    const allowed = new Set([
+      'rotation_period',
+      'next_rotation_time',
+      'labels',
+      'version_template',
+      'version_template.algorithm',
+      'version_template.protection_level',
+    ]);
     const bad = paths.find((path) => !allowed.has(path));
-    if (bad) throw invalid(`update_mask path [${bad}] cannot be updated${bad === 'destroy_scheduled_duration' || bad === 'purpose' ? ': the field is immutable' : ''}.`);
+    if (bad)
+      throw invalid(
+        `update_mask path [${bad}] cannot be updated${bad === 'destroy_scheduled_duration' || bad === 'purpose' ? ': the field is immutable' : ''}.`,
+      );
     if (paths.includes('rotation_period') || paths.includes('next_rotation_time')) {
       const merged = {
         rotationPeriod: paths.includes('rotation_period') ? input.rotationPeriod : duration(key.rotationPeriodSeconds),
@@ -297,7 +323,8 @@ export class GcpKmsStore {
     if (paths.includes('labels')) key.labels = { ...(input.labels ?? {}) };
     if (paths.some((path) => path.startsWith('version_template'))) {
       const algorithm = String(input.versionTemplate?.algorithm ?? key.algorithm);
-      if (key.purpose === 'ENCRYPT_DECRYPT' && !SYMMETRIC_ALGORITHMS.has(algorithm)) throw invalid(`Algorithm ${algorithm} is not compatible with purpose ENCRYPT_DECRYPT.`);
+      if (key.purpose === 'ENCRYPT_DECRYPT' && !SYMMETRIC_ALGORITHMS.has(algorithm))
+        throw invalid(`Algorithm ${algorithm} is not compatible with purpose ENCRYPT_DECRYPT.`);
       key.algorithm = algorithm;
     }
     return this.keyWire(key);
@@ -305,12 +332,16 @@ export class GcpKmsStore {
 
   updateCryptoKeyPrimaryVersion(request: Wire): Wire {
     const key = this.key(request.name, 'cloudkms.cryptoKeys.update');
-    if (key.purpose !== 'ENCRYPT_DECRYPT') throw new GrpcFailure(Code.FAILED_PRECONDITION, `CryptoKey ${key.name} has purpose ${key.purpose}; only ENCRYPT_DECRYPT keys have a primary version.`);
+    if (key.purpose !== 'ENCRYPT_DECRYPT')
+      throw new GrpcFailure(Code.FAILED_PRECONDITION, `CryptoKey ${key.name} has purpose ${key.purpose}; only ENCRYPT_DECRYPT keys have a primary version.`);
     const id = String(request.cryptoKeyVersionId ?? '');
     const version = key.versions.find((v) => String(v.id) === id);
     if (!version) throw notFound('CryptoKeyVersion', `${key.name}/cryptoKeyVersions/${id}`);
     if (version.state !== 'ENABLED') {
-      throw new GrpcFailure(Code.FAILED_PRECONDITION, `${version.name} is not in the correct state: ${version.state}. Only an ENABLED version can become primary.`);
+      throw new GrpcFailure(
+        Code.FAILED_PRECONDITION,
+        `${version.name} is not in the correct state: ${version.state}. Only an ENABLED version can become primary.`,
+      );
     }
     key.primaryId = version.id;
     return this.keyWire(key);
@@ -324,7 +355,11 @@ export class GcpKmsStore {
 
   listCryptoKeyVersions(request: Wire): Wire {
     const key = this.key(request.parent, 'cloudkms.cryptoKeyVersions.list');
-    return this.page(key.versions.map((v) => this.versionWire(v)), request, 'cryptoKeyVersions');
+    return this.page(
+      key.versions.map((v) => this.versionWire(v)),
+      request,
+      'cryptoKeyVersions',
+    );
   }
 
   createCryptoKeyVersion(request: Wire): Wire {
@@ -359,7 +394,10 @@ export class GcpKmsStore {
   restoreCryptoKeyVersion(request: Wire): Wire {
     const { version } = this.version(request.name, 'cloudkms.cryptoKeyVersions.restore');
     if (version.state !== 'DESTROY_SCHEDULED') {
-      throw new GrpcFailure(Code.FAILED_PRECONDITION, `${version.name} is not in the correct state: ${version.state}. Only a DESTROY_SCHEDULED version can be restored.`);
+      throw new GrpcFailure(
+        Code.FAILED_PRECONDITION,
+        `${version.name} is not in the correct state: ${version.state}. Only a DESTROY_SCHEDULED version can be restored.`,
+      );
     }
     version.state = 'DISABLED';
     delete version.destroyTime;
@@ -400,7 +438,8 @@ export class GcpKmsStore {
     const bindings: Binding[] = [];
     for (const binding of (input.bindings ?? []) as Wire[]) {
       const role = String(binding.role ?? '');
-      if (!/^(roles|projects\/[^/]+\/roles|organizations\/[^/]+\/roles)\/[A-Za-z0-9_.]+$/.test(role)) throw invalid(`Role ${role || '(empty)'} is not a valid role name.`);
+      if (!/^(roles|projects\/[^/]+\/roles|organizations\/[^/]+\/roles)\/[A-Za-z0-9_.]+$/.test(role))
+        throw invalid(`Role ${role || '(empty)'} is not a valid role name.`);
       const members = [...new Set((binding.members ?? []) as string[])];
       const bad = members.find((member) => !MEMBER.test(member));
       if (bad !== undefined) throw invalid(`Invalid argument: member ${bad} is of an unknown type. Use a prefix such as serviceAccount:, user:, group:.`);

@@ -47,4 +47,3 @@ export function millis(value: Wire | null | undefined): number | undefined {
 export function snake(path: string): string {
   return path.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
-

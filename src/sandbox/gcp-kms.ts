@@ -132,7 +132,8 @@ function cmekAccess(store: GcpKmsStore, uri: string, principal: string): KeyAcce
   } catch {
     return { ok: false, message: `${denied}: the key does not exist or CockroachDB Cloud cannot see it. Check the key name and project.` };
   }
-  if (key.purpose !== 'ENCRYPT_DECRYPT') return { ok: false, message: `Cloud KMS key ${uri} has purpose ${key.purpose}; CMEK needs a symmetric ENCRYPT_DECRYPT key.` };
+  if (key.purpose !== 'ENCRYPT_DECRYPT')
+    return { ok: false, message: `Cloud KMS key ${uri} has purpose ${key.purpose}; CMEK needs a symmetric ENCRYPT_DECRYPT key.` };
   const primary = key.versions.find((v) => v.id === key.primaryId);
   if (!primary) return { ok: false, message: `Cloud KMS key ${uri} has no primary version; create a version and make it primary.` };
   if (primary.state !== 'ENABLED') {
@@ -144,7 +145,10 @@ function cmekAccess(store: GcpKmsStore, uri: string, principal: string): KeyAcce
     policy.bindings.some((binding) => binding.role === ENCRYPTER_DECRYPTER_ROLE && binding.members.includes(member)),
   );
   if (!granted) {
-    return { ok: false, message: `${denied}: ${member} lacks ${ENCRYPTER_DECRYPTER_ROLE} on the key (permission cloudkms.cryptoKeyVersions.useToEncrypt denied).` };
+    return {
+      ok: false,
+      message: `${denied}: ${member} lacks ${ENCRYPTER_DECRYPTER_ROLE} on the key (permission cloudkms.cryptoKeyVersions.useToEncrypt denied).`,
+    };
   }
   return { ok: true };
 }
@@ -179,7 +183,10 @@ export async function startGcpKmsEmulator(options: GcpKmsEmulatorOptions = {}): 
         log.record({ at, method: 'RPC', operation, status: error ? error.code : Code.OK });
         if (!error) return callback(null, reply);
         const metadata = new grpc.Metadata();
-        metadata.set('grpc-status-details-bin', encodeStatusDetails({ code: error.code, message: error.message, requestId: randomBytes(8).toString('hex'), ...errorInfo(error.code) }));
+        metadata.set(
+          'grpc-status-details-bin',
+          encodeStatusDetails({ code: error.code, message: error.message, requestId: randomBytes(8).toString('hex'), ...errorInfo(error.code) }),
+        );
         callback({ code: error.code, details: error.message, metadata });
       };
       void (async () => {

@@ -83,9 +83,7 @@ export async function startHttpEmulator(options: HttpEmulatorOptions): Promise<R
     if (!response.destroyed) send(response, reply, contentType);
   };
 
-  const server: Server = options.tls
-    ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, listener)
-    : createHttpServer(listener);
+  const server: Server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, listener) : createHttpServer(listener);
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));

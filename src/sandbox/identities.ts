@@ -53,7 +53,11 @@ export const SANDBOX_IDENTITIES: SandboxIdentities = {
   },
   azure: {
     tenant_id: AZURE_TENANT,
-    vaults: [AZURE_KEYS.vault, AZURE_KEYS.protectedVault].map((vault) => ({ name: vault.name, location: vault.location, purge_protection: vault.purgeProtection })),
+    vaults: [AZURE_KEYS.vault, AZURE_KEYS.protectedVault].map((vault) => ({
+      name: vault.name,
+      location: vault.location,
+      purge_protection: vault.purgeProtection,
+    })),
   },
   sql_targets: [SELF_HOSTED_TARGET],
 };

@@ -32,7 +32,14 @@ export interface Sandbox<Sql extends SqlServer = SqlEmulator> {
   stop(): Promise<void>;
 }
 
-const DEFAULTS: SandboxOptions = { latencyMs: 0, errorRate: 0, throttleNext: 0, cmekTransitionMs: SANDBOX_CMEK_TRANSITION_MS, rateLimitPerSecond: 10, fleetSize: 0 };
+const DEFAULTS: SandboxOptions = {
+  latencyMs: 0,
+  errorRate: 0,
+  throttleNext: 0,
+  cmekTransitionMs: SANDBOX_CMEK_TRANSITION_MS,
+  rateLimitPerSecond: 10,
+  fleetSize: 0,
+};
 
 /** Starts every emulator; the SQL emulator runs in-process and starts on first use (tests flip its faults). */
 export function startSandbox(options: Partial<SandboxOptions> = {}): Promise<Sandbox> {
@@ -56,7 +63,12 @@ export async function launchSandbox(options: Partial<SandboxOptions> = {}): Prom
 
 async function startEmulators<Sql extends SqlServer>(options: Partial<SandboxOptions>, sql: Sql): Promise<Sandbox<Sql>> {
   const settings: SandboxOptions = { ...DEFAULTS, ...options };
-  const [aws, gcp, azure, nodeStatus] = await Promise.all([startAwsKmsEmulator(), startGcpKmsEmulator(), startAzureKeyVaultEmulator(), startNodeStatusEmulator()]);
+  const [aws, gcp, azure, nodeStatus] = await Promise.all([
+    startAwsKmsEmulator(),
+    startGcpKmsEmulator(),
+    startAzureKeyVaultEmulator(),
+    startNodeStatusEmulator(),
+  ]);
   const checkKeyAccess = async (spec: CmekKeySpec): Promise<KeyAccessResult> => {
     switch (spec.type) {
       case 'AWS_KMS':

@@ -59,7 +59,14 @@ function keyInfo(type: number, keyId: string, createdSeconds: number, source: st
 
 /** /_status/stores/local of one node (one store per node, store id = node id). */
 export function storesResponse(node: SeededNode, nowSeconds: number): unknown {
-  const store: Record<string, unknown> = { store_id: node.nodeId, node_id: node.nodeId, total_files: '212', total_bytes: '134217728', active_key_files: '212', active_key_bytes: '134217728' };
+  const store: Record<string, unknown> = {
+    store_id: node.nodeId,
+    node_id: node.nodeId,
+    total_files: '212',
+    total_bytes: '134217728',
+    active_key_files: '212',
+    active_key_bytes: '134217728',
+  };
   if (node.storeEncryption !== 0) {
     const storeKey = keyInfo(node.storeEncryption, `store-key-${node.nodeId}`, nowSeconds - 30 * 86_400, `/mnt/keys/aes-256.key`);
     const dataKey = keyInfo(node.storeEncryption, `data-key-${node.nodeId}`, nowSeconds - 86_400, 'data key manager');
@@ -90,7 +97,8 @@ export async function startNodeStatusEmulator(now: () => number = Date.now): Pro
           handle(request, _body, operation) {
             if (request.method !== 'GET') return { status: 405, body: 'method not allowed' };
             if (operation === 'GET /_status/vars') return { status: 200, body: prometheusVars(node, nowSeconds) };
-            if (operation === 'GET /_status/stores/local') return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(storesResponse(node, nowSeconds)) };
+            if (operation === 'GET /_status/stores/local')
+              return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(storesResponse(node, nowSeconds)) };
             return { status: 404, body: 'not found' };
           },
           faultReply,

@@ -213,7 +213,9 @@ export const CMEK: Record<string, CmekClusterInfo> = {
       {
         region: 'us-west-2',
         status: 'ENABLED',
-        key_infos: [{ spec: awsSpec(AWS_KEYS.prodEastUsWest2), status: 'ENABLED', created_at: T('2024-02-01T09:00:00Z'), updated_at: T('2024-02-01T09:05:00Z') }],
+        key_infos: [
+          { spec: awsSpec(AWS_KEYS.prodEastUsWest2), status: 'ENABLED', created_at: T('2024-02-01T09:00:00Z'), updated_at: T('2024-02-01T09:05:00Z') },
+        ],
       },
     ],
   },
@@ -256,4 +258,3 @@ export const SEEDED_PROBLEMS = [
   { code: 'node_certificate_expiring', target: 'selfhosted', node: 3, severity: 'high' },
   { code: 'store_not_encrypted', target: 'selfhosted', node: 3, severity: 'high' },
 ] as const;
-

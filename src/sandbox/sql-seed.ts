@@ -5,8 +5,7 @@
  */
 
 /** version() of the emulated cluster. */
-export const SANDBOX_CRDB_VERSION =
-  'CockroachDB CCL v26.1.0 (x86_64-pc-linux-gnu, built 2026/02/02 14:31:07, go1.23.12 X:nocoverageredesign)';
+export const SANDBOX_CRDB_VERSION = 'CockroachDB CCL v26.1.0 (x86_64-pc-linux-gnu, built 2026/02/02 14:31:07, go1.23.12 X:nocoverageredesign)';
 
 /** Days until each seeded certificate expires; 0 means the certificate is absent (metric 0). */
 export interface SeededNode {
@@ -96,8 +95,7 @@ export function seedSql(nowSeconds: number): string {
       `(${node.nodeId}, ${quote(node.address)}, ${quote(SANDBOX_CRDB_VERSION)}, to_timestamp(${nowSeconds - 9 * DAY}), to_timestamp(${nowSeconds}), ${quote(JSON.stringify(nodeMetrics(node, nowSeconds)))}::jsonb)`,
   ).join(',\n  ');
   const stores = SEEDED_NODES.map(
-    (node) =>
-      `(${node.nodeId}, ${node.nodeId}, ${500 * 2 ** 30}, ${380 * 2 ** 30}, ${120 * 2 ** 30}, ${quote(JSON.stringify(storeMetrics(node)))}::jsonb)`,
+    (node) => `(${node.nodeId}, ${node.nodeId}, ${500 * 2 ** 30}, ${380 * 2 ** 30}, ${120 * 2 ** 30}, ${quote(JSON.stringify(storeMetrics(node)))}::jsonb)`,
   ).join(',\n  ');
   return `
 CREATE SCHEMA crdb_emulator;

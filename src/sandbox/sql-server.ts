@@ -31,7 +31,6 @@ export interface SqlStatementFault {
   message: string;
 }
 
-
 /** Fault knobs of the SQL emulator; tests flip them between calls. */
 export class SqlFaultPlan {
   /** A locked-down cluster: `SET allow_unsafe_internals` is refused (42501). */
@@ -53,12 +52,22 @@ export class SqlFaultPlan {
 
   /** Fails the probe's read-back (after its insert, before its drop) `count` times. */
   failProbeAfterInsert(count = 1): this {
-    return this.inject({ match: new RegExp(`^\\s*SELECT\\b[\\s\\S]*${PROBE_TABLE_PREFIX}`, 'i'), count, sqlstate: 'XX000', message: 'injected failure between insert and drop' });
+    return this.inject({
+      match: new RegExp(`^\\s*SELECT\\b[\\s\\S]*${PROBE_TABLE_PREFIX}`, 'i'),
+      count,
+      sqlstate: 'XX000',
+      message: 'injected failure between insert and drop',
+    });
   }
 
   /** Fails the probe's DROP `count` times (the cleanup must then use a fresh connection). */
   failProbeDrop(count = 1): this {
-    return this.inject({ match: new RegExp(`^\\s*DROP\\s+TABLE\\b[\\s\\S]*${PROBE_TABLE_PREFIX}`, 'i'), count, sqlstate: '08006', message: 'injected connection failure during drop' });
+    return this.inject({
+      match: new RegExp(`^\\s*DROP\\s+TABLE\\b[\\s\\S]*${PROBE_TABLE_PREFIX}`, 'i'),
+      count,
+      sqlstate: '08006',
+      message: 'injected connection failure during drop',
+    });
   }
 
   /** Raises 40001 (restart transaction) on the next `count` statements reading crdb_internal. */

@@ -59,7 +59,10 @@ export interface SkillCatalogOptions {
 }
 
 async function isFile(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false);
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
 
 /** Walks up from `start` to the directory whose package.json is this package's. */
@@ -68,7 +71,10 @@ export async function findPackageRoot(start: string): Promise<string | undefined
   for (;;) {
     const manifest = join(dir, 'package.json');
     if (await isFile(manifest)) {
-      const name = await readFile(manifest, 'utf8').then((text) => (JSON.parse(text) as { name?: unknown }).name, () => undefined);
+      const name = await readFile(manifest, 'utf8').then(
+        (text) => (JSON.parse(text) as { name?: unknown }).name,
+        () => undefined,
+      );
       if (name === PACKAGE_NAME) return dir;
     }
     const parent = dirname(dir);
@@ -100,8 +106,14 @@ export async function listDirectory(dir: string): Promise<{ dirs: string[]; file
   const entries = await readdir(dir, { withFileTypes: true });
   const visible = entries.filter((entry) => !entry.name.startsWith('.'));
   return {
-    dirs: visible.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort(),
-    files: visible.filter((entry) => entry.isFile()).map((entry) => entry.name).sort(),
+    dirs: visible
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+      .sort(),
+    files: visible
+      .filter((entry) => entry.isFile())
+      .map((entry) => entry.name)
+      .sort(),
   };
 }
 
@@ -136,7 +148,10 @@ export async function loadSkillFolder(dir: string, folder: string, matter: Matte
 
 async function loadCatalog(options: SkillCatalogOptions): Promise<LoadedCatalog> {
   const dir = await resolveSkillsDir(options);
-  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+  const isDir = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!isDir) {
     throw new SkillError(`Skills folder not found: ${dir}. Reinstall the package (it ships skills/), or set CRDB_SKILLS_DIR to a folder of skills.`, dir);
   }

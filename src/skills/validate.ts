@@ -33,7 +33,10 @@ export function relativeLinks(markdown: string): string[] {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function checkLinks(file: string, markdown: string, problems: SkillProblem[]): Promise<string[]> {
@@ -54,7 +57,8 @@ async function checkSkill(dir: string, skill: Skill, problems: SkillProblem[]): 
     }
   }
   for (const file of skill.files.keys()) {
-    if (file.endsWith('/SKILL.md')) problems.push({ file: join(dir, skill.name, file), message: 'a skill must not contain another SKILL.md (skills do not nest)' });
+    if (file.endsWith('/SKILL.md'))
+      problems.push({ file: join(dir, skill.name, file), message: 'a skill must not contain another SKILL.md (skills do not nest)' });
   }
   const linked = new Set(await checkLinks(skill.path, skill.body, problems));
   for (const file of skill.references) {
@@ -67,7 +71,13 @@ async function checkSkill(dir: string, skill: Skill, problems: SkillProblem[]): 
 /** Validates every skill under `dir`; an empty list means the folder is valid. */
 export async function validateSkills(dir: string): Promise<SkillProblem[]> {
   const problems: SkillProblem[] = [];
-  if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) return [{ file: dir, message: 'skills folder not found' }];
+  if (
+    !(await stat(dir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    return [{ file: dir, message: 'skills folder not found' }];
   const matter = await loadMatter();
   const folders = (await listDirectory(dir)).dirs;
   if (folders.length === 0) problems.push({ file: dir, message: 'no skills (expected <name>/SKILL.md)' });

@@ -54,7 +54,7 @@ const METRIC = /^security\.certificate\.expiration\.(.+)$/;
 
 /** Why the client certificate metric is not read from crdb_internal. */
 export const CLIENT_AGGREGATE_NOTE =
-  'Client certificate expiry is labelled per SQL user (security.certificate.expiration.client{sql_user}); crdb_internal.kv_node_status holds only its top-level value, which sums every user\'s minimum expiry and means nothing, so it is not reported. It cannot be read per user over SQL: pass http_url (a node\'s DB Console URL) to read it per user from /_status/vars.';
+  "Client certificate expiry is labelled per SQL user (security.certificate.expiration.client{sql_user}); crdb_internal.kv_node_status holds only its top-level value, which sums every user's minimum expiry and means nothing, so it is not reported. It cannot be read per user over SQL: pass http_url (a node's DB Console URL) to read it per user from /_status/vars.";
 
 /** Where per-user client metrics come from, and why a user may be absent. */
 export const CLIENT_PER_NODE_NOTE =
@@ -90,19 +90,31 @@ export function expiryItem(entry: StatusCertExpiry & { address?: string | null }
 /** Soonest expiry first; missing certificates last. */
 export function sortItems(items: CertExpiryItem[]): CertExpiryItem[] {
   const key = (item: CertExpiryItem) => (item.expires_at === null ? Number.POSITIVE_INFINITY : Date.parse(item.expires_at));
-  return [...items].sort((a, b) => key(a) - key(b) || a.node_id.localeCompare(b.node_id, 'en', { numeric: true }) || a.type.localeCompare(b.type) || (a.sql_user ?? '').localeCompare(b.sql_user ?? ''));
+  return [...items].sort(
+    (a, b) =>
+      key(a) - key(b) ||
+      a.node_id.localeCompare(b.node_id, 'en', { numeric: true }) ||
+      a.type.localeCompare(b.type) ||
+      (a.sql_user ?? '').localeCompare(b.sql_user ?? ''),
+  );
 }
 
-
 /** Expiry entries from kv_node_status rows, without the per-user client aggregate (see CLIENT_AGGREGATE_NOTE). */
-export function entriesFromNodeRows(rows: Array<{ node_id: unknown; address?: unknown; metrics: unknown }>): Array<StatusCertExpiry & { address: string | null }> {
+export function entriesFromNodeRows(
+  rows: Array<{ node_id: unknown; address?: unknown; metrics: unknown }>,
+): Array<StatusCertExpiry & { address: string | null }> {
   const out: Array<StatusCertExpiry & { address: string | null }> = [];
   for (const row of rows) {
     for (const [name, value] of Object.entries(metricsObject(row.metrics))) {
       const match = METRIC.exec(name);
       if (!match || match[1] === PER_USER_CERT_TYPE) continue;
       const seconds = Number(value);
-      out.push({ nodeId: String(row.node_id), address: row.address ? String(row.address) : null, type: match[1]!, expiresAt: Number.isFinite(seconds) && seconds > 0 ? Math.floor(seconds) : null });
+      out.push({
+        nodeId: String(row.node_id),
+        address: row.address ? String(row.address) : null,
+        type: match[1]!,
+        expiresAt: Number.isFinite(seconds) && seconds > 0 ? Math.floor(seconds) : null,
+      });
     }
   }
   return out;
@@ -116,7 +128,12 @@ function report(source: CertExpirySource, items: CertExpiryItem[], unsafe: Unsaf
     source,
     unsafe_internals: unsafe,
     certificates: sorted,
-    summary: { ...counts, certificates: sorted.length, nodes: new Set(sorted.map((item) => item.node_id)).size, worst: worstSeverity(sorted.map((item) => item.severity)) },
+    summary: {
+      ...counts,
+      certificates: sorted.length,
+      nodes: new Set(sorted.map((item) => item.node_id)).size,
+      worst: worstSeverity(sorted.map((item) => item.severity)),
+    },
     notes,
     retries,
   };
@@ -124,7 +141,10 @@ function report(source: CertExpirySource, items: CertExpiryItem[], unsafe: Unsaf
 
 /** Per-user client certificate entries from one node's /_status/vars, next to a SQL read. */
 async function clientEntriesFromVars(request: CertExpiryRequest, httpUrl: string, notes: string[]): Promise<StatusCertExpiry[]> {
-  const vars = await fetchStatus(httpUrl, '/_status/vars', { ...(request.caPath ? { caPath: request.caPath } : {}), ...(request.signal ? { signal: request.signal } : {}) });
+  const vars = await fetchStatus(httpUrl, '/_status/vars', {
+    ...(request.caPath ? { caPath: request.caPath } : {}),
+    ...(request.signal ? { signal: request.signal } : {}),
+  });
   if (vars.status !== 200) {
     notes.push(`Client certificates per SQL user were not read: /_status/vars answered HTTP ${vars.status}.`);
     return [];
@@ -153,7 +173,9 @@ async function fromHttp(request: CertExpiryRequest, httpUrl: string): Promise<{ 
       notes.push(`/_status/certificates/local is not a CertificatesResponse (${(error as Error).message}).`);
     }
   } else {
-    notes.push(`/_status/certificates/local answered HTTP ${certs.status}${certs.status === 401 || certs.status === 403 ? ' (it needs a DB Console admin login)' : ''}.`);
+    notes.push(
+      `/_status/certificates/local answered HTTP ${certs.status}${certs.status === 401 || certs.status === 403 ? ' (it needs a DB Console admin login)' : ''}.`,
+    );
   }
   throw new OperatorError(
     `No certificate data from ${new URL(httpUrl).origin}`,
@@ -170,7 +192,13 @@ export async function checkCertificateExpiry(connector: SqlConnector, request: C
   let unsafe: UnsafeInternalsOutcome = 'not_attempted';
   let server: ServerInfo | null = request.server ?? null;
   const finish = (source: CertExpirySource, entries: Array<StatusCertExpiry & { address?: string | null }>) => ({
-    ...report(source, entries.map((entry) => expiryItem(entry, request.now, request.warnDays)), unsafe, notes, retries),
+    ...report(
+      source,
+      entries.map((entry) => expiryItem(entry, request.now, request.warnDays)),
+      unsafe,
+      notes,
+      retries,
+    ),
     server,
   });
   const options = request.signal ? { signal: request.signal } : {};
@@ -186,7 +214,13 @@ export async function checkCertificateExpiry(connector: SqlConnector, request: C
     } else {
       if (server.cloud) notes.push('CockroachDB Cloud manages node certificates itself; only the client CA is customer-managed (Cloud API client-ca-cert).');
       try {
-        const read = await readCrdbInternal<{ node_id: unknown; address: unknown; metrics: unknown }>(connector, request.conn, server, NODE_STATUS_SQL, options);
+        const read = await readCrdbInternal<{ node_id: unknown; address: unknown; metrics: unknown }>(
+          connector,
+          request.conn,
+          server,
+          NODE_STATUS_SQL,
+          options,
+        );
         unsafe = read.unsafeInternals;
         retries += read.retries;
         if (unsafe === 'set') notes.push(SENSITIVE_ACCESS_NOTE);
@@ -200,7 +234,8 @@ export async function checkCertificateExpiry(connector: SqlConnector, request: C
         if (error instanceof UnsafeInternalsRefused) {
           unsafe = 'refused';
           const why = `The cluster refused SET allow_unsafe_internals = true (${error.sqlstate}: ${error.serverMessage}); from v26.1 crdb_internal is restricted by default.`;
-          if (!request.httpUrl) throw new OperatorError('Certificate metrics are not readable over SQL', why, `${HTTP_ALTERNATIVES}.`, { kind: 'unsafe_internals_refused' });
+          if (!request.httpUrl)
+            throw new OperatorError('Certificate metrics are not readable over SQL', why, `${HTTP_ALTERNATIVES}.`, { kind: 'unsafe_internals_refused' });
           notes.push(`${why} Read over HTTP instead.`);
         } else if (error instanceof OperatorError && error.details.kind === 'permission_denied' && request.httpUrl) {
           notes.push(`${error.what}: ${error.why} Read over HTTP instead.`);
@@ -213,6 +248,6 @@ export async function checkCertificateExpiry(connector: SqlConnector, request: C
   if (!request.httpUrl) throw new Error('checkCertificateExpiry needs a connection or an http_url');
   const http = await fromHttp(request, request.httpUrl);
   notes.push(...http.notes);
-  notes.push('HTTP status endpoints describe only the node that answered; repeat with each node\'s http_url to cover the cluster.');
+  notes.push("HTTP status endpoints describe only the node that answered; repeat with each node's http_url to cover the cluster.");
   return finish(http.source, http.entries);
 }

@@ -141,7 +141,12 @@ export async function resolveConnection(request: SqlConnectionRequest, source: T
   const { connection, ...tls } = request;
   const finish = (url: string, kind: ResolvedConnection['source'], targetName?: string): ResolvedConnection => {
     const parsed = parseConnectionUrl(url, tls);
-    return { ...parsed, source: kind, ...(targetName ? { targetName } : {}), display: `${targetName ? `${targetName} (` : ''}${displayUrl(parsed)}${targetName ? ')' : ''}` };
+    return {
+      ...parsed,
+      source: kind,
+      ...(targetName ? { targetName } : {}),
+      display: `${targetName ? `${targetName} (` : ''}${displayUrl(parsed)}${targetName ? ')' : ''}`,
+    };
   };
   const load = async (value: string | (() => Promise<string>)) => (typeof value === 'string' ? value : value());
   if (connection === undefined || connection.trim() === '') {

@@ -57,7 +57,7 @@ export interface SqlConnectorOptions {
   poolSize?: number;
 }
 
-type PgModule = (typeof import('pg'))['default'];
+type PgModule = typeof import('pg')['default'];
 let pgModule: Promise<PgModule> | undefined;
 const loadPg = () => (pgModule ??= import('pg').then((module) => module.default));
 
@@ -178,7 +178,19 @@ export function createSqlConnector(options: SqlConnectorOptions): SqlConnector {
   };
 
   const poolFor = (conn: ResolvedConnection): Promise<Pool> => {
-    const key = JSON.stringify([conn.host, conn.port, conn.user, conn.password, conn.database, conn.sslmode, conn.sslrootcert, conn.sslcert, conn.sslkey, conn.options, conn.applicationName]);
+    const key = JSON.stringify([
+      conn.host,
+      conn.port,
+      conn.user,
+      conn.password,
+      conn.database,
+      conn.sslmode,
+      conn.sslrootcert,
+      conn.sslcert,
+      conn.sslkey,
+      conn.options,
+      conn.applicationName,
+    ]);
     let pool = pools.get(key);
     if (!pool) {
       pool = (async () => {
@@ -194,7 +206,12 @@ export function createSqlConnector(options: SqlConnectorOptions): SqlConnector {
     return pool;
   };
 
-  const withPooledClient = async <T>(conn: ResolvedConnection, signal: AbortSignal | undefined, interruptible: boolean, fn: (session: SqlSession) => Promise<T>): Promise<T> => {
+  const withPooledClient = async <T>(
+    conn: ResolvedConnection,
+    signal: AbortSignal | undefined,
+    interruptible: boolean,
+    fn: (session: SqlSession) => Promise<T>,
+  ): Promise<T> => {
     if (signal?.aborted) throw abortError();
     const pool = await poolFor(conn);
     const client = await pool.connect();

@@ -68,7 +68,6 @@ export function storeEncryption(nodeId: string | null, storeId: number, code: nu
   };
 }
 
-
 function summarize(stores: StoreEncryption[]): EncryptionReport['summary'] {
   return {
     stores: stores.length,
@@ -102,7 +101,11 @@ export async function verifyEncryption(connector: SqlConnector, request: Encrypt
     stores,
     summary: summarize(stores),
     cmek_note: request.conn?.cloud || server?.cloud ? CLOUD_CMEK_NOTE : null,
-    notes: [...notes, ...(server?.product === 'cockroachdb' && !server.cloud ? [FLAG_NOTE] : []), ...(stores.some((store) => store.encrypted) ? [ENCRYPTED_STORE_NOTE] : [])],
+    notes: [
+      ...notes,
+      ...(server?.product === 'cockroachdb' && !server.cloud ? [FLAG_NOTE] : []),
+      ...(stores.some((store) => store.encrypted) ? [ENCRYPTED_STORE_NOTE] : []),
+    ],
     retries,
     server,
   });
@@ -125,10 +128,18 @@ export async function verifyEncryption(connector: SqlConnector, request: Encrypt
     try {
       stores = parseStoresResponse(JSON.parse(response.body));
     } catch (error) {
-      throw new OperatorError('Unexpected /_status/stores/local answer', `${(error as Error).message}.`, 'check http_url is the DB Console address of a CockroachDB node.', { kind: 'http_error' });
+      throw new OperatorError(
+        'Unexpected /_status/stores/local answer',
+        `${(error as Error).message}.`,
+        'check http_url is the DB Console address of a CockroachDB node.',
+        { kind: 'http_error' },
+      );
     }
-    notes.push('HTTP status endpoints describe only the node that answered; repeat with each node\'s http_url to cover the cluster.');
-    return finish('http', stores.map((store) => storeEncryption(null, store.storeId, store.algorithm)));
+    notes.push("HTTP status endpoints describe only the node that answered; repeat with each node's http_url to cover the cluster.");
+    return finish(
+      'http',
+      stores.map((store) => storeEncryption(null, store.storeId, store.algorithm)),
+    );
   }
   if (!request.conn || !server) throw new Error('verifyEncryption needs a connection or an http_url');
   if (server.product !== 'cockroachdb') {
@@ -151,7 +162,9 @@ export async function verifyEncryption(connector: SqlConnector, request: Encrypt
   } catch (error) {
     if (error instanceof UnsafeInternalsRefused) {
       unsafe = 'refused';
-      notes.push(`The cluster refused SET allow_unsafe_internals = true (${error.sqlstate}: ${error.serverMessage}), so store metrics are unreadable over SQL; ${HTTP_ALTERNATIVES}.`);
+      notes.push(
+        `The cluster refused SET allow_unsafe_internals = true (${error.sqlstate}: ${error.serverMessage}), so store metrics are unreadable over SQL; ${HTTP_ALTERNATIVES}.`,
+      );
       return finish('none', []);
     }
     if (error instanceof OperatorError && error.details.kind === 'permission_denied') {

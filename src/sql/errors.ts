@@ -52,16 +52,38 @@ export function toSqlError(error: unknown, conn: Pick<ResolvedConnection, 'host'
   const state = sqlState(error);
   const details = (kind: string) => ({ kind, ...(state ? { sqlstate: state } : {}) });
   const checkNetwork = `check the host and port (CockroachDB listens on 26257 by default), that the node is running, and that this machine may reach it; then retry.`;
-  if (code === 'ECONNREFUSED') return new OperatorError(`Cannot connect to ${where}`, 'The connection was refused: nothing is listening there, or a firewall rejected it.', checkNetwork, details('unreachable'));
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new OperatorError(`Cannot resolve host ${conn.host}`, 'DNS did not return an address for it.', 'check the host name for typos and that this machine can resolve it; then retry.', details('unreachable'));
+  if (code === 'ECONNREFUSED')
+    return new OperatorError(
+      `Cannot connect to ${where}`,
+      'The connection was refused: nothing is listening there, or a firewall rejected it.',
+      checkNetwork,
+      details('unreachable'),
+    );
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return new OperatorError(
+      `Cannot resolve host ${conn.host}`,
+      'DNS did not return an address for it.',
+      'check the host name for typos and that this machine can resolve it; then retry.',
+      details('unreachable'),
+    );
   if (['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code) || /timeout expired|connection timeout/i.test(message)) {
     return new OperatorError(`Timed out connecting to ${where}`, 'No answer within the connection timeout.', checkNetwork, details('unreachable'));
   }
   if (code === 'ECONNRESET' || code === 'EPIPE' || /Connection terminated unexpectedly/i.test(message)) {
-    return new OperatorError(`Connection to ${where} was dropped`, 'The server (or something in between) closed the connection mid-request.', 'retry; if it keeps happening, check the node logs and any proxy or load balancer in between.', details('connection_lost'));
+    return new OperatorError(
+      `Connection to ${where} was dropped`,
+      'The server (or something in between) closed the connection mid-request.',
+      'retry; if it keeps happening, check the node logs and any proxy or load balancer in between.',
+      details('connection_lost'),
+    );
   }
   if (/does not support SSL/i.test(message)) {
-    return new OperatorError(`${where} does not accept TLS`, 'The server answered the TLS request with "no": it runs in insecure mode.', 'use sslmode=disable only for an insecure test cluster; a production cluster should run with certificates.', details('tls'));
+    return new OperatorError(
+      `${where} does not accept TLS`,
+      'The server answered the TLS request with "no": it runs in insecure mode.',
+      'use sslmode=disable only for an insecure test cluster; a production cluster should run with certificates.',
+      details('tls'),
+    );
   }
   if (TLS_CODES.has(code) || /certificate|self[- ]signed/i.test(message)) {
     return new OperatorError(
@@ -72,7 +94,12 @@ export function toSqlError(error: unknown, conn: Pick<ResolvedConnection, 'host'
     );
   }
   if (/Query read timeout/i.test(message) || state === '57014') {
-    return new OperatorError(`Query on ${where} timed out`, 'The statement ran longer than the statement timeout.', 'retry when the cluster is less busy; check node health in the DB Console.', details('timeout'));
+    return new OperatorError(
+      `Query on ${where} timed out`,
+      'The statement ran longer than the statement timeout.',
+      'retry when the cluster is less busy; check node health in the DB Console.',
+      details('timeout'),
+    );
   }
   if (state === '28P01' || state === '28000') {
     return new OperatorError(
@@ -90,11 +117,24 @@ export function toSqlError(error: unknown, conn: Pick<ResolvedConnection, 'host'
       details('permission_denied'),
     );
   }
-  if (state === '3D000') return new OperatorError(`Database ${conn.database} does not exist on ${where}`, `${message}.`, 'fix the database name in the connection URL (CockroachDB ships defaultdb).', details('no_database'));
+  if (state === '3D000')
+    return new OperatorError(
+      `Database ${conn.database} does not exist on ${where}`,
+      `${message}.`,
+      'fix the database name in the connection URL (CockroachDB ships defaultdb).',
+      details('no_database'),
+    );
   if (state === '40001') {
-    return new OperatorError(`Transaction kept conflicting on ${where}`, 'CockroachDB asked to retry (SQLSTATE 40001) more times than the retry cap allows.', 'retry in a minute; sustained contention shows in the DB Console (Insights).', details('retry_exhausted'));
+    return new OperatorError(
+      `Transaction kept conflicting on ${where}`,
+      'CockroachDB asked to retry (SQLSTATE 40001) more times than the retry cap allows.',
+      'retry in a minute; sustained contention shows in the DB Console (Insights).',
+      details('retry_exhausted'),
+    );
   }
-  if (state?.startsWith('08')) return new OperatorError(`Connection failure on ${where}`, `${message}.`, 'retry; if it persists check the node logs.', details('connection_lost'));
-  if (state) return new OperatorError(`SQL error ${state} on ${where}`, `${message}.`, 'check the message above; the server rejected the statement.', details('sql'));
+  if (state?.startsWith('08'))
+    return new OperatorError(`Connection failure on ${where}`, `${message}.`, 'retry; if it persists check the node logs.', details('connection_lost'));
+  if (state)
+    return new OperatorError(`SQL error ${state} on ${where}`, `${message}.`, 'check the message above; the server rejected the statement.', details('sql'));
   return error;
 }

@@ -44,7 +44,16 @@ export async function runProbe(connector: SqlConnector, conn: ResolvedConnection
   const ident = `"${table}"`;
   const token = randomBytes(8).toString('hex');
   const drop = `DROP TABLE IF EXISTS ${ident}`;
-  const result: ProbeResult = { table, ok: false, steps_done: [], failed_step: null, error: null, read_back_matches: null, cleanup: 'not_needed', left_behind: false };
+  const result: ProbeResult = {
+    table,
+    ok: false,
+    steps_done: [],
+    failed_step: null,
+    error: null,
+    read_back_matches: null,
+    cleanup: 'not_needed',
+    left_behind: false,
+  };
   let mayExist = false;
   let cancelled = false;
 

@@ -11,7 +11,6 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 25, maxDelayMs: 1000 };
 
-
 /** Delay before attempt `attempt + 1` (attempt >= 1): half fixed, half random, capped. */
 export function backoffDelay(attempt: number, policy: RetryPolicy, random = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));

@@ -31,7 +31,11 @@ export function atLeast(info: ServerInfo, major: number, minor: number): boolean
 }
 
 /** Reads version() in a read-only transaction. */
-export async function detectServer(connector: SqlConnector, conn: ResolvedConnection, options: RunOptions = {}): Promise<{ info: ServerInfo; retries: number }> {
+export async function detectServer(
+  connector: SqlConnector,
+  conn: ResolvedConnection,
+  options: RunOptions = {},
+): Promise<{ info: ServerInfo; retries: number }> {
   const { value, retries } = await connector.readOnly(conn, (session) => session.query<{ version: string }>('SELECT version() AS version'), options);
   return { info: parseServerVersion(String(value[0]?.version ?? ''), conn.cloud), retries };
 }

@@ -28,10 +28,17 @@ export function statusBase(url: string): URL {
   try {
     parsed = new URL(url);
   } catch {
-    throw new OperatorError('Malformed http_url', 'It is not a valid URL.', 'pass the DB Console address, e.g. https://node1.example.com:8080.', { kind: 'malformed' });
+    throw new OperatorError('Malformed http_url', 'It is not a valid URL.', 'pass the DB Console address, e.g. https://node1.example.com:8080.', {
+      kind: 'malformed',
+    });
   }
   if (!['http:', 'https:'].includes(parsed.protocol) || parsed.username || parsed.password) {
-    throw new OperatorError('Malformed http_url', 'It must be an http:// or https:// URL without credentials.', 'pass the DB Console address, e.g. https://node1.example.com:8080.', { kind: 'malformed' });
+    throw new OperatorError(
+      'Malformed http_url',
+      'It must be an http:// or https:// URL without credentials.',
+      'pass the DB Console address, e.g. https://node1.example.com:8080.',
+      { kind: 'malformed' },
+    );
   }
   return parsed;
 }
@@ -42,22 +49,28 @@ export async function fetchStatus(baseUrl: string, path: string, options: Status
   const url = new URL(path, `${base.origin}${base.pathname.replace(/\/+$/, '')}/`);
   const ca = options.caPath ? await readFile(options.caPath, 'utf8').catch(() => undefined) : undefined;
   if (options.caPath && ca === undefined) {
-    throw new OperatorError(`Cannot read sslrootcert ${options.caPath}`, 'The file is missing or not readable.', 'pass the path of the cluster ca.crt.', { kind: 'tls_file' });
+    throw new OperatorError(`Cannot read sslrootcert ${options.caPath}`, 'The file is missing or not readable.', 'pass the path of the cluster ca.crt.', {
+      kind: 'tls_file',
+    });
   }
   if (options.signal?.aborted) throw abortError();
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(url, { method: 'GET', headers: { accept: 'application/json, text/plain' }, timeout: options.timeoutMs ?? 10_000, ...(ca ? { ca } : {}) }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_BODY) req.destroy(new Error('response too large'));
-        else chunks.push(chunk);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = send(
+      url,
+      { method: 'GET', headers: { accept: 'application/json, text/plain' }, timeout: options.timeoutMs ?? 10_000, ...(ca ? { ca } : {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_BODY) req.destroy(new Error('response too large'));
+          else chunks.push(chunk);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     const onAbort = () => req.destroy(abortError());
     options.signal?.addEventListener('abort', onAbort, { once: true });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));

@@ -12,14 +12,15 @@ export const verifyAuditLogInput = () =>
     path: z.string().min(1).max(4096).optional().describe('Absolute path of an audit log file of this server; default: the configured log.'),
   });
 
-export const verifyAuditLogOutput = () => z.object({
-  ok: z.boolean(),
-  entries: z.number().int(),
-  first_bad_entry: z.number().int().optional(),
-  problem: z.string().optional(),
-  store: z.string(),
-  ...nextOutput(),
-});
+export const verifyAuditLogOutput = () =>
+  z.object({
+    ok: z.boolean(),
+    entries: z.number().int(),
+    first_bad_entry: z.number().int().optional(),
+    problem: z.string().optional(),
+    store: z.string(),
+    ...nextOutput(),
+  });
 
 /** Renders a verification for the operator, ending with the next step. */
 export function renderVerification(result: AuditVerification): { data: z.output<ReturnType<typeof verifyAuditLogOutput>>; text: string } {
@@ -50,10 +51,15 @@ export const verifyAuditLog = defineTool({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(args, ctx) {
     if (args.path !== undefined && !isAbsolute(args.path)) {
-      throw new OperatorError('Path not accepted', `${JSON.stringify(args.path)} is relative, and this server's working directory is not yours.`, 'give the absolute path of the audit log, or omit path to check the configured log.');
+      throw new OperatorError(
+        'Path not accepted',
+        `${JSON.stringify(args.path)} is relative, and this server's working directory is not yours.`,
+        'give the absolute path of the audit log, or omit path to check the configured log.',
+      );
     }
     try {
-      const result = args.path === undefined ? await ctx.deps.audit.verify() : await (await import('../safety/audit-log.js')).verifyAuditLogFile(ctx.config, args.path);
+      const result =
+        args.path === undefined ? await ctx.deps.audit.verify() : await (await import('../safety/audit-log.js')).verifyAuditLogFile(ctx.config, args.path);
       return renderVerification(result);
     } catch (error) {
       if (error instanceof AuditLogError) throw new OperatorError('Audit log not checked', `${error.message}.`, error.next);

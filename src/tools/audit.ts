@@ -12,8 +12,18 @@ import { fixAction } from './cmek-read-next.js';
 import { defineTool } from './define-tool.js';
 import { MANUAL_STEP, nextFields, nextLine, nextOutput, nextSteps, suggest, type NextAction, type NextSteps } from './next-actions.js';
 
-const labelPart = () => z.string().min(1).max(63).regex(/^[^=\s]+$/, 'no spaces or =');
-const clusterRef = () => z.string().min(1).max(100).regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/, 'a cluster name or id');
+const labelPart = () =>
+  z
+    .string()
+    .min(1)
+    .max(63)
+    .regex(/^[^=\s]+$/, 'no spaces or =');
+const clusterRef = () =>
+  z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/, 'a cluster name or id');
 
 export const auditEncryptionPostureInput = () =>
   z
@@ -73,20 +83,20 @@ const auditOutput = () => {
   return z.object({
     generated_at: z.string(),
     scope: z.string(),
-      frameworks: z.array(z.enum(FRAMEWORKS)),
-      complete: z.boolean(),
-      stopped: z.object({ reason: z.enum(['cancelled', 'time_limit']), message: z.string() }).optional(),
-      summary: z.object({
-        clusters_in_scope: z.number().int(),
-        clusters_audited: z.number().int(),
-        clusters_failed: z.number().int(),
-        clusters_not_audited: z.number().int(),
-        sql_targets: z.number().int(),
-        sql_targets_failed: z.number().int(),
-        findings: severityCounts,
-        kms: z.enum(['checked', 'skipped']),
-        kms_keys_checked: z.number().int(),
-        kms_keys_unverified: z.number().int(),
+    frameworks: z.array(z.enum(FRAMEWORKS)),
+    complete: z.boolean(),
+    stopped: z.object({ reason: z.enum(['cancelled', 'time_limit']), message: z.string() }).optional(),
+    summary: z.object({
+      clusters_in_scope: z.number().int(),
+      clusters_audited: z.number().int(),
+      clusters_failed: z.number().int(),
+      clusters_not_audited: z.number().int(),
+      sql_targets: z.number().int(),
+      sql_targets_failed: z.number().int(),
+      findings: severityCounts,
+      kms: z.enum(['checked', 'skipped']),
+      kms_keys_checked: z.number().int(),
+      kms_keys_unverified: z.number().int(),
     }),
     framework_summary: z.array(
       z.object({
@@ -117,7 +127,9 @@ const auditOutput = () => {
         name: z.string(),
         status: runStatus,
         server: z.string().optional(),
-        certificates: z.array(z.object({ node: z.string(), type: z.string(), expires_at: z.string().nullable(), days_left: z.number().int().nullable(), status: z.string() })),
+        certificates: z.array(
+          z.object({ node: z.string(), type: z.string(), expires_at: z.string().nullable(), days_left: z.number().int().nullable(), status: z.string() }),
+        ),
         stores: z.array(z.object({ node: z.string().nullable(), store_id: z.number(), algorithm: z.string(), encrypted: z.boolean().nullable() })),
         notes: z.array(z.string()),
         error: z.string().optional(),
@@ -153,7 +165,9 @@ function auditNext(report: AuditReport, note: string): NextSteps {
   for (const finding of report.findings) {
     const manual = finding.cluster && (finding.severity === 'critical' || finding.severity === 'high') && finding.fix.tool === 'manual';
     const action = manual
-      ? suggest('get_cmek_status', { cluster: finding.cluster!.name }, 're-check the cluster once the manual fix is done', { [MANUAL_STEP]: finding.fix.description })
+      ? suggest('get_cmek_status', { cluster: finding.cluster!.name }, 're-check the cluster once the manual fix is done', {
+          [MANUAL_STEP]: finding.fix.description,
+        })
       : fixAction(finding);
     if (!action) continue;
     const key = JSON.stringify([action.tool, action.arguments]);
@@ -173,7 +187,17 @@ function jsonText(report: AuditReport, files: ReportFiles | undefined, next: str
     complete: report.complete,
     ...(report.stopped ? { stopped: report.stopped } : {}),
     frameworks: report.framework_summary.map((framework) => ({ framework: framework.framework, status: framework.status })),
-    top_findings: top.map(({ id, code, severity, cluster, target, node, region, key, fix }) => ({ id, code, severity, cluster: cluster?.name, target, node, region, key, fix: fix.tool })),
+    top_findings: top.map(({ id, code, severity, cluster, target, node, region, key, fix }) => ({
+      id,
+      code,
+      severity,
+      cluster: cluster?.name,
+      target,
+      node,
+      region,
+      key,
+      fix: fix.tool,
+    })),
     errors: report.errors.length,
     ...(files ? { report_files: files } : {}),
     next,
@@ -190,7 +214,8 @@ export const auditEncryptionPosture = defineTool({
   output: auditOutput,
   // Reads only, unless report_path asks for report files: that part is audited and refused under --read-only.
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  writes: (args) => (args.report_path ? { what: `report files (${args.report_path} and its .html) in the reports directory`, option: 'report_path' } : undefined),
+  writes: (args) =>
+    args.report_path ? { what: `report files (${args.report_path} and its .html) in the reports directory`, option: 'report_path' } : undefined,
   async run(args, ctx) {
     const { checkReportPath, writeReportFiles } = await import('../audit/report-file.js');
     const { renderCompact, nextStep } = await import('../audit/render-markdown.js');

@@ -40,19 +40,17 @@ export const cmekStatusOutput = () => z.enum([...CMEK_STATUSES, 'NOT_ENABLED']);
 
 export const checkOutput = () =>
   z.object({
-      check: z.string(),
-      result: z.enum(['pass', 'fail', 'warn', 'unknown']),
-      detail: z.string(),
-      region: z.string().optional(),
-    });
+    check: z.string(),
+    result: z.enum(['pass', 'fail', 'warn', 'unknown']),
+    detail: z.string(),
+    region: z.string().optional(),
+  });
 
 export const clusterRefOutput = () => z.object({ id: z.string(), name: z.string() });
 
 /** Per-region results after a CMEK operation. */
 export const regionsOutput = () =>
-  z.array(
-      z.object({ region: z.string(), status: cmekStatusOutput(), key_uri: z.string().optional(), user_message: z.string().optional() }),
-    );
+  z.array(z.object({ region: z.string(), status: cmekStatusOutput(), key_uri: z.string().optional(), user_message: z.string().optional() }));
 
 /** The Cloud API request sent (or, for dry_run, that would be sent). */
 export const requestOutput = () => z.object({ method: z.enum(['POST', 'PUT', 'PATCH']), path: z.string(), body: z.record(z.string(), z.unknown()) });

@@ -44,7 +44,9 @@ export function provisionCalls(cluster: ClusterFacts, homes: KeyHomes, why: stri
       return [
         homes.awsAccountId
           ? suggest('provision_cmek_key', { ...base, aws_account_id: homes.awsAccountId }, why)
-          : suggest('provision_cmek_key', base, why, { aws_account_id: `the 12-digit AWS account that holds the keys (the role crdb-cmek-${cluster.name} is assumed there), or auth_principal: an existing role ARN` }),
+          : suggest('provision_cmek_key', base, why, {
+              aws_account_id: `the 12-digit AWS account that holds the keys (the role crdb-cmek-${cluster.name} is assumed there), or auth_principal: an existing role ARN`,
+            }),
       ];
     case 'GCP':
       return [

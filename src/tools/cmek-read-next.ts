@@ -29,11 +29,15 @@ export function eligibilityNext(cluster: Cluster, report: EligibilityReport, hom
   const ref = clusterOnly(cluster);
   const failed = (name: string) => report.checks.some((check) => check.check === name && check.result === 'fail');
   if (failed('plan') || failed('network_visibility')) return nextSteps([], report.nextStep);
-  if (report.cmekEnabled) return nextSteps([suggest('get_cmek_status', ref, 'inspect its keys, their health and when they were last re-wrapped')], report.nextStep);
+  if (report.cmekEnabled)
+    return nextSteps([suggest('get_cmek_status', ref, 'inspect its keys, their health and when they were last re-wrapped')], report.nextStep);
   if (failed('cmek_state')) {
-    return report.nextStep.includes('support') ? nextSteps([], report.nextStep) : nextSteps([suggest('get_cmek_status', ref, 'watch the CMEK operation finish')], report.nextStep);
+    return report.nextStep.includes('support')
+      ? nextSteps([], report.nextStep)
+      : nextSteps([suggest('get_cmek_status', ref, 'watch the CMEK operation finish')], report.nextStep);
   }
-  if (failed('operation_in_progress') || failed('state')) return nextSteps([suggest('get_cmek_status', ref, 'watch the running operation finish')], report.nextStep);
+  if (failed('operation_in_progress') || failed('state'))
+    return nextSteps([suggest('get_cmek_status', ref, 'watch the running operation finish')], report.nextStep);
   const facts = { id: cluster.id, name: cluster.name, cloud_provider: cluster.cloud_provider, regions: cluster.regions.map((region) => region.name) };
   const provision = provisionCalls(facts, homes, 'preview the key and grants for every cluster region (dry run: creates nothing)', true);
   const enableFailed = report.checks.some((check) => check.check === 'cmek_state' && check.result === 'warn');
@@ -63,23 +67,40 @@ export function statusNext(cluster: Cluster, view: CmekStatusView, findings: rea
   const actions: NextAction[] = [];
   const status = view.status;
   if (status === 'ROTATE_FAILED' || view.regions.some((region) => region.status === 'ROTATE_FAILED')) {
-    actions.push(suggest('rotate_cmek', { ...ref, mode: 'new_version' }, 'resume the failed rotation (only the failed regions, with the key they targeted)', { [MANUAL_STEP]: fixFirst }));
+    actions.push(
+      suggest('rotate_cmek', { ...ref, mode: 'new_version' }, 'resume the failed rotation (only the failed regions, with the key they targeted)', {
+        [MANUAL_STEP]: fixFirst,
+      }),
+    );
   } else if (status === 'ENABLE_FAILED') {
     const specs = view.regions.flatMap((region) =>
       region.current_key?.uri && region.current_key.auth_principal && region.current_key.type
-        ? [{ region: region.region, key_spec: { type: region.current_key.type as 'AWS_KMS', uri: region.current_key.uri, auth_principal: region.current_key.auth_principal } }]
+        ? [
+            {
+              region: region.region,
+              key_spec: { type: region.current_key.type as 'AWS_KMS', uri: region.current_key.uri, auth_principal: region.current_key.auth_principal },
+            },
+          ]
         : [],
     );
-    const retry = specs.length === view.regions.length ? enableCall(cluster, specs, 'retry enabling with the same keys (dry run first)', true) : suggest('check_cmek_eligibility', ref, 'start over with eligibility and provisioning');
+    const retry =
+      specs.length === view.regions.length
+        ? enableCall(cluster, specs, 'retry enabling with the same keys (dry run first)', true)
+        : suggest('check_cmek_eligibility', ref, 'start over with eligibility and provisioning');
     actions.push({ ...retry, needs: { ...retry.needs, [MANUAL_STEP]: fixFirst } });
   } else if (status === 'REVOKE_FAILED' || status === 'DISABLE_FAILED' || status === 'REVOKED') {
     return nextSteps([], view.next_step);
   } else if (status === 'NOT_ENABLED' || status === 'DISABLED') {
     actions.push(suggest('check_cmek_eligibility', ref, 'check whether this cluster can use CMEK, then provision keys'));
-  } else if (view.regions.some((region) => ['ENABLING', 'ROTATING', 'REVOKING', 'DISABLING'].includes(region.status)) || ['ENABLING', 'ROTATING', 'REVOKING', 'DISABLING'].includes(status)) {
+  } else if (
+    view.regions.some((region) => ['ENABLING', 'ROTATING', 'REVOKING', 'DISABLING'].includes(region.status)) ||
+    ['ENABLING', 'ROTATING', 'REVOKING', 'DISABLING'].includes(status)
+  ) {
     actions.push(suggest('get_cmek_status', ref, 'a CMEK operation is running: check again in a minute; start no other change meanwhile'));
   }
-  const manual = findings.find((finding) => (finding.severity === 'critical' || finding.severity === 'high') && !fixAction(finding) && finding.code !== 'cmek_operation_failed');
+  const manual = findings.find(
+    (finding) => (finding.severity === 'critical' || finding.severity === 'high') && !fixAction(finding) && finding.code !== 'cmek_operation_failed',
+  );
   const fixes = findings.filter((finding) => !SELF.has(finding.fix.tool)).flatMap((finding) => fixAction(finding) ?? []);
   const ordered = [...actions, ...fixes];
   if (manual && ordered[0]?.needs?.[MANUAL_STEP] === undefined) {
@@ -87,7 +108,9 @@ export function statusNext(cluster: Cluster, view: CmekStatusView, findings: rea
   }
   if (ordered.length === 0) {
     if (view.regions.some((region) => region.status === 'NOT_ENABLED')) return nextSteps([], view.next_step);
-    ordered.push(suggest('audit_encryption_posture', { clusters: [ref.cluster] }, 'nothing to fix here: audit this cluster against SOC 2, HIPAA and PCI DSS for evidence'));
+    ordered.push(
+      suggest('audit_encryption_posture', { clusters: [ref.cluster] }, 'nothing to fix here: audit this cluster against SOC 2, HIPAA and PCI DSS for evidence'),
+    );
   }
   return nextSteps(ordered, 'Never disable or delete a past key: data written under it still needs it.');
 }

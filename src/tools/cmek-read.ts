@@ -25,36 +25,39 @@ export const listClustersInput = () =>
 export const listClusters = defineTool({
   name: 'list_clusters',
   title: 'List clusters',
-  description:
-    'List CockroachDB Cloud clusters (plan, cloud, state, regions, labels; CMEK status if Advanced). Start here.',
+  description: 'List CockroachDB Cloud clusters (plan, cloud, state, regions, labels; CMEK status if Advanced). Start here.',
   toolset: 'cmek',
   input: listClustersInput,
-  output: () => z.object({
-    clusters: z.array(
-      z.object({
-        id: z.string(),
-        name: z.string(),
-        plan: z.enum(PLANS),
-        cloud_provider: z.enum(CLOUD_PROVIDERS),
-        state: z.string(),
-        regions: z.array(z.string()),
-        labels: z.record(z.string(), z.string()),
-        cmek_status: z.union([cmekStatusOutput(), z.enum(['NOT_AVAILABLE', 'UNKNOWN'])]),
-        cmek_error: z.string().optional(),
-      }),
-    ),
-    count: z.number().int(),
-    total: z.number().int(),
-    ...nextOutput(),
-    sandbox: sandboxIdentitiesOutput().optional().describe('Only on the sandbox: its simulated organization, AWS account, GCP project, Azure tenant and vaults'),
-  }),
+  output: () =>
+    z.object({
+      clusters: z.array(
+        z.object({
+          id: z.string(),
+          name: z.string(),
+          plan: z.enum(PLANS),
+          cloud_provider: z.enum(CLOUD_PROVIDERS),
+          state: z.string(),
+          regions: z.array(z.string()),
+          labels: z.record(z.string(), z.string()),
+          cmek_status: z.union([cmekStatusOutput(), z.enum(['NOT_AVAILABLE', 'UNKNOWN'])]),
+          cmek_error: z.string().optional(),
+        }),
+      ),
+      count: z.number().int(),
+      total: z.number().int(),
+      ...nextOutput(),
+      sandbox: sandboxIdentitiesOutput()
+        .optional()
+        .describe('Only on the sandbox: its simulated organization, AWS account, GCP project, Azure tenant and vaults'),
+    }),
   annotations: READ,
   async run(args, ctx) {
     const { listClustersWithCmek } = await import('../cmek/clusters.js');
     const { clusters, total } = await listClustersWithCmek(cmekEnv(ctx), args);
     const sandbox = ctx.deps.sandboxIdentities;
     const lines = clusters.map(
-      (c) => `- ${c.name} (${c.id}) ${c.plan} ${c.cloud_provider} ${c.state} [${c.regions.join(', ')}] CMEK ${c.cmek_status}${c.cmek_error ? ` (${c.cmek_error})` : ''}`,
+      (c) =>
+        `- ${c.name} (${c.id}) ${c.plan} ${c.cloud_provider} ${c.state} [${c.regions.join(', ')}] CMEK ${c.cmek_status}${c.cmek_error ? ` (${c.cmek_error})` : ''}`,
     );
     const next = listNext(clusters, total, Boolean(args.plan || args.cloud || args.label));
     return {
@@ -98,14 +101,15 @@ export const checkCmekEligibility = defineTool({
     'Can a cluster use CMEK? Checks plan, state, network, BYOC, operations, CMEK state. Verdict: eligible, not_eligible or cannot_verify (the security add-on is not in the API).',
   toolset: 'cmek',
   input: clusterOnlyInput,
-  output: () => z.object({
-    cluster: clusterRefOutput(),
-    verdict: z.enum(['eligible', 'not_eligible', 'cannot_verify']),
-    cmek_enabled: z.boolean(),
-    checks: z.array(checkOutput()),
-    reasons: z.array(z.string()),
-    ...nextOutput(),
-  }),
+  output: () =>
+    z.object({
+      cluster: clusterRefOutput(),
+      verdict: z.enum(['eligible', 'not_eligible', 'cannot_verify']),
+      cmek_enabled: z.boolean(),
+      checks: z.array(checkOutput()),
+      reasons: z.array(z.string()),
+      ...nextOutput(),
+    }),
   annotations: READ,
   async run(args, ctx) {
     const { checkEligibility } = await import('../cmek/eligibility.js');
@@ -113,14 +117,24 @@ export const checkCmekEligibility = defineTool({
     const next = eligibilityNext(cluster, report, await ctx.deps.keyHomes());
     return {
       data: {
-        cluster: { id: cluster.id, name: cluster.name, plan: cluster.plan, cloud_provider: cluster.cloud_provider, regions: cluster.regions.map((r) => r.name) },
+        cluster: {
+          id: cluster.id,
+          name: cluster.name,
+          plan: cluster.plan,
+          cloud_provider: cluster.cloud_provider,
+          regions: cluster.regions.map((r) => r.name),
+        },
         verdict: report.verdict,
         cmek_enabled: report.cmekEnabled,
         checks: report.checks,
         reasons: report.reasons,
         ...nextFields(next),
       },
-      text: joinText(`${cluster.name} (${cluster.id}): ${report.verdict}${report.cmekEnabled ? ', CMEK already on' : ''}.`, renderChecks(report.checks), nextLine(next)),
+      text: joinText(
+        `${cluster.name} (${cluster.id}): ${report.verdict}${report.cmekEnabled ? ', CMEK already on' : ''}.`,
+        renderChecks(report.checks),
+        nextLine(next),
+      ),
     };
   },
 });
@@ -157,29 +171,29 @@ const healthFinding = () =>
 export const getCmekStatusTool = defineTool({
   name: 'get_cmek_status',
   title: 'Get CMEK status',
-  description:
-    'CMEK status per region: current and past keys (still needed for old data) with age, failures with user_message, and the next step.',
+  description: 'CMEK status per region: current and past keys (still needed for old data) with age, failures with user_message, and the next step.',
   toolset: 'cmek',
   input: clusterOnlyInput,
-  output: () => z.object({
-    cluster: clusterRefOutput(),
-    status: cmekStatusOutput(),
-    cmek_enabled: z.boolean(),
-    regions: z.array(
-      z.object({
-        region: z.string(),
-        status: cmekStatusOutput(),
-        current_key: keyViewOutput().nullable(),
-        past_keys: z.array(keyViewOutput()),
-        failures: z.array(z.string()),
-      }),
-    ),
-    problems: z.array(z.string()),
-    health: z.enum(['critical', 'high', 'medium', 'low', 'info', 'ok']),
-    findings: z.array(healthFinding()),
-    unverified: z.array(z.string()),
-    ...nextOutput(),
-  }),
+  output: () =>
+    z.object({
+      cluster: clusterRefOutput(),
+      status: cmekStatusOutput(),
+      cmek_enabled: z.boolean(),
+      regions: z.array(
+        z.object({
+          region: z.string(),
+          status: cmekStatusOutput(),
+          current_key: keyViewOutput().nullable(),
+          past_keys: z.array(keyViewOutput()),
+          failures: z.array(z.string()),
+        }),
+      ),
+      problems: z.array(z.string()),
+      health: z.enum(['critical', 'high', 'medium', 'low', 'info', 'ok']),
+      findings: z.array(healthFinding()),
+      unverified: z.array(z.string()),
+      ...nextOutput(),
+    }),
   annotations: READ,
   async run(args, ctx) {
     const { getCmekStatus } = await import('../cmek/status.js');
@@ -187,7 +201,8 @@ export const getCmekStatusTool = defineTool({
     const { cluster, info, view } = await getCmekStatus(cmekEnv(ctx), args.cluster);
     const health = await clusterHealth(cluster, info, ctx.deps.kms, ctx.signal, ctx.deps.clock.now());
     const lines = view.regions.map(
-      (r) => `- ${r.region}: ${r.status}; current ${keyLine(r.current_key)}${r.past_keys.length ? `; ${r.past_keys.length} past key(s) kept` : ''}${r.failures.length ? `; failure: ${r.failures.join(' | ')}` : ''}`,
+      (r) =>
+        `- ${r.region}: ${r.status}; current ${keyLine(r.current_key)}${r.past_keys.length ? `; ${r.past_keys.length} past key(s) kept` : ''}${r.failures.length ? `; failure: ${r.failures.join(' | ')}` : ''}`,
     );
     const notable = health.findings.filter((finding) => finding.severity !== 'info');
     const next = statusNext(cluster, view, health.findings);
@@ -204,7 +219,10 @@ export const getCmekStatusTool = defineTool({
       text: joinText(
         `${cluster.name} (${cluster.id}) CMEK ${view.status}, health ${health.health === 'ok' ? 'ok' : health.health.toUpperCase()}:`,
         ...lines,
-        ...notable.map((finding) => `- [${finding.severity}] ${finding.region ? `${finding.region}: ` : ''}${finding.title}${finding.key ? ` (${finding.key})` : ''} (${finding.code})`),
+        ...notable.map(
+          (finding) =>
+            `- [${finding.severity}] ${finding.region ? `${finding.region}: ` : ''}${finding.title}${finding.key ? ` (${finding.key})` : ''} (${finding.code})`,
+        ),
         ...(health.unverified.length ? [`- could not verify in the KMS: ${health.unverified.slice(0, 3).join(' | ')}`] : []),
         nextLine(next),
       ),

@@ -61,12 +61,14 @@ export const enableCmekInput = () =>
       dry_run: dryRunInput(),
     })
     .superRefine((args, ctx) => {
-      if (args.add_regions && Object.keys(args.add_regions).length === 0) ctx.addIssue({ code: 'custom', path: ['add_regions'], message: 'add_regions is empty' });
+      if (args.add_regions && Object.keys(args.add_regions).length === 0)
+        ctx.addIssue({ code: 'custom', path: ['add_regions'], message: 'add_regions is empty' });
       if (args.region_specs && args.keys) ctx.addIssue({ code: 'custom', path: ['keys'], message: 'give region_specs or keys, not both' });
       if (!args.region_specs && !args.keys) ctx.addIssue({ code: 'custom', path: ['region_specs'], message: 'give region_specs, or keys with auth_principal' });
       if (args.keys && Object.keys(args.keys).length === 0) ctx.addIssue({ code: 'custom', path: ['keys'], message: 'keys is empty' });
       if (args.keys && !args.auth_principal) ctx.addIssue({ code: 'custom', path: ['auth_principal'], message: 'keys needs auth_principal' });
-      if (args.region_specs && args.auth_principal) ctx.addIssue({ code: 'custom', path: ['auth_principal'], message: 'with region_specs, set auth_principal inside each key_spec' });
+      if (args.region_specs && args.auth_principal)
+        ctx.addIssue({ code: 'custom', path: ['auth_principal'], message: 'with region_specs, set auth_principal inside each key_spec' });
     });
 
 function specInputs(args: z.output<ReturnType<typeof enableCmekInput>>): KeySpecInput[] {
@@ -83,16 +85,17 @@ export const enableCmekTool = defineTool({
     'Enable CMEK with a key per cluster region, or add regions to a CMEK cluster (add_regions). Validates first; sends nothing if a check fails. Existing data is not re-encrypted; earlier managed backups become unrestorable.',
   toolset: 'cmek',
   input: enableCmekInput,
-  output: () => z.object({
-    cluster: clusterRefOutput(),
-    outcome: z.enum(['dry_run', 'enabled', 'failed', 'in_progress']),
-    status: cmekStatusOutput(),
-    request: requestOutput(),
-    checks: z.array(checkOutput()),
-    regions: regionsOutput(),
-    joined: z.boolean().optional(),
-    ...nextOutput(),
-  }),
+  output: () =>
+    z.object({
+      cluster: clusterRefOutput(),
+      outcome: z.enum(['dry_run', 'enabled', 'failed', 'in_progress']),
+      status: cmekStatusOutput(),
+      request: requestOutput(),
+      checks: z.array(checkOutput()),
+      regions: regionsOutput(),
+      joined: z.boolean().optional(),
+      ...nextOutput(),
+    }),
   annotations: WRITE,
   target: (args) => args.cluster,
   async run(args, ctx) {
@@ -107,7 +110,10 @@ export const enableCmekTool = defineTool({
         ? `Dry run for ${result.cluster.name}: checks passed; nothing sent. The request to approve:\n${requestText(result.request)}`
         : `${action} ${result.cluster.name}: ${result.outcome} (${result.status}).${result.joined ? ' An identical request was already running in this server: this is its result, and nothing was sent twice.' : ''}`;
     const ref = clusterOnly(result.cluster);
-    const body = result.request.body as { region_specs?: Parameters<typeof specArgument>[0][]; dedicated?: { cmek_region_specs: Parameters<typeof specArgument>[0][] } };
+    const body = result.request.body as {
+      region_specs?: Parameters<typeof specArgument>[0][];
+      dedicated?: { cmek_region_specs: Parameters<typeof specArgument>[0][] };
+    };
     const specs = body.region_specs ?? body.dedicated!.cmek_region_specs;
     const send = enableCall(result.cluster, specs, 'send this request (every check passed)', false);
     const next: NextSteps =
@@ -117,10 +123,16 @@ export const enableCmekTool = defineTool({
             'Enabling protects data written from then on only: it does not re-encrypt existing data.',
           )
         : result.outcome === 'enabled'
-          ? nextSteps([suggest('get_cmek_status', ref, 'verify every region is ENABLED on its key'), suggest('audit_encryption_posture', { clusters: [ref.cluster] }, 'audit the new keys (rotation, deletion protection, grants)')], `Keep every key enabled and never schedule it for deletion while ${result.cluster.name} uses it.`)
+          ? nextSteps(
+              [
+                suggest('get_cmek_status', ref, 'verify every region is ENABLED on its key'),
+                suggest('audit_encryption_posture', { clusters: [ref.cluster] }, 'audit the new keys (rotation, deletion protection, grants)'),
+              ],
+              `Keep every key enabled and never schedule it for deletion while ${result.cluster.name} uses it.`,
+            )
           : result.outcome === 'in_progress'
             ? nextSteps([suggest('get_cmek_status', ref, 'follow the operation; do not send the request again')])
-            : nextSteps([suggest('get_cmek_status', ref, 'read each failed region\'s user_message')], result.next_step);
+            : nextSteps([suggest('get_cmek_status', ref, "read each failed region's user_message")], result.next_step);
     return {
       data: { ...result, ...nextFields(next) },
       text: joinText(head, result.outcome === 'dry_run' ? '' : describeOutcomes(result.regions), renderChecks(result.checks), nextLine(next)),
@@ -145,50 +157,51 @@ export const rotateCmekInput = () =>
         ctx.addIssue({ code: 'custom', path: ['new_keys'], message: 'mode new_key needs new_keys (region -> key URI)' });
       }
       if (args.mode === 'new_version' && args.new_keys) ctx.addIssue({ code: 'custom', path: ['new_keys'], message: 'new_keys is only for mode new_key' });
-      if (args.regions && new Set(args.regions).size !== args.regions.length) ctx.addIssue({ code: 'custom', path: ['regions'], message: 'regions has duplicates' });
+      if (args.regions && new Set(args.regions).size !== args.regions.length)
+        ctx.addIssue({ code: 'custom', path: ['regions'], message: 'regions has duplicates' });
     });
 
 export const rotateCmekTool = defineTool({
   name: 'rotate_cmek',
   title: 'Rotate CMEK keys',
-  description:
-    'Rotate CMEK: new KMS key version (new_version) or new keys (new_key), PUT, wait, verify per region. A re-run resumes the failed regions.',
+  description: 'Rotate CMEK: new KMS key version (new_version) or new keys (new_key), PUT, wait, verify per region. A re-run resumes the failed regions.',
   toolset: 'cmek',
   input: rotateCmekInput,
-  output: () => z.object({
-    cluster: clusterRefOutput(),
-    mode: z.enum(['new_version', 'new_key']),
-    outcome: z.enum(['dry_run', 'rotated', 'partial', 'failed', 'in_progress', 'nothing_to_do']),
-    plan: z.array(
-      z.object({
-        region: z.string(),
-        action: z.enum(['rotate', 'resume', 'skip']),
-        reason: z.string(),
-        status_before: cmekStatusOutput(),
-        from_uri: z.string().optional(),
-        target_uri: z.string().optional(),
-        auth_principal: z.string().optional(),
-        kms_rotation: z.boolean(),
-      }),
-    ),
-    request: requestOutput().optional(),
-    kms_rotations: z.array(z.object({ uri: z.string(), new_uri: z.string(), new_version: z.string().optional(), detail: z.string() })),
-    checks: z.array(checkOutput()),
-    regions: z.array(
-      z.object({
-        region: z.string(),
-        result: z.enum(['rotated', 'failed', 'skipped', 'in_progress']),
-        status: cmekStatusOutput(),
-        key_uri: z.string().optional(),
-        previous_key_uri: z.string().optional(),
-        user_message: z.string().optional(),
-        detail: z.string(),
-      }),
-    ),
-    old_keys_notice: z.string(),
-    joined: z.boolean().optional(),
-    ...nextOutput(),
-  }),
+  output: () =>
+    z.object({
+      cluster: clusterRefOutput(),
+      mode: z.enum(['new_version', 'new_key']),
+      outcome: z.enum(['dry_run', 'rotated', 'partial', 'failed', 'in_progress', 'nothing_to_do']),
+      plan: z.array(
+        z.object({
+          region: z.string(),
+          action: z.enum(['rotate', 'resume', 'skip']),
+          reason: z.string(),
+          status_before: cmekStatusOutput(),
+          from_uri: z.string().optional(),
+          target_uri: z.string().optional(),
+          auth_principal: z.string().optional(),
+          kms_rotation: z.boolean(),
+        }),
+      ),
+      request: requestOutput().optional(),
+      kms_rotations: z.array(z.object({ uri: z.string(), new_uri: z.string(), new_version: z.string().optional(), detail: z.string() })),
+      checks: z.array(checkOutput()),
+      regions: z.array(
+        z.object({
+          region: z.string(),
+          result: z.enum(['rotated', 'failed', 'skipped', 'in_progress']),
+          status: cmekStatusOutput(),
+          key_uri: z.string().optional(),
+          previous_key_uri: z.string().optional(),
+          user_message: z.string().optional(),
+          detail: z.string(),
+        }),
+      ),
+      old_keys_notice: z.string(),
+      joined: z.boolean().optional(),
+      ...nextOutput(),
+    }),
   annotations: WRITE,
   target: (args) => args.cluster,
   async run(args, ctx) {
@@ -221,8 +234,17 @@ export const rotateCmekTool = defineTool({
         : result.outcome === 'in_progress'
           ? nextSteps([suggest('get_cmek_status', ref, 'follow the rotation; do not start another change meanwhile')])
           : result.outcome === 'partial' || result.outcome === 'failed'
-            ? nextSteps([suggest('get_cmek_status', ref, 'read each failed region\'s user_message'), suggest('rotate_cmek', again, 'resume only the failed regions once the key or grant is fixed')], result.next_step)
-            : nextSteps([suggest('get_cmek_status', ref, 'verify every region is ENABLED on the new key version and see the new re-wrap date')], result.old_keys_notice);
+            ? nextSteps(
+                [
+                  suggest('get_cmek_status', ref, "read each failed region's user_message"),
+                  suggest('rotate_cmek', again, 'resume only the failed regions once the key or grant is fixed'),
+                ],
+                result.next_step,
+              )
+            : nextSteps(
+                [suggest('get_cmek_status', ref, 'verify every region is ENABLED on the new key version and see the new re-wrap date')],
+                result.old_keys_notice,
+              );
     return {
       data: { ...result, ...nextFields(next) },
       text: joinText(head, ...lines, request, renderChecks(result.checks), nextLine(next)),
@@ -246,18 +268,19 @@ export const revokeCmekTool = defineTool({
     "DESTRUCTIVE: revoke CMEK (after removing CockroachDB's KMS access). The cluster restarts and stops serving at once; only support can restore. Needs human confirmation.",
   toolset: 'cmek',
   input: revokeCmekInput,
-  output: () => z.object({
-    cluster: clusterRefOutput(),
-    outcome: z.enum(['dry_run', 'revoked', 'failed', 'in_progress']),
-    status: cmekStatusOutput(),
-    steps: z.array(z.string()),
-    consequences: z.array(z.string()),
-    checks: z.array(checkOutput()),
-    request: requestOutput(),
-    regions: regionsOutput(),
-    joined: z.boolean().optional(),
-    ...nextOutput(),
-  }),
+  output: () =>
+    z.object({
+      cluster: clusterRefOutput(),
+      outcome: z.enum(['dry_run', 'revoked', 'failed', 'in_progress']),
+      status: cmekStatusOutput(),
+      steps: z.array(z.string()),
+      consequences: z.array(z.string()),
+      checks: z.array(checkOutput()),
+      request: requestOutput(),
+      regions: regionsOutput(),
+      joined: z.boolean().optional(),
+      ...nextOutput(),
+    }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   target: (args) => args.cluster,
   async run(args, ctx) {
@@ -278,7 +301,14 @@ export const revokeCmekTool = defineTool({
     const ref = clusterOnly(result.cluster);
     const next: NextSteps =
       result.outcome === 'dry_run'
-        ? nextSteps([suggest('revoke_cmek', ref, 'revoke for real; a human must confirm by typing the cluster name', { manual_step: 'remove CockroachDB\'s access to every key in the KMS (step 1 above)' })], result.next_step)
+        ? nextSteps(
+            [
+              suggest('revoke_cmek', ref, 'revoke for real; a human must confirm by typing the cluster name', {
+                manual_step: "remove CockroachDB's access to every key in the KMS (step 1 above)",
+              }),
+            ],
+            result.next_step,
+          )
         : result.outcome === 'in_progress'
           ? nextSteps([suggest('get_cmek_status', ref, 'follow the revocation')], result.next_step)
           : nextSteps([], result.next_step);

@@ -147,7 +147,13 @@ export function toolPolicy(def: Pick<ToolDef, 'annotations' | 'toolset' | 'name'
 
 /** What tools/list shows of an entry: no output schema (every call's output is checked against the full one in tool-call.ts) and no `execution` (no tool supports tasks). */
 function listedTool(entry: ToolEntry): Tool {
-  return { name: entry.name, title: entry.title, description: entry.description, inputSchema: entry.listedInput as Tool['inputSchema'], annotations: entry.annotations };
+  return {
+    name: entry.name,
+    title: entry.title,
+    description: entry.description,
+    inputSchema: entry.listedInput as Tool['inputSchema'],
+    annotations: entry.annotations,
+  };
 }
 
 /**

@@ -1,4 +1,11 @@
-import { CLIENT_CAPABILITIES_META_KEY, PROTOCOL_VERSION_META_KEY, inputResponse, type ClientCapabilities, type McpServer, type ServerContext } from '@modelcontextprotocol/server';
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  PROTOCOL_VERSION_META_KEY,
+  inputResponse,
+  type ClientCapabilities,
+  type McpServer,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
 import type { ElicitationSession, RoundTripReply } from '../safety/elicitation-session.js';
 
 /** The key of the confirmation form in a 2026-07-28 `inputRequests` / `inputResponses`. */

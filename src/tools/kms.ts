@@ -20,18 +20,29 @@ export const provisionCmekKeyInput = () =>
     cluster: z.string().min(1).max(128).describe('Cluster name or id'),
     key_name: keyName(),
     regions: z.array(z.string().min(1).max(64)).max(32).optional().describe('Default: all cluster regions'),
-    auth_principal: z
+    auth_principal: z.string().min(1).max(512).optional().describe('AWS role ARN, GCP service account or Azure tenant id'),
+    aws_account_id: z
       .string()
-      .min(1)
-      .max(512)
+      .regex(/^\d{12}$/, '12 digits')
       .optional()
-      .describe('AWS role ARN, GCP service account or Azure tenant id'),
-    aws_account_id: z.string().regex(/^\d{12}$/, '12 digits').optional().describe('AWS: account for the default role crdb-cmek-<cluster>'),
-    gcp_project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id').optional().describe('GCP: project (default: from ADC)'),
-    azure_vault: z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/, 'a Key Vault name').optional().describe('Azure: vault in the region (one region per call)'),
+      .describe('AWS: account for the default role crdb-cmek-<cluster>'),
+    gcp_project: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id')
+      .optional()
+      .describe('GCP: project (default: from ADC)'),
+    azure_vault: z
+      .string()
+      .regex(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/, 'a Key Vault name')
+      .optional()
+      .describe('Azure: vault in the region (one region per call)'),
     multi_region: z.boolean().optional().describe('AWS: multi-Region keys'),
     hsm: z.boolean().optional().describe('HSM-backed key (Azure, GCP)'),
-    gcp_key_ring: z.string().regex(/^[a-zA-Z0-9_-]{1,63}$/, 'a key ring id').optional().describe('GCP: key ring (default crdb-cmek)'),
+    gcp_key_ring: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]{1,63}$/, 'a key ring id')
+      .optional()
+      .describe('GCP: key ring (default crdb-cmek)'),
     deletion_window_days: z.number().int().min(1).max(120).optional().describe('GCP: destroy window, days (default 30)'),
     rotation_period_days: z.number().int().min(1).max(2560).optional().describe('Auto-rotation period, days'),
     dry_run: z.boolean().default(false).describe('Show the plan; change nothing'),
@@ -47,18 +58,21 @@ export const provisionCmekKey = defineTool({
   name: 'provision_cmek_key',
   title: 'Provision CMEK keys',
   description:
-    "Create or reuse a CMEK key per cluster region, grant CockroachDB access, turn on auto-rotation. Returns region_specs for enable_cmek plus manual IAM steps. Idempotent.",
+    'Create or reuse a CMEK key per cluster region, grant CockroachDB access, turn on auto-rotation. Returns region_specs for enable_cmek plus manual IAM steps. Idempotent.',
   toolset: 'kms',
   input: provisionCmekKeyInput,
-  output: () => z.object({
-    cluster: z.object({ id: z.string(), name: z.string(), cloud_provider: z.string() }),
-    dry_run: z.boolean(),
-    region_specs: z.array(regionSpecOutput()),
-    resources: z.array(z.object({ region: z.string(), uri: z.string(), actions: z.array(z.object({ action: z.string(), resource: z.string(), detail: z.string() })) })),
-    manual_steps: z.array(z.string()),
-    warnings: z.array(z.string()),
-    ...nextOutput(),
-  }),
+  output: () =>
+    z.object({
+      cluster: z.object({ id: z.string(), name: z.string(), cloud_provider: z.string() }),
+      dry_run: z.boolean(),
+      region_specs: z.array(regionSpecOutput()),
+      resources: z.array(
+        z.object({ region: z.string(), uri: z.string(), actions: z.array(z.object({ action: z.string(), resource: z.string(), detail: z.string() })) }),
+      ),
+      manual_steps: z.array(z.string()),
+      warnings: z.array(z.string()),
+      ...nextOutput(),
+    }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   target: (args) => args.cluster,
   async run(args, ctx) {
@@ -127,14 +141,26 @@ export const provisionCmekKey = defineTool({
         cmekOn === true
           ? nextSteps(rotateToNewKeysCall(cluster, outcome.regionSpecs, why('CMEK is already on: move to the new keys (dry run first)'), true))
           : nextSteps(
-              [enableCall(cluster, outcome.regionSpecs, why('check and preview enabling CMEK (dry run: sends nothing)'), true), ...(cmekOn === undefined ? rotateToNewKeysCall(cluster, outcome.regionSpecs, 'instead, if CMEK is already enabled: move to the new keys', true) : [])],
+              [
+                enableCall(cluster, outcome.regionSpecs, why('check and preview enabling CMEK (dry run: sends nothing)'), true),
+                ...(cmekOn === undefined
+                  ? rotateToNewKeysCall(cluster, outcome.regionSpecs, 'instead, if CMEK is already enabled: move to the new keys', true)
+                  : []),
+              ],
               'Enabling protects data written from then on only: it does not re-encrypt existing data.',
             );
     }
     const lines = [
       `${args.dry_run ? 'Would provision' : 'Provisioned'} ${outcome.regions.length} ${type} key(s) for ${cluster.name}:`,
       ...outcome.regions.map((region) => `- ${region.region}: ${region.uri} (${region.actions.map((action) => action.action).join(', ')})`),
-      ...(outcome.regionSpecs.length ? [`Region specs${args.dry_run ? ' (final only after the real run)' : ''}:`, ...outcome.regionSpecs.map((spec) => `- ${spec.region}: type ${spec.key_spec.type}, uri ${spec.key_spec.uri}, auth_principal ${spec.key_spec.auth_principal}`)] : []),
+      ...(outcome.regionSpecs.length
+        ? [
+            `Region specs${args.dry_run ? ' (final only after the real run)' : ''}:`,
+            ...outcome.regionSpecs.map(
+              (spec) => `- ${spec.region}: type ${spec.key_spec.type}, uri ${spec.key_spec.uri}, auth_principal ${spec.key_spec.auth_principal}`,
+            ),
+          ]
+        : []),
       ...(outcome.warnings.length ? ['Warnings:', ...outcome.warnings.map((warning) => `- ${warning}`)] : []),
       ...(outcome.manualSteps.length ? ['Manual steps (outside this server):', ...outcome.manualSteps.map((step, index) => `${index + 1}. ${step}`)] : []),
       nextLine(next),
@@ -169,10 +195,7 @@ async function cmekIsOn(cloud: CloudApi, clusterId: string, options: CallOptions
 export const deleteKmsKeyInput = () =>
   z.object({
     key_uri: z.string().min(1).max(512).describe('AWS key ARN, GCP key name or Azure key id'),
-    action: z
-      .enum(['schedule_deletion', 'disable'])
-      .default('schedule_deletion')
-      .describe('disable is the safer, reversible choice'),
+    action: z.enum(['schedule_deletion', 'disable']).default('schedule_deletion').describe('disable is the safer, reversible choice'),
     pending_window_days: z.number().int().min(1).max(365).optional().describe('AWS: 7-30 (default 30); others: fixed'),
     confirmation_token: z.string().max(2048).optional().describe('Two-step confirmation token'),
     dry_run: z.boolean().default(false).describe('Show the plan; change nothing'),
@@ -185,19 +208,20 @@ export const deleteKmsKey = defineTool({
     'Schedule a KMS key for deletion (or disable it) only if no cluster uses it as a current or past CMEK key. Needs human confirmation; says how to undo.',
   toolset: 'kms',
   input: deleteKmsKeyInput,
-  output: () => z.object({
-    key_uri: z.string(),
-    key_type: z.string(),
-    action: z.string(),
-    dry_run: z.boolean(),
-    state: z.string(),
-    clusters_checked: z.number().int(),
-    window_days: z.number().int().optional(),
-    deletion_date: z.string().optional(),
-    undo: z.string(),
-    note: z.string().optional(),
-    ...nextOutput(),
-  }),
+  output: () =>
+    z.object({
+      key_uri: z.string(),
+      key_type: z.string(),
+      action: z.string(),
+      dry_run: z.boolean(),
+      state: z.string(),
+      clusters_checked: z.number().int(),
+      window_days: z.number().int().optional(),
+      deletion_date: z.string().optional(),
+      undo: z.string(),
+      note: z.string().optional(),
+      ...nextOutput(),
+    }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   target: (args) => args.key_uri,
   async run(args, ctx) {
@@ -209,7 +233,12 @@ export const deleteKmsKey = defineTool({
     const provider = await ctx.deps.kms.get(type);
     const cloud = ctx.deps.cloud();
     const plan = await planKeyDeletion(
-      { uri: args.key_uri, action: args.action, ...(args.pending_window_days === undefined ? {} : { pendingWindowDays: args.pending_window_days }), now: ctx.deps.clock.now() },
+      {
+        uri: args.key_uri,
+        action: args.action,
+        ...(args.pending_window_days === undefined ? {} : { pendingWindowDays: args.pending_window_days }),
+        now: ctx.deps.clock.now(),
+      },
       provider,
       cloud,
       { signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total, 'checking cluster key references') },
@@ -225,11 +254,24 @@ export const deleteKmsKey = defineTool({
     if (args.dry_run) {
       const { dry_run: _dryRun, confirmation_token: _token, ...again } = args;
       const next = nextSteps(
-        [suggest('delete_kms_key', again, `${plan.action === 'disable' ? 'disable' : 'schedule the deletion of'} the key; a human must confirm by typing its name`)],
+        [
+          suggest(
+            'delete_kms_key',
+            again,
+            `${plan.action === 'disable' ? 'disable' : 'schedule the deletion of'} the key; a human must confirm by typing its name`,
+          ),
+        ],
         plan.action === 'disable' ? undefined : 'Prefer action "disable" if you only need to stop its use.',
       );
       return {
-        data: { ...summary, dry_run: true, state: plan.key.state, ...(plan.deletionDate ? { deletion_date: plan.deletionDate } : {}), undo: plan.reversibility, ...nextFields(next) },
+        data: {
+          ...summary,
+          dry_run: true,
+          state: plan.key.state,
+          ...(plan.deletionDate ? { deletion_date: plan.deletionDate } : {}),
+          undo: plan.reversibility,
+          ...nextFields(next),
+        },
         text: [`Plan: ${verb} ${plan.uri}.`, 'Consequences:', ...plan.consequences.map((c) => `- ${c}`), plan.reversibility, nextLine(next)].join('\n'),
         auditOutcome: 'dry_run',
       };

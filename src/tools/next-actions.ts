@@ -68,7 +68,10 @@ export function callText(action: Pick<NextAction, 'tool' | 'arguments'>): string
 function needsText(needs: Record<string, string>): string {
   const { [MANUAL_STEP]: manual, ...args } = needs;
   const supply = Object.entries(args).map(([name, what]) => `${name} (${what})`);
-  return [...(manual ? [`First, outside this server: ${manual.replace(/\.$/, '')}.`] : []), ...(supply.length ? [`You supply: ${supply.join(', ')}.`] : [])].join(' ');
+  return [
+    ...(manual ? [`First, outside this server: ${manual.replace(/\.$/, '')}.`] : []),
+    ...(supply.length ? [`You supply: ${supply.join(', ')}.`] : []),
+  ].join(' ');
 }
 
 /** The "Next:" sentence (without the label): the recommended call, its reason, what else, advice. */

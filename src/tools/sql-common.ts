@@ -65,7 +65,8 @@ export function sameConnection(args: { connection?: string | undefined; sslrootc
   needs?: Record<string, string>;
 } {
   const rest = { ...(args.sslrootcert ? { sslrootcert: args.sslrootcert } : {}), ...(args.http_url ? { http_url: args.http_url } : {}) };
-  if (args.connection === undefined || !hasPassword(args.connection)) return { arguments: { ...(args.connection === undefined ? {} : { connection: args.connection }), ...rest } };
+  if (args.connection === undefined || !hasPassword(args.connection))
+    return { arguments: { ...(args.connection === undefined ? {} : { connection: args.connection }), ...rest } };
   return { arguments: rest, needs: { connection: 'the same connection URL as this call, with its password' } };
 }
 
@@ -78,9 +79,7 @@ function hasPassword(connection: string): boolean {
 }
 
 export const serverOutput = () =>
-  z
-    .object({ product: z.enum(['cockroachdb', 'postgresql', 'other']), version: z.string(), release: z.string().nullable(), cloud: z.boolean() })
-    .nullable();
+  z.object({ product: z.enum(['cockroachdb', 'postgresql', 'other']), version: z.string(), release: z.string().nullable(), cloud: z.boolean() }).nullable();
 
 export function serverData(info: ServerInfo | null): z.infer<ReturnType<typeof serverOutput>> {
   if (!info) return null;
@@ -91,6 +90,7 @@ export function serverData(info: ServerInfo | null): z.infer<ReturnType<typeof s
 /** "CockroachDB v26.1.0" / "PostgreSQL" / "an unknown server". */
 export function serverLabel(info: ServerInfo | null): string {
   if (!info) return 'server not queried';
-  if (info.product === 'cockroachdb') return `CockroachDB ${info.release ? `v${info.release.major}.${info.release.minor}.${info.release.patch}` : ''}${info.cloud ? ' (Cloud)' : ''}`.trim();
+  if (info.product === 'cockroachdb')
+    return `CockroachDB ${info.release ? `v${info.release.major}.${info.release.minor}.${info.release.patch}` : ''}${info.cloud ? ' (Cloud)' : ''}`.trim();
   return info.product === 'postgresql' ? 'PostgreSQL (not CockroachDB)' : 'an unknown Postgres-wire server (not CockroachDB)';
 }

@@ -26,46 +26,51 @@ function describeTarget(conn: ResolvedConnection | undefined, httpUrl: string | 
 }
 
 function itemLine(item: CertExpiryItem): string {
-  const when = item.days_left === null ? 'not present' : item.days_left < 0 ? `expired ${-item.days_left} days ago` : `expires in ${item.days_left} days (${item.expires_at!.slice(0, 10)})`;
+  const when =
+    item.days_left === null
+      ? 'not present'
+      : item.days_left < 0
+        ? `expired ${-item.days_left} days ago`
+        : `expires in ${item.days_left} days (${item.expires_at!.slice(0, 10)})`;
   return `- node ${item.node_id} ${item.certificate}: ${when} [${item.status}] ${item.next_action}`;
 }
 
 export const checkCertificateExpiryTool = defineTool({
   name: 'check_certificate_expiry',
   title: 'Check certificate expiry',
-  description:
-    'Self-hosted: expiry of each TLS cert per node via SQL metrics or http_url, soonest first, with the action due. Not for Cloud.',
+  description: 'Self-hosted: expiry of each TLS cert per node via SQL metrics or http_url, soonest first, with the action due. Not for Cloud.',
   toolset: 'sql',
   input: checkCertificateExpiryInput,
-  output: () => z.object({
-    target: z.string(),
-    server: serverOutput(),
-    source: z.enum(['sql', 'http_vars', 'http_certificates', 'none']),
-    unsafe_internals: z.enum(UNSAFE),
-    certificates: z.array(
-      z.object({
-        node_id: z.string(),
-        address: z.string().nullable(),
-        type: z.string(),
-        sql_user: z.string().nullable(),
-        certificate: z.string(),
-        expires_at: z.string().nullable(),
-        days_left: z.number().int().nullable(),
-        status: z.enum(STATUSES),
-        severity: z.enum(SEVERITIES),
-        next_action: z.string(),
+  output: () =>
+    z.object({
+      target: z.string(),
+      server: serverOutput(),
+      source: z.enum(['sql', 'http_vars', 'http_certificates', 'none']),
+      unsafe_internals: z.enum(UNSAFE),
+      certificates: z.array(
+        z.object({
+          node_id: z.string(),
+          address: z.string().nullable(),
+          type: z.string(),
+          sql_user: z.string().nullable(),
+          certificate: z.string(),
+          expires_at: z.string().nullable(),
+          days_left: z.number().int().nullable(),
+          status: z.enum(STATUSES),
+          severity: z.enum(SEVERITIES),
+          next_action: z.string(),
+        }),
+      ),
+      summary: z.object({
+        certificates: z.number().int(),
+        nodes: z.number().int(),
+        worst: z.enum(SEVERITIES),
+        ...Object.fromEntries(STATUSES.map((status) => [status, z.number().int()])),
       }),
-    ),
-    summary: z.object({
-      certificates: z.number().int(),
-      nodes: z.number().int(),
-      worst: z.enum(SEVERITIES),
-      ...Object.fromEntries(STATUSES.map((status) => [status, z.number().int()])),
+      notes: z.array(z.string()),
+      retries: z.number().int(),
+      ...nextOutput(),
     }),
-    notes: z.array(z.string()),
-    retries: z.number().int(),
-    ...nextOutput(),
-  }),
   annotations: READ,
   async run(args, ctx) {
     const { checkCertificateExpiry } = await import('../sql/cert-expiry.js');
@@ -116,7 +121,12 @@ export const checkCertificateExpiryTool = defineTool({
 function expiryNext(source: string, due: readonly CertExpiryItem[], same: ReturnType<typeof sameConnection>): NextSteps {
   if (source === 'none') {
     return nextSteps(
-      [suggest('check_certificate_expiry', { ...same.arguments }, 'read the certificates from a CockroachDB node instead', { ...same.needs, http_url: 'the DB Console URL of a node, e.g. https://node1:8080' })],
+      [
+        suggest('check_certificate_expiry', { ...same.arguments }, 'read the certificates from a CockroachDB node instead', {
+          ...same.needs,
+          http_url: 'the DB Console URL of a node, e.g. https://node1:8080',
+        }),
+      ],
       'Or use a connection to CockroachDB (this one did not report certificate metrics).',
     );
   }
@@ -138,7 +148,9 @@ function expiryNext(source: string, due: readonly CertExpiryItem[], same: Return
     plans.set(key, plan);
   }
   return nextSteps(
-    [...plans.values()].map(({ args, count }) => suggest('plan_certificate_rotation', args, `plan the ${args.kind} certificate rotation${args.user ? ` of SQL user ${args.user}` : ''} (${count} due)`)),
+    [...plans.values()].map(({ args, count }) =>
+      suggest('plan_certificate_rotation', args, `plan the ${args.kind} certificate rotation${args.user ? ` of SQL user ${args.user}` : ''} (${count} due)`),
+    ),
     first.next_action,
   );
 }
@@ -147,14 +159,19 @@ function expiryNext(source: string, due: readonly CertExpiryItem[], same: Return
  * After a SQL read without http_url, client certificates were not read per SQL user: add the call
  * that reads them from a node's /_status/vars (complete when the server knows the node URLs).
  */
-function withPerUserRead(next: NextSteps, source: string, args: { connection?: string | undefined; sslrootcert?: string | undefined; http_url?: string | undefined }, statusUrls: string[]): NextSteps {
+function withPerUserRead(
+  next: NextSteps,
+  source: string,
+  args: { connection?: string | undefined; sslrootcert?: string | undefined; http_url?: string | undefined },
+  statusUrls: string[],
+): NextSteps {
   if (source !== 'sql' || args.http_url || next.actions.length === 0) return next;
   const same = sameConnection(args);
   const [first] = statusUrls;
   const read = suggest(
     'check_certificate_expiry',
     { ...same.arguments, ...(first ? { http_url: first } : {}) },
-    `read client certificates per SQL user from ${first ? 'the first node\'s' : 'a node\'s'} /_status/vars (SQL cannot)${statusUrls.length > 1 ? `; the other nodes: ${statusUrls.slice(1).join(', ')}` : ''}`,
+    `read client certificates per SQL user from ${first ? "the first node's" : "a node's"} /_status/vars (SQL cannot)${statusUrls.length > 1 ? `; the other nodes: ${statusUrls.slice(1).join(', ')}` : ''}`,
     { ...same.needs, ...(first ? {} : { http_url: 'the DB Console URL of a node, e.g. https://node1:8080' }) },
   );
   return nextSteps([...next.actions, read], next.note);
@@ -182,12 +199,14 @@ const probeOutput = () =>
 
 function storeLine(store: StoreEncryption): string {
   const where = `${store.node_id ? `node ${store.node_id} ` : ''}store ${store.store_id}`;
-  if (store.encrypted === false) return `- ${where}: PLAINTEXT — create a key (cockroach gen encryption-key -s 256 --version 2 <key file>), restart that node with --enterprise-encryption=path=<store dir>,key=<key file>,old-key=plain, and give that flag on every later start.`;
+  if (store.encrypted === false)
+    return `- ${where}: PLAINTEXT — create a key (cockroach gen encryption-key -s 256 --version 2 <key file>), restart that node with --enterprise-encryption=path=<store dir>,key=<key file>,old-key=plain, and give that flag on every later start.`;
   return `- ${where}: ${store.algorithm}${store.encrypted ? '' : ' (status unknown)'}`;
 }
 
 function probeLine(probe: ProbeResult): string {
-  if (probe.left_behind) return `Probe: ${probe.ok ? 'passed' : `FAILED at ${probe.failed_step}`}, and table ${probe.table} could NOT be dropped — run DROP TABLE IF EXISTS "${probe.table}"; now.`;
+  if (probe.left_behind)
+    return `Probe: ${probe.ok ? 'passed' : `FAILED at ${probe.failed_step}`}, and table ${probe.table} could NOT be dropped — run DROP TABLE IF EXISTS "${probe.table}"; now.`;
   const cleanup = probe.cleanup === 'not_needed' ? 'nothing was created' : `table dropped (${probe.cleanup.replace('_', ' ')})`;
   return probe.ok ? `Probe: create/insert/select passed; ${cleanup}.` : `Probe: FAILED at ${probe.failed_step}: ${probe.error}; ${cleanup}.`;
 }
@@ -199,21 +218,28 @@ export const verifyEncryptionSqlTool = defineTool({
     'Version and encryption at rest per store (SQL store metrics or http_url); optional read/write probe table, always dropped. For Cloud CMEK use get_cmek_status.',
   toolset: 'sql',
   input: verifyEncryptionSqlInput,
-  output: () => z.object({
-    target: z.string(),
-    server: serverOutput(),
-    source: z.enum(['sql', 'http', 'none']),
-    unsafe_internals: z.enum(UNSAFE),
-    stores: z.array(
-      z.object({ node_id: z.string().nullable(), store_id: z.number().int(), algorithm_code: z.number().int().nullable(), algorithm: z.string(), encrypted: z.boolean().nullable() }),
-    ),
-    summary: z.object({ stores: z.number().int(), encrypted: z.number().int(), plaintext: z.number().int(), unknown: z.number().int() }),
-    cmek_note: z.string().nullable(),
-    probe: probeOutput(),
-    notes: z.array(z.string()),
-    retries: z.number().int(),
-    ...nextOutput(),
-  }),
+  output: () =>
+    z.object({
+      target: z.string(),
+      server: serverOutput(),
+      source: z.enum(['sql', 'http', 'none']),
+      unsafe_internals: z.enum(UNSAFE),
+      stores: z.array(
+        z.object({
+          node_id: z.string().nullable(),
+          store_id: z.number().int(),
+          algorithm_code: z.number().int().nullable(),
+          algorithm: z.string(),
+          encrypted: z.boolean().nullable(),
+        }),
+      ),
+      summary: z.object({ stores: z.number().int(), encrypted: z.number().int(), plaintext: z.number().int(), unknown: z.number().int() }),
+      cmek_note: z.string().nullable(),
+      probe: probeOutput(),
+      notes: z.array(z.string()),
+      retries: z.number().int(),
+      ...nextOutput(),
+    }),
   annotations: READ,
   // The probe creates and drops a table: audited, and refused under --read-only.
   writes: (args) => (args.probe ? { what: 'a probe table (created, then dropped)', option: 'probe' } : undefined),
@@ -248,13 +274,26 @@ export const verifyEncryptionSqlTool = defineTool({
         : plaintext.length
           ? nextSteps([recheck], 'Enable encryption at rest on the plaintext stores first (rolling restart, one node at a time, --enterprise-encryption).')
           : report.source === 'none'
-            ? nextSteps([suggest('verify_encryption_sql', { ...same.arguments }, 'read store encryption status over HTTP', { ...same.needs, http_url: 'the DB Console URL of a node, e.g. https://node1:8080' })], 'Or connect as an admin user.')
+            ? nextSteps(
+                [
+                  suggest('verify_encryption_sql', { ...same.arguments }, 'read store encryption status over HTTP', {
+                    ...same.needs,
+                    http_url: 'the DB Console URL of a node, e.g. https://node1:8080',
+                  }),
+                ],
+                'Or connect as an admin user.',
+              )
             : probe && !probe.ok
               ? nextSteps([recheck], 'Investigate the failed probe step (permissions, node health) before relying on this cluster.')
-              : nextSteps([suggest('check_certificate_expiry', same.arguments, 'check the TLS certificates of the same cluster', same.needs)], 'Encryption at rest needs nothing; re-run this check after any node restart or key rotation.');
+              : nextSteps(
+                  [suggest('check_certificate_expiry', same.arguments, 'check the TLS certificates of the same cluster', same.needs)],
+                  'Encryption at rest needs nothing; re-run this check after any node restart or key rotation.',
+                );
     const text = [
       `Encryption at rest on ${describeTarget(conn, args.http_url)} — ${serverLabel(report.server)}${report.source === 'none' ? '' : `, read via ${report.source}`}.`,
-      report.source === 'none' ? 'Store encryption status: not available (see notes).' : `${s.stores} store(s): ${s.encrypted} encrypted, ${s.plaintext} plaintext, ${s.unknown} unknown.`,
+      report.source === 'none'
+        ? 'Store encryption status: not available (see notes).'
+        : `${s.stores} store(s): ${s.encrypted} encrypted, ${s.plaintext} plaintext, ${s.unknown} unknown.`,
       ...report.stores.map(storeLine),
       ...(report.cmek_note ? [report.cmek_note] : []),
       ...(probe ? [probeLine(probe)] : []),

@@ -46,7 +46,11 @@ function toOperatorError(error: unknown): OperatorError | undefined {
     });
   }
   if (error instanceof Error && error.name === 'AbortError') {
-    return new OperatorError('Cancelled', 'The request was cancelled before it finished.', 'check the current state (get_cmek_status) before running it again.');
+    return new OperatorError(
+      'Cancelled',
+      'The request was cancelled before it finished.',
+      'check the current state (get_cmek_status) before running it again.',
+    );
   }
   return undefined;
 }
@@ -86,7 +90,12 @@ export async function runToolCall(
     process.stderr.write(`[crdb-encryption-mcp] ${entry.name} could not be loaded: ${deps.redactor.redactText(String((error as Error)?.stack ?? error))}\n`);
     return {
       isError: true,
-      content: [{ type: 'text', text: `Internal error: ${entry.name} could not be loaded (${deps.redactor.redactText(errorMessage(error))}). Nothing was called.\nNext: this is a bug or a broken installation of crdb-encryption-mcp; reinstall it and retry.` }],
+      content: [
+        {
+          type: 'text',
+          text: `Internal error: ${entry.name} could not be loaded (${deps.redactor.redactText(errorMessage(error))}). Nothing was called.\nNext: this is a bug or a broken installation of crdb-encryption-mcp; reinstall it and retry.`,
+        },
+      ],
     };
   }
 
@@ -142,7 +151,12 @@ export async function runToolCall(
     process.stderr.write(`[crdb-encryption-mcp] ${def.name} refused: audit log unavailable: ${why}\n`);
     return {
       isError: true,
-      content: [{ type: 'text', text: `Not run: ${def.name} changes state and the audit log could not record the attempt (${why}). Nothing was changed.\nNext: ${next}` }],
+      content: [
+        {
+          type: 'text',
+          text: `Not run: ${def.name} changes state and the audit log could not record the attempt (${why}). Nothing was changed.\nNext: ${next}`,
+        },
+      ],
     };
   }
 
@@ -159,13 +173,14 @@ export async function runToolCall(
   } catch (error) {
     if (error instanceof ConfirmationPending) pending = error;
     const known = pending ? undefined : toOperatorError(error);
-    outcome = pending ? 'refused' : (known?.details.auditOutcome as AuditOutcome | undefined) ?? 'failed';
+    outcome = pending ? 'refused' : ((known?.details.auditOutcome as AuditOutcome | undefined) ?? 'failed');
     detail = pending
       ? pending.detail
       : known
-      ? formatOperatorError(known)
-      : `Internal error in ${def.name}: ${errorMessage(error)}.\nNext: this is a bug in crdb-encryption-mcp; check the target's current state before retrying${mutating ? ' (the change may or may not have been applied)' : ''}.`;
-    if (!known && !pending) process.stderr.write(`[crdb-encryption-mcp] ${def.name} failed: ${redactor.redactText(String((error as Error)?.stack ?? error))}\n`);
+        ? formatOperatorError(known)
+        : `Internal error in ${def.name}: ${errorMessage(error)}.\nNext: this is a bug in crdb-encryption-mcp; check the target's current state before retrying${mutating ? ' (the change may or may not have been applied)' : ''}.`;
+    if (!known && !pending)
+      process.stderr.write(`[crdb-encryption-mcp] ${def.name} failed: ${redactor.redactText(String((error as Error)?.stack ?? error))}\n`);
     const structuredContent = known
       ? { next_actions: errorActions(known), next_step: known.next }
       : { error: 'internal_error', next_actions: [], next_step: detail.slice(detail.lastIndexOf('\nNext: ') + '\nNext: '.length) };
@@ -191,7 +206,11 @@ export async function runToolCall(
 function confirmationForm(pending: ConfirmationPending, redactor: Redactor): InputRequiredResult {
   return inputRequired({
     inputRequests: {
-      [CONFIRM_INPUT_KEY]: inputRequired.elicit({ mode: 'form', message: redactor.redactText(pending.form.message), requestedSchema: redactor.redact(pending.form.requestedSchema) as never }),
+      [CONFIRM_INPUT_KEY]: inputRequired.elicit({
+        mode: 'form',
+        message: redactor.redactText(pending.form.message),
+        requestedSchema: redactor.redact(pending.form.requestedSchema) as never,
+      }),
     },
     requestState: pending.requestState,
   });
@@ -279,6 +298,8 @@ function redactForHuman(request: ConfirmationRequest, redactor: Redactor, signal
 function auditFailure(error: unknown, config: Config, redactor: Redactor): { why: string; next: string } {
   const why = redactor.redactText(errorMessage(error));
   if (error instanceof AuditLogError) return { why, next: error.next };
-  const where = config.auditDb ? 'the --audit-db database is reachable and writable' : `${config.auditLog} and its directory are writable (permissions, free disk space)`;
+  const where = config.auditDb
+    ? 'the --audit-db database is reachable and writable'
+    : `${config.auditLog} and its directory are writable (permissions, free disk space)`;
   return { why, next: `check that ${where}, then retry. Read-only tools keep working meanwhile.` };
 }

@@ -15,10 +15,16 @@ const key = (uri: string, status: CmekKeyInfo['status'], created: string, fields
   updated_at: created,
   ...fields,
 });
-const enabled = (...keyInfos: CmekKeyInfo[]): CmekClusterInfo => ({ status: 'ENABLED', region_infos: [{ region: 'us-east-1', status: 'ENABLED', key_infos: keyInfos }] });
+const enabled = (...keyInfos: CmekKeyInfo[]): CmekClusterInfo => ({
+  status: 'ENABLED',
+  region_infos: [{ region: 'us-east-1', status: 'ENABLED', key_infos: keyInfos }],
+});
 /** Finding codes, leaving out the info note every cluster with CMEK on gets (tested on its own below). */
 const codes = (findings: Array<{ code: string; severity: string }>) =>
-  findings.filter((f) => f.code !== 'cmek_covers_new_writes_only').map((f) => `${f.severity}:${f.code}`).sort();
+  findings
+    .filter((f) => f.code !== 'cmek_covers_new_writes_only')
+    .map((f) => `${f.severity}:${f.code}`)
+    .sort();
 
 async function run(info: CmekClusterInfo | null, kms?: ReturnType<typeof fakeKms>, fields = {}) {
   const lookup = kms ? createKmsLookup(kms.registry, new AbortController().signal, 4) : undefined;
@@ -41,19 +47,34 @@ describe('cluster rules', () => {
     const { findings, result } = await run(enabled(key(arn(1), 'DISABLED', '2026-01-01T00:00:00Z'), key(arn(2), 'ENABLED', '2026-06-01T00:00:00Z')), kms);
     expect(codes(findings)).toEqual(['info:past_key_retained']);
     expect(result.cmek_possible).toBe(true);
-    expect(result.regions[0]!.keys.map((k) => [k.role, k.verified, k.age_days])).toEqual([['current', true, 176], ['past', true, 327]]);
+    expect(result.regions[0]!.keys.map((k) => [k.role, k.verified, k.age_days])).toEqual([
+      ['current', true, 176],
+      ['past', true, 327],
+    ]);
   });
 
   it('past key disabled or scheduled for deletion is critical; current key scheduled or unusable is critical', async () => {
     const kms = fakeKms({
       [arn(1)]: keyDescription(arn(1), 'AWS_KMS', { state: 'Disabled', usable: false }),
-      [arn(2)]: keyDescription(arn(2), 'AWS_KMS', { state: 'PendingDeletion', usable: false, deletion: { scheduled: true, scheduledFor: '2026-12-01T00:00:00Z' } }),
+      [arn(2)]: keyDescription(arn(2), 'AWS_KMS', {
+        state: 'PendingDeletion',
+        usable: false,
+        deletion: { scheduled: true, scheduledFor: '2026-12-01T00:00:00Z' },
+      }),
       [arn(3)]: keyDescription(arn(3), 'AWS_KMS', { state: 'PendingDeletion', usable: false, deletion: { scheduled: true } }),
     });
     const info: CmekClusterInfo = {
       status: 'ENABLED',
       region_infos: [
-        { region: 'us-east-1', status: 'ENABLED', key_infos: [key(arn(1), 'DISABLED', '2025-01-01T00:00:00Z'), key(arn(2), 'DISABLED', '2025-02-01T00:00:00Z'), key(arn(3), 'ENABLED', '2026-06-01T00:00:00Z')] },
+        {
+          region: 'us-east-1',
+          status: 'ENABLED',
+          key_infos: [
+            key(arn(1), 'DISABLED', '2025-01-01T00:00:00Z'),
+            key(arn(2), 'DISABLED', '2025-02-01T00:00:00Z'),
+            key(arn(3), 'ENABLED', '2026-06-01T00:00:00Z'),
+          ],
+        },
       ],
     };
     const { findings } = await run(info, kms);
@@ -69,7 +90,10 @@ describe('cluster rules', () => {
     const { findings } = await run(enabled(key(arn(1), 'ENABLED', '2026-06-01T00:00:00Z')), kms);
     expect(codes(findings)).toEqual(['high:key_access_missing', 'high:key_policy_too_broad', 'medium:rotation_not_automatic']);
     // Without an alias there is no key name to give provision_cmek_key: the KMS command it is.
-    expect(findings.find((f) => f.code === 'rotation_not_automatic')!.fix).toMatchObject({ tool: 'manual', description: expect.stringContaining('aws kms enable-key-rotation') });
+    expect(findings.find((f) => f.code === 'rotation_not_automatic')!.fix).toMatchObject({
+      tool: 'manual',
+      description: expect.stringContaining('aws kms enable-key-rotation'),
+    });
   });
 
   it('rotation off on a key with an alias: the fix is provision_cmek_key, which reuses the key and turns rotation on', async () => {
@@ -88,7 +112,11 @@ describe('cluster rules', () => {
       [azure]: keyDescription(azure, 'AZURE_KEY_VAULT', { deletion: { scheduled: false, windowDays: 90, purgeProtection: false } }),
       [azure2]: keyDescription(azure2, 'AZURE_KEY_VAULT', { deletion: { scheduled: false, purgeProtection: false } }),
     });
-    const spec = (uri: string) => ({ spec: { type: 'AZURE_KEY_VAULT' as const, uri, auth_principal: 'a1b2c3d4-0000-4000-8000-00000000a2e1' }, status: 'ENABLED' as const, created_at: '2026-06-01T00:00:00Z' });
+    const spec = (uri: string) => ({
+      spec: { type: 'AZURE_KEY_VAULT' as const, uri, auth_principal: 'a1b2c3d4-0000-4000-8000-00000000a2e1' },
+      status: 'ENABLED' as const,
+      created_at: '2026-06-01T00:00:00Z',
+    });
     const info: CmekClusterInfo = {
       status: 'ENABLED',
       region_infos: [
@@ -102,7 +130,22 @@ describe('cluster rules', () => {
 
     const gcp = 'projects/p1/locations/us-central1/keyRings/r/cryptoKeys/k';
     const gcpKms = fakeKms({ [gcp]: keyDescription(gcp, 'GCP_CLOUD_KMS', { deletion: { scheduled: false, windowDays: 1 } }) });
-    const gcpInfo: CmekClusterInfo = { status: 'ENABLED', region_infos: [{ region: 'us-central1', status: 'ENABLED', key_infos: [{ spec: { type: 'GCP_CLOUD_KMS', uri: gcp, auth_principal: 'sa@p1.iam.gserviceaccount.com' }, status: 'ENABLED', created_at: '2026-06-01T00:00:00Z' }] }] };
+    const gcpInfo: CmekClusterInfo = {
+      status: 'ENABLED',
+      region_infos: [
+        {
+          region: 'us-central1',
+          status: 'ENABLED',
+          key_infos: [
+            {
+              spec: { type: 'GCP_CLOUD_KMS', uri: gcp, auth_principal: 'sa@p1.iam.gserviceaccount.com' },
+              status: 'ENABLED',
+              created_at: '2026-06-01T00:00:00Z',
+            },
+          ],
+        },
+      ],
+    };
     const gcpRun = await run(gcpInfo, gcpKms, { cloud_provider: 'GCP', regions: [{ name: 'us-central1' }] });
     expect(codes(gcpRun.findings)).toEqual(['low:deletion_window_short']);
   });
@@ -140,22 +183,36 @@ describe('cluster rules', () => {
   it('failed operations are high with user_message; running ones are info; revoked is high', async () => {
     const failed: CmekClusterInfo = {
       status: 'ROTATE_FAILED',
-      region_infos: [{ region: 'us-east-1', status: 'ROTATE_FAILED', key_infos: [key(arn(1), 'ROTATE_FAILED', '2026-06-01T00:00:00Z', { user_message: 'key is disabled' })] }],
+      region_infos: [
+        {
+          region: 'us-east-1',
+          status: 'ROTATE_FAILED',
+          key_infos: [key(arn(1), 'ROTATE_FAILED', '2026-06-01T00:00:00Z', { user_message: 'key is disabled' })],
+        },
+      ],
     };
     const a = await run(failed, undefined, { operation_status: 'CRDB_CMEK_OPERATION_FAILED' });
     expect(codes(a.findings)).toEqual(['high:cmek_operation_failed']);
     expect(a.findings[0]!.evidence).toMatch(/user_message: us-east-1: key is disabled/);
-    const enabling = await run({ status: 'ENABLE_FAILED', region_infos: [{ region: 'us-east-1', status: 'ENABLE_FAILED', key_infos: [key(arn(1), 'ENABLE_FAILED', '2026-06-01T00:00:00Z')] }] });
+    const enabling = await run({
+      status: 'ENABLE_FAILED',
+      region_infos: [{ region: 'us-east-1', status: 'ENABLE_FAILED', key_infos: [key(arn(1), 'ENABLE_FAILED', '2026-06-01T00:00:00Z')] }],
+    });
     expect(codes(enabling.findings)).toEqual(['high:cmek_operation_failed']);
     expect(enabling.findings[0]!.fix.description).toMatch(/enable_cmek again/);
-    const rotating = await run({ status: 'ROTATING', region_infos: [{ region: 'us-east-1', status: 'ROTATING', key_infos: [key(arn(1), 'ROTATING', '2026-06-01T00:00:00Z')] }] });
+    const rotating = await run({
+      status: 'ROTATING',
+      region_infos: [{ region: 'us-east-1', status: 'ROTATING', key_infos: [key(arn(1), 'ROTATING', '2026-06-01T00:00:00Z')] }],
+    });
     expect(codes(rotating.findings)).toEqual(['info:cmek_operation_in_progress']);
     const revoked = await run({ status: 'REVOKED', region_infos: [{ region: 'us-east-1', status: 'REVOKED', key_infos: [] }] });
     expect(codes(revoked.findings)).toEqual(['high:cmek_revoked']);
   });
 
   it('a cluster region without a key while CMEK is on is high; old key specs get an info rotation note', async () => {
-    const { findings } = await run(enabled(key(arn(1), 'ENABLED', '2024-06-01T00:00:00Z')), undefined, { regions: [{ name: 'us-east-1' }, { name: 'us-west-2' }] });
+    const { findings } = await run(enabled(key(arn(1), 'ENABLED', '2024-06-01T00:00:00Z')), undefined, {
+      regions: [{ name: 'us-east-1' }, { name: 'us-west-2' }],
+    });
     expect(codes(findings)).toEqual(['high:region_without_cmek', 'info:cmek_rotation_due']);
     expect(findings.find((f) => f.code === 'region_without_cmek')!.region).toBe('us-west-2');
   });
@@ -165,7 +222,11 @@ describe('cluster rules', () => {
     const lookup = createKmsLookup(kms.registry, new AbortController().signal, 4);
     const info: CmekClusterInfo = {
       status: 'ENABLED',
-      region_infos: ['us-east-1', 'us-east-2', 'us-west-2'].map((region) => ({ region, status: 'ENABLED' as const, key_infos: [key(arn(1), 'ENABLED', '2026-06-01T00:00:00Z')] })),
+      region_infos: ['us-east-1', 'us-east-2', 'us-west-2'].map((region) => ({
+        region,
+        status: 'ENABLED' as const,
+        key_infos: [key(arn(1), 'ENABLED', '2026-06-01T00:00:00Z')],
+      })),
     };
     await auditAdvancedCluster(cluster('a'), info, lookup, NOW);
     await auditAdvancedCluster(cluster('b'), info, lookup, NOW);

@@ -27,7 +27,9 @@ export function missingFromHtml(markdown: string, html: string): string[] {
       .filter((table) => !timeline.has(table))
       .flatMap((table) => findAll(table, byTag('tr')).map((row) => JSON.stringify(cells(row)))),
   );
-  const sections = new Map(findAll(actual, (element) => element.tagName === 'section' && Boolean(attribute(element, 'id'))).map((section) => [attribute(section, 'id')!, section]));
+  const sections = new Map(
+    findAll(actual, (element) => element.tagName === 'section' && Boolean(attribute(element, 'id'))).map((section) => [attribute(section, 'id')!, section]),
+  );
 
   for (const heading of findAll(expected, byTag('h1', 'h2'))) {
     if (!headings.has(normal(textOf(heading)))) missing.push(`heading: ${textOf(heading)}`);

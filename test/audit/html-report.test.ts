@@ -21,11 +21,23 @@ import { tempDir } from '../helpers/harness.js';
 import { missingFromHtml } from './html-parity.js';
 import { FLEET_SIZE, HOSTILE_NAMES, writeSandboxReports, type SandboxReport } from './sandbox-reports.js';
 
-const CHROMIUM_CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter((path): path is string => Boolean(path));
+const CHROMIUM_CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter(
+  (path): path is string => Boolean(path),
+);
 const CHROMIUM = CHROMIUM_CANDIDATES.find((path) => existsSync(path));
 /** Flags for a root user on a machine without outside network (no sandbox, no background connections). */
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const LAYOUT_PROBLEMS = `(${readFileSync(join(import.meta.dirname, 'report-layout.browser.js'), 'utf8').trim().replace(/;$/, '')})()`;
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const LAYOUT_PROBLEMS = `(${readFileSync(join(import.meta.dirname, 'report-layout.browser.js'), 'utf8')
+  .trim()
+  .replace(/;$/, '')})()`;
 
 interface Layout {
   problems: string[];
@@ -49,10 +61,19 @@ describe('HTML report parity with the Markdown report', () => {
     for (const { name, html, report } of reports) {
       const page = parseHtml(html);
       const headings = findAll(page, byTag('h2')).map(textOf);
-      expect(headings, name).toEqual(expect.arrayContaining(['Frameworks', `Findings (${report.findings.length})`, `Clusters (${report.clusters.length})`, 'Self-hosted SQL targets']));
+      expect(headings, name).toEqual(
+        expect.arrayContaining(['Frameworks', `Findings (${report.findings.length})`, `Clusters (${report.clusters.length})`, 'Self-hosted SQL targets']),
+      );
       const sections = findAll(page, byTag('section'));
-      expect(sections.map((section) => section.attrs.find((attr) => attr.name === 'id')?.value), name).toEqual(report.findings.map((finding) => finding.id));
-      for (const section of sections) expect(findAll(section, byTag('li')).map((item) => textOf(item).split(':')[0]), name).toEqual(['Where', 'Evidence', 'Controls', 'Fix']);
+      expect(
+        sections.map((section) => section.attrs.find((attr) => attr.name === 'id')?.value),
+        name,
+      ).toEqual(report.findings.map((finding) => finding.id));
+      for (const section of sections)
+        expect(
+          findAll(section, byTag('li')).map((item) => textOf(item).split(':')[0]),
+          name,
+        ).toEqual(['Where', 'Evidence', 'Controls', 'Fix']);
       const frameworkHeader = findAll(findAll(page, byTag('table'))[1]!, byTag('th')).map(textOf);
       expect(frameworkHeader).toEqual(['Framework', 'Control', 'Title', 'Status', 'Critical', 'High', 'Medium', 'Low', 'Info']);
       if (name !== 'seed') expect(headings, name).toContain('Could not audit');
@@ -78,7 +99,11 @@ describe('HTML report parity with the Markdown report', () => {
 
   it('a partial report with errors is at parity too', () => {
     const report = variant('fleet-40').report as unknown as AuditReport;
-    const partial: AuditReport = { ...report, complete: false, stopped: { reason: 'time_limit', message: 'Stopped at the time limit after 12 of 40 clusters' } };
+    const partial: AuditReport = {
+      ...report,
+      complete: false,
+      stopped: { reason: 'time_limit', message: 'Stopped at the time limit after 12 of 40 clusters' },
+    };
     expect(missingFromHtml(renderFull(partial), renderHtml(partial))).toEqual([]);
     expect(renderHtml(partial)).toContain('<p class="partial"><b>PARTIAL: Stopped at the time limit after 12 of 40 clusters.</b>');
   });
@@ -86,63 +111,81 @@ describe('HTML report parity with the Markdown report', () => {
   it('the parity check fails when the HTML leaves something out', () => {
     const { markdown, html } = variant('seed');
     const withoutInventory = html.replace(/<h2>Clusters[\s\S]*?<\/table>/, '');
-    expect(missingFromHtml(markdown, withoutInventory)).toEqual(expect.arrayContaining([expect.stringMatching(/^heading: Clusters \(7\)/), expect.stringMatching(/^table row: prod-east \| ADVANCED \| AWS/)]));
+    expect(missingFromHtml(markdown, withoutInventory)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^heading: Clusters \(7\)/), expect.stringMatching(/^table row: prod-east \| ADVANCED \| AWS/)]),
+    );
     const withoutInfoColumn = html.replace(/<th scope="col">Info<\/th>/, '');
     expect(missingFromHtml(markdown, withoutInfoColumn)).toEqual([expect.stringMatching(/^table row: Framework \| Control/)]);
     const withoutFixArguments = html.replace('plan_certificate_rotation {&quot;kind&quot;:&quot;node&quot;}', 'plan_certificate_rotation');
-    expect(missingFromHtml(markdown, withoutFixArguments)).toEqual(expect.arrayContaining([expect.stringMatching(/^list item: Fix: `plan_certificate_rotation \{/)]));
+    expect(missingFromHtml(markdown, withoutFixArguments)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^list item: Fix: `plan_certificate_rotation \{/)]),
+    );
   });
 });
 
-describe.skipIf(!CHROMIUM)(`HTML report layout in headless Chromium${CHROMIUM ? ` (${CHROMIUM})` : ` (SKIPPED: no Chromium binary at ${CHROMIUM_CANDIDATES.join(', ')}; apt-get install -y chromium)`}`, () => {
-  let browser: Browser;
-  let page: Page;
-  const shots = tempDir('crdb-report-screenshots-');
+describe.skipIf(!CHROMIUM)(
+  `HTML report layout in headless Chromium${CHROMIUM ? ` (${CHROMIUM})` : ` (SKIPPED: no Chromium binary at ${CHROMIUM_CANDIDATES.join(', ')}; apt-get install -y chromium)`}`,
+  () => {
+    let browser: Browser;
+    let page: Page;
+    const shots = tempDir('crdb-report-screenshots-');
 
-  beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM!, args: CHROMIUM_ARGS });
-    page = await browser.newPage();
-    process.stderr.write(`[html-report.test] screenshots in ${shots}\n`);
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-  });
-
-  async function layout(report: SandboxReport, width: number, media: 'screen' | 'print'): Promise<Layout> {
-    await page.setViewportSize({ width, height: 900 });
-    await page.emulateMedia({ media });
-    await page.goto(`file://${report.htmlPath}`);
-    const tag = `${report.name}-${width}-${media}`;
-    await page.screenshot({ path: join(shots, `${tag}-top.png`) });
-    await page.locator('table.timeline').screenshot({ path: join(shots, `${tag}-timeline.png`) });
-    return (await page.evaluate(LAYOUT_PROBLEMS)) as Layout;
-  }
-
-  // 1280: a typical laptop; 400: a phone; 718 printed: A4 portrait inside the default print margins.
-  const WIDTHS = [
-    { width: 1280, media: 'screen' },
-    { width: 400, media: 'screen' },
-    { width: 718, media: 'print' },
-  ] as const;
-
-  for (const { width, media } of WIDTHS) {
-    it(`at ${width} px (${media}): nothing wider than the page, no label overlapping or leaving its box, no bar or tick cut`, { timeout: 120_000 }, async () => {
-      for (const report of reports) {
-        const { problems, measured } = await layout(report, width, media);
-        expect(problems.slice(0, 10), `${report.name} at ${width} px ${media}`).toEqual([]);
-        expect(measured.rowLabels, report.name).toBeGreaterThan(5);
-        expect(measured.axisLabels, report.name).toContain('today');
-        expect(measured.axisLabels.length, report.name).toBeGreaterThan(2);
-      }
+    beforeAll(async () => {
+      browser = await chromium.launch({ executablePath: CHROMIUM!, args: CHROMIUM_ARGS });
+      page = await browser.newPage();
+      process.stderr.write(`[html-report.test] screenshots in ${shots}\n`);
+    }, 60_000);
+    afterAll(async () => {
+      await browser?.close();
     });
-  }
 
-  it('the layout check finds overprinted axis labels, a label running into the plot and a table wider than the page', async () => {
-    await page.setViewportSize({ width: 1280, height: 900 });
-    await page.emulateMedia({ media: 'screen' });
-    await page.goto(`file://${variant('seed').htmlPath}`);
-    await page.addStyleTag({ content: '.axis span{left:50% !important} table.timeline tbody th{white-space:nowrap;overflow:visible} table.timeline col.label{width:5%} table.stack{width:2000px}' });
-    const { problems } = (await page.evaluate(LAYOUT_PROBLEMS)) as Layout;
-    expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(/^axis labels .* overlap/), expect.stringMatching(/^row label \d+ (overflows|text|reaches)/), expect.stringMatching(/is wider than the page/)]));
-  });
-});
+    async function layout(report: SandboxReport, width: number, media: 'screen' | 'print'): Promise<Layout> {
+      await page.setViewportSize({ width, height: 900 });
+      await page.emulateMedia({ media });
+      await page.goto(`file://${report.htmlPath}`);
+      const tag = `${report.name}-${width}-${media}`;
+      await page.screenshot({ path: join(shots, `${tag}-top.png`) });
+      await page.locator('table.timeline').screenshot({ path: join(shots, `${tag}-timeline.png`) });
+      return (await page.evaluate(LAYOUT_PROBLEMS)) as Layout;
+    }
+
+    // 1280: a typical laptop; 400: a phone; 718 printed: A4 portrait inside the default print margins.
+    const WIDTHS = [
+      { width: 1280, media: 'screen' },
+      { width: 400, media: 'screen' },
+      { width: 718, media: 'print' },
+    ] as const;
+
+    for (const { width, media } of WIDTHS) {
+      it(`at ${width} px (${media}): nothing wider than the page, no label overlapping or leaving its box, no bar or tick cut`, {
+        timeout: 120_000,
+      }, async () => {
+        for (const report of reports) {
+          const { problems, measured } = await layout(report, width, media);
+          expect(problems.slice(0, 10), `${report.name} at ${width} px ${media}`).toEqual([]);
+          expect(measured.rowLabels, report.name).toBeGreaterThan(5);
+          expect(measured.axisLabels, report.name).toContain('today');
+          expect(measured.axisLabels.length, report.name).toBeGreaterThan(2);
+        }
+      });
+    }
+
+    it('the layout check finds overprinted axis labels, a label running into the plot and a table wider than the page', async () => {
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.emulateMedia({ media: 'screen' });
+      await page.goto(`file://${variant('seed').htmlPath}`);
+      await page.addStyleTag({
+        content:
+          '.axis span{left:50% !important} table.timeline tbody th{white-space:nowrap;overflow:visible} table.timeline col.label{width:5%} table.stack{width:2000px}',
+      });
+      const { problems } = (await page.evaluate(LAYOUT_PROBLEMS)) as Layout;
+      expect(problems).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^axis labels .* overlap/),
+          expect.stringMatching(/^row label \d+ (overflows|text|reaches)/),
+          expect.stringMatching(/is wider than the page/),
+        ]),
+      );
+    });
+  },
+);

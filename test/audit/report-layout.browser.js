@@ -11,8 +11,10 @@
     return rect.width > 0 && rect.height > 0 && getComputedStyle(element).visibility !== 'hidden';
   };
   const intersect = (a, b) => a.left < b.right - SLACK && b.left < a.right - SLACK && a.top < b.bottom - SLACK && b.top < a.bottom - SLACK;
-  const inside = (inner, outer) => inner.left >= outer.left - SLACK && inner.right <= outer.right + SLACK && inner.top >= outer.top - SLACK && inner.bottom <= outer.bottom + SLACK;
-  const name = (element) => `${element.tagName.toLowerCase()}${element.className && typeof element.className === 'string' ? `.${element.className.replace(/ /g, '.')}` : ''} "${(element.textContent ?? '').trim().slice(0, 40)}"`;
+  const inside = (inner, outer) =>
+    inner.left >= outer.left - SLACK && inner.right <= outer.right + SLACK && inner.top >= outer.top - SLACK && inner.bottom <= outer.bottom + SLACK;
+  const name = (element) =>
+    `${element.tagName.toLowerCase()}${element.className && typeof element.className === 'string' ? `.${element.className.replace(/ /g, '.')}` : ''} "${(element.textContent ?? '').trim().slice(0, 40)}"`;
   const rectText = (rect) => `[${rect.left.toFixed(1)}..${rect.right.toFixed(1)} x ${rect.top.toFixed(1)}..${rect.bottom.toFixed(1)}]`;
   /** Boxes of the text itself (not the element), line by line. */
   const textBoxes = (element) => {
@@ -40,7 +42,8 @@
     if (label.scrollWidth > label.clientWidth + SLACK) problems.push(`row label ${index} overflows its cell (${label.scrollWidth} > ${label.clientWidth})`);
     for (const text of textBoxes(label)) if (!inside(text, cell)) problems.push(`row label ${index} text ${rectText(text)} leaves its cell ${rectText(cell)}`);
     const next = labels[index + 1];
-    if (next) for (const a of textBoxes(label)) for (const b of textBoxes(next)) if (intersect(a, b)) problems.push(`row labels ${index} and ${index + 1} overlap`);
+    if (next)
+      for (const a of textBoxes(label)) for (const b of textBoxes(next)) if (intersect(a, b)) problems.push(`row labels ${index} and ${index + 1} overlap`);
     const plot = plots[index];
     if (plot && box(plot).left < cell.right - SLACK) problems.push(`row label ${index} reaches into its bar's plot`);
   }
@@ -62,10 +65,12 @@
   for (const label of axisLabels) {
     const axis = box(label.parentElement);
     const rect = box(label);
-    if (rect.left < axis.left - SLACK || rect.right > axis.right + SLACK) problems.push(`axis label ${name(label)} ${rectText(rect)} runs past its axis ${rectText(axis)}`);
+    if (rect.left < axis.left - SLACK || rect.right > axis.right + SLACK)
+      problems.push(`axis label ${name(label)} ${rectText(rect)} runs past its axis ${rectText(axis)}`);
   }
   for (const [i, a] of axisLabels.entries()) {
-    for (const b of axisLabels.slice(i + 1)) if (intersect(box(a), box(b))) problems.push(`axis labels ${name(a)} and ${name(b)} overlap: ${rectText(box(a))} ${rectText(box(b))}`);
+    for (const b of axisLabels.slice(i + 1))
+      if (intersect(box(a), box(b))) problems.push(`axis labels ${name(a)} and ${name(b)} overlap: ${rectText(box(a))} ${rectText(box(b))}`);
   }
   return { problems, measured: { width, rowLabels: labels.length, shapes, axisLabels: axisLabels.map((label) => label.textContent) } };
 };

@@ -25,8 +25,18 @@ const info: CmekClusterInfo = {
       region: 'us-east-1',
       status: 'ENABLED',
       key_infos: [
-        { spec: { type: 'AWS_KMS', uri: PAST, auth_principal: 'arn:aws:iam::111122223333:role/r' }, status: 'DISABLED', created_at: '2024-01-01T00:00:00Z', updated_at: '2025-01-01T00:00:00Z' },
-        { spec: { type: 'AWS_KMS', uri: KEY, auth_principal: 'arn:aws:iam::111122223333:role/r' }, status: 'ENABLED', created_at: '2025-01-01T00:00:00Z', updated_at: '2025-01-01T00:00:00Z' },
+        {
+          spec: { type: 'AWS_KMS', uri: PAST, auth_principal: 'arn:aws:iam::111122223333:role/r' },
+          status: 'DISABLED',
+          created_at: '2024-01-01T00:00:00Z',
+          updated_at: '2025-01-01T00:00:00Z',
+        },
+        {
+          spec: { type: 'AWS_KMS', uri: KEY, auth_principal: 'arn:aws:iam::111122223333:role/r' },
+          status: 'ENABLED',
+          created_at: '2025-01-01T00:00:00Z',
+          updated_at: '2025-01-01T00:00:00Z',
+        },
       ],
     },
   ],
@@ -38,7 +48,17 @@ async function sampleReport(signal = new AbortController().signal): Promise<Audi
     [PAST]: keyDescription(PAST, 'AWS_KMS', { state: 'PendingDeletion', usable: false, deletion: { scheduled: true, scheduledFor: '2026-12-06T00:00:00Z' } }),
   });
   return runAudit(
-    { cloud: fakeCloud(clusters, { cmek: { [clusters[0]!.id]: info } }), kms: kms.registry, sql: {} as SqlConnector, now: () => Date.parse('2026-11-24T00:00:00Z'), signal, progress: async () => {}, onRequestId: () => {}, concurrency: 2, kmsConcurrency: 2 },
+    {
+      cloud: fakeCloud(clusters, { cmek: { [clusters[0]!.id]: info } }),
+      kms: kms.registry,
+      sql: {} as SqlConnector,
+      now: () => Date.parse('2026-11-24T00:00:00Z'),
+      signal,
+      progress: async () => {},
+      onRequestId: () => {},
+      concurrency: 2,
+      kmsConcurrency: 2,
+    },
     { scope: { kind: 'all' }, frameworks: FRAMEWORKS, includeKms: true, sqlTargets: [] },
   );
 }
@@ -57,11 +77,24 @@ describe('control mapping', () => {
 
   it('control status: fail on a finding above info, incomplete when unverified, not_assessed when nothing covered it', () => {
     const summary = summarizeFrameworks(
-      [{ id: 'F-1', code: 'kms_check_unverified', severity: 'info', title: '', evidence: '', controls: ['SOC2 CC6.1'], fix: { tool: 'manual', description: '' } }],
+      [
+        {
+          id: 'F-1',
+          code: 'kms_check_unverified',
+          severity: 'info',
+          title: '',
+          evidence: '',
+          controls: ['SOC2 CC6.1'],
+          fix: { tool: 'manual', description: '' },
+        },
+      ],
       ['SOC2'],
       { complete: true, atRest: true, inTransit: false },
     );
-    expect(summary[0]!.controls.map((c) => [c.control, c.status])).toEqual([['SOC2 CC6.1', 'incomplete'], ['SOC2 CC6.7', 'not_assessed']]);
+    expect(summary[0]!.controls.map((c) => [c.control, c.status])).toEqual([
+      ['SOC2 CC6.1', 'incomplete'],
+      ['SOC2 CC6.7', 'not_assessed'],
+    ]);
     expect(summary[0]!.status).toBe('incomplete');
   });
 });
@@ -73,7 +106,9 @@ describe('renderings', () => {
     expect(text).toMatch(/Findings: 1 critical, 0 high, 2 medium, 1 low, 2 info/);
     expect(text).toMatch(/- \[critical\] prod us-east-1: Past CMEK key is scheduled for deletion \(past_key_pending_deletion\)/);
     expect(text).not.toMatch(/\nNext:/); // the tool renders its one Next: line from next_actions
-    expect(nextStep(await sampleReport())).toMatch(/^fix past_key_pending_deletion on prod us-east-1 first: Cancel the deletion now: aws kms cancel-key-deletion/);
+    expect(nextStep(await sampleReport())).toMatch(
+      /^fix past_key_pending_deletion on prod us-east-1 first: Cancel the deletion now: aws kms cancel-key-deletion/,
+    );
   });
 
   it('full Markdown starts with the report heading and holds every finding with evidence, controls and fix', async () => {
@@ -94,7 +129,9 @@ describe('renderings', () => {
     expect(html).toContain(escapeHtml(evil.name));
     expect(html).toMatch(/<table class="timeline" aria-label="Key age and certificate expiry timeline">/);
     expect(html).toMatch(/<th scope="row">prod us-east-1 current key<\/th><td class="plot"><svg [^>]*>(<line [^>]*>)*<rect [^>]*fill="#f9a825"/);
-    expect(html).toMatch(/<th scope="row">prod us-east-1 past key<\/th><td class="plot"><svg [^>]*>(<line [^>]*>)*<rect [^>]*fill="#c62828"[^>]*\/><rect [^>]*class="marker"/);
+    expect(html).toMatch(
+      /<th scope="row">prod us-east-1 past key<\/th><td class="plot"><svg [^>]*>(<line [^>]*>)*<rect [^>]*fill="#c62828"[^>]*\/><rect [^>]*class="marker"/,
+    );
     expect(html).not.toMatch(/<(link|img|iframe)\b/);
   });
 
@@ -142,7 +179,9 @@ describe('report files', () => {
     mkdirSync(reports);
     const report = await sampleReport();
     const redactor = createRedactor();
-    await expect(writeReportFiles(reports, join(root, 'CLAUDE.md'), report, redactor)).rejects.toThrow(/Not writing a report to .*CLAUDE.md[\s\S]*only inside the reports directory/);
+    await expect(writeReportFiles(reports, join(root, 'CLAUDE.md'), report, redactor)).rejects.toThrow(
+      /Not writing a report to .*CLAUDE.md[\s\S]*only inside the reports directory/,
+    );
     await expect(writeReportFiles(reports, '../CLAUDE.md', report, redactor)).rejects.toThrow(/only inside the reports directory/);
     expect(existsSync(join(root, 'CLAUDE.md'))).toBe(false);
     symlinkSync(root, join(reports, 'out'));

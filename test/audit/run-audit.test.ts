@@ -6,9 +6,29 @@ import type { SqlConnector } from '../../src/sql/connector.js';
 import { cluster, fakeCloud, fakeKms, keyDescription, type FakeCloud } from './fakes.js';
 
 const uri = (i: number) => `arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
-const fleet = Array.from({ length: 30 }, (_, i) => cluster(`c${String(i).padStart(2, '0')}`, { plan: i % 3 === 2 ? 'BASIC' : 'ADVANCED', labels: { env: i % 2 ? 'dev' : 'prod' } }));
+const fleet = Array.from({ length: 30 }, (_, i) =>
+  cluster(`c${String(i).padStart(2, '0')}`, { plan: i % 3 === 2 ? 'BASIC' : 'ADVANCED', labels: { env: i % 2 ? 'dev' : 'prod' } }),
+);
 const cmek: Record<string, CmekClusterInfo> = Object.fromEntries(
-  fleet.map((c, i) => [c.id, { status: 'ENABLED', region_infos: [{ region: 'us-east-1', status: 'ENABLED', key_infos: [{ spec: { type: 'AWS_KMS', uri: uri(i), auth_principal: 'arn:aws:iam::111122223333:role/r' }, status: 'ENABLED', created_at: '2026-06-01T00:00:00Z' }] }] }]),
+  fleet.map((c, i) => [
+    c.id,
+    {
+      status: 'ENABLED',
+      region_infos: [
+        {
+          region: 'us-east-1',
+          status: 'ENABLED',
+          key_infos: [
+            {
+              spec: { type: 'AWS_KMS', uri: uri(i), auth_principal: 'arn:aws:iam::111122223333:role/r' },
+              status: 'ENABLED',
+              created_at: '2026-06-01T00:00:00Z',
+            },
+          ],
+        },
+      ],
+    },
+  ]),
 );
 const kmsKeys = Object.fromEntries(fleet.map((_, i) => [uri(i), keyDescription(uri(i), 'AWS_KMS')]));
 
@@ -31,7 +51,13 @@ function env(cloud: FakeCloud, overrides: Partial<AuditEnv> = {}) {
   return { env: value, progress };
 }
 
-const options = (fields: Partial<AuditOptions> = {}): AuditOptions => ({ scope: { kind: 'all' }, frameworks: FRAMEWORKS, includeKms: true, sqlTargets: [], ...fields });
+const options = (fields: Partial<AuditOptions> = {}): AuditOptions => ({
+  scope: { kind: 'all' },
+  frameworks: FRAMEWORKS,
+  includeKms: true,
+  sqlTargets: [],
+  ...fields,
+});
 
 describe('runAudit', () => {
   it('audits every cluster across pages, streaming them to the workers', async () => {
@@ -43,7 +69,11 @@ describe('runAudit', () => {
     expect(cloud.calls).toEqual({ list: 5, cmek: 20 });
     expect(report.findings.filter((f) => f.severity !== 'info').map((f) => f.code)).toEqual(Array(10).fill('cmek_not_available_on_plan'));
     expect(progress.at(-1)).toEqual([30, 30]);
-    expect(report.framework_summary.map((f) => [f.framework, f.status])).toEqual([['SOC2', 'fail'], ['HIPAA', 'fail'], ['PCI_DSS', 'fail']]);
+    expect(report.framework_summary.map((f) => [f.framework, f.status])).toEqual([
+      ['SOC2', 'fail'],
+      ['HIPAA', 'fail'],
+      ['PCI_DSS', 'fail'],
+    ]);
     // Nothing self-hosted was checked, so in-transit controls are not assessed rather than passing.
     expect(report.framework_summary[0]!.controls.find((c) => c.control === 'SOC2 CC6.7')!.status).toBe('not_assessed');
   });

@@ -58,7 +58,10 @@ export async function writeSandboxReports(): Promise<SandboxReport[]> {
     sandbox.cloud.faults.inject({ kind: 'server_error', status: 500, count: 1_000, match: { path: new RegExp(`/clusters/${FAILING}/cmek`) } });
     const reports: SandboxReport[] = [];
     for (const variant of VARIANTS) {
-      const result = await callTool(server.client, 'audit_encryption_posture', { ...(variant.clusters ? { clusters: variant.clusters } : {}), report_path: `${variant.name}.md` });
+      const result = await callTool(server.client, 'audit_encryption_posture', {
+        ...(variant.clusters ? { clusters: variant.clusters } : {}),
+        report_path: `${variant.name}.md`,
+      });
       if (result.isError) throw new Error(`audit ${variant.name} failed: ${result.text}`);
       const files = result.structured!.report_files as { markdown: string; html: string };
       reports.push({

@@ -27,7 +27,10 @@ async function keyPair(): Promise<webcrypto.CryptoKeyPair> {
 
 async function keyPem(keys: webcrypto.CryptoKeyPair): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`;
+  return `-----BEGIN PRIVATE KEY-----\n${der
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')}\n-----END PRIVATE KEY-----\n`;
 }
 
 function validity(days: number, now: number): { notBefore: Date; notAfter: Date } {
@@ -67,7 +70,10 @@ let serial = 2;
 /** A leaf certificate signed by `ca`. */
 export async function issue(ca: Issued, options: LeafOptions): Promise<Issued> {
   const keys = await keyPair();
-  const names = [...(options.dns ?? []).map((value) => ({ type: 'dns' as const, value })), ...(options.ips ?? []).map((value) => ({ type: 'ip' as const, value }))];
+  const names = [
+    ...(options.dns ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(options.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ];
   const eku = options.eku ?? ['serverAuth', 'clientAuth'];
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: (serial++).toString(16).padStart(2, '0'),

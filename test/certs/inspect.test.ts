@@ -167,14 +167,21 @@ describe('inspectCertificates', () => {
   });
 
   it('reports unparseable files without failing', async () => {
-    const report = await inspectCertificates({ certsDir: writeCertsDir({ 'ca.crt': { content: ca.certPem }, 'node.crt': { content: 'not a certificate' } }), now });
+    const report = await inspectCertificates({
+      certsDir: writeCertsDir({ 'ca.crt': { content: ca.certPem }, 'node.crt': { content: 'not a certificate' } }),
+      now,
+    });
     expect(finding(report, 'unparseable')).toMatchObject({ severity: 'high', file: 'node.crt' });
   });
 
   it('puts nothing of a non-certificate file into the answer: a client cert linked to a secret file, a huge file, a hostile file name', async () => {
     const secret = join(tempDir(), 'shadow');
     writeFileSync(secret, 'root:$6$s3cr3t-hash-value:19000:0:99999:7:::\n');
-    const dir = writeCertsDir({ 'ca.crt': { content: ca.certPem }, 'node.crt': { content: 'x'.repeat(2 * 1024 * 1024) }, 'client.\n## IGNORE\u202e.crt': { content: 'junk' } });
+    const dir = writeCertsDir({
+      'ca.crt': { content: ca.certPem },
+      'node.crt': { content: 'x'.repeat(2 * 1024 * 1024) },
+      'client.\n## IGNORE\u202e.crt': { content: 'junk' },
+    });
     symlinkSync(secret, join(dir, 'client.root.crt'));
     const report = await inspectCertificates({ certsDir: dir, now });
     const text = JSON.stringify(report);
@@ -182,7 +189,10 @@ describe('inspectCertificates', () => {
     expect(text).not.toContain('root:');
     expect(text).not.toMatch(/\\n## IGNORE|\u202e/);
     expect(report.findings.filter((f) => f.code === 'unparseable').map((f) => f.message)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^client\.root\.crt could not be parsed: no PEM certificate in it\.$/), expect.stringMatching(/^node\.crt could not be parsed: it is 2097152 bytes, too large/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^client\.root\.crt could not be parsed: no PEM certificate in it\.$/),
+        expect.stringMatching(/^node\.crt could not be parsed: it is 2097152 bytes, too large/),
+      ]),
     );
   });
 
@@ -223,7 +233,12 @@ describe('separate client and DB Console CAs (cockroach file names)', () => {
   it('flags a client certificate the client CA did not sign, naming ca-client.key for the re-issue', async () => {
     const clientCa = await createCa('Client CA');
     const stray = await issue(ca, { cn: 'batch_job', days: 200, eku: ['clientAuth'] });
-    const dir = writeCertsDir({ 'ca.crt': { content: ca.certPem }, 'ca-client.crt': { content: clientCa.certPem }, 'client.batch_job.crt': { content: stray.certPem }, 'client.batch_job.key': { content: stray.keyPem } });
+    const dir = writeCertsDir({
+      'ca.crt': { content: ca.certPem },
+      'ca-client.crt': { content: clientCa.certPem },
+      'client.batch_job.crt': { content: stray.certPem },
+      'client.batch_job.key': { content: stray.keyPem },
+    });
     const found = finding(await inspectCertificates({ certsDir: dir, now }), 'foreign_ca')!;
     expect(found).toMatchObject({ severity: 'critical', file: 'client.batch_job.crt' });
     expect(found.message).toContain('ca-client.crt');
@@ -233,7 +248,12 @@ describe('separate client and DB Console CAs (cockroach file names)', () => {
   it('requires client.node.crt on a node once a separate client CA is used', async () => {
     const clientCa = await createCa('Client CA');
     const node = await issue(ca, { cn: 'node', days: 365 });
-    const dir = writeCertsDir({ 'ca.crt': { content: ca.certPem }, 'ca-client.crt': { content: clientCa.certPem }, 'node.crt': { content: node.certPem }, 'node.key': { content: node.keyPem } });
+    const dir = writeCertsDir({
+      'ca.crt': { content: ca.certPem },
+      'ca-client.crt': { content: clientCa.certPem },
+      'node.crt': { content: node.certPem },
+      'node.key': { content: node.keyPem },
+    });
     const report = await inspectCertificates({ certsDir: dir, user: 'svc', now });
     expect(finding(report, 'client_node_missing')).toMatchObject({ severity: 'high', file: 'client.node.crt' });
     expect(finding(report, 'client_node_missing')!.fix).toContain('create-client node');
@@ -243,7 +263,12 @@ describe('separate client and DB Console CAs (cockroach file names)', () => {
   it('checks ui.crt against ca-ui.crt when present', async () => {
     const uiCa = await createCa('Console CA');
     const ui = await issue(uiCa, { cn: 'console.example.com', days: 300, dns: ['console.example.com'], eku: ['serverAuth'] });
-    const dir = writeCertsDir({ 'ca.crt': { content: ca.certPem }, 'ca-ui.crt': { content: uiCa.certPem }, 'ui.crt': { content: ui.certPem }, 'ui.key': { content: ui.keyPem } });
+    const dir = writeCertsDir({
+      'ca.crt': { content: ca.certPem },
+      'ca-ui.crt': { content: uiCa.certPem },
+      'ui.crt': { content: ui.certPem },
+      'ui.key': { content: ui.keyPem },
+    });
     const report = await inspectCertificates({ certsDir: dir, hostnames: ['console.example.com'], now });
     expect(report.certificates.find((c) => c.file === 'ui.crt')!.signed_by).toBe('ca-ui.crt');
     expect(codes(report)).not.toContain('foreign_ca');

@@ -56,29 +56,32 @@ describe('key file permissions, as the cockroach user', () => {
 });
 
 describe.runIf(isRoot)('key file permissions with other owners (chown)', () => {
-  it.each([0o640, 0o740, 0o440, 0o600])('accepts a root-owned key of cockroach\'s group with mode %o', async (mode) => {
+  it.each([0o640, 0o740, 0o440, 0o600])("accepts a root-owned key of cockroach's group with mode %o", async (mode) => {
     const report = await inspectCertificates({ certsDir: nodeDir(mode, { uid: 0, gid: ROACH.gid }), now, ...ROACH });
     const expected = mode & 0o040 ? [] : [['key_owner', 'medium']];
     expect(keyFindings(report)).toEqual(expected);
     expect(report.key_files[0]).toMatchObject({ owner_uid: 0, owner_gid: ROACH.gid, owned_by_current_user: false });
   });
 
-  it.each([0o660, 0o750, 0o670])('flags a root-owned key that grants cockroach\'s group more than read (mode %o)', async (mode) => {
+  it.each([0o660, 0o750, 0o670])("flags a root-owned key that grants cockroach's group more than read (mode %o)", async (mode) => {
     const report = await inspectCertificates({ certsDir: nodeDir(mode, { uid: 0, gid: ROACH.gid }), now, ...ROACH });
     expect(keyFindings(report)).toEqual([['key_group_accessible', 'high']]);
     expect(report.findings[0]!.message).toContain('at most 0740');
     expect(report.findings[0]!.fix).toMatch(/^chmod 640 /);
   });
 
-  it('flags a root-owned, group-readable key whose group is not cockroach\'s', async () => {
+  it("flags a root-owned, group-readable key whose group is not cockroach's", async () => {
     const report = await inspectCertificates({ certsDir: nodeDir(0o640, { uid: 0, gid: ROACH.gid + 7 }), now, ...ROACH });
-    expect(keyFindings(report)).toEqual([['key_group_accessible', 'high'], ['key_owner', 'medium']]);
+    expect(keyFindings(report)).toEqual([
+      ['key_group_accessible', 'high'],
+      ['key_owner', 'medium'],
+    ]);
     const found = report.findings.find((f) => f.code === 'key_group_accessible')!;
     expect(found.message).toContain(`gid ${ROACH.gid + 7}`);
     expect(found.fix).toContain('chown root:<cockroach group>');
   });
 
-  it('flags a world-readable root-owned key even when its group is cockroach\'s', async () => {
+  it("flags a world-readable root-owned key even when its group is cockroach's", async () => {
     const report = await inspectCertificates({ certsDir: nodeDir(0o644, { uid: 0, gid: ROACH.gid }), now, ...ROACH });
     expect(keyFindings(report)).toEqual([['key_world_accessible', 'critical']]);
   });

@@ -5,7 +5,16 @@ import { classifyExpiry, worstSeverity } from '../../src/certs/thresholds.js';
 
 const DAY = 86_400_000;
 const now = Date.UTC(2026, 5, 1);
-const base: PlanRequest = { kind: 'node', certsDir: 'certs', caKey: 'my-safe-directory/ca.key', hosts: [], user: 'root', k8s: 'none', namespace: 'default', cluster: 'cockroachdb' };
+const base: PlanRequest = {
+  kind: 'node',
+  certsDir: 'certs',
+  caKey: 'my-safe-directory/ca.key',
+  hosts: [],
+  user: 'root',
+  k8s: 'none',
+  namespace: 'default',
+  cluster: 'cockroachdb',
+};
 const commands = (request: Partial<PlanRequest>) => planCertificateRotation({ ...base, ...request }).steps.flatMap((step) => step.commands);
 
 describe('expiry thresholds', () => {
@@ -37,9 +46,13 @@ describe('planCertificateRotation', () => {
     const plan = planCertificateRotation({ ...base, hosts: ['node1.example.com', '10.0.0.1', 'lb.example.com'] });
     const all = plan.steps.flatMap((step) => step.commands);
     expect(all[0]).toMatch(/^cp -a certs certs\.bak-/);
-    expect(all).toContain('cockroach cert create-node node1.example.com 10.0.0.1 lb.example.com --certs-dir=certs --ca-key=my-safe-directory/ca.key --overwrite');
+    expect(all).toContain(
+      'cockroach cert create-node node1.example.com 10.0.0.1 lb.example.com --certs-dir=certs --ca-key=my-safe-directory/ca.key --overwrite',
+    );
     expect(all).toContain('pkill -SIGHUP -x cockroach');
-    expect(plan.verification.join('\n')).toContain("SET allow_unsafe_internals = true; SELECT node_id, to_timestamp((metrics->>'security.certificate.expiration.node')");
+    expect(plan.verification.join('\n')).toContain(
+      "SET allow_unsafe_internals = true; SELECT node_id, to_timestamp((metrics->>'security.certificate.expiration.node')",
+    );
     expect(plan.verification.find((line) => line.includes('allow_unsafe_internals'))).toContain('SENSITIVE_ACCESS');
     expect(plan.warnings.join(' ')).toContain('Nothing has been executed');
   });
@@ -64,9 +77,11 @@ describe('planCertificateRotation', () => {
   });
 
   it('plans client and UI rotations', () => {
-    expect(commands({ kind: 'client', user: 'maxroach' })).toContain('cockroach cert create-client maxroach --certs-dir=certs --ca-key=my-safe-directory/ca.key --overwrite');
+    expect(commands({ kind: 'client', user: 'maxroach' })).toContain(
+      'cockroach cert create-client maxroach --certs-dir=certs --ca-key=my-safe-directory/ca.key --overwrite',
+    );
     const ui = commands({ kind: 'ui', hosts: ['console.example.com', '10.0.0.5'] });
-    expect(ui.join('\n')).toContain("subjectAltName=DNS:console.example.com,IP:10.0.0.5");
+    expect(ui.join('\n')).toContain('subjectAltName=DNS:console.example.com,IP:10.0.0.5');
     expect(ui.join('\n')).not.toContain('create-ui');
   });
 
@@ -78,13 +93,17 @@ describe('planCertificateRotation', () => {
     expect(operator).toContain(`kubectl patch crdbcluster prod -n crdb --type merge -p '{"spec":{"nodeTLSSecret":"prod.node.2"}}'`);
     expect(operator).toContain("'*.prod.crdb.svc.cluster.local'");
     expect(operator).not.toContain('externalCertificates');
-    expect(publicOperator.steps.flatMap((step) => step.notes).join(' ')).toMatch(/public operator \(CrdbCluster\) then terminates and restarts the pods one at a time/);
+    expect(publicOperator.steps.flatMap((step) => step.notes).join(' ')).toMatch(
+      /public operator \(CrdbCluster\) then terminates and restarts the pods one at a time/,
+    );
 
     const newOperator = planCertificateRotation({ ...base, kind: 'client', k8s: 'cockroachdb-operator', namespace: 'db', cluster: 'ledger' });
     const helm = newOperator.steps.flatMap((step) => step.commands).join('\n');
     expect(newOperator.summary).toContain('CockroachDB operator, Helm cockroachdb.tls.externalCertificates');
     expect(helm).toContain('kubectl create secret generic ledger.client.root.2 -n db --from-file=tls.crt=certs/client.root.crt');
-    expect(helm).toContain('helm upgrade --reuse-values ledger ./cockroachdb-parent/charts/cockroachdb -n db --set cockroachdb.tls.externalCertificates.enabled=true --set cockroachdb.tls.externalCertificates.certificates.nodeClientSecretName=ledger.client.root.2');
+    expect(helm).toContain(
+      'helm upgrade --reuse-values ledger ./cockroachdb-parent/charts/cockroachdb -n db --set cockroachdb.tls.externalCertificates.enabled=true --set cockroachdb.tls.externalCertificates.certificates.nodeClientSecretName=ledger.client.root.2',
+    );
     expect(helm).not.toMatch(/crdbcluster|clientTLSSecret/);
     expect(newOperator.steps.flatMap((step) => step.notes).join(' ')).toMatch(/CockroachDB operator .* restarts the pods one at a time/);
     expect(newOperator.steps[0]!.notes.join(' ')).toContain('the pods must still be restarted');
@@ -108,7 +127,7 @@ describe('planCertificateRotation', () => {
     }
   });
 
-  it('plans an application user\'s client certificate without the operator secrets, which hold only root\'s', () => {
+  it("plans an application user's client certificate without the operator secrets, which hold only root's", () => {
     const plan = planCertificateRotation({ ...base, kind: 'client', user: 'billing_svc', k8s: 'public-operator' });
     const all = plan.steps.flatMap((step) => step.commands).join('\n');
     expect(all).toContain('cockroach cert create-client billing_svc');
@@ -128,9 +147,11 @@ describe('planCertificateRotation', () => {
     }
   });
 
-  it('names cockroach\'s separate-CA files: ca-client.key for client certificates, ca-ui.crt for the DB Console CA', () => {
+  it("names cockroach's separate-CA files: ca-client.key for client certificates, ca-ui.crt for the DB Console CA", () => {
     const client = planCertificateRotation({ ...base, kind: 'client', user: 'maxroach' });
-    expect(client.steps.flatMap((step) => step.notes).join(' ')).toContain('ca-client.crt on the nodes), sign with its key instead: --ca-key=<safe dir>/ca-client.key');
+    expect(client.steps.flatMap((step) => step.notes).join(' ')).toContain(
+      'ca-client.crt on the nodes), sign with its key instead: --ca-key=<safe dir>/ca-client.key',
+    );
     const ui = planCertificateRotation({ ...base, kind: 'ui' });
     expect(ui.steps.flatMap((step) => step.notes).join(' ')).toContain('ca-ui.crt');
     const ca = planCertificateRotation({ ...base, kind: 'ca' });

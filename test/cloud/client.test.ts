@@ -6,7 +6,17 @@ import { createCloudClient, type CloudClientOptions } from '../../src/cloud/clie
 import { CloudApiError } from '../../src/cloud/errors.js';
 import type { CmekKeySpec } from '../../src/cloud/schemas.js';
 import { startCloudApiEmulator, type CloudApiEmulator } from '../../src/sandbox/cloud-api.js';
-import { AWS_CMEK_ROLE, AWS_KEYS, CLUSTER_IDS, CLUSTERS, GCP_CMEK_SERVICE_ACCOUNT, GCP_KEYS, SANDBOX_API_KEY, awsKeyArn, gcpKeyName } from '../../src/sandbox/seed.js';
+import {
+  AWS_CMEK_ROLE,
+  AWS_KEYS,
+  CLUSTER_IDS,
+  CLUSTERS,
+  GCP_CMEK_SERVICE_ACCOUNT,
+  GCP_KEYS,
+  SANDBOX_API_KEY,
+  awsKeyArn,
+  gcpKeyName,
+} from '../../src/sandbox/seed.js';
 
 let emulator: CloudApiEmulator;
 const refused = new Set<string>();
@@ -14,7 +24,11 @@ const refused = new Set<string>();
 const PROD = CLUSTER_IDS['prod-east'];
 const GCP_CLUSTER = CLUSTER_IDS['analytics-gcp'];
 const aws = (key: { id: string; region: string }): CmekKeySpec => ({ type: 'AWS_KMS', uri: awsKeyArn(key), auth_principal: AWS_CMEK_ROLE });
-const gcp = (key: { location: string; keyRing: string; key: string }): CmekKeySpec => ({ type: 'GCP_CLOUD_KMS', uri: gcpKeyName(key), auth_principal: GCP_CMEK_SERVICE_ACCOUNT });
+const gcp = (key: { location: string; keyRing: string; key: string }): CmekKeySpec => ({
+  type: 'GCP_CLOUD_KMS',
+  uri: gcpKeyName(key),
+  auth_principal: GCP_CMEK_SERVICE_ACCOUNT,
+});
 const gcpSpecs = [
   { region: 'us-central1', key_spec: gcp(GCP_KEYS.usCentral1) },
   { region: 'europe-west1', key_spec: gcp(GCP_KEYS.europeWest1) },
@@ -218,7 +232,6 @@ describe('retries and ambiguous mutations', () => {
     expect(bounded.why).toMatch(/IAM grants were still propagating/);
     expect(emulator.log.count({ method: 'POST' })).toBeGreaterThanOrEqual(2);
     expect(emulator.log.count({ method: 'POST' })).toBeLessThanOrEqual(9);
-
   });
 
   it('does not retry enable past FAILED_PRECONDITION', async () => {

@@ -4,13 +4,18 @@ import { existingKeySpecs, keyAccountChecks } from '../../src/cmek/key-accounts.
 import type { KmsKeyType } from '../../src/kms/provider.js';
 
 const spec = (type: KmsKeyType, region: string, uri: string, auth_principal: string): CmekRegionSpec => ({ region, key_spec: { type, uri, auth_principal } });
-const info = (type: KmsKeyType, keys: Array<{ region: string; uri: string; principal: string; past?: { uri: string; principal: string } }>): CmekClusterInfo => ({
+const info = (
+  type: KmsKeyType,
+  keys: Array<{ region: string; uri: string; principal: string; past?: { uri: string; principal: string } }>,
+): CmekClusterInfo => ({
   status: 'ENABLED',
   region_infos: keys.map((key) => ({
     region: key.region,
     status: 'ENABLED' as const,
     key_infos: [
-      ...(key.past ? [{ spec: { type, uri: key.past.uri, auth_principal: key.past.principal }, status: 'DISABLED' as const, created_at: '2024-01-01T00:00:00Z' }] : []),
+      ...(key.past
+        ? [{ spec: { type, uri: key.past.uri, auth_principal: key.past.principal }, status: 'DISABLED' as const, created_at: '2024-01-01T00:00:00Z' }]
+        : []),
       { spec: { type, uri: key.uri, auth_principal: key.principal }, status: 'ENABLED' as const, created_at: '2025-01-01T00:00:00Z' },
     ],
   })),
@@ -23,7 +28,9 @@ describe('keyAccountChecks: AWS accounts', () => {
   const cluster = info('AWS_KMS', [{ region: 'us-east-1', uri: key('210987654321'), principal: role('210987654321') }]);
 
   it('passes a key and role in the account of the existing keys', () => {
-    const checks = keyAccountChecks('AWS_KMS', existingKeySpecs(cluster, 'AWS_KMS'), [spec('AWS_KMS', 'eu-west-1', key('210987654321', 'eu-west-1'), role('210987654321'))]);
+    const checks = keyAccountChecks('AWS_KMS', existingKeySpecs(cluster, 'AWS_KMS'), [
+      spec('AWS_KMS', 'eu-west-1', key('210987654321', 'eu-west-1'), role('210987654321')),
+    ]);
     expect(summary(checks)).toEqual(['-:key_account:pass']);
     expect(checks[0]!.detail).toContain('AWS account 210987654321');
   });
@@ -38,9 +45,13 @@ describe('keyAccountChecks: AWS accounts', () => {
     expect(checks[1]!.detail).toMatch(/role\/crdb-cmek is in AWS account 777788889999.*confirm it is yours/);
   });
 
-  it('counts past keys as the cluster\'s own', () => {
-    const withPast = info('AWS_KMS', [{ region: 'us-east-1', uri: key('210987654321'), principal: role('210987654321'), past: { uri: key('444455556666'), principal: role('444455556666') } }]);
-    expect(summary(keyAccountChecks('AWS_KMS', existingKeySpecs(withPast, 'AWS_KMS'), [spec('AWS_KMS', 'us-east-1', key('444455556666'), role('444455556666'))]))).toEqual(['-:key_account:pass']);
+  it("counts past keys as the cluster's own", () => {
+    const withPast = info('AWS_KMS', [
+      { region: 'us-east-1', uri: key('210987654321'), principal: role('210987654321'), past: { uri: key('444455556666'), principal: role('444455556666') } },
+    ]);
+    expect(
+      summary(keyAccountChecks('AWS_KMS', existingKeySpecs(withPast, 'AWS_KMS'), [spec('AWS_KMS', 'us-east-1', key('444455556666'), role('444455556666'))])),
+    ).toEqual(['-:key_account:pass']);
   });
 });
 
@@ -49,14 +60,23 @@ describe('keyAccountChecks: GCP projects', () => {
   const key = (project: string, location: string) => `projects/${project}/locations/${location}/keyRings/ring/cryptoKeys/k`;
 
   it('first enable: warns when the keys of one request span projects', () => {
-    const checks = keyAccountChecks('GCP_CLOUD_KMS', [], [spec('GCP_CLOUD_KMS', 'us-central1', key('acme-kms', 'us-central1'), sa('acme-kms')), spec('GCP_CLOUD_KMS', 'europe-west1', key('other-kms', 'global'), sa('acme-kms'))]);
+    const checks = keyAccountChecks(
+      'GCP_CLOUD_KMS',
+      [],
+      [
+        spec('GCP_CLOUD_KMS', 'us-central1', key('acme-kms', 'us-central1'), sa('acme-kms')),
+        spec('GCP_CLOUD_KMS', 'europe-west1', key('other-kms', 'global'), sa('acme-kms')),
+      ],
+    );
     expect(summary(checks)).toEqual(['us-central1:key_account:warn', 'europe-west1:key_account:warn']);
     expect(checks[1]!.detail).toMatch(/GCP project other-kms, unlike the other keys of this request \(GCP project acme-kms, other-kms\)/);
   });
 
   it('warns for a service account of another project than the existing keys', () => {
     const cluster = info('GCP_CLOUD_KMS', [{ region: 'us-central1', uri: key('acme-kms', 'us-central1'), principal: sa('acme-kms') }]);
-    const checks = keyAccountChecks('GCP_CLOUD_KMS', existingKeySpecs(cluster, 'GCP_CLOUD_KMS'), [spec('GCP_CLOUD_KMS', 'us-central1', key('acme-kms', 'us-central1'), sa('someone-else'))]);
+    const checks = keyAccountChecks('GCP_CLOUD_KMS', existingKeySpecs(cluster, 'GCP_CLOUD_KMS'), [
+      spec('GCP_CLOUD_KMS', 'us-central1', key('acme-kms', 'us-central1'), sa('someone-else')),
+    ]);
     expect(summary(checks)).toEqual(['us-central1:principal_account:warn']);
     expect(checks[0]!.detail).toContain('GCP project someone-else');
   });
@@ -69,15 +89,21 @@ describe('keyAccountChecks: Azure tenants and vaults', () => {
   const cluster = info('AZURE_KEY_VAULT', [{ region: 'eastus', uri: keyId('acme-kv'), principal: TENANT }]);
 
   it('warns for a principal in another Microsoft Entra tenant', () => {
-    const checks = keyAccountChecks('AZURE_KEY_VAULT', existingKeySpecs(cluster, 'AZURE_KEY_VAULT'), [spec('AZURE_KEY_VAULT', 'eastus', keyId('acme-kv'), OTHER)]);
+    const checks = keyAccountChecks('AZURE_KEY_VAULT', existingKeySpecs(cluster, 'AZURE_KEY_VAULT'), [
+      spec('AZURE_KEY_VAULT', 'eastus', keyId('acme-kv'), OTHER),
+    ]);
     expect(summary(checks)).toEqual(['eastus:principal_account:warn']);
     expect(checks[0]!.detail).toContain(`Microsoft Entra tenant ${OTHER}, unlike the cluster's existing keys (Microsoft Entra tenant ${TENANT})`);
   });
 
   it('warns for a key in another vault, and passes the same vault and tenant', () => {
-    const elsewhere = keyAccountChecks('AZURE_KEY_VAULT', existingKeySpecs(cluster, 'AZURE_KEY_VAULT'), [spec('AZURE_KEY_VAULT', 'eastus', keyId('other-kv'), TENANT)]);
+    const elsewhere = keyAccountChecks('AZURE_KEY_VAULT', existingKeySpecs(cluster, 'AZURE_KEY_VAULT'), [
+      spec('AZURE_KEY_VAULT', 'eastus', keyId('other-kv'), TENANT),
+    ]);
     expect(summary(elsewhere)).toEqual(['eastus:key_account:warn']);
     expect(elsewhere[0]!.detail).toContain('Key Vault other-kv.vault.azure.net');
-    expect(summary(keyAccountChecks('AZURE_KEY_VAULT', existingKeySpecs(cluster, 'AZURE_KEY_VAULT'), [spec('AZURE_KEY_VAULT', 'eastus', keyId('acme-kv'), TENANT)]))).toEqual(['-:key_account:pass']);
+    expect(
+      summary(keyAccountChecks('AZURE_KEY_VAULT', existingKeySpecs(cluster, 'AZURE_KEY_VAULT'), [spec('AZURE_KEY_VAULT', 'eastus', keyId('acme-kv'), TENANT)])),
+    ).toEqual(['-:key_account:pass']);
   });
 });

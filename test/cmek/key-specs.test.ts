@@ -60,7 +60,10 @@ describe('validateRegionSpecs', () => {
       true,
     );
     expect(failed(checks)).toEqual([]);
-    expect(checks.find((c) => c.check === 'key_location')).toMatchObject({ result: 'warn', detail: expect.stringMatching(/in eu-central-1 and serves us-east-1.*recommended/) });
+    expect(checks.find((c) => c.check === 'key_location')).toMatchObject({
+      result: 'warn',
+      detail: expect.stringMatching(/in eu-central-1 and serves us-east-1.*recommended/),
+    });
   });
 
   it('never throws on arbitrary input', () => {

@@ -14,7 +14,12 @@ describe('refuseWhileOperationRuns', () => {
 describe('regionOutcomes', () => {
   it('gives status, current key and the failure message per region', () => {
     expect(regionOutcomes(seededCmek('reports-aws'), ['eu-west-1', 'eu-west-2'])).toEqual([
-      { region: 'eu-west-1', status: 'ROTATE_FAILED', key_uri: expect.stringContaining('key/1a2b3c4d-0006'), user_message: expect.stringMatching(/is disabled/) },
+      {
+        region: 'eu-west-1',
+        status: 'ROTATE_FAILED',
+        key_uri: expect.stringContaining('key/1a2b3c4d-0006'),
+        user_message: expect.stringMatching(/is disabled/),
+      },
       { region: 'eu-west-2', status: 'NOT_ENABLED' },
     ]);
   });

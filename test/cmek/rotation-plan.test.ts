@@ -37,7 +37,16 @@ describe('planRotation', () => {
   it('new_version on Azure leaves the target URI to the KMS rotation', () => {
     const azure = seededCluster('payments-azure');
     const uri = 'https://acme-crdb-kv.vault.azure.net/keys/payments-cmek/0123456789abcdef0123456789abcdef';
-    const info = { status: 'ENABLED' as const, region_infos: [{ region: 'eastus', status: 'ENABLED' as const, key_infos: [{ spec: { type: 'AZURE_KEY_VAULT' as const, uri, auth_principal: 'a1b2c3d4-0000-4000-8000-00000000a2e1' }, status: 'ENABLED' as const }] }] };
+    const info = {
+      status: 'ENABLED' as const,
+      region_infos: [
+        {
+          region: 'eastus',
+          status: 'ENABLED' as const,
+          key_infos: [{ spec: { type: 'AZURE_KEY_VAULT' as const, uri, auth_principal: 'a1b2c3d4-0000-4000-8000-00000000a2e1' }, status: 'ENABLED' as const }],
+        },
+      ],
+    };
     const plan = planRotation(azure, info, { mode: 'new_version' });
     expect(plan.regions[0]).toMatchObject({ action: 'rotate', kms_rotation: true, from_uri: uri });
     expect(plan.regions[0]!.target_uri).toBeUndefined();
@@ -63,12 +72,19 @@ describe('planRotation', () => {
     const plan = planRotation(cluster, seededCmek('prod-east'), { mode: 'new_key', newKeys: { 'us-east-1': awsKeyArn(AWS_KEYS.wrongRegion) } });
     expect(plan.checks.filter((c) => c.result === 'fail')).toEqual([]);
     expect(plan.checks.filter((c) => c.result === 'warn').map((c) => c.check)).toEqual(['key_location']);
-    const bad = planRotation(cluster, seededCmek('prod-east'), { mode: 'new_key', newKeys: { 'us-east-1': 'arn:aws:kms:us-east-1:111122223333:alias/aws/ebs' } });
+    const bad = planRotation(cluster, seededCmek('prod-east'), {
+      mode: 'new_key',
+      newKeys: { 'us-east-1': 'arn:aws:kms:us-east-1:111122223333:alias/aws/ebs' },
+    });
     expect(bad.checks.filter((c) => c.result === 'fail').map((c) => c.check)).toEqual(['key_uri']);
   });
 
   it('rejects regions the cluster does not have, and new_keys outside the chosen regions', () => {
-    const plan = planRotation(cluster, seededCmek('prod-east'), { mode: 'new_key', regions: ['us-east-1'], newKeys: { 'us-east-1': nextEast, 'eu-west-9': nextWest } });
+    const plan = planRotation(cluster, seededCmek('prod-east'), {
+      mode: 'new_key',
+      regions: ['us-east-1'],
+      newKeys: { 'us-east-1': nextEast, 'eu-west-9': nextWest },
+    });
     expect(plan.checks.filter((c) => c.result === 'fail').map((c) => `${c.check}:${c.region}`)).toEqual(['region_known:eu-west-9', 'new_keys:eu-west-9']);
   });
 

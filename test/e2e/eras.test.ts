@@ -62,7 +62,10 @@ function conversation(client: AnyClient, protocolVersion: () => string | undefin
     },
     readText: async (uri) => String((await client.readResource({ uri })).contents[0]!.text ?? ''),
     request: async (method, params) =>
-      (client.request({ method, params }, ANY_RESULT) as Promise<Record<string, any>>).catch((error: { code?: number; message: string }) => ({ errorCode: error.code, message: error.message })),
+      (client.request({ method, params }, ANY_RESULT) as Promise<Record<string, any>>).catch((error: { code?: number; message: string }) => ({
+        errorCode: error.code,
+        message: error.message,
+      })),
     protocolVersion,
     close: () => client.close(),
   };
@@ -145,7 +148,10 @@ describe.each(Object.entries(CONNECTIONS))('%s', (_label, connect) => {
 
   it('lists, gets and reads the skills (skills extension); digests and sizes match the files', async () => {
     const { skills } = await conversation.request('skills/list', {});
-    expect(skills.map((skill: { uri: string }) => skill.uri)).toEqual(['skill://enabling-cmek-encryption/SKILL.md', 'skill://managing-certificates-and-encryption/SKILL.md']);
+    expect(skills.map((skill: { uri: string }) => skill.uri)).toEqual([
+      'skill://enabling-cmek-encryption/SKILL.md',
+      'skill://managing-certificates-and-encryption/SKILL.md',
+    ]);
     for (const skill of skills) {
       expect((await conversation.request('skills/get', { uri: skill.uri })).skill).toEqual(skill);
       for (const file of skill.resources as Array<{ uri: string; digest: string; size: number }>) {

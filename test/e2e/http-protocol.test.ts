@@ -58,7 +58,10 @@ const INITIALIZE = JSON.stringify({
   params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
 });
 
-async function serve(overrides: Partial<Config> = {}, limits: Partial<SessionLimits> = {}): Promise<{ http: RunningHttpServer; deps: Deps; close(): Promise<void> }> {
+async function serve(
+  overrides: Partial<Config> = {},
+  limits: Partial<SessionLimits> = {},
+): Promise<{ http: RunningHttpServer; deps: Deps; close(): Promise<void> }> {
   const config = buildConfig({ transport: 'http', port: 0, auditLog: join(tempDir(), 'audit.jsonl'), ...overrides });
   const deps = await createDeps(config);
   const http = await startHttpServer(config, deps, limits);
@@ -112,7 +115,12 @@ describe('modern era (2026-07-28) over HTTP: stateless', () => {
   });
 
   it('answers an unsupported protocol version with the versions it supports', async () => {
-    const body = JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list', params: { _meta: { ...ENVELOPE, 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } } });
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'tools/list',
+      params: { _meta: { ...ENVELOPE, 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } },
+    });
     const answer = await post(server.http.url, body, { 'mcp-protocol-version': '2099-01-01', 'mcp-method': 'tools/list' });
     const { error } = answer.json();
     expect(error.code).toBe(-32022);
@@ -180,7 +188,9 @@ describe('HTTP hardening on a non-loopback bind (127.0.0.2, token required)', ()
     expect((await post(server.http.url, INITIALIZE, { ...auth, host: 'attacker.example' })).status).toBe(403);
     expect((await post(server.http.url, INITIALIZE, { ...auth, host: `localhost:${server.http.port}` })).status).toBe(403);
     expect((await post(server.http.url, INITIALIZE, { ...auth, origin: 'http://attacker.example' })).status).toBe(403);
-    expect((await post(server.http.url, INITIALIZE, { ...auth, host: `127.0.0.2:${server.http.port}`, origin: `http://127.0.0.2:${server.http.port}` })).status).toBe(200);
+    expect(
+      (await post(server.http.url, INITIALIZE, { ...auth, host: `127.0.0.2:${server.http.port}`, origin: `http://127.0.0.2:${server.http.port}` })).status,
+    ).toBe(200);
   });
 
   it('accepts the bearer scheme in any case and refuses a wrong token', async () => {
@@ -218,7 +228,10 @@ describe('legacy sessions', () => {
       expect(server.http.sessionCount()).toBe(1);
       now += 60_001;
       expect((await post(server.http.url, INITIALIZE)).status).toBe(200);
-      const stale = await post(server.http.url, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' });
+      const stale = await post(server.http.url, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), {
+        'mcp-session-id': sessionId,
+        'mcp-protocol-version': '2025-11-25',
+      });
       expect(stale.status).toBe(404);
       expect(server.http.sessionCount()).toBe(1);
     } finally {

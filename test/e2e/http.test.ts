@@ -11,10 +11,14 @@ import { request as httpRequest } from 'node:http';
 /** POSTs with an explicit Host header (fetch does not let a caller set Host). */
 function postWithHost(url: string, host: string, body: unknown): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', headers: { host, 'content-type': 'application/json', accept: 'application/json, text/event-stream' } }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
+    const req = httpRequest(
+      url,
+      { method: 'POST', headers: { host, 'content-type': 'application/json', accept: 'application/json, text/event-stream' } },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
@@ -74,7 +78,11 @@ describe('Streamable HTTP transport on loopback', () => {
 
   it('rejects requests for unknown sessions and non-initialize requests without one', async () => {
     const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-    const unknown = await fetch(http.url, { method: 'POST', headers: { ...headers, 'mcp-session-id': 'nope' }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) });
+    const unknown = await fetch(http.url, {
+      method: 'POST',
+      headers: { ...headers, 'mcp-session-id': 'nope' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+    });
     expect(unknown.status).toBe(404);
     const noSession = await fetch(http.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) });
     expect(noSession.status).toBe(400);

@@ -53,14 +53,24 @@ describe('MCP Inspector CLI against the built server over stdio', () => {
 
   it('resources/list and resources/read a skill (skills extension URI)', async () => {
     const { resources } = await inspector(stdioServer, ['--method', 'resources/list']);
-    expect(resources.map((resource: { uri: string }) => resource.uri)).toEqual(['skill://enabling-cmek-encryption/SKILL.md', 'skill://managing-certificates-and-encryption/SKILL.md']);
+    expect(resources.map((resource: { uri: string }) => resource.uri)).toEqual([
+      'skill://enabling-cmek-encryption/SKILL.md',
+      'skill://managing-certificates-and-encryption/SKILL.md',
+    ]);
     const { contents } = await inspector(stdioServer, ['--method', 'resources/read', '--uri', 'skill://enabling-cmek-encryption/SKILL.md']);
     expect(contents[0]).toMatchObject({ uri: 'skill://enabling-cmek-encryption/SKILL.md', mimeType: 'text/markdown' });
     expect(contents[0].text).toMatch(/^---\nname: enabling-cmek-encryption/);
   });
 
   it('tools/call with a hostile argument is refused with a clear message', async () => {
-    const result = await inspector(stdioServer, ['--method', 'tools/call', '--tool-name', 'get_cmek_status', '--tool-arg', "cluster='; DROP TABLE clusters; --"]);
+    const result = await inspector(stdioServer, [
+      '--method',
+      'tools/call',
+      '--tool-name',
+      'get_cmek_status',
+      '--tool-arg',
+      "cluster='; DROP TABLE clusters; --",
+    ]);
     expect(result.isError).toBe(true);
     expect(result.content[0].text).toMatch(/Invalid arguments for get_cmek_status: cluster/);
   });
@@ -80,13 +90,19 @@ describe('MCP Inspector CLI against the built server over Streamable HTTP', () =
   it('tools/list and a sandbox tool call', async () => {
     const { tools } = await inspector([url], ['--transport', 'http', '--method', 'tools/list']);
     expect(tools).toHaveLength(ALL_TOOLS.length);
-    const result = await inspector([url], ['--transport', 'http', '--method', 'tools/call', '--tool-name', 'check_cmek_eligibility', '--tool-arg', 'cluster=analytics-gcp']);
+    const result = await inspector(
+      [url],
+      ['--transport', 'http', '--method', 'tools/call', '--tool-name', 'check_cmek_eligibility', '--tool-arg', 'cluster=analytics-gcp'],
+    );
     expect(result.isError).toBeFalsy();
     expect(result.structuredContent.cluster.name).toBe('analytics-gcp');
   });
 
   it('prompts/get and resources/read (the deprecated skill://<name> URI still reads)', async () => {
-    const prompt = await inspector([url], ['--transport', 'http', '--method', 'prompts/get', '--prompt-name', 'gather_encryption_context', '--prompt-args', 'tier=Advanced']);
+    const prompt = await inspector(
+      [url],
+      ['--transport', 'http', '--method', 'prompts/get', '--prompt-name', 'gather_encryption_context', '--prompt-args', 'tier=Advanced'],
+    );
     expect(prompt.messages[0].content.text).toContain('tier = Advanced');
     const { contents } = await inspector([url], ['--transport', 'http', '--method', 'resources/read', '--uri', 'skill://managing-certificates-and-encryption']);
     expect(contents[0].text).toMatch(/^---\nname: managing-certificates-and-encryption/);

@@ -71,7 +71,13 @@ describe('stdio: built server on the sandbox', () => {
 
   it('lists prompts and resource templates', async () => {
     const { prompts } = await client.listPrompts();
-    expect(prompts.map((prompt) => prompt.name)).toEqual(['gather_encryption_context', 'enable_cmek_guided', 'rotate_cmek_guided', 'respond_to_key_compromise', 'compliance_audit']);
+    expect(prompts.map((prompt) => prompt.name)).toEqual([
+      'gather_encryption_context',
+      'enable_cmek_guided',
+      'rotate_cmek_guided',
+      'respond_to_key_compromise',
+      'compliance_audit',
+    ]);
     const { resourceTemplates } = await client.listResourceTemplates();
     expect(resourceTemplates.map((template) => template.uriTemplate)).toEqual(['skill://{name}', 'skill://{+path}']);
   });
@@ -103,7 +109,10 @@ describe('stdio: built server on the sandbox', () => {
 
   it('lists the skills (skills extension) and reads every file of each', async () => {
     const { resources } = await client.listResources();
-    expect(resources.map((resource) => resource.uri)).toEqual(['skill://enabling-cmek-encryption/SKILL.md', 'skill://managing-certificates-and-encryption/SKILL.md']);
+    expect(resources.map((resource) => resource.uri)).toEqual([
+      'skill://enabling-cmek-encryption/SKILL.md',
+      'skill://managing-certificates-and-encryption/SKILL.md',
+    ]);
     const { skills } = await new SkillsClient(client).list();
     const files = skills.flatMap((skill) => skill.resources as Array<{ uri: string; size: number }>);
     expect(files.filter((file) => file.uri.includes('/references/')).length).toBeGreaterThanOrEqual(12);

@@ -48,7 +48,12 @@ beforeAll(async () => {
 
 /** Lines of every text matching `pattern`, as "source: line". */
 function lines(pattern: RegExp, keep: (line: string) => boolean = () => true): string[] {
-  return texts.flatMap(({ source, text }) => text.split('\n').filter((line) => pattern.test(line) && keep(line)).map((line) => `${source}: ${line.trim()}`));
+  return texts.flatMap(({ source, text }) =>
+    text
+      .split('\n')
+      .filter((line) => pattern.test(line) && keep(line))
+      .map((line) => `${source}: ${line.trim()}`),
+  );
 }
 
 describe('DOMAIN corrections hold in skills and prompts', () => {
@@ -95,7 +100,9 @@ describe('DOMAIN corrections hold in skills and prompts', () => {
     // Per section (a heading and what follows): the operator is named where its settings appear.
     const sections = texts.flatMap(({ source, text }) => text.split(/\n(?=#{1,3} )/).map((section) => ({ source, section })));
     const unnamed = sections.filter(
-      ({ section }) => (/nodeTLSSecret|clientTLSSecret/.test(section) && !/public operator|CrdbCluster/i.test(section)) || (/externalCertificates/.test(section) && !/CockroachDB operator/.test(section)),
+      ({ section }) =>
+        (/nodeTLSSecret|clientTLSSecret/.test(section) && !/public operator|CrdbCluster/i.test(section)) ||
+        (/externalCertificates/.test(section) && !/CockroachDB operator/.test(section)),
     );
     expect(unnamed.map(({ source, section }) => `${source}: ${section.slice(0, 80)}`)).toEqual([]);
     expect(lines(/public operator/i).length).toBeGreaterThan(2);

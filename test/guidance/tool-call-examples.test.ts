@@ -82,14 +82,18 @@ describe('tool calls written in the guidance validate against the tools', () => 
 
   it('prompts: every example, for every choice of arguments', { timeout: 120_000 }, async () => {
     const calls: Array<[string, Record<string, string>]> = [
-      ...TIERS.flatMap((tier) => REASONS.flatMap((reason) => PROVIDERS.map((provider): [string, Record<string, string>] => ['gather_encryption_context', { tier, reason, provider }]))),
+      ...TIERS.flatMap((tier) =>
+        REASONS.flatMap((reason) => PROVIDERS.map((provider): [string, Record<string, string>] => ['gather_encryption_context', { tier, reason, provider }])),
+      ),
       ['gather_encryption_context', {}],
       ...['enable_cmek_guided', 'respond_to_key_compromise'].flatMap((name) => [
         [name, {}] as [string, Record<string, string>],
         ...PROVIDERS.map((provider): [string, Record<string, string>] => [name, { cluster: 'prod-east', provider }]),
       ]),
       ['rotate_cmek_guided', {}],
-      ...ROTATION_MODES.flatMap((mode) => PROVIDERS.map((provider): [string, Record<string, string>] => ['rotate_cmek_guided', { cluster: 'prod-east', mode, provider }])),
+      ...ROTATION_MODES.flatMap((mode) =>
+        PROVIDERS.map((provider): [string, Record<string, string>] => ['rotate_cmek_guided', { cluster: 'prod-east', mode, provider }]),
+      ),
       ['compliance_audit', {}],
       ['compliance_audit', { frameworks: 'SOC2,PCI_DSS', scope: 'prod-east' }],
       ['compliance_audit', { frameworks: 'HIPAA', scope: 'env=prod' }],

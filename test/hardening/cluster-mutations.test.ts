@@ -27,7 +27,9 @@ describe('per-cluster mutation lock', () => {
     expect(second.isError, second.text).toBe(false);
     expect(awsRotations() - before).toBe(1);
     expect(sandbox.cloud.log.count({ method: 'PUT' })).toBe(1);
-    const joined = [first, second].filter((result) => /already running in this server: this is its result/.test(result.text) && result.structured?.joined === true);
+    const joined = [first, second].filter(
+      (result) => /already running in this server: this is its result/.test(result.text) && result.structured?.joined === true,
+    );
     expect(joined).toHaveLength(1);
     expect(joined[0]!.structured!.outcome).toBe([first, second].find((result) => result !== joined[0])!.structured!.outcome);
   });

@@ -7,7 +7,14 @@ import { mkdtempSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, InMemoryTransport, StreamableHTTPClientTransport, type ClientCapabilities, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/client';
+import {
+  Client,
+  InMemoryTransport,
+  StreamableHTTPClientTransport,
+  type ClientCapabilities,
+  type ElicitRequest,
+  type ElicitResult,
+} from '@modelcontextprotocol/client';
 import { createMcpHandler, type McpHttpHandler, type McpServer } from '@modelcontextprotocol/server';
 import { buildConfig, defaultAuditKeyPath, type Config } from '../../src/config.js';
 import { auditKeySource, type AuditKeySource } from '../../src/safety/audit-key.js';
@@ -47,7 +54,10 @@ export function testAuditKeys(): AuditKeySource {
 
 function newClient(options: Pick<TestServerOptions, 'onElicit' | 'capabilities'>, modern: boolean): Client {
   const capabilities: ClientCapabilities = { ...options.capabilities, ...(options.onElicit ? { elicitation: { form: {} } } : {}) };
-  const client = new Client({ name: 'test-client', version: '1.0.0' }, { capabilities, ...(modern ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {}) });
+  const client = new Client(
+    { name: 'test-client', version: '1.0.0' },
+    { capabilities, ...(modern ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {}) },
+  );
   if (options.onElicit) {
     const onElicit = options.onElicit;
     client.setRequestHandler('elicitation/create', async (request) => onElicit(request.params));
@@ -93,7 +103,12 @@ export async function rejection(promise: Promise<unknown>): Promise<any> {
 /** Connects a real MCP client to a fresh server instance. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const state = tempDir();
-  const config = buildConfig({ auditLog: join(state, 'audit.jsonl'), reportsDir: join(state, 'reports'), sandbox: Boolean(options.sandbox), ...options.config });
+  const config = buildConfig({
+    auditLog: join(state, 'audit.jsonl'),
+    reportsDir: join(state, 'reports'),
+    sandbox: Boolean(options.sandbox),
+    ...options.config,
+  });
   const deps = await createDeps(config, options.sandbox, options.deps);
   if (options.era === 'modern') {
     const handler = createMcpHandler(() => createServer(config, deps), { legacy: 'reject' });
@@ -139,15 +154,21 @@ export async function callTool(
   args: Record<string, unknown> = {},
   options: { onprogress?: (progress: { progress: number; total?: number; message?: string }) => void; signal?: AbortSignal; timeout?: number } = {},
 ): Promise<ToolCallOutcome> {
-  const result = await client.callTool({ name, arguments: args }, {
-    ...(options.onprogress ? { onprogress: options.onprogress } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    timeout: options.timeout ?? 60_000,
-  });
+  const result = await client.callTool(
+    { name, arguments: args },
+    {
+      ...(options.onprogress ? { onprogress: options.onprogress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      timeout: options.timeout ?? 60_000,
+    },
+  );
   const content = (result.content ?? []) as Array<{ type: string; text?: string }>;
   return {
     isError: Boolean(result.isError),
-    text: content.filter((part) => part.type === 'text').map((part) => part.text).join('\n'),
+    text: content
+      .filter((part) => part.type === 'text')
+      .map((part) => part.text)
+      .join('\n'),
     structured: result.structuredContent as Record<string, any> | undefined,
   };
 }

@@ -25,7 +25,10 @@ export function findAll(root: Element, test: (element: Element) => boolean): Ele
   return found;
 }
 
-export const byTag = (...tags: string[]) => (element: Element) => tags.includes(element.tagName);
+export const byTag =
+  (...tags: string[]) =>
+  (element: Element) =>
+    tags.includes(element.tagName);
 
 export function attribute(element: Element, name: string): string | undefined {
   return element.attrs.find((attr) => attr.name === name)?.value;

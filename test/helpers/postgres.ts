@@ -78,7 +78,10 @@ export async function startPostgres(): Promise<RealPostgres> {
   let port = 0;
   for (let attempt = 1; !server; attempt += 1) {
     port = await freePort();
-    const child = spawn(postgres, ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'max_connections=60'], { ...asUser, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(postgres, ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'max_connections=60'], {
+      ...asUser,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const started = await new Promise<boolean>((resolve, reject) => {
       let log = '';
       child.stderr!.on('data', (chunk: Buffer) => {
@@ -86,7 +89,9 @@ export async function startPostgres(): Promise<RealPostgres> {
         if (log.includes('ready to accept connections')) resolve(true);
       });
       child.on('error', reject);
-      child.on('exit', () => (attempt < 3 && /could not bind|Address already in use/.test(log) ? resolve(false) : reject(new Error(`postgres exited: ${log}`))));
+      child.on('exit', () =>
+        attempt < 3 && /could not bind|Address already in use/.test(log) ? resolve(false) : reject(new Error(`postgres exited: ${log}`)),
+      );
     });
     if (started) server = child;
   }

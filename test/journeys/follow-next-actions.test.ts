@@ -60,7 +60,13 @@ async function audit(clusters: string[]): Promise<ToolCallOutcome> {
 describe('an assistant that follows only next_actions', () => {
   it('(a) from check_cmek_eligibility on a cluster without CMEK to CMEK ENABLED', { timeout: 120_000 }, async () => {
     const trail = await follow({ tool: 'check_cmek_eligibility', arguments: { cluster: 'analytics-gcp' } }, enabled);
-    expect(trail.map((step) => step.split(' ')[0])).toEqual(['check_cmek_eligibility', 'provision_cmek_key', 'provision_cmek_key', 'enable_cmek', 'enable_cmek']);
+    expect(trail.map((step) => step.split(' ')[0])).toEqual([
+      'check_cmek_eligibility',
+      'provision_cmek_key',
+      'provision_cmek_key',
+      'enable_cmek',
+      'enable_cmek',
+    ]);
     expect(trail[1]).toContain('"gcp_project":"acme-kms-prod"');
     const status = await call({ tool: 'get_cmek_status', arguments: { cluster: 'analytics-gcp' } });
     expect(status.structured!.status).toBe('ENABLED');
@@ -68,10 +74,14 @@ describe('an assistant that follows only next_actions', () => {
 
   it('(b) audit finding -> its fix (as next_actions) -> finding gone', { timeout: 180_000 }, async () => {
     const before = await audit(['byoc-ledger']);
-    const finding = (before.structured!.findings as Array<{ id: string; code: string; fix: { tool: string; arguments?: Record<string, unknown> } }>).find((f) => f.code === 'cmek_not_enabled');
+    const finding = (before.structured!.findings as Array<{ id: string; code: string; fix: { tool: string; arguments?: Record<string, unknown> } }>).find(
+      (f) => f.code === 'cmek_not_enabled',
+    );
     expect(finding).toBeDefined();
-    const fix = (before.structured!.next_actions as Action[]).find((action) => action.tool === finding!.fix.tool && JSON.stringify(action.arguments) === JSON.stringify(finding!.fix.arguments));
-    expect(fix, 'the finding\'s fix is one of the audit\'s next_actions').toBeDefined();
+    const fix = (before.structured!.next_actions as Action[]).find(
+      (action) => action.tool === finding!.fix.tool && JSON.stringify(action.arguments) === JSON.stringify(finding!.fix.arguments),
+    );
+    expect(fix, "the finding's fix is one of the audit's next_actions").toBeDefined();
     await follow(fix!, enabled);
     const after = await audit(['byoc-ledger']);
     expect((after.structured!.findings as Array<{ id: string }>).map((f) => f.id)).not.toContain(finding!.id);
@@ -94,11 +104,19 @@ describe('an assistant that follows only next_actions', () => {
     expect((after.structured!.findings as Array<{ code: string }>).map((f) => f.code)).not.toContain('cmek_rotation_due');
   });
 
-  it('(d) rotate_cmek new_key after provision_cmek_key, without auth_principal: told to pass the one from region_specs, with its value', { timeout: 120_000 }, async () => {
-    const provisioned = await call({ tool: 'provision_cmek_key', arguments: { cluster: 'reports-aws', key_name: 'crdb-cmek-reports-aws-2', aws_account_id: '111122223333' } });
+  it('(d) rotate_cmek new_key after provision_cmek_key, without auth_principal: told to pass the one from region_specs, with its value', {
+    timeout: 120_000,
+  }, async () => {
+    const provisioned = await call({
+      tool: 'provision_cmek_key',
+      arguments: { cluster: 'reports-aws', key_name: 'crdb-cmek-reports-aws-2', aws_account_id: '111122223333' },
+    });
     const [spec] = provisioned.structured!.region_specs as Array<{ region: string; key_spec: { uri: string; auth_principal: string } }>;
     expect(provisioned.text).toContain(`auth_principal ${spec!.key_spec.auth_principal}`);
-    const refused = await call({ tool: 'rotate_cmek', arguments: { cluster: 'reports-aws', mode: 'new_key', new_keys: { [spec!.region]: spec!.key_spec.uri } } });
+    const refused = await call({
+      tool: 'rotate_cmek',
+      arguments: { cluster: 'reports-aws', mode: 'new_key', new_keys: { [spec!.region]: spec!.key_spec.uri } },
+    });
     expect(refused.isError).toBe(true);
     expect(refused.text).toContain(`pass auth_principal from its region_specs`);
     expect(refused.text).toContain(spec!.key_spec.auth_principal);
@@ -113,11 +131,23 @@ describe('an assistant that follows only next_actions', () => {
     const kms = new KMSClient({ region: 'ap-south-1', endpoint: sandbox.aws.url, credentials: sandbox.aws.credentials, maxAttempts: 1 });
     const { KeyMetadata } = await kms.send(new CreateKeyCommand({ Policy: JSON.stringify(cmekKeyPolicy(AWS_ACCOUNT, AWS_CMEK_ROLE)) }));
     kms.destroy();
-    const start = { tool: 'enable_cmek', arguments: { cluster: 'prod-east', add_regions: { 'ap-south-1': 3 }, keys: { 'ap-south-1': KeyMetadata!.Arn! }, auth_principal: AWS_CMEK_ROLE, dry_run: true } };
+    const start = {
+      tool: 'enable_cmek',
+      arguments: {
+        cluster: 'prod-east',
+        add_regions: { 'ap-south-1': 3 },
+        keys: { 'ap-south-1': KeyMetadata!.Arn! },
+        auth_principal: AWS_CMEK_ROLE,
+        dry_run: true,
+      },
+    };
     const trail = await follow(start, (result) => result.structured?.outcome === 'enabled');
     expect(trail.map((step) => step.split(' ')[0])).toEqual(['enable_cmek', 'enable_cmek']);
     expect(trail[1]).toContain('"add_regions":{"ap-south-1":3}');
     const status = await call({ tool: 'get_cmek_status', arguments: { cluster: 'prod-east' } });
-    expect((status.structured!.regions as Array<{ region: string; status: string }>).map((region) => [region.region, region.status])).toContainEqual(['ap-south-1', 'ENABLED']);
+    expect((status.structured!.regions as Array<{ region: string; status: string }>).map((region) => [region.region, region.status])).toContainEqual([
+      'ap-south-1',
+      'ENABLED',
+    ]);
   });
 });

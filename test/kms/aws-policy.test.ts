@@ -15,7 +15,13 @@ import {
 const ACCOUNT = '111122223333';
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/crdb-cmek`;
 const policy = (...statements: PolicyStatement[]): KeyPolicy => ({ Statement: [rootStatement(ACCOUNT), ...statements] });
-const allow = (action: string | string[], extra: Partial<PolicyStatement> = {}): PolicyStatement => ({ Effect: 'Allow', Principal: { AWS: ROLE }, Action: action, Resource: '*', ...extra });
+const allow = (action: string | string[], extra: Partial<PolicyStatement> = {}): PolicyStatement => ({
+  Effect: 'Allow',
+  Principal: { AWS: ROLE },
+  Action: action,
+  Resource: '*',
+  ...extra,
+});
 
 describe('evaluateCmekGrant', () => {
   it('reports exactly the CMEK actions not granted, for any subset', () => {
@@ -30,10 +36,9 @@ describe('evaluateCmekGrant', () => {
 
   it('matches wildcards and case like IAM, strictly for the * families', () => {
     expect(evaluateCmekGrant(policy(allow(['kms:encrypt', 'KMS:Decrypt', 'kms:Generate*', 'kms:Describe*', 'kms:ReEncrypt*'])), ROLE).missing).toEqual([]);
-    expect(evaluateCmekGrant(policy(allow(['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey', 'kms:ReEncryptFrom'])), ROLE).missing).toEqual([
-      'kms:GenerateDataKey*',
-      'kms:ReEncrypt*',
-    ]);
+    expect(
+      evaluateCmekGrant(policy(allow(['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey', 'kms:ReEncryptFrom'])), ROLE).missing,
+    ).toEqual(['kms:GenerateDataKey*', 'kms:ReEncrypt*']);
     expect(evaluateCmekGrant(policy(allow('kms:*')), ROLE)).toMatchObject({ missing: [], broader: [`statement #2 grants kms:* to ${ROLE}`] });
   });
 
@@ -49,7 +54,10 @@ describe('evaluateCmekGrant', () => {
   it('treats account delegation and conditional wildcards as not granting the role', () => {
     const delegated = evaluateCmekGrant(policy(), ROLE);
     expect(delegated).toMatchObject({ missing: [...CMEK_ACTIONS], delegatedToAccount: true });
-    const conditionalAnyone = evaluateCmekGrant(policy({ Effect: 'Allow', Principal: '*', Action: 'kms:*', Condition: { StringEquals: { 'kms:CallerAccount': ACCOUNT } } }), ROLE);
+    const conditionalAnyone = evaluateCmekGrant(
+      policy({ Effect: 'Allow', Principal: '*', Action: 'kms:*', Condition: { StringEquals: { 'kms:CallerAccount': ACCOUNT } } }),
+      ROLE,
+    );
     expect(conditionalAnyone).toMatchObject({ missing: [...CMEK_ACTIONS], broader: [] });
     const conditionalRole = evaluateCmekGrant(policy(allow([...CMEK_ACTIONS], { Sid: 'C', Condition: { Bool: { 'aws:SecureTransport': 'true' } } })), ROLE);
     expect(conditionalRole).toMatchObject({ missing: [], conditional: ['statement "C"'] });

@@ -18,7 +18,8 @@ let kms: AwsKmsEmulator;
 let aws: KmsProvider;
 let sdk: KMSClient;
 
-const provider = (options: Partial<AwsKmsOptions> = {}) => createAwsKmsProvider({ endpoint: kms.url, credentials: kms.credentials, maxAttempts: 1, rotationPollMs: 1, ...options });
+const provider = (options: Partial<AwsKmsOptions> = {}) =>
+  createAwsKmsProvider({ endpoint: kms.url, credentials: kms.credentials, maxAttempts: 1, rotationPollMs: 1, ...options });
 
 async function kmsError(promise: Promise<unknown>): Promise<KmsError> {
   try {
@@ -79,7 +80,11 @@ describe('AWS provider: describeKey', () => {
 
   it('maps disabled, pending-deletion and rotation-off keys', async () => {
     const past = await aws.describeKey(awsKeyArn(AWS_KEYS.prodEastPast));
-    expect(past).toMatchObject({ state: 'PendingDeletion', usable: false, deletion: { scheduled: true, scheduledFor: new Date(NOW + 12 * DAY).toISOString(), windowDays: 30 } });
+    expect(past).toMatchObject({
+      state: 'PendingDeletion',
+      usable: false,
+      deletion: { scheduled: true, scheduledFor: new Date(NOW + 12 * DAY).toISOString(), windowDays: 30 },
+    });
     expect(await aws.describeKey(awsKeyArn(AWS_KEYS.reportsDisabled))).toMatchObject({ state: 'Disabled', usable: false, location: 'eu-west-1' });
     expect((await aws.describeKey(awsKeyArn(AWS_KEYS.prodEastUsWest2))).rotation).toEqual({ automatic: false });
   });
@@ -115,7 +120,9 @@ describe('AWS provider: checkAccess', () => {
     expect(unused.detail).toContain('delegates to the account');
     const arn = await freshKey();
     const { PutKeyPolicyCommand } = await import('@aws-sdk/client-kms');
-    const policy = { Statement: [rootStatement(AWS_ACCOUNT), { Sid: 'Open', Effect: 'Allow', Principal: { AWS: '*' }, Action: ['kms:Decrypt', 'kms:Encrypt'], Resource: '*' }] };
+    const policy = {
+      Statement: [rootStatement(AWS_ACCOUNT), { Sid: 'Open', Effect: 'Allow', Principal: { AWS: '*' }, Action: ['kms:Decrypt', 'kms:Encrypt'], Resource: '*' }],
+    };
     await sdk.send(new PutKeyPolicyCommand({ KeyId: arn, Policy: JSON.stringify(policy) }));
     const open = await aws.checkAccess(arn, AWS_CMEK_ROLE);
     expect(open.missing).toEqual(['kms:GenerateDataKey*', 'kms:DescribeKey', 'kms:ReEncrypt*']);
@@ -146,7 +153,9 @@ describe('AWS provider: provisionKey', () => {
     expect((await aws.describeKey(created.uri)).rotation.automatic).toBe(true);
     const trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::987654321098:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"${ORG_ID}"}}}]}`;
     expect(created.manualSteps[0]).toContain(trust);
-    expect(created.manualSteps[1]).toContain(`aws iam create-role --role-name crdb-cmek-prod-east --description "CockroachDB Cloud CMEK for cluster ${request().clusterId}" --assume-role-policy-document '${trust}'`);
+    expect(created.manualSteps[1]).toContain(
+      `aws iam create-role --role-name crdb-cmek-prod-east --description "CockroachDB Cloud CMEK for cluster ${request().clusterId}" --assume-role-policy-document '${trust}'`,
+    );
 
     const before = kms.log.count({ operation: MUTATIONS });
     const again = await aws.provisionKey(request({ keyName: 'crdb-cmek-new' }));
@@ -249,7 +258,9 @@ describe('AWS provider: rotation, disable, deletion', () => {
       const polls = () => kms.log.count({ operation: 'GetKeyRotationStatus' });
       const before = polls();
       let settled = false;
-      const rotation = provider({ rotationPollMs: 1 }).then((p) => p.rotateKey(arn)).finally(() => (settled = true));
+      const rotation = provider({ rotationPollMs: 1 })
+        .then((p) => p.rotateKey(arn))
+        .finally(() => (settled = true));
       while (polls() < before + 4) await new Promise((resolve) => setTimeout(resolve, 2));
       expect(settled).toBe(false);
       expect(kms.rotationsOf(arn)).toEqual({ completed: [], inProgressSince: now });
@@ -349,7 +360,9 @@ describe('AWS provider: rotation, disable, deletion', () => {
     });
     expect((await kmsError(aws.scheduleDeletion(arn, 30))).kind).toBe('conflict');
     const other = await freshKey('alias/crdb-cmek-doomed');
-    expect((await aws.scheduleDeletion(`arn:aws:kms:us-east-1:${AWS_ACCOUNT}:alias/crdb-cmek-doomed`, 30)).deletionDate).toBe(new Date(NOW + 30 * DAY).toISOString());
+    expect((await aws.scheduleDeletion(`arn:aws:kms:us-east-1:${AWS_ACCOUNT}:alias/crdb-cmek-doomed`, 30)).deletionDate).toBe(
+      new Date(NOW + 30 * DAY).toISOString(),
+    );
     expect(kms.keyState(other)).toBe('PendingDeletion');
   });
 });
@@ -357,12 +370,18 @@ describe('AWS provider: rotation, disable, deletion', () => {
 describe('AWS provider: faults (fresh client each)', () => {
   it('throttling becomes throttled', async () => {
     kms.faults.inject({ kind: 'throttle', count: 1 });
-    expect(await kmsError((await provider()).describeKey(awsKeyArn(AWS_KEYS.unused)))).toMatchObject({ kind: 'throttled', providerCode: 'ThrottlingException' });
+    expect(await kmsError((await provider()).describeKey(awsKeyArn(AWS_KEYS.unused)))).toMatchObject({
+      kind: 'throttled',
+      providerCode: 'ThrottlingException',
+    });
   });
 
   it('server errors and resets become unavailable', async () => {
     kms.faults.inject({ kind: 'server_error', count: 1 });
-    expect(await kmsError((await provider()).describeKey(awsKeyArn(AWS_KEYS.unused)))).toMatchObject({ kind: 'unavailable', providerCode: 'KMSInternalException' });
+    expect(await kmsError((await provider()).describeKey(awsKeyArn(AWS_KEYS.unused)))).toMatchObject({
+      kind: 'unavailable',
+      providerCode: 'KMSInternalException',
+    });
     kms.faults.inject({ kind: 'reset', count: 1 });
     expect((await kmsError((await provider()).describeKey(awsKeyArn(AWS_KEYS.unused)))).kind).toBe('unavailable');
   });

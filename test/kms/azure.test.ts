@@ -24,7 +24,10 @@ let emulator: AzureKeyVaultEmulator;
 let provider: KmsProvider;
 
 function keyClient(vault: string): KeyClient {
-  return new KeyClient(`https://${vault}.vault.azure.net`, createSandboxAzureCredential(AZURE_TENANT), { ...sandboxKeyClientOptions(emulator), retryOptions: { maxRetries: 0 } });
+  return new KeyClient(`https://${vault}.vault.azure.net`, createSandboxAzureCredential(AZURE_TENANT), {
+    ...sandboxKeyClientOptions(emulator),
+    retryOptions: { maxRetries: 0 },
+  });
 }
 
 function request(overrides: Partial<ProvisionKeyRequest>): ProvisionKeyRequest {
@@ -50,7 +53,8 @@ beforeAll(async () => {
     ],
   });
   provider = await createAzureKmsProvider({
-    credential: createSandboxAzureCredential(emulator.tenantId), clientOptions: sandboxKeyClientOptions(emulator),
+    credential: createSandboxAzureCredential(emulator.tenantId),
+    clientOptions: sandboxKeyClientOptions(emulator),
     retry: { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 50 },
     pollIntervalMs: 5,
   });
@@ -182,7 +186,10 @@ describe('provisionKey', () => {
     await provider.provisionKey(request({ keyName: 'hsm-key', hsm: true }));
     expect((await keyClient(PROTECTED).getKey('hsm-key')).keyType).toBe('RSA-HSM');
     expect(await rejection(provider.provisionKey(request({ authPrincipal: 'crdb-cmek@acme.iam.gserviceaccount.com' })))).toMatchObject({ kind: 'invalid' });
-    expect(await rejection(provider.provisionKey(request({ authPrincipal: '0badc0de-0000-4000-8000-000000000000' })))).toMatchObject({ kind: 'invalid', providerCode: 'TenantMismatch' });
+    expect(await rejection(provider.provisionKey(request({ authPrincipal: '0badc0de-0000-4000-8000-000000000000' })))).toMatchObject({
+      kind: 'invalid',
+      providerCode: 'TenantMismatch',
+    });
     expect(await rejection(provider.provisionKey(request({ rotationPeriodDays: 3 })))).toMatchObject({ kind: 'invalid' });
     expect(await rejection(provider.provisionKey(request({ container: 'Bad_Vault' })))).toBeInstanceOf(OperatorError);
     await keyClient(PROTECTED).createEcKey('ec-taken');
@@ -218,7 +225,11 @@ describe('rotateKey', () => {
 
 describe('errors', () => {
   it('maps throttling with retries exhausted, keeping the request id', async () => {
-    const strict = await createAzureKmsProvider({ credential: createSandboxAzureCredential(emulator.tenantId), clientOptions: sandboxKeyClientOptions(emulator), retry: { maxRetries: 0 } });
+    const strict = await createAzureKmsProvider({
+      credential: createSandboxAzureCredential(emulator.tenantId),
+      clientOptions: sandboxKeyClientOptions(emulator),
+      retry: { maxRetries: 0 },
+    });
     await strict.describeKey(PAYMENTS_ID);
     emulator.faults.inject({ kind: 'throttle', count: 1, retryAfterSeconds: 1, match: { operation: 'GetKey' } });
     const throttled = await rejection(strict.describeKey(PAYMENTS_ID));
@@ -227,7 +238,7 @@ describe('errors', () => {
     expect(throttled.message).toMatch(/request id/);
   });
 
-  it('maps Key Vault\'s purge-protection refusal to access_denied', async () => {
+  it("maps Key Vault's purge-protection refusal to access_denied", async () => {
     const client = keyClient(PROTECTED);
     await client.createRsaKey('purge-refused');
     await (await client.beginDeleteKey('purge-refused', { intervalInMs: 5 })).pollUntilDone();
@@ -255,7 +266,11 @@ describe('disableKey and scheduleDeletion', () => {
     expect(result.undo).toMatch(/retention \(90 days\) applies, not the 30 days requested/);
     expect(result.undo).toMatch(/Purge protection is OFF/);
     const described = await provider.describeKey(uri);
-    expect(described).toMatchObject({ state: 'SoftDeleted', usable: false, deletion: { scheduled: true, scheduledFor: result.deletionDate, purgeProtection: false } });
+    expect(described).toMatchObject({
+      state: 'SoftDeleted',
+      usable: false,
+      deletion: { scheduled: true, scheduledFor: result.deletionDate, purgeProtection: false },
+    });
     const again = await provider.scheduleDeletion(uri, 90);
     expect(again.deletionDate).toBe(result.deletionDate);
   });

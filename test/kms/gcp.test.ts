@@ -128,9 +128,22 @@ describe('checkAccess', () => {
     const ring = name.split('/').slice(0, 6).join('/');
     await client.setIamPolicy({
       resource: name,
-      policy: { bindings: [{ role: 'roles/cloudkms.viewer', members: ['allUsers'] }, { role: 'roles/owner', members: [SA_MEMBER] }] },
+      policy: {
+        bindings: [
+          { role: 'roles/cloudkms.viewer', members: ['allUsers'] },
+          { role: 'roles/owner', members: [SA_MEMBER] },
+        ],
+      },
     } as never);
-    await client.setIamPolicy({ resource: ring, policy: { bindings: [{ role: ROLE, members: [SA_MEMBER] }, { role: 'roles/cloudkms.admin', members: [SA_MEMBER] }] } } as never);
+    await client.setIamPolicy({
+      resource: ring,
+      policy: {
+        bindings: [
+          { role: ROLE, members: [SA_MEMBER] },
+          { role: 'roles/cloudkms.admin', members: [SA_MEMBER] },
+        ],
+      },
+    } as never);
     const check = await provider.checkAccess(name, GCP_CMEK_SERVICE_ACCOUNT);
     expect(check.granted).toBe(true);
     expect(check.broader).toEqual([
@@ -167,7 +180,9 @@ describe('provisionKey', () => {
     expect(first.manualSteps).toContain(
       `Let CockroachDB Cloud's own service account impersonate it across tenants: gcloud iam service-accounts add-iam-policy-binding ${GCP_CMEK_SERVICE_ACCOUNT} --member="serviceAccount:crl-kms-user-0b1c2d3e4f5a@crl-prod-7c2e9a41.iam.gserviceaccount.com" --role="roles/iam.serviceAccountTokenCreator"`,
     );
-    expect(first.manualSteps[0]).toMatch(/^If the cross-tenant service account does not exist yet, create it in your project: gcloud iam service-accounts create crdb-cmek /);
+    expect(first.manualSteps[0]).toMatch(
+      /^If the cross-tenant service account does not exist yet, create it in your project: gcloud iam service-accounts create crdb-cmek /,
+    );
     expect(await emulator.checkCmekAccess(first.uri, GCP_CMEK_SERVICE_ACCOUNT)).toEqual({ ok: true });
     expect(await provider.describeKey(first.uri)).toMatchObject({ usable: true, rotation: { automatic: true, periodDays: 30 }, deletion: { windowDays: 45 } });
 
@@ -196,7 +211,10 @@ describe('provisionKey', () => {
 
   it('rejects a bad principal or key name before any call', async () => {
     const before = emulator.log.entries.length;
-    await expect(provider.provisionKey(provisionRequest({ authPrincipal: 'arn:aws:iam::1:role/x' }))).rejects.toMatchObject({ kind: 'invalid', message: expect.stringMatching(/cross-tenant service account in your project/) });
+    await expect(provider.provisionKey(provisionRequest({ authPrincipal: 'arn:aws:iam::1:role/x' }))).rejects.toMatchObject({
+      kind: 'invalid',
+      message: expect.stringMatching(/cross-tenant service account in your project/),
+    });
     await expect(provider.provisionKey(provisionRequest({ keyName: 'bad name' }))).rejects.toBeInstanceOf(KeyUriError);
     await expect(provider.provisionKey(provisionRequest({ deletionWindowDays: 200 }))).rejects.toMatchObject({ kind: 'invalid' });
     expect(emulator.log.entries.length).toBe(before);
@@ -290,7 +308,7 @@ describe('scheduleDeletion', () => {
   it('says when the requested window differs from the one fixed at creation', async () => {
     const name = await freshKey();
     const result = await provider.scheduleDeletion(name, 7);
-    expect(result.note).toContain('fixed this key\'s destroy window at 30 days');
+    expect(result.note).toContain("fixed this key's destroy window at 30 days");
   });
 
   it('refuses a window longer than the key allows, destroying nothing', async () => {

@@ -60,7 +60,15 @@ describe('AWS key ARNs', () => {
     fc.assert(
       fc.property(awsKeyArn, (p) => {
         const parsed = validateCmekKeyUri('AWS_KMS', p.arn);
-        expect(parsed).toMatchObject({ type: 'AWS_KMS', arn: p.arn, partition: p.partition, region: p.region, account: p.account, resource: 'key', keyId: p.id });
+        expect(parsed).toMatchObject({
+          type: 'AWS_KMS',
+          arn: p.arn,
+          partition: p.partition,
+          region: p.region,
+          account: p.account,
+          resource: 'key',
+          keyId: p.id,
+        });
         expect(parsed.type === 'AWS_KMS' && parsed.multiRegion).toBe(p.id.startsWith('mrk-'));
         expect(keyLocation(parsed)).toBe(p.region);
       }),
@@ -92,9 +100,11 @@ describe('AWS key ARNs', () => {
   ];
   for (const [field, mutate] of mutations) {
     it(`a mutated ${field} is reported as ${field} (${mutate.toString().slice(8, 60)})`, () => {
-      fc.assert(fc.property(awsKeyArn, (p) => {
-        expect(fieldOf(() => parseAwsKeyArn(mutate(p.arn)))).toBe(field);
-      }));
+      fc.assert(
+        fc.property(awsKeyArn, (p) => {
+          expect(fieldOf(() => parseAwsKeyArn(mutate(p.arn)))).toBe(field);
+        }),
+      );
     });
   }
 
@@ -139,9 +149,11 @@ describe('GCP key names', () => {
   });
 
   it('refuses a versioned name for CMEK', () => {
-    fc.assert(fc.property(gcpKey, (p) => {
+    fc.assert(
+      fc.property(gcpKey, (p) => {
         expect(fieldOf(() => validateCmekKeyUri('GCP_CLOUD_KMS', `${p.name}/cryptoKeyVersions/1`))).toBe('version');
-      }));
+      }),
+    );
   });
 
   const mutations: Array<[KeyUriPart, (name: string) => string]> = [
@@ -163,14 +175,17 @@ describe('GCP key names', () => {
   ];
   for (const [field, mutate] of mutations) {
     it(`a mutated ${field} is reported as ${field} (${mutate.toString().slice(9, 70)})`, () => {
-      fc.assert(fc.property(gcpKey, (p) => {
-        expect(fieldOf(() => parseGcpKeyName(mutate(p.name)))).toBe(field);
-      }));
+      fc.assert(
+        fc.property(gcpKey, (p) => {
+          expect(fieldOf(() => parseGcpKeyName(mutate(p.name)))).toBe(field);
+        }),
+      );
     });
   }
 
   it('never throws anything but KeyUriError on arbitrary input', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 300 }), (s) => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (s) => {
         expect(typeof fieldOf(() => parseGcpKeyName(s))).toBe('string');
       }),
     );
@@ -223,17 +238,21 @@ describe('Azure key identifiers', () => {
   ];
   for (const [field, mutate] of mutations) {
     it(`a mutated ${field} is reported as ${field} (${mutate.toString().slice(7, 70)})`, () => {
-      fc.assert(fc.property(azureKey, (p) => {
-        expect(fieldOf(() => parseAzureKeyId(mutate(p.id)))).toBe(field);
-      }));
+      fc.assert(
+        fc.property(azureKey, (p) => {
+          expect(fieldOf(() => parseAzureKeyId(mutate(p.id)))).toBe(field);
+        }),
+      );
     });
   }
 
   it('never throws anything but KeyUriError on arbitrary input', () => {
-    fc.assert(fc.property(fc.webUrl(), fc.string({ maxLength: 200 }), (url, s) => {
-      expect(typeof fieldOf(() => parseAzureKeyId(url))).toBe('string');
-      expect(typeof fieldOf(() => parseAzureKeyId(s))).toBe('string');
-    }));
+    fc.assert(
+      fc.property(fc.webUrl(), fc.string({ maxLength: 200 }), (url, s) => {
+        expect(typeof fieldOf(() => parseAzureKeyId(url))).toBe('string');
+        expect(typeof fieldOf(() => parseAzureKeyId(s))).toBe('string');
+      }),
+    );
   });
 });
 

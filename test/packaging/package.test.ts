@@ -28,7 +28,13 @@ function readJson(path: string) {
 }
 
 async function connect(command: string, args: string[], cwd: string, env: Record<string, string> = {}) {
-  const transport = new StdioClientTransport({ command, args, cwd, env: { ...getDefaultEnvironment(), XDG_STATE_HOME: tempDir('crdb-pack-state-'), ...env }, stderr: 'pipe' });
+  const transport = new StdioClientTransport({
+    command,
+    args,
+    cwd,
+    env: { ...getDefaultEnvironment(), XDG_STATE_HOME: tempDir('crdb-pack-state-'), ...env },
+    stderr: 'pipe',
+  });
   let stderr = '';
   transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const client = new Client({ name: 'package-test', version: '1.0.0' });
@@ -40,7 +46,9 @@ async function connect(command: string, args: string[], cwd: string, env: Record
 async function discoverModern(cwd: string) {
   const client = new ModernClient({ name: 'package-test-modern', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
   const env = { ...getDefaultEnvironment(), XDG_STATE_HOME: tempDir('crdb-pack-state-') };
-  await client.connect(new ModernStdioClientTransport({ command: 'npx', args: ['--no-install', 'crdb-encryption-mcp', '--sandbox'], cwd, env, stderr: 'ignore' }));
+  await client.connect(
+    new ModernStdioClientTransport({ command: 'npx', args: ['--no-install', 'crdb-encryption-mcp', '--sandbox'], cwd, env, stderr: 'ignore' }),
+  );
   try {
     const discovered = await client.discover();
     const { tools } = await client.listTools();
@@ -65,7 +73,9 @@ describe('server.json and the MCPB manifest', () => {
     const [npm] = server.packages;
     expect([npm.registryType, npm.identifier, npm.version]).toEqual(['npm', pkg.name, pkg.version]);
     expect(npm.packageArguments.map((argument: { name: string }) => argument.name)).toContain('--sandbox');
-    const env = Object.fromEntries(npm.environmentVariables.map((variable: { name: string; isSecret?: boolean }) => [variable.name, variable.isSecret ?? false]));
+    const env = Object.fromEntries(
+      npm.environmentVariables.map((variable: { name: string; isSecret?: boolean }) => [variable.name, variable.isSecret ?? false]),
+    );
     expect(env).toMatchObject({ COCKROACH_API_KEY: true, DATABASE_URL: true, CONFIRM_SECRET: true });
   });
 
@@ -78,7 +88,11 @@ describe('server.json and the MCPB manifest', () => {
     const manifest = readJson(join(ROOT, 'manifest.json'));
     expect(manifest.version).toBe(pkg.version);
     expect(manifest.user_config.cockroach_api_key).toMatchObject({ type: 'string', sensitive: true });
-    expect(manifest.server.mcp_config.env).toMatchObject({ COCKROACH_API_KEY: '${user_config.cockroach_api_key}', CRDB_SANDBOX: '${user_config.sandbox}', CRDB_READ_ONLY: '${user_config.read_only}' });
+    expect(manifest.server.mcp_config.env).toMatchObject({
+      COCKROACH_API_KEY: '${user_config.cockroach_api_key}',
+      CRDB_SANDBOX: '${user_config.sandbox}',
+      CRDB_READ_ONLY: '${user_config.read_only}',
+    });
   });
 
   it('package.json: prepack builds, files ship dist, skills and LICENSE, the sandbox packages are optional', () => {
@@ -102,7 +116,8 @@ describe('npm pack -> npm install <tgz> -> npx crdb-encryption-mcp', { timeout: 
     app = join(work, 'app');
     execFileSync('mkdir', [app]);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
-    const install = (mode: string) => spawnSync('npm', ['install', mode, '--no-audit', '--no-fund', '--loglevel=error', join(work, packed.filename)], { cwd: app, encoding: 'utf8' });
+    const install = (mode: string) =>
+      spawnSync('npm', ['install', mode, '--no-audit', '--no-fund', '--loglevel=error', join(work, packed.filename)], { cwd: app, encoding: 'utf8' });
     // --offline needs the registry's package documents in the cache, which `npm ci` (lockfile) never fetches;
     // then only those documents come from the registry and the tarballs from the cache.
     let result = install('--offline');
@@ -122,21 +137,33 @@ describe('npm pack -> npm install <tgz> -> npx crdb-encryption-mcp', { timeout: 
   it('npx crdb-encryption-mcp --sandbox answers server/discover (2026-07-28 client) and initialize (1.x client); a call that loads the AWS SDK leaves stderr clean', async () => {
     const modern = await discoverModern(app);
     expect(modern.protocolVersion).toBe('2026-07-28');
-    expect(modern.discovered).toMatchObject({ supportedVersions: expect.arrayContaining(['2026-07-28']), _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'crdb-encryption-mcp', version: pkg.version } } });
+    expect(modern.discovered).toMatchObject({
+      supportedVersions: expect.arrayContaining(['2026-07-28']),
+      _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'crdb-encryption-mcp', version: pkg.version } },
+    });
     expect(modern.tools).toContain('revoke_cmek');
     const { client, stderr } = await connect('npx', ['--no-install', 'crdb-encryption-mcp', '--sandbox'], app);
     try {
       expect(client.getServerVersion()).toMatchObject({ name: 'crdb-encryption-mcp', version: pkg.version });
       const { tools } = await client.listTools();
       expect(tools.map((tool) => tool.name)).toContain('audit_encryption_posture');
-      const result = await client.callTool({ name: 'audit_encryption_posture', arguments: { clusters: ['prod-east'], include_sql_targets: false, format: 'json' } });
+      const result = await client.callTool({
+        name: 'audit_encryption_posture',
+        arguments: { clusters: ['prod-east'], include_sql_targets: false, format: 'json' },
+      });
       expect(result.isError ?? false).toBe(false);
       expect((result.structuredContent as { summary: { kms_keys_checked: number } }).summary.kms_keys_checked).toBeGreaterThan(0);
-      expect(stderr().split('\n').filter((line) => line && !line.startsWith('[crdb-encryption-mcp] '))).toEqual([]);
+      expect(
+        stderr()
+          .split('\n')
+          .filter((line) => line && !line.startsWith('[crdb-encryption-mcp] ')),
+      ).toEqual([]);
     } finally {
       await client.close();
     }
-    process.stdout.write(`[package.test] installed with npm install ${installMode}: ${execFileSync('du', ['-sh', join(app, 'node_modules')], { encoding: 'utf8' }).split('\t')[0]} node_modules\n`);
+    process.stdout.write(
+      `[package.test] installed with npm install ${installMode}: ${execFileSync('du', ['-sh', join(app, 'node_modules')], { encoding: 'utf8' }).split('\t')[0]} node_modules\n`,
+    );
   });
 
   it('without the optional sandbox packages: the server starts, and --sandbox names what is missing (exit 2)', async () => {
@@ -172,7 +199,12 @@ describe('npm run bundle', { timeout: 240_000 }, () => {
     expect(existsSync(join(unpacked, 'node_modules', 'vitest'))).toBe(false);
     // As Claude Desktop launches it: the manifest's command and args, user_config as env.
     const args = manifest.server.mcp_config.args.map((arg: string) => arg.replace('${__dirname}', unpacked));
-    const { client } = await connect(process.execPath, args, unpacked, { CRDB_SANDBOX: 'true', CRDB_READ_ONLY: 'false', COCKROACH_API_KEY: '', DATABASE_URL: '' });
+    const { client } = await connect(process.execPath, args, unpacked, {
+      CRDB_SANDBOX: 'true',
+      CRDB_READ_ONLY: 'false',
+      COCKROACH_API_KEY: '',
+      DATABASE_URL: '',
+    });
     try {
       const result = await client.callTool({ name: 'list_clusters', arguments: {} });
       expect(result.isError ?? false).toBe(false);

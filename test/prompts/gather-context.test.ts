@@ -25,7 +25,13 @@ afterAll(async () => {
 describe('prompts/list', () => {
   it('offers the five prompts with optional, described arguments', async () => {
     const { prompts } = await t.client.listPrompts();
-    expect(prompts.map((prompt) => prompt.name)).toEqual(['gather_encryption_context', 'enable_cmek_guided', 'rotate_cmek_guided', 'respond_to_key_compromise', 'compliance_audit']);
+    expect(prompts.map((prompt) => prompt.name)).toEqual([
+      'gather_encryption_context',
+      'enable_cmek_guided',
+      'rotate_cmek_guided',
+      'respond_to_key_compromise',
+      'compliance_audit',
+    ]);
     const gather = prompts[0]!;
     expect(gather.arguments).toEqual([
       { name: 'tier', description: expect.stringContaining('Self-Hosted, Advanced, BYOC, Standard or Basic'), required: false },
@@ -162,7 +168,9 @@ describe('missing arguments: ask exactly what is missing, and why', () => {
 
   it('routes without asking when the answer cannot change the procedure', async () => {
     expect((await getPrompt(t.client, PROMPT, { tier: 'Standard' })).text).toContain('# Route: Fully managed');
-    expect((await getPrompt(t.client, PROMPT, { tier: 'Basic', reason: 'Add SAN entries' })).text).toContain('SAN entries: node certificates on CockroachDB Cloud are managed');
+    expect((await getPrompt(t.client, PROMPT, { tier: 'Basic', reason: 'Add SAN entries' })).text).toContain(
+      'SAN entries: node certificates on CockroachDB Cloud are managed',
+    );
     expect((await getPrompt(t.client, PROMPT, { tier: 'Advanced', reason: 'Add SAN entries' })).text).toContain('# Route: Managed TLS');
   });
 
@@ -241,7 +249,9 @@ describe('completions (case-insensitive; prefix, then substring, then keyword)',
 });
 
 describe('arbitrary argument values (property)', () => {
-  const value = fc.option(fc.oneof(fc.constantFrom(...TIERS, ...REASONS, ...PROVIDERS, 'self hosted', 'AZURE'), fc.string({ maxLength: 40 })), { nil: undefined });
+  const value = fc.option(fc.oneof(fc.constantFrom(...TIERS, ...REASONS, ...PROVIDERS, 'self hosted', 'AZURE'), fc.string({ maxLength: 40 })), {
+    nil: undefined,
+  });
 
   it('always answers with a procedure, questions, or InvalidParams naming the valid values; the server keeps answering', async () => {
     await fc.assert(

@@ -17,7 +17,14 @@ describe('guided prompts (no cloud account)', () => {
   it('enable_cmek_guided names the tools in order with checkpoints, and embeds the provider procedure', async () => {
     const { text, embedded } = await getPrompt(t.client, 'enable_cmek_guided', { cluster: 'prod-east', provider: 'gcp' });
     expect(text).toContain('Target cluster: `prod-east`');
-    expectToolOrder(text, ['check_cmek_eligibility', 'provision_cmek_key', 'enable_cmek', 'get_cmek_status', 'verify_encryption_sql', 'audit_encryption_posture']);
+    expectToolOrder(text, [
+      'check_cmek_eligibility',
+      'provision_cmek_key',
+      'enable_cmek',
+      'get_cmek_status',
+      'verify_encryption_sql',
+      'audit_encryption_posture',
+    ]);
     expect(text.match(/\*\*Checkpoint\*\*/g)).toHaveLength(2);
     expect(text).toContain('advanced security add-on');
     expect(text).toMatch(/must cover every cluster region/);

@@ -20,7 +20,11 @@ import { auditEntries, awsApplied, cloudRequests, expectCompleteAudit, upstreamC
 
 const PROD = CLUSTER_IDS['prod-east'];
 const GCP = CLUSTER_IDS['analytics-gcp'];
-const ENABLE_GCP = { cluster: 'analytics-gcp', keys: { 'us-central1': gcpKeyName(GCP_KEYS.usCentral1), 'europe-west1': gcpKeyName(GCP_KEYS.europeWest1) }, auth_principal: GCP_CMEK_SERVICE_ACCOUNT };
+const ENABLE_GCP = {
+  cluster: 'analytics-gcp',
+  keys: { 'us-central1': gcpKeyName(GCP_KEYS.usCentral1), 'europe-west1': gcpKeyName(GCP_KEYS.europeWest1) },
+  auth_principal: GCP_CMEK_SERVICE_ACCOUNT,
+};
 const ROTATE_EAST = { cluster: 'prod-east', mode: 'new_version', regions: ['us-east-1'] };
 const ROTATE_ALL = { cluster: 'prod-east', mode: 'new_version' };
 const REVOKE = { cluster: 'prod-east' };
@@ -310,7 +314,8 @@ describe('fault matrix', () => {
     }
     if (row.kms) {
       expect(kmsLog!.count({ operation: row.kms.operation }) - before.kmsSent, `${row.kms.operation} sent`).toBe(row.kms.sent);
-      if (row.kms.applied !== undefined) expect(awsApplied(sandbox, row.kms.operation) - before.kmsApplied, `${row.kms.operation} applied`).toBe(row.kms.applied);
+      if (row.kms.applied !== undefined)
+        expect(awsApplied(sandbox, row.kms.operation) - before.kmsApplied, `${row.kms.operation} applied`).toBe(row.kms.applied);
     }
     const [outcome] = await expectCompleteAudit(server, row.tool, 1);
     expect(outcome!.outcome).toBe(row.audit);

@@ -21,7 +21,14 @@ const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 /** Hostile upstream strings: newlines and Markdown, HTML, bidi controls, 1 MB, and random unicode with controls mixed in. */
 const hostile = fc.oneof(
-  fc.constantFrom(INJECTION, '<script>alert(1)</script><img src=x onerror=alert(2)>', '\u202eprod-east\u2066 [click](http://evil.example) **now**', `x${HUGE}`, '| a | b |\r\n---\r\n> quote', '\u0000\u001b[31mred\u0007'),
+  fc.constantFrom(
+    INJECTION,
+    '<script>alert(1)</script><img src=x onerror=alert(2)>',
+    '\u202eprod-east\u2066 [click](http://evil.example) **now**',
+    `x${HUGE}`,
+    '| a | b |\r\n---\r\n> quote',
+    '\u0000\u001b[31mred\u0007',
+  ),
   fc.string({ unit: fc.constantFrom('a', '#', '\n', '\r', '\u2028', '\u202e', '\u0000', '<', '`', ' ', '*', '\u0085'), maxLength: 60 }),
 );
 
@@ -91,14 +98,19 @@ describe('hostile strings from the Cloud API emulator', () => {
         const status = await callTool(server.client, 'get_cmek_status', { cluster: CLUSTER_IDS['reports-aws'] });
         assertSafe(status.text, 'get_cmek_status');
         assertSafe(JSON.stringify(status.structured ?? {}), 'get_cmek_status structured');
-        const audit = await callTool(server.client, 'audit_encryption_posture', { include_sql_targets: false, include_kms: false, report_path: `hostile-${run}.md` });
+        const audit = await callTool(server.client, 'audit_encryption_posture', {
+          include_sql_targets: false,
+          include_kms: false,
+          report_path: `hostile-${run}.md`,
+        });
         assertSafe(audit.text, 'audit text');
         const files = audit.structured!.report_files as { markdown: string; html: string };
         const markdown = readFileSync(files.markdown, 'utf8');
         assertSafe(markdown, 'report.md');
         expect(markdown).not.toMatch(/<script|<img/i);
         // Our own headings only: '# ', '## Frameworks', '## Findings', '### <finding id>'...
-        for (const line of markdown.split('\n').filter((l) => l.startsWith('#'))) expect(line).toMatch(/^(# CockroachDB|## (Frameworks|Findings|Clusters|Self-hosted|Could not)|### F-[0-9a-f]+ \[)/);
+        for (const line of markdown.split('\n').filter((l) => l.startsWith('#')))
+          expect(line).toMatch(/^(# CockroachDB|## (Frameworks|Findings|Clusters|Self-hosted|Could not)|### F-[0-9a-f]+ \[)/);
         const html = readFileSync(files.html, 'utf8');
         assertSafe(html, 'report.html');
         expect(html).not.toMatch(/<script|<img/i);
@@ -124,7 +136,11 @@ function enabledWith(regions: Array<{ region: string; spec: { type: 'GCP_CLOUD_K
   const at = '2026-06-01T09:00:00Z';
   return {
     status: 'ENABLED' as const,
-    region_infos: regions.map(({ region, spec }) => ({ region, status: 'ENABLED' as const, key_infos: [{ spec, status: 'ENABLED' as const, created_at: at, updated_at: at }] })),
+    region_infos: regions.map(({ region, spec }) => ({
+      region,
+      status: 'ENABLED' as const,
+      key_infos: [{ spec, status: 'ENABLED' as const, created_at: at, updated_at: at }],
+    })),
   };
 }
 
@@ -135,10 +151,32 @@ describe('hostile strings from the KMS emulators and the SQL stand-in', () => {
     sandbox = await startSandbox({ cmekTransitionMs: 20, rateLimitPerSecond: 1000 });
     server = await startCmekServer(sandbox, { cloud: { rateLimitPerSecond: 1000 } });
     // The seed has CMEK on AWS clusters only: put the GCP and Azure clusters on their own keys.
-    const gcp = (key: (typeof GCP_KEYS)[keyof typeof GCP_KEYS]) => ({ type: 'GCP_CLOUD_KMS' as const, uri: gcpKeyName(key), auth_principal: GCP_CMEK_SERVICE_ACCOUNT });
+    const gcp = (key: (typeof GCP_KEYS)[keyof typeof GCP_KEYS]) => ({
+      type: 'GCP_CLOUD_KMS' as const,
+      uri: gcpKeyName(key),
+      auth_principal: GCP_CMEK_SERVICE_ACCOUNT,
+    });
     sandbox.cloud.edit((world) => {
-      world.cmek.set(CLUSTER_IDS['analytics-gcp'], enabledWith([{ region: 'us-central1', spec: gcp(GCP_KEYS.usCentral1) }, { region: 'europe-west1', spec: gcp(GCP_KEYS.europeWest1) }]));
-      world.cmek.set(CLUSTER_IDS['payments-azure'], enabledWith([{ region: 'eastus', spec: { type: 'AZURE_KEY_VAULT', uri: azureKeyId(AZURE_KEYS.vault.name, AZURE_KEYS.payments.name, AZURE_KEYS.payments.version), auth_principal: AZURE_TENANT } }]));
+      world.cmek.set(
+        CLUSTER_IDS['analytics-gcp'],
+        enabledWith([
+          { region: 'us-central1', spec: gcp(GCP_KEYS.usCentral1) },
+          { region: 'europe-west1', spec: gcp(GCP_KEYS.europeWest1) },
+        ]),
+      );
+      world.cmek.set(
+        CLUSTER_IDS['payments-azure'],
+        enabledWith([
+          {
+            region: 'eastus',
+            spec: {
+              type: 'AZURE_KEY_VAULT',
+              uri: azureKeyId(AZURE_KEYS.vault.name, AZURE_KEYS.payments.name, AZURE_KEYS.payments.version),
+              auth_principal: AZURE_TENANT,
+            },
+          },
+        ]),
+      );
     });
   });
   afterAll(async () => {
@@ -148,29 +186,42 @@ describe('hostile strings from the KMS emulators and the SQL stand-in', () => {
 
   /** Each provider's key read, failing with the hostile text as the service's own error message (status chosen so its SDK does not retry). */
   const KMS_READS = [
-    { cluster: 'prod-east', fault: (message: string) => sandbox.aws.faults.inject({ kind: 'server_error', status: 400, count: 50, match: { operation: 'DescribeKey' }, message }) },
-    { cluster: 'analytics-gcp', fault: (message: string) => sandbox.gcp.faults.inject({ kind: 'server_error', status: 500, count: 50, match: { operation: 'GetCryptoKey' }, message }) },
-    { cluster: 'payments-azure', fault: (message: string) => sandbox.azure.faults.inject({ kind: 'server_error', status: 400, count: 50, match: { operation: 'GetKey' }, message }) },
+    {
+      cluster: 'prod-east',
+      fault: (message: string) => sandbox.aws.faults.inject({ kind: 'server_error', status: 400, count: 50, match: { operation: 'DescribeKey' }, message }),
+    },
+    {
+      cluster: 'analytics-gcp',
+      fault: (message: string) => sandbox.gcp.faults.inject({ kind: 'server_error', status: 500, count: 50, match: { operation: 'GetCryptoKey' }, message }),
+    },
+    {
+      cluster: 'payments-azure',
+      fault: (message: string) => sandbox.azure.faults.inject({ kind: 'server_error', status: 400, count: 50, match: { operation: 'GetKey' }, message }),
+    },
   ];
 
-  it.each(KMS_READS)('KMS error text for $cluster reaches status and audit as one safe line', async ({ cluster, fault }) => {
-    await fc.assert(
-      fc.asyncProperty(hostile, async (message) => {
-        for (const emulator of [sandbox.aws, sandbox.gcp, sandbox.azure]) emulator.faults.reset();
-        fault(message);
-        const status = await callTool(server.client, 'get_cmek_status', { cluster });
-        assertSafe(status.text, `get_cmek_status ${cluster}`);
-        assertSafe(JSON.stringify(status.structured ?? {}), `get_cmek_status ${cluster} structured`);
-        const audit = await callTool(server.client, 'audit_encryption_posture', { clusters: [cluster], include_kms: true, include_sql_targets: false });
-        assertSafe(audit.text, `audit ${cluster}`);
-        assertSafe(JSON.stringify(audit.structured ?? {}), `audit ${cluster} structured`);
-        // The fault really reached the tool: the audit could not verify a key.
-        expect(audit.structured!.summary.kms_keys_unverified).toBeGreaterThan(0);
-      }),
-      { numRuns: 6 },
-    );
-    for (const emulator of [sandbox.aws, sandbox.gcp, sandbox.azure]) emulator.faults.reset();
-  }, 120_000);
+  it.each(KMS_READS)(
+    'KMS error text for $cluster reaches status and audit as one safe line',
+    async ({ cluster, fault }) => {
+      await fc.assert(
+        fc.asyncProperty(hostile, async (message) => {
+          for (const emulator of [sandbox.aws, sandbox.gcp, sandbox.azure]) emulator.faults.reset();
+          fault(message);
+          const status = await callTool(server.client, 'get_cmek_status', { cluster });
+          assertSafe(status.text, `get_cmek_status ${cluster}`);
+          assertSafe(JSON.stringify(status.structured ?? {}), `get_cmek_status ${cluster} structured`);
+          const audit = await callTool(server.client, 'audit_encryption_posture', { clusters: [cluster], include_kms: true, include_sql_targets: false });
+          assertSafe(audit.text, `audit ${cluster}`);
+          assertSafe(JSON.stringify(audit.structured ?? {}), `audit ${cluster} structured`);
+          // The fault really reached the tool: the audit could not verify a key.
+          expect(audit.structured!.summary.kms_keys_unverified).toBeGreaterThan(0);
+        }),
+        { numRuns: 6 },
+      );
+      for (const emulator of [sandbox.aws, sandbox.gcp, sandbox.azure]) emulator.faults.reset();
+    },
+    120_000,
+  );
 
   it('SQL error text from the self-hosted stand-in reaches verify_encryption_sql and check_certificate_expiry as one safe line', async () => {
     await fc.assert(

@@ -56,13 +56,21 @@ const REFUSALS: Refusal[] = [
   {
     name: 'enable: GCP key name with a version',
     tool: 'enable_cmek',
-    args: { cluster: 'analytics-gcp', keys: { ...GCP_KEY_NAMES, 'us-central1': `${GCP_KEY_NAMES['us-central1']}/cryptoKeyVersions/1` }, auth_principal: GCP_CMEK_SERVICE_ACCOUNT },
+    args: {
+      cluster: 'analytics-gcp',
+      keys: { ...GCP_KEY_NAMES, 'us-central1': `${GCP_KEY_NAMES['us-central1']}/cryptoKeyVersions/1` },
+      auth_principal: GCP_CMEK_SERVICE_ACCOUNT,
+    },
     says: /WITHOUT \/cryptoKeyVersions/,
   },
   {
     name: 'enable: AWS ARN for a GCP cluster',
     tool: 'enable_cmek',
-    args: { cluster: 'analytics-gcp', keys: { ...GCP_KEY_NAMES, 'us-central1': awsKeyArn(AWS_KEYS.prodEastUsEast1) }, auth_principal: GCP_CMEK_SERVICE_ACCOUNT },
+    args: {
+      cluster: 'analytics-gcp',
+      keys: { ...GCP_KEY_NAMES, 'us-central1': awsKeyArn(AWS_KEYS.prodEastUsEast1) },
+      auth_principal: GCP_CMEK_SERVICE_ACCOUNT,
+    },
     says: /Expected "projects\/"/,
   },
   {
@@ -74,7 +82,11 @@ const REFUSALS: Refusal[] = [
   {
     name: 'enable: CMEK already on',
     tool: 'enable_cmek',
-    args: { cluster: 'prod-east', keys: { 'us-east-1': awsKeyArn(AWS_KEYS.prodEastNext), 'us-west-2': awsKeyArn(AWS_KEYS.prodEastNextWest) }, auth_principal: AWS_CMEK_ROLE },
+    args: {
+      cluster: 'prod-east',
+      keys: { 'us-east-1': awsKeyArn(AWS_KEYS.prodEastNext), 'us-west-2': awsKeyArn(AWS_KEYS.prodEastNextWest) },
+      auth_principal: AWS_CMEK_ROLE,
+    },
     says: /already set up[\s\S]*rotate_cmek/,
   },
   {
@@ -187,7 +199,10 @@ describe('unknown nested keys', () => {
       cluster: 'analytics-gcp',
       dry_run: true,
       region_specs: [
-        { region: 'us-central1', key_spec: { uri: 'projects/p/locations/us-central1/keyRings/r/cryptoKeys/k', auth_principal: 'a@p.iam.gserviceaccount.com', dryRun: true } },
+        {
+          region: 'us-central1',
+          key_spec: { uri: 'projects/p/locations/us-central1/keyRings/r/cryptoKeys/k', auth_principal: 'a@p.iam.gserviceaccount.com', dryRun: true },
+        },
       ],
     });
     expect(result.isError).toBe(true);

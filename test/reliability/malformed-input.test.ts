@@ -60,7 +60,10 @@ describe.each(ALL_TOOLS.map((def) => [def.name, def] as const))('%s: malformed i
         expect(result.text).toMatch(new RegExp(`Invalid arguments for (tool )?${name}\\b`));
         expect(result.structured).toMatchObject({ error: 'invalid_arguments', next_actions: [], next_step: expect.stringContaining(`call ${name} again`) });
         const fields = badFields(def, args)!;
-        expect(fields.length === 0 || fields.some((field) => names(result.text, field)), `names one of ${fields.join(', ')}: ${result.text.slice(0, 300)}`).toBe(true);
+        expect(
+          fields.length === 0 || fields.some((field) => names(result.text, field)),
+          `names one of ${fields.join(', ')}: ${result.text.slice(0, 300)}`,
+        ).toBe(true);
         expect(result.text).not.toMatch(/Internal error|bug in crdb-encryption-mcp/);
         expect(upstreamCalls()).toBe(before);
       }),

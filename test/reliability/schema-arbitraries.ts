@@ -69,7 +69,13 @@ export const HOSTILE_STRINGS: readonly string[] = [
 ];
 
 /** 100 KB strings, some shaped like valid values. */
-export const OVERSIZE_STRINGS: readonly string[] = ['a'.repeat(HUGE), `prod-east${'-x'.repeat(HUGE / 2)}`, 'é'.repeat(HUGE), '\u0000'.repeat(HUGE), `/${'a/'.repeat(HUGE / 2)}ca.crt`];
+export const OVERSIZE_STRINGS: readonly string[] = [
+  'a'.repeat(HUGE),
+  `prod-east${'-x'.repeat(HUGE / 2)}`,
+  'é'.repeat(HUGE),
+  '\u0000'.repeat(HUGE),
+  `/${'a/'.repeat(HUGE / 2)}ca.crt`,
+];
 
 /** Key URIs that are wrong for the sandbox clusters or for their provider. */
 export const BAD_KEY_URIS: readonly string[] = [
@@ -94,7 +100,23 @@ export const BAD_KEY_URIS: readonly string[] = [
 ];
 
 /** Numbers outside most ranges, including the deletion windows KMS providers refuse. */
-export const BAD_NUMBERS: readonly number[] = [0, -1, 3, 6, 31, 366, 1e9, -1e9, 1.5, 7.5, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.MAX_SAFE_INTEGER + 2, -0.0001];
+export const BAD_NUMBERS: readonly number[] = [
+  0,
+  -1,
+  3,
+  6,
+  31,
+  366,
+  1e9,
+  -1e9,
+  1.5,
+  7.5,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  Number.MAX_SAFE_INTEGER + 2,
+  -0.0001,
+];
 
 const anyJson = fc.jsonValue({ maxDepth: 2 });
 
@@ -184,16 +206,37 @@ function validObject(node: JsonSchema): fc.Arbitrary<Record<string, unknown>> {
  * request schema drops that key from `arguments` before any tool sees it, so it is ignored, not refused.
  */
 const unknownKey = fc.oneof(
-  fc.constantFrom('dryRun', 'DRY_RUN', 'force', 'confirm', 'yes', 'admin', 'constructor', 'toString', 'hasOwnProperty', "'; DROP TABLE x; --", '../x', 'k\u0000'),
+  fc.constantFrom(
+    'dryRun',
+    'DRY_RUN',
+    'force',
+    'confirm',
+    'yes',
+    'admin',
+    'constructor',
+    'toString',
+    'hasOwnProperty',
+    "'; DROP TABLE x; --",
+    '../x',
+    'k\u0000',
+  ),
   fc.stringMatching(/^[a-z][a-z_]{2,12}$/),
 );
 
 /** A string that breaks the node: hostile, oversize, empty, or off-pattern. */
 function badString(node: JsonSchema): fc.Arbitrary<unknown> {
-  const options: fc.Arbitrary<unknown>[] = [fc.constantFrom(...HOSTILE_STRINGS), fc.constantFrom(...OVERSIZE_STRINGS), fc.constantFrom(...BAD_KEY_URIS), wrongKind(node)];
+  const options: fc.Arbitrary<unknown>[] = [
+    fc.constantFrom(...HOSTILE_STRINGS),
+    fc.constantFrom(...OVERSIZE_STRINGS),
+    fc.constantFrom(...BAD_KEY_URIS),
+    wrongKind(node),
+  ];
   if (node.maxLength !== undefined) options.push(fc.constant('z'.repeat(node.maxLength + 1)));
   if (node.pattern || node.enum) options.push(fc.string({ maxLength: 12 }));
-  if (node.enum) options.push(fc.constantFrom(...node.enum.filter((v): v is string => typeof v === 'string').flatMap((v) => [v.toUpperCase(), v.toLowerCase(), ` ${v}`, `${v}\u0000`])));
+  if (node.enum)
+    options.push(
+      fc.constantFrom(...node.enum.filter((v): v is string => typeof v === 'string').flatMap((v) => [v.toUpperCase(), v.toLowerCase(), ` ${v}`, `${v}\u0000`])),
+    );
   return fc.oneof(...options);
 }
 
@@ -237,11 +280,13 @@ function malformedArray(node: JsonSchema, depth: number): fc.Arbitrary<unknown> 
   if (node.maxItems !== undefined) options.push(fc.array(item, { minLength: node.maxItems + 1, maxLength: node.maxItems + 1 }));
   if (node.items && depth > 0) {
     const bad = malformedArbitrary(node.items, depth - 1);
-    options.push(fc.tuple(validArbitrary(node), bad, fc.nat()).map(([items, badItem, at]) => {
-      const copy = [...(items as unknown[])];
-      copy.splice(at % (copy.length + 1), 0, badItem);
-      return copy;
-    }));
+    options.push(
+      fc.tuple(validArbitrary(node), bad, fc.nat()).map(([items, badItem, at]) => {
+        const copy = [...(items as unknown[])];
+        copy.splice(at % (copy.length + 1), 0, badItem);
+        return copy;
+      }),
+    );
   }
   return fc.oneof(...options);
 }
@@ -259,7 +304,11 @@ function malformedObject(node: JsonSchema, depth: number): fc.Arbitrary<unknown>
       }
     }
     if (node.additionalProperties === false) {
-      options.push(fc.tuple(base, unknownKey, anyJson).map(([value, key, extra]) => Object.defineProperty({ ...value }, key, { value: extra, enumerable: true, configurable: true, writable: true })));
+      options.push(
+        fc
+          .tuple(base, unknownKey, anyJson)
+          .map(([value, key, extra]) => Object.defineProperty({ ...value }, key, { value: extra, enumerable: true, configurable: true, writable: true })),
+      );
     }
   } else if (typeof node.additionalProperties === 'object') {
     const values = validArbitrary(node.additionalProperties);

@@ -25,7 +25,11 @@ function filesOnDisk(name: string): Array<{ uri: string; digest: string; size: n
     .map((entry) => {
       const path = join(entry.parentPath, entry.name);
       const bytes = readFileSync(path);
-      return { uri: `skill://${name}/${relative(root, path).split('\\').join('/')}`, digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, size: bytes.byteLength };
+      return {
+        uri: `skill://${name}/${relative(root, path).split('\\').join('/')}`,
+        digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
+        size: bytes.byteLength,
+      };
     })
     .sort((a, b) => (a.uri < b.uri ? -1 : 1));
 }
@@ -118,16 +122,21 @@ describe.each(['legacy', 'modern'] as const)('skills extension, %s era', (era) =
     expect(file.message).toMatch(/has no file 'references\/nope\.md'\. Its files: SKILL\.md, references\/aws\.md/);
     await expect(t.client.readResource({ uri: `skill://${CMEK}/references/..%2FSKILL.md` })).rejects.toMatchObject({ code: -32602 });
     const skill = await rejection(t.client.readResource({ uri: 'skill://nope/SKILL.md' }));
-    expect(skill.message).toMatch(/Unknown skill in skill:\/\/nope\/SKILL\.md\. Available skills: enabling-cmek-encryption, managing-certificates-and-encryption/);
+    expect(skill.message).toMatch(
+      /Unknown skill in skill:\/\/nope\/SKILL\.md\. Available skills: enabling-cmek-encryption, managing-certificates-and-encryption/,
+    );
   });
 
   it('still reads the deprecated skill://<name> URI (this release only), with completion by substring', async () => {
     const { contents } = await t.client.readResource({ uri: `skill://${CERTS}` });
     expect(contents[0]).toMatchObject({ uri: `skill://${CERTS}`, mimeType: 'text/markdown', text: readFileSync(join(SKILLS_DIR, CERTS, 'SKILL.md'), 'utf8') });
-    await expect(t.client.readResource({ uri: 'skill://nope' })).rejects.toThrow(/Unknown skill 'nope'\. Available skills: enabling-cmek-encryption, managing-certificates-and-encryption/);
+    await expect(t.client.readResource({ uri: 'skill://nope' })).rejects.toThrow(
+      /Unknown skill 'nope'\. Available skills: enabling-cmek-encryption, managing-certificates-and-encryption/,
+    );
     const { resourceTemplates } = await t.client.listResourceTemplates();
     expect(resourceTemplates.map((template) => template.uriTemplate)).toEqual(['skill://{name}', 'skill://{+path}']);
-    const complete = async (value: string) => (await t.client.complete({ ref: { type: 'ref/resource', uri: 'skill://{name}' }, argument: { name: 'name', value } })).completion.values;
+    const complete = async (value: string) =>
+      (await t.client.complete({ ref: { type: 'ref/resource', uri: 'skill://{name}' }, argument: { name: 'name', value } })).completion.values;
     expect(await complete('')).toEqual([CMEK, CERTS]);
     expect(await complete('CERT')).toEqual([CERTS]);
     expect(await complete('encryption')).toEqual([CMEK, CERTS]);

@@ -15,7 +15,15 @@ import type { AuditEntry, AuditEvent } from '../../src/safety/types.js';
 import { tempDir } from '../helpers/harness.js';
 
 function event(i: number, extra: Partial<AuditEvent> = {}): AuditEvent {
-  return { time: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString(), tool: 'revoke_cmek', target: `cluster-${i}`, params: { cluster: `cluster-${i}` }, outcome: 'attempted', attemptId: `a-${i}`, ...extra };
+  return {
+    time: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString(),
+    tool: 'revoke_cmek',
+    target: `cluster-${i}`,
+    params: { cluster: `cluster-${i}` },
+    outcome: 'attempted',
+    attemptId: `a-${i}`,
+    ...extra,
+  };
 }
 
 const stateDir = tempDir('crdb-audit-state-');
@@ -71,7 +79,12 @@ describe('file audit log', () => {
     const key = readFileSync(join(stateDir, 'audit.key'), 'utf8').trim();
     expect(key).toMatch(/^[0-9a-f]{64}$/);
     expect(readFileSync(path, 'utf8')).not.toContain(key);
-    expect(JSON.parse(readFileSync(`${path}.head`, 'utf8'))).toEqual({ seq: 3, hash: entries[2]!.hash, logId: header.logId, mac: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(JSON.parse(readFileSync(`${path}.head`, 'utf8'))).toEqual({
+      seq: 3,
+      hash: entries[2]!.hash,
+      logId: header.logId,
+      mac: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(await verify(path)).toEqual({ ok: true, entries: 3, store: `file:${path}` });
     expect(await auditFileKind(path)).toBe('keyed');
   });
@@ -156,7 +169,11 @@ await Promise.all(Array.from({ length: 25 }, (_, i) => log.append({ time: 't', t
     entry.hash = sha256Seal(entry as unknown as Record<string, unknown>);
     lines[1] = JSON.stringify(entry);
     writeLines(path, lines);
-    expect(await verify(path)).toMatchObject({ ok: false, firstBadEntry: 2, problem: expect.stringMatching(/entry 2 does not match its HMAC: it was edited, or rewritten and re-hashed without the audit key/) });
+    expect(await verify(path)).toMatchObject({
+      ok: false,
+      firstBadEntry: 2,
+      problem: expect.stringMatching(/entry 2 does not match its HMAC: it was edited, or rewritten and re-hashed without the audit key/),
+    });
 
     // Rewrite every entry and re-chain them consistently, then forge a matching head.
     let prevHash = parseHeader(headerLine(path))!.hash;
@@ -193,7 +210,12 @@ await Promise.all(Array.from({ length: 25 }, (_, i) => log.append({ time: 't', t
   it('truncate the tail: detected through the head; emptied: detected too', async () => {
     const path = await makeLog(5);
     writeLines(path, readLines(path).slice(0, 3));
-    expect(await verify(path)).toMatchObject({ ok: false, entries: 3, firstBadEntry: 4, problem: expect.stringMatching(/truncated.*entries 4-5 were removed/) });
+    expect(await verify(path)).toMatchObject({
+      ok: false,
+      entries: 3,
+      firstBadEntry: 4,
+      problem: expect.stringMatching(/truncated.*entries 4-5 were removed/),
+    });
     writeLines(path, []);
     expect(await verify(path)).toMatchObject({ ok: false, entries: 0, firstBadEntry: 1 });
   });
@@ -206,7 +228,11 @@ await Promise.all(Array.from({ length: 25 }, (_, i) => log.append({ time: 't', t
     const head = JSON.parse(readFileSync(`${path}.head`, 'utf8'));
     writeFileSync(`${path}.head`, JSON.stringify({ ...head, seq: 3, hash: last.hash }));
     // The head beside the log is forged, and this machine's checkpoint still records 5 entries.
-    expect(await verify(path)).toMatchObject({ ok: false, entries: 3, problem: expect.stringMatching(/head record does not carry a valid signature: it was rewritten without the audit key/) });
+    expect(await verify(path)).toMatchObject({
+      ok: false,
+      entries: 3,
+      problem: expect.stringMatching(/head record does not carry a valid signature: it was rewritten without the audit key/),
+    });
 
     // Another log's genuine head, copied over: signed, but for another log id.
     const other = await makeLog(3);
@@ -222,7 +248,12 @@ await Promise.all(Array.from({ length: 25 }, (_, i) => log.append({ time: 't', t
     await log.append(event(5));
     writeFileSync(path, logCopy);
     writeFileSync(`${path}.head`, headCopy);
-    expect(await verify(path)).toMatchObject({ ok: false, entries: 3, firstBadEntry: 4, problem: expect.stringMatching(/truncated: this machine's checkpoint records 5 entries/) });
+    expect(await verify(path)).toMatchObject({
+      ok: false,
+      entries: 3,
+      firstBadEntry: 4,
+      problem: expect.stringMatching(/truncated: this machine's checkpoint records 5 entries/),
+    });
     await expect(log.append(event(6))).rejects.toThrow(/checkpoint records 5 entries .* rolled back/);
   });
 
@@ -231,9 +262,17 @@ await Promise.all(Array.from({ length: 25 }, (_, i) => log.append({ time: 't', t
     const log = open(path);
     rmSync(path);
     rmSync(`${path}.head`);
-    expect(await log.verify()).toMatchObject({ ok: false, entries: 0, firstBadEntry: 1, problem: expect.stringMatching(/log and its head are missing, but this machine holds a checkpoint of 4 entries .*: the log was deleted/) });
+    expect(await log.verify()).toMatchObject({
+      ok: false,
+      entries: 0,
+      firstBadEntry: 1,
+      problem: expect.stringMatching(/log and its head are missing, but this machine holds a checkpoint of 4 entries .*: the log was deleted/),
+    });
     const refused = await log.append(event(5)).catch((error: unknown) => error);
-    expect(refused).toMatchObject({ message: expect.stringMatching(/missing or empty, but this machine holds a checkpoint/), next: expect.stringMatching(/delete .*audit-checkpoints.* too, and a new log starts/) });
+    expect(refused).toMatchObject({
+      message: expect.stringMatching(/missing or empty, but this machine holds a checkpoint/),
+      next: expect.stringMatching(/delete .*audit-checkpoints.* too, and a new log starts/),
+    });
     // Only the head deleted, or only the log:
     const second = await makeLog(2);
     rmSync(second);
@@ -261,9 +300,17 @@ await Promise.all(Array.from({ length: 25 }, (_, i) => log.append({ time: 't', t
     writeFileSync(path, original);
     const otherKeys = auditKeySource({ auditKeyFile: join(tempDir(), 'other.key') });
     await openFileAuditLog(join(tempDir(), 'x.jsonl'), createRedactor(), otherKeys).append(event(1));
-    expect(await verifyAuditFile(path, { allowMissing: false, keys: otherKeys })).toMatchObject({ ok: false, entries: 3, problem: expect.stringMatching(/sealed with audit key id [0-9a-f]{16}, but the configured key has id [0-9a-f]{16}: the key was replaced or lost/) });
+    expect(await verifyAuditFile(path, { allowMissing: false, keys: otherKeys })).toMatchObject({
+      ok: false,
+      entries: 3,
+      problem: expect.stringMatching(/sealed with audit key id [0-9a-f]{16}, but the configured key has id [0-9a-f]{16}: the key was replaced or lost/),
+    });
     const lostKeys = auditKeySource({ auditKeyFile: join(tempDir(), 'lost.key') });
-    expect(await verifyAuditFile(path, { allowMissing: false, keys: lostKeys })).toMatchObject({ ok: false, entries: 3, problem: expect.stringMatching(/audit key \(.*lost\.key\) is missing/) });
+    expect(await verifyAuditFile(path, { allowMissing: false, keys: lostKeys })).toMatchObject({
+      ok: false,
+      entries: 3,
+      problem: expect.stringMatching(/audit key \(.*lost\.key\) is missing/),
+    });
     await expect(openFileAuditLog(path, createRedactor(), otherKeys).append(event(4))).rejects.toThrow(/key was replaced or lost/);
   });
 
@@ -281,7 +328,10 @@ await Promise.all(Array.from({ length: 25 }, (_, i) => log.append({ time: 't', t
     expect(await auditFileKind(path)).toBe('legacy');
     expect(await verify(path)).toMatchObject({ ok: false, entries: 2, problem: expect.stringMatching(/earlier version without a key/) });
     const log = open(path);
-    await expect(log.append(event(3))).rejects.toMatchObject({ message: expect.stringMatching(/earlier version without a key/), next: expect.stringMatching(/move .* aside/) });
+    await expect(log.append(event(3))).rejects.toMatchObject({
+      message: expect.stringMatching(/earlier version without a key/),
+      next: expect.stringMatching(/move .* aside/),
+    });
     renameSync(path, `${path}.v1`);
     renameSync(`${path}.head`, `${path}.v1.head`);
     await log.append(event(3));

@@ -55,7 +55,14 @@ export function sqlAuditStoreSuite(server: () => SqlServer): void {
     return log;
   }
 
-  const event = (i: number, target = 'c'): AuditEvent => ({ time: `2025-01-01T00:00:${String(i % 60).padStart(2, '0')}Z`, tool: 'revoke_cmek', target, params: { i }, outcome: 'attempted', attemptId: `a-${i}` });
+  const event = (i: number, target = 'c'): AuditEvent => ({
+    time: `2025-01-01T00:00:${String(i % 60).padStart(2, '0')}Z`,
+    tool: 'revoke_cmek',
+    target,
+    params: { i },
+    outcome: 'attempted',
+    attemptId: `a-${i}`,
+  });
 
   async function fill(count: number): Promise<AuditLog> {
     const log = replica();
@@ -78,7 +85,9 @@ export function sqlAuditStoreSuite(server: () => SqlServer): void {
       expect(stored[0]!.prevHash).toBe(header!.hash);
       expect(stored[2]!.prevHash).toBe(stored[1]!.hash);
       const head = (await server().admin.query(`SELECT seq, hash, log_id, mac FROM ${HEAD}`)).rows;
-      expect(head).toEqual([{ seq: '3', hash: stored[2]!.hash, log_id: (header as unknown as { logId: string }).logId, mac: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+      expect(head).toEqual([
+        { seq: '3', hash: stored[2]!.hash, log_id: (header as unknown as { logId: string }).logId, mac: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      ]);
       const result = await log.verify();
       expect(result).toMatchObject({ ok: true, entries: 3 });
       expect(result.store).toMatch(/^postgres:\/\/127\.0\.0\.1:\d+\/postgres table crdb_encryption_mcp_audit_log$/);
@@ -129,7 +138,11 @@ export function sqlAuditStoreSuite(server: () => SqlServer): void {
       const fourth = JSON.parse((await rows())[4]!.entry) as AuditEntry;
       await server().admin.query(`DELETE FROM ${LOG} WHERE seq > 4`);
       await server().admin.query(`UPDATE ${HEAD} SET seq = 4, hash = $1`, [fourth.hash]);
-      expect(await log.verify()).toMatchObject({ ok: false, entries: 4, problem: expect.stringMatching(/head record does not carry a valid signature: it was rewritten without the audit key/) });
+      expect(await log.verify()).toMatchObject({
+        ok: false,
+        entries: 4,
+        problem: expect.stringMatching(/head record does not carry a valid signature: it was rewritten without the audit key/),
+      });
       await expect(log.append(event(7))).rejects.toThrow(/head row is unreadable or does not carry a valid signature/);
 
       // A genuinely signed earlier head, saved before entries 5 and 6 and put back after cutting them: this machine's checkpoint remembers 6.
@@ -140,7 +153,12 @@ export function sqlAuditStoreSuite(server: () => SqlServer): void {
       await again.append(event(6));
       await server().admin.query(`DELETE FROM ${LOG} WHERE seq > 4`);
       await server().admin.query(`UPDATE ${HEAD} SET seq = $1, hash = $2, mac = $3`, [saved.seq, saved.hash, saved.mac]);
-      expect(await again.verify()).toMatchObject({ ok: false, entries: 4, firstBadEntry: 5, problem: expect.stringMatching(/truncated: this machine's checkpoint records 6 entries/) });
+      expect(await again.verify()).toMatchObject({
+        ok: false,
+        entries: 4,
+        firstBadEntry: 5,
+        problem: expect.stringMatching(/truncated: this machine's checkpoint records 6 entries/),
+      });
       await expect(again.append(event(7))).rejects.toThrow(/checkpoint records 6 entries .* rolled back/);
     });
 
@@ -155,14 +173,23 @@ export function sqlAuditStoreSuite(server: () => SqlServer): void {
         await server().admin.query(`UPDATE ${LOG} SET entry = $1, hash = $2 WHERE seq = $3`, [JSON.stringify(forged), forged.hash, row.seq]);
       }
       await server().admin.query(`UPDATE ${HEAD} SET hash = $1`, [prevHash]);
-      expect(await log.verify()).toMatchObject({ ok: false, firstBadEntry: 1, problem: expect.stringMatching(/entry 1 does not match its HMAC: it was edited, or rewritten and re-hashed without the audit key/) });
+      expect(await log.verify()).toMatchObject({
+        ok: false,
+        firstBadEntry: 1,
+        problem: expect.stringMatching(/entry 1 does not match its HMAC: it was edited, or rewritten and re-hashed without the audit key/),
+      });
     });
 
     it('delete everything (rows of both tables, or the tables themselves): NOT intact, and no new log starts over it silently', async () => {
       const log = await fill(4);
       await server().admin.query(`DELETE FROM ${LOG}`);
       await server().admin.query(`DELETE FROM ${HEAD}`);
-      expect(await log.verify()).toMatchObject({ ok: false, entries: 0, firstBadEntry: 1, problem: expect.stringMatching(/tables are missing or empty, but this machine holds a checkpoint .*: the log was deleted/) });
+      expect(await log.verify()).toMatchObject({
+        ok: false,
+        entries: 0,
+        firstBadEntry: 1,
+        problem: expect.stringMatching(/tables are missing or empty, but this machine holds a checkpoint .*: the log was deleted/),
+      });
       await expect(log.append(event(5))).rejects.toThrow(/tables are empty, but this machine holds a checkpoint/);
       await server().admin.query(`DROP TABLE ${LOG}, ${HEAD}`);
       expect(await log.verify()).toMatchObject({ ok: false, problem: expect.stringMatching(/the log was deleted/) });
@@ -194,7 +221,10 @@ export function sqlAuditStoreSuite(server: () => SqlServer): void {
       await server().admin.query(`INSERT INTO ${LOG} VALUES (1, $1, $2)`, [JSON.stringify(legacy), legacy.hash]);
       await server().admin.query(`INSERT INTO ${HEAD} VALUES (1, 1, $1)`, [legacy.hash]);
       const log = replica();
-      await expect(log.append(event(2))).rejects.toMatchObject({ message: expect.stringMatching(/earlier version without a key/), next: expect.stringMatching(/RENAME TO/) });
+      await expect(log.append(event(2))).rejects.toMatchObject({
+        message: expect.stringMatching(/earlier version without a key/),
+        next: expect.stringMatching(/RENAME TO/),
+      });
       expect(await log.verify()).toMatchObject({ ok: false, entries: 1, problem: expect.stringMatching(/earlier version without a key/) });
     });
 
@@ -203,7 +233,9 @@ export function sqlAuditStoreSuite(server: () => SqlServer): void {
       const down = openSqlAuditLog(`postgresql://postgres:${server().password}@127.0.0.1:1/postgres?sslmode=disable`, createRedactor(), keys());
       opened.push(down);
       await expect(down.append(event(1))).rejects.toThrow(/cannot use the audit database postgres:\/\/127\.0\.0\.1:1\/postgres/);
-      const report = await verifyConfiguredAuditLog(buildConfig({ auditLog: '/unused', auditKeyFile: keyFile, auditDb: `postgresql://postgres:${server().password}@127.0.0.1:1/postgres` }));
+      const report = await verifyConfiguredAuditLog(
+        buildConfig({ auditLog: '/unused', auditKeyFile: keyFile, auditDb: `postgresql://postgres:${server().password}@127.0.0.1:1/postgres` }),
+      );
       expect(report).toMatchObject({ ok: false, problem: expect.stringMatching(/^not checked/) });
       expect(JSON.stringify(report)).not.toContain(server().password);
     });
@@ -227,7 +259,13 @@ export function sqlAuditStoreSuite(server: () => SqlServer): void {
     });
 
     it('backs the gate by default when --audit-db is set: a token is single use across replicas', async () => {
-      const config = buildConfig({ auditLog: '/unused', auditKeyFile: keyFile, auditDb: server().url, dangerouslyAllowTokenConfirmation: true, confirmSecret: 'shared-secret-for-replicas-123' });
+      const config = buildConfig({
+        auditLog: '/unused',
+        auditKeyFile: keyFile,
+        auditDb: server().url,
+        dangerouslyAllowTokenConfirmation: true,
+        confirmSecret: 'shared-secret-for-replicas-123',
+      });
       const session = { supportsFormElicitation: () => false, elicit: () => Promise.reject(new Error('no')) };
       const request = { tool: 't', targetName: 'x', targetDescription: 'x', action: 'a', consequences: [], reversibility: 'r', params: {}, targetState: {} };
       const [a, b] = [createConfirmationGate({ config, now: () => 0 })(session), createConfirmationGate({ config, now: () => 0 })(session)];

@@ -92,7 +92,10 @@ describe('three replicas on one PostgreSQL', () => {
     expect(await replicas[1]!.exit).toBe(0);
 
     const acknowledged = replicas.flatMap((each) => each.lines.filter((line) => line.startsWith('ack ')).map((line) => line.slice(4)));
-    const stored = (await server.admin.query('SELECT seq, entry FROM crdb_encryption_mcp_audit_log WHERE seq > 0 ORDER BY seq')).rows as Array<{ seq: string; entry: string }>;
+    const stored = (await server.admin.query('SELECT seq, entry FROM crdb_encryption_mcp_audit_log WHERE seq > 0 ORDER BY seq')).rows as Array<{
+      seq: string;
+      entry: string;
+    }>;
     const storedIds = stored.map((row) => (JSON.parse(row.entry) as AuditEntry).attemptId);
     for (const id of acknowledged) expect(storedIds).toContain(id);
     expect(storedIds.filter((id) => id.startsWith('r1-'))).toHaveLength(PER_REPLICA);

@@ -36,11 +36,11 @@ const leakyTool = defineTool({
   toolset: 'sql',
   input: () =>
     z.object({
-    mode: z.enum(['success', 'operator_error', 'crash', 'confirm']).describe('Path to take.'),
-    password: z.string().optional().describe('A secret parameter.'),
-    url: z.string().optional().describe('A connection URL parameter.'),
-    confirmation_token: z.string().optional().describe('Token.'),
-  }),
+      mode: z.enum(['success', 'operator_error', 'crash', 'confirm']).describe('Path to take.'),
+      password: z.string().optional().describe('A secret parameter.'),
+      url: z.string().optional().describe('A connection URL parameter.'),
+      confirmation_token: z.string().optional().describe('Token.'),
+    }),
   output: () => z.object({ echo: z.string(), nested: z.object({ api_key: z.string(), note: z.string() }) }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   target: (args) => `target ${args.url ?? ''}`,
@@ -87,9 +87,12 @@ function expectNoCanary(label: string, text: string): void {
 async function runAll(client: GatedServer['client'], args: Record<string, unknown>[]) {
   const seen: string[] = [];
   for (const call of args) {
-    const raw = await client.callTool({ name: 'leaky_change', arguments: call }, {
-      onprogress: (progress) => seen.push(JSON.stringify(progress)),
-    });
+    const raw = await client.callTool(
+      { name: 'leaky_change', arguments: call },
+      {
+        onprogress: (progress) => seen.push(JSON.stringify(progress)),
+      },
+    );
     seen.push(JSON.stringify(raw));
   }
   return seen;

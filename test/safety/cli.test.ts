@@ -31,6 +31,12 @@ describe('crdb-encryption-mcp verify-audit-log', () => {
     writeFileSync(path, readFileSync(path, 'utf8').replace('"k"', '"other"'));
     const broken = await cli(['verify-audit-log', '--audit-log', path]);
     expect(broken.code).toBe(1);
-    expect(JSON.parse(broken.stdout)).toMatchObject({ ok: false, entries: 3, first_bad_entry: 1, problem: expect.stringMatching(/edited/), next: expect.stringMatching(/preserve/) });
+    expect(JSON.parse(broken.stdout)).toMatchObject({
+      ok: false,
+      entries: 3,
+      first_bad_entry: 1,
+      problem: expect.stringMatching(/edited/),
+      next: expect.stringMatching(/preserve/),
+    });
   });
 });

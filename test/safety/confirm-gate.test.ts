@@ -249,8 +249,30 @@ describe('audit trail of gated calls', () => {
     answer = { action: 'accept', content: { confirm_name: 'nope', decision: 'approve' } };
     await callTool(server.client, 'destroy_widget', { widget: 'w-prod' });
     const entries = server.auditEntries();
-    expect(entries.map((entry) => entry.outcome)).toEqual(['attempted', 'declined', 'attempted', 'succeeded', 'attempted', 'failed', 'attempted', 'dry_run', 'attempted', 'declined']);
-    expect(entries.map((entry) => entry.confirmation)).toEqual([undefined, 'declined', undefined, 'approved', undefined, 'approved', undefined, undefined, undefined, 'name_mismatch']);
+    expect(entries.map((entry) => entry.outcome)).toEqual([
+      'attempted',
+      'declined',
+      'attempted',
+      'succeeded',
+      'attempted',
+      'failed',
+      'attempted',
+      'dry_run',
+      'attempted',
+      'declined',
+    ]);
+    expect(entries.map((entry) => entry.confirmation)).toEqual([
+      undefined,
+      'declined',
+      undefined,
+      'approved',
+      undefined,
+      'approved',
+      undefined,
+      undefined,
+      undefined,
+      'name_mismatch',
+    ]);
     expect(entries.every((entry) => entry.tool === 'destroy_widget' && entry.target === 'w-prod')).toBe(true);
     expect(entries.map((entry) => entry.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(entries[5]!.detail).toMatch(/the provider said no/);

@@ -86,7 +86,10 @@ describe('legacy era, 1.x client: the form through elicitation/create', () => {
 
   it('race: a rotate_cmek new_key onto the key while the form is open stops the deletion', async () => {
     const { call, audit } = await legacyClient(async (client) => {
-      const rotated = await client.callTool({ name: 'rotate_cmek', arguments: { cluster: 'prod-east', mode: 'new_key', regions: ['us-east-1'], new_keys: { 'us-east-1': raced } } });
+      const rotated = await client.callTool({
+        name: 'rotate_cmek',
+        arguments: { cluster: 'prod-east', mode: 'new_key', regions: ['us-east-1'], new_keys: { 'us-east-1': raced } },
+      });
       expect(rotated.isError).toBeFalsy();
       return approve(AWS_KEYS.prodEastNext.id);
     });

@@ -84,7 +84,12 @@ describe('2026-07-28: the form through input_required (auto-fulfilled by the v2 
   it('race: a rotate_cmek new_key onto the key while the form is open stops the deletion', async () => {
     let server: TestServer | undefined;
     server = await modernServer(async () => {
-      const rotated = await callTool(server!.client, 'rotate_cmek', { cluster: 'prod-east', mode: 'new_key', regions: ['us-east-1'], new_keys: { 'us-east-1': raced } });
+      const rotated = await callTool(server!.client, 'rotate_cmek', {
+        cluster: 'prod-east',
+        mode: 'new_key',
+        regions: ['us-east-1'],
+        new_keys: { 'us-east-1': raced },
+      });
       expect(rotated.isError, rotated.text).toBe(false);
       return approve(AWS_KEYS.prodEastNext.id);
     });
@@ -121,7 +126,12 @@ describe('2026-07-28: what a hostile client sends back (manual mode)', () => {
       { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } }, inputRequired: { autoFulfill: false } },
     );
     await client.connect(new StreamableHTTPClientTransport(new URL('http://127.0.0.1/mcp'), { fetch: (url, init) => handler.fetch(new Request(url, init)) }));
-    servers.push({ close: async () => { await client.close(); await handler.close(); } } as TestServer);
+    servers.push({
+      close: async () => {
+        await client.close();
+        await handler.close();
+      },
+    } as TestServer);
     const ask = async (args: Record<string, unknown>) => {
       const first = (await client.callTool({ name: 'delete_kms_key', arguments: args }, { allowInputRequired: true })) as unknown as {
         resultType?: string;
@@ -133,7 +143,9 @@ describe('2026-07-28: what a hostile client sends back (manual mode)', () => {
       return first;
     };
     const answer = async (args: Record<string, unknown>, requestState: string, response: ElicitResult) => {
-      const result = (await client.callTool({ name: 'delete_kms_key', arguments: args, inputResponses: { confirm: response }, requestState } as never, { allowInputRequired: true })) as {
+      const result = (await client.callTool({ name: 'delete_kms_key', arguments: args, inputResponses: { confirm: response }, requestState } as never, {
+        allowInputRequired: true,
+      })) as {
         isError?: boolean;
         content?: Array<{ type: string; text?: string }>;
       };
@@ -148,7 +160,10 @@ describe('2026-07-28: what a hostile client sends back (manual mode)', () => {
   it('the form names the key exactly and asks for the typed name and an explicit choice', async () => {
     const { ask } = await manual();
     const first = await ask(args);
-    const form = first.inputRequests.confirm as unknown as { method?: string; params?: { message: string; requestedSchema: any } } & { message?: string; requestedSchema?: any };
+    const form = first.inputRequests.confirm as unknown as { method?: string; params?: { message: string; requestedSchema: any } } & {
+      message?: string;
+      requestedSchema?: any;
+    };
     const params = form.params ?? (form as { message: string; requestedSchema: any });
     expect(params.message).toContain(unused);
     expect(params.requestedSchema.properties.decision.enum).toEqual(['approve', 'reject']);
@@ -185,7 +200,11 @@ describe('2026-07-28: what a hostile client sends back (manual mode)', () => {
     expect(replay.isError).toBe(true);
     expect(replay.text).toMatch(/already used/);
     expect(deletions()).toBe(0);
-    expect(audit(server).slice(-3)).toEqual([['declined', 'declined'], ['attempted', undefined], ['refused', 'replayed']]);
+    expect(audit(server).slice(-3)).toEqual([
+      ['declined', 'declined'],
+      ['attempted', undefined],
+      ['refused', 'replayed'],
+    ]);
   });
 
   it('expired: answered after the 10 minutes the state is valid', async () => {

@@ -59,7 +59,12 @@ describe('precondition re-check after approval (legacy elicitation)', () => {
   it('delete_kms_key: a cluster that starts using the key while the form is open stops the deletion', async () => {
     let rotated: Awaited<ReturnType<typeof callTool>> | undefined;
     const { server, forms } = await serverRacing(async (running) => {
-      rotated = await callTool(running.client, 'rotate_cmek', { cluster: 'prod-east', mode: 'new_key', regions: ['us-east-1'], new_keys: { 'us-east-1': next } });
+      rotated = await callTool(running.client, 'rotate_cmek', {
+        cluster: 'prod-east',
+        mode: 'new_key',
+        regions: ['us-east-1'],
+        new_keys: { 'us-east-1': next },
+      });
     }, approve(AWS_KEYS.prodEastNext.id));
     const result = await callTool(server.client, 'delete_kms_key', { key_uri: next, pending_window_days: 7 });
     expect(forms).toHaveLength(1);
@@ -101,7 +106,12 @@ describe('precondition re-check after approval (legacy elicitation)', () => {
 
   it('revoke_cmek: a rotation while the form is open stops the revocation', async () => {
     const { server } = await serverRacing(async (running) => {
-      const rotated = await callTool(running.client, 'rotate_cmek', { cluster: 'prod-east', mode: 'new_key', regions: ['us-east-1'], new_keys: { 'us-east-1': next } });
+      const rotated = await callTool(running.client, 'rotate_cmek', {
+        cluster: 'prod-east',
+        mode: 'new_key',
+        regions: ['us-east-1'],
+        new_keys: { 'us-east-1': next },
+      });
       expect(rotated.isError, rotated.text).toBe(false);
     }, approve('prod-east'));
     const result = await callTool(server.client, 'revoke_cmek', { cluster: 'prod-east' });

@@ -20,7 +20,10 @@ export const GATE_KEYS = {
 };
 
 /** An approving answer to the confirmation form. */
-export const approveAnswer = (name: string): { action: 'accept'; content: Record<string, string> } => ({ action: 'accept', content: { confirm_name: name, decision: 'approve' } });
+export const approveAnswer = (name: string): { action: 'accept'; content: Record<string, string> } => ({
+  action: 'accept',
+  content: { confirm_name: name, decision: 'approve' },
+});
 
 export interface GateSandbox {
   sandbox(): Sandbox;
@@ -46,5 +49,11 @@ export const FORM_REFUSALS: Array<[string, { action: 'accept' | 'decline' | 'can
   ['decline', { action: 'decline' }, /You declined/, 'declined', 'declined'],
   ['cancel', { action: 'cancel' }, /was cancelled/, 'declined', 'cancelled'],
   ['wrong name', approveAnswer('not-the-key'), /did not match/, 'declined', 'name_mismatch'],
-  ['reject choice with the right name', { action: 'accept', content: { confirm_name: AWS_KEYS.unused.id, decision: 'reject' } }, /You chose reject/, 'declined', 'rejected'],
+  [
+    'reject choice with the right name',
+    { action: 'accept', content: { confirm_name: AWS_KEYS.unused.id, decision: 'reject' } },
+    /You chose reject/,
+    'declined',
+    'rejected',
+  ],
 ];

@@ -39,11 +39,11 @@ export function destroyWidgetTool(upstream: Upstream, name = 'destroy_widget'): 
     toolset: 'kms',
     input: () =>
       z.object({
-      widget: z.string().describe('Widget name.'),
-      force: z.boolean().default(false).describe('Force.'),
-      dry_run: z.boolean().default(false).describe('Plan only.'),
-      confirmation_token: z.string().optional().describe('Token.'),
-    }),
+        widget: z.string().describe('Widget name.'),
+        force: z.boolean().default(false).describe('Force.'),
+        dry_run: z.boolean().default(false).describe('Plan only.'),
+        confirmation_token: z.string().optional().describe('Token.'),
+      }),
     output: () => z.object({ destroyed: z.string() }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     target: (args) => args.widget,

@@ -17,7 +17,9 @@ describe('redactor', () => {
     redactor.addSecret('p!9'); // not a word: masked as a whole token
     redactor.addSecret('42');
     expect(redactor.redactText('east')).toBe('[REDACTED]');
-    expect(redactor.redactText("password 'east' rejected; password: east; token=east")).toBe("password '[REDACTED]' rejected; password: [REDACTED]; token=[REDACTED]");
+    expect(redactor.redactText("password 'east' rejected; password: east; token=east")).toBe(
+      "password '[REDACTED]' rejected; password: [REDACTED]; token=[REDACTED]",
+    );
     expect(redactor.redactText('region us-east-1 and northeast, east wing')).toBe('region us-east-1 and northeast, east wing');
     expect(redactor.redactText('postgresql://app:east@db/x')).toBe('postgresql://app:[REDACTED]@db/x');
     expect(redactor.redactText('pw p!9 used; p!90 is not it')).toBe('pw [REDACTED] used; p!90 is not it');
@@ -25,7 +27,7 @@ describe('redactor', () => {
     expect(redactor.redact({ a: 'east', b: ['east-1', 'p!9'] })).toEqual({ a: '[REDACTED]', b: ['east-1', '[REDACTED]'] });
   });
 
-  it('masks a call\'s own secrets in that call only, and never adds them to the process-wide list', () => {
+  it("masks a call's own secrets in that call only, and never adds them to the process-wide list", () => {
     const base = createRedactor();
     base.addSecret('configured-secret');
     const before = base.secretCount;
@@ -54,7 +56,13 @@ describe('redactor', () => {
 
   it('keeps confirmation tokens visible and structure intact', () => {
     const redactor = createRedactor();
-    const value = { confirmation_token: 'AQAAAa-token', confirmationToken: 'AQAAAa-token', password: 'pw-value', nested: [{ api_key: 'k-value', n: 1 }], when: 'confirmation_token=AQAAAa-token' };
+    const value = {
+      confirmation_token: 'AQAAAa-token',
+      confirmationToken: 'AQAAAa-token',
+      password: 'pw-value',
+      nested: [{ api_key: 'k-value', n: 1 }],
+      when: 'confirmation_token=AQAAAa-token',
+    };
     expect(redactor.redact(value)).toEqual({
       confirmation_token: 'AQAAAa-token',
       confirmationToken: 'AQAAAa-token',

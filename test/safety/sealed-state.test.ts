@@ -66,7 +66,9 @@ describe('sealed confirmation state', () => {
   });
 
   it('tells a changed target apart from tampering', () => {
-    expect(openState(secret, 'token', seal(0), { ...binding, targetState: { status: 'ROTATING', regions: ['us-east-1'] } })).toMatchObject({ stateMatches: false });
+    expect(openState(secret, 'token', seal(0), { ...binding, targetState: { status: 'ROTATING', regions: ['us-east-1'] } })).toMatchObject({
+      stateMatches: false,
+    });
   });
 
   it('never throws on arbitrary input', () => {
@@ -121,7 +123,11 @@ describe('the gate without elicitation', () => {
     const failing = { consume: () => Promise.reject(new Error('db down')), close: async () => {} };
     const confirm = createConfirmationGate({ config, now: () => now, tokenStore: failing })(noForms);
     const token = ((await confirm(request)) as { token: string }).token;
-    expect(await confirm({ ...request, token })).toMatchObject({ approved: false, reason: 'error', message: expect.stringMatching(/db down.*Nothing was changed/) });
+    expect(await confirm({ ...request, token })).toMatchObject({
+      approved: false,
+      reason: 'error',
+      message: expect.stringMatching(/db down.*Nothing was changed/),
+    });
     now = SEALED_TTL_MS.token;
     expect(await confirm({ ...request, token })).toMatchObject({ approved: false, reason: 'expired' });
   });

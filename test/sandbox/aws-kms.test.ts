@@ -62,7 +62,15 @@ describe('AWS KMS emulator: keys and aliases', () => {
     const key = AWS_KEYS.prodEastUsEast1;
     for (const keyId of [key.id, awsKeyArn(key), key.alias, `arn:aws:kms:us-east-1:${AWS_ACCOUNT}:${key.alias}`]) {
       const { KeyMetadata } = await east.send(new DescribeKeyCommand({ KeyId: keyId }));
-      expect(KeyMetadata).toMatchObject({ KeyId: key.id, Arn: awsKeyArn(key), KeyState: 'Enabled', Enabled: true, KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', AWSAccountId: AWS_ACCOUNT });
+      expect(KeyMetadata).toMatchObject({
+        KeyId: key.id,
+        Arn: awsKeyArn(key),
+        KeyState: 'Enabled',
+        Enabled: true,
+        KeySpec: 'SYMMETRIC_DEFAULT',
+        KeyUsage: 'ENCRYPT_DECRYPT',
+        AWSAccountId: AWS_ACCOUNT,
+      });
       expect(KeyMetadata?.CreationDate).toEqual(new Date('2025-02-20T09:00:00Z'));
     }
   });
@@ -74,7 +82,9 @@ describe('AWS KMS emulator: keys and aliases', () => {
     expect(missing.message).toBe(`Key 'arn:aws:kms:us-east-1:${AWS_ACCOUNT}:key/00000000-0000-4000-8000-000000000000' does not exist`);
     expect(missing.$metadata.httpStatusCode).toBe(400);
     expect(missing.$metadata.requestId).toMatch(/^[0-9a-f-]{36}$/);
-    expect((await awsError(east.send(new DescribeKeyCommand({ KeyId: 'alias/nope' })))).message).toBe(`Alias arn:aws:kms:us-east-1:${AWS_ACCOUNT}:alias/nope is not found.`);
+    expect((await awsError(east.send(new DescribeKeyCommand({ KeyId: 'alias/nope' })))).message).toBe(
+      `Alias arn:aws:kms:us-east-1:${AWS_ACCOUNT}:alias/nope is not found.`,
+    );
     expect((await awsError(east.send(new DescribeKeyCommand({ KeyId: awsKeyArn(AWS_KEYS.wrongRegion) })))).name).toBe('NotFoundException');
     expect((await awsError(east.send(new DescribeKeyCommand({ KeyId: 'not a key' })))).message).toBe("Invalid keyId 'not a key'");
     const { KeyMetadata } = await client('eu-central-1').send(new DescribeKeyCommand({ KeyId: AWS_KEYS.wrongRegion.id }));
@@ -86,7 +96,11 @@ describe('AWS KMS emulator: keys and aliases', () => {
     const denied = await awsError(stranger.send(new ListKeysCommand({})));
     expect(denied.name).toBe('UnrecognizedClientException');
     expect(denied.message).toBe('The security token included in the request is invalid.');
-    const response = await fetch(kms.url, { method: 'POST', headers: { 'x-amz-target': 'TrentService.ListKeys', 'content-type': 'application/x-amz-json-1.1' }, body: '{}' });
+    const response = await fetch(kms.url, {
+      method: 'POST',
+      headers: { 'x-amz-target': 'TrentService.ListKeys', 'content-type': 'application/x-amz-json-1.1' },
+      body: '{}',
+    });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' });
   });
@@ -100,10 +114,11 @@ describe('AWS KMS emulator: keys and aliases', () => {
     const signer = client();
     let signed: { headers: Record<string, string>; body: string } | undefined;
     signer.middlewareStack.addRelativeTo(
-      ((next: (args: { request: { headers: Record<string, string>; body: string } }) => Promise<unknown>) => async (args: { request: { headers: Record<string, string>; body: string } }) => {
-        signed = { headers: { ...args.request.headers }, body: args.request.body };
-        return next(args);
-      }) as never,
+      ((next: (args: { request: { headers: Record<string, string>; body: string } }) => Promise<unknown>) =>
+        async (args: { request: { headers: Record<string, string>; body: string } }) => {
+          signed = { headers: { ...args.request.headers }, body: args.request.body };
+          return next(args);
+        }) as never,
       { relation: 'after', toMiddleware: 'httpSigningMiddleware' } as never,
     );
     await signer.send(new DescribeKeyCommand({ KeyId: awsKeyArn(AWS_KEYS.prodEastUsEast1) }));
@@ -113,8 +128,15 @@ describe('AWS KMS emulator: keys and aliases', () => {
     const tampered = await replay(signed!.body.replace(AWS_KEYS.prodEastUsEast1.id, AWS_KEYS.unused.id));
     expect(tampered.status).toBe(400);
     expect(await tampered.json()).toMatchObject({ __type: 'InvalidSignatureException' });
-    const otherOperation = await fetch(kms.url, { method: 'POST', headers: { ...headers, 'x-amz-target': 'TrentService.ScheduleKeyDeletion' }, body: signed!.body });
-    expect(await otherOperation.json()).toMatchObject({ __type: 'InvalidSignatureException', message: expect.stringMatching(/^The request signature we calculated/) });
+    const otherOperation = await fetch(kms.url, {
+      method: 'POST',
+      headers: { ...headers, 'x-amz-target': 'TrentService.ScheduleKeyDeletion' },
+      body: signed!.body,
+    });
+    expect(await otherOperation.json()).toMatchObject({
+      __type: 'InvalidSignatureException',
+      message: expect.stringMatching(/^The request signature we calculated/),
+    });
     expect(kms.keyState(awsKeyArn(AWS_KEYS.prodEastUsEast1))).toBe('Enabled');
     const unsignedDate = await fetch(kms.url, { method: 'POST', headers: { ...headers, 'x-amz-date': '20200101T000000Z' }, body: signed!.body });
     expect(await unsignedDate.json()).toMatchObject({ __type: 'IncompleteSignatureException' });
@@ -136,7 +158,13 @@ describe('AWS KMS emulator: keys and aliases', () => {
   it('creates symmetric and multi-Region keys, validates specs and policies', async () => {
     const east = client();
     const created = await east.send(new CreateKeyCommand({ Description: 'test', Tags: [{ TagKey: 'a', TagValue: 'b' }] }));
-    expect(created.KeyMetadata).toMatchObject({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', KeyState: 'Enabled', MultiRegion: false, Description: 'test' });
+    expect(created.KeyMetadata).toMatchObject({
+      KeySpec: 'SYMMETRIC_DEFAULT',
+      KeyUsage: 'ENCRYPT_DECRYPT',
+      KeyState: 'Enabled',
+      MultiRegion: false,
+      Description: 'test',
+    });
     expect(created.KeyMetadata?.KeyId).toMatch(/^[0-9a-f-]{36}$/);
     const policy = await east.send(new GetKeyPolicyCommand({ KeyId: created.KeyMetadata!.KeyId! }));
     expect(JSON.parse(policy.Policy!).Statement[0].Principal.AWS).toBe(`arn:aws:iam::${AWS_ACCOUNT}:root`);
@@ -144,9 +172,26 @@ describe('AWS KMS emulator: keys and aliases', () => {
     expect(mrk.KeyMetadata?.KeyId).toMatch(/^mrk-[0-9a-f]{32}$/);
     expect(mrk.KeyMetadata?.MultiRegionConfiguration?.MultiRegionKeyType).toBe('PRIMARY');
     expect((await awsError(east.send(new CreateKeyCommand({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'SIGN_VERIFY' })))).name).toBe('ValidationException');
-    const lockout = await awsError(east.send(new CreateKeyCommand({ Policy: policyText({ Statement: [{ Effect: 'Allow', Principal: { AWS: AWS_CMEK_ROLE }, Action: 'kms:Decrypt', Resource: '*' }] }) })));
-    expect(lockout).toMatchObject({ name: 'MalformedPolicyDocumentException', message: 'The new key policy will not allow you to update the key policy in the future.' });
-    const badPrincipal = await awsError(east.send(new CreateKeyCommand({ Policy: policyText({ Statement: [rootStatement(AWS_ACCOUNT), { Effect: 'Allow', Principal: { AWS: 'crdb-role' }, Action: 'kms:Decrypt', Resource: '*' }] }) })));
+    const lockout = await awsError(
+      east.send(
+        new CreateKeyCommand({
+          Policy: policyText({ Statement: [{ Effect: 'Allow', Principal: { AWS: AWS_CMEK_ROLE }, Action: 'kms:Decrypt', Resource: '*' }] }),
+        }),
+      ),
+    );
+    expect(lockout).toMatchObject({
+      name: 'MalformedPolicyDocumentException',
+      message: 'The new key policy will not allow you to update the key policy in the future.',
+    });
+    const badPrincipal = await awsError(
+      east.send(
+        new CreateKeyCommand({
+          Policy: policyText({
+            Statement: [rootStatement(AWS_ACCOUNT), { Effect: 'Allow', Principal: { AWS: 'crdb-role' }, Action: 'kms:Decrypt', Resource: '*' }],
+          }),
+        }),
+      ),
+    );
     expect(badPrincipal.message).toBe('Policy contains a statement with one or more invalid principals.');
     expect((await awsError(east.send(new CreateKeyCommand({ Policy: '{not json' })))).name).toBe('MalformedPolicyDocumentException');
   });
@@ -157,7 +202,10 @@ describe('AWS KMS emulator: keys and aliases', () => {
     const keyId = KeyMetadata!.KeyId!;
     await west.send(new CreateAliasCommand({ AliasName: 'alias/test-alias', TargetKeyId: keyId }));
     const duplicate = await awsError(west.send(new CreateAliasCommand({ AliasName: 'alias/test-alias', TargetKeyId: keyId })));
-    expect(duplicate).toMatchObject({ name: 'AlreadyExistsException', message: `An alias with the name arn:aws:kms:us-west-2:${AWS_ACCOUNT}:alias/test-alias already exists` });
+    expect(duplicate).toMatchObject({
+      name: 'AlreadyExistsException',
+      message: `An alias with the name arn:aws:kms:us-west-2:${AWS_ACCOUNT}:alias/test-alias already exists`,
+    });
     expect((await awsError(west.send(new CreateAliasCommand({ AliasName: 'alias/aws/mine', TargetKeyId: keyId })))).name).toBe('InvalidAliasNameException');
     expect((await awsError(west.send(new CreateAliasCommand({ AliasName: 'no-prefix', TargetKeyId: keyId })))).name).toBe('ValidationException');
     expect((await awsError(west.send(new CreateAliasCommand({ AliasName: 'alias/x', TargetKeyId: 'alias/test-alias' })))).name).toBe('NotFoundException');
@@ -198,7 +246,11 @@ describe('AWS KMS emulator: key states, rotation, deletion', () => {
 
   it('reports seeded states and rotation as documented', async () => {
     const status = async (key: { id: string; region: string }) => client(key.region).send(new GetKeyRotationStatusCommand({ KeyId: key.id }));
-    expect(await status(AWS_KEYS.prodEastUsEast1)).toMatchObject({ KeyRotationEnabled: true, RotationPeriodInDays: 365, NextRotationDate: new Date('2027-02-20T09:00:00Z') });
+    expect(await status(AWS_KEYS.prodEastUsEast1)).toMatchObject({
+      KeyRotationEnabled: true,
+      RotationPeriodInDays: 365,
+      NextRotationDate: new Date('2027-02-20T09:00:00Z'),
+    });
     expect((await status(AWS_KEYS.prodEastUsWest2)).KeyRotationEnabled).toBe(false);
     expect(kms.keyState(awsKeyArn(AWS_KEYS.prodEastPast))).toBe('PendingDeletion');
     expect(kms.keyState(awsKeyArn(AWS_KEYS.reportsDisabled))).toBe('Disabled');
@@ -214,11 +266,16 @@ describe('AWS KMS emulator: key states, rotation, deletion', () => {
     const tooShort = await awsError(east.send(new EnableKeyRotationCommand({ KeyId: keyId, RotationPeriodInDays: 89 })));
     expect(tooShort).toMatchObject({
       name: 'ValidationException',
-      message: "1 validation error detected: Value '89' at 'rotationPeriodInDays' failed to satisfy constraint: Member must have value greater than or equal to 90",
+      message:
+        "1 validation error detected: Value '89' at 'rotationPeriodInDays' failed to satisfy constraint: Member must have value greater than or equal to 90",
     });
     expect((await awsError(east.send(new EnableKeyRotationCommand({ KeyId: keyId, RotationPeriodInDays: 2561 })))).name).toBe('ValidationException');
     await east.send(new EnableKeyRotationCommand({ KeyId: keyId, RotationPeriodInDays: 90 }));
-    expect(await east.send(new GetKeyRotationStatusCommand({ KeyId: keyId }))).toMatchObject({ KeyRotationEnabled: true, RotationPeriodInDays: 90, KeyId: KeyMetadata!.Arn });
+    expect(await east.send(new GetKeyRotationStatusCommand({ KeyId: keyId }))).toMatchObject({
+      KeyRotationEnabled: true,
+      RotationPeriodInDays: 90,
+      KeyId: KeyMetadata!.Arn,
+    });
     const disabled = await awsError(client('eu-west-1').send(new EnableKeyRotationCommand({ KeyId: AWS_KEYS.reportsDisabled.id })));
     expect(disabled).toMatchObject({ name: 'DisabledException', message: `${awsKeyArn(AWS_KEYS.reportsDisabled)} is disabled.` });
   });
@@ -286,7 +343,9 @@ describe('AWS KMS emulator: key states, rotation, deletion', () => {
     const { KeyMetadata } = await east.send(new CreateKeyCommand({}));
     const keyId = KeyMetadata!.KeyId!;
     const six = await awsError(east.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 6 })));
-    expect(six.message).toBe("1 validation error detected: Value '6' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value greater than or equal to 7");
+    expect(six.message).toBe(
+      "1 validation error detected: Value '6' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value greater than or equal to 7",
+    );
     expect((await awsError(east.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 31 })))).name).toBe('ValidationException');
     const scheduled = await east.send(new ScheduleKeyDeletionCommand({ KeyId: keyId }));
     expect(scheduled).toMatchObject({ KeyId: KeyMetadata!.Arn, KeyState: 'PendingDeletion', PendingWindowInDays: 30, DeletionDate: new Date(NOW + 30 * DAY) });

@@ -67,7 +67,9 @@ describe('authentication', () => {
   it('answers a request without a token with the Key Vault Bearer challenge', async () => {
     const reply = await raw('/keys/payments-cmek?api-version=7.5');
     expect(reply.status).toBe(401);
-    expect(reply.headers['www-authenticate']).toBe(`Bearer authorization="https://login.microsoftonline.com/${AZURE_TENANT}", resource="https://vault.azure.net"`);
+    expect(reply.headers['www-authenticate']).toBe(
+      `Bearer authorization="https://login.microsoftonline.com/${AZURE_TENANT}", resource="https://vault.azure.net"`,
+    );
     expect(reply.body.error).toEqual({ code: 'Unauthorized', message: 'AKV10000: Request is missing a Bearer or PoP token.' });
   });
 
@@ -194,7 +196,13 @@ describe('rotation policy', () => {
       ],
       expiresIn: 'P1Y',
     });
-    expect(policy).toMatchObject({ expiresIn: 'P1Y', lifetimeActions: [{ action: 'Rotate', timeAfterCreate: 'P90D' }, { action: 'Notify', timeBeforeExpiry: 'P30D' }] });
+    expect(policy).toMatchObject({
+      expiresIn: 'P1Y',
+      lifetimeActions: [
+        { action: 'Rotate', timeAfterCreate: 'P90D' },
+        { action: 'Notify', timeBeforeExpiry: 'P30D' },
+      ],
+    });
     expect((await client.getKeyRotationPolicy('policy-set')).expiresIn).toBe('P1Y');
     const rotated = await client.rotateKey('policy-set');
     expect(rotated.properties.expiresOn!.getTime() - rotated.properties.createdOn!.getTime()).toBe(365 * DAY_MS);
@@ -252,7 +260,7 @@ describe('soft delete, recover, purge', () => {
     expect((await client.createRsaKey('purge-me')).name).toBe('purge-me');
   });
 
-  it('refuses to purge under purge protection, with Key Vault\'s error', async () => {
+  it("refuses to purge under purge protection, with Key Vault's error", async () => {
     const client = keyClient(PROTECTED);
     await client.createRsaKey('protected-key');
     await (await client.beginDeleteKey('protected-key', { intervalInMs: 5 })).pollUntilDone();
@@ -281,7 +289,7 @@ describe('soft delete, recover, purge', () => {
 });
 
 describe('errors and faults', () => {
-  it('answers KeyNotFound and unknown vaults in Key Vault\'s error shape', async () => {
+  it("answers KeyNotFound and unknown vaults in Key Vault's error shape", async () => {
     const missing = await rejection(keyClient().getKey('no-such-key'));
     expect(missing).toMatchObject({ statusCode: 404, code: 'KeyNotFound' });
     expect(missing.message).toMatch(/^A key with \(name\/id\) no-such-key was not found in this key vault/);
@@ -319,13 +327,16 @@ describe('errors and faults', () => {
   });
 
   it('never lets a sandbox client reach a non-vault host', async () => {
-    const client = new KeyClient('https://example.com', createSandboxAzureCredential(AZURE_TENANT), { ...sandboxKeyClientOptions(emulator), retryOptions: { maxRetries: 0 } });
+    const client = new KeyClient('https://example.com', createSandboxAzureCredential(AZURE_TENANT), {
+      ...sandboxKeyClientOptions(emulator),
+      retryOptions: { maxRetries: 0 },
+    });
     expect((await rejection(client.getKey('k'))).message).toMatch(/refusing to send a request to example\.com/);
   });
 });
 
 describe('malformed input', () => {
-  it('answers any bearer token other than the sandbox credential\'s with 401', async () => {
+  it("answers any bearer token other than the sandbox credential's with 401", async () => {
     const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
     const tokens = fc.oneof(
       fc.stringMatching(/^[\x21-\x7e]{0,120}$/),

@@ -2,7 +2,19 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CmekClusterInfo, CmekKeySpec } from '../../src/cloud/schemas.js';
 import { SANDBOX_VIEWER_API_KEY, startCloudApiEmulator, type CloudApiEmulator } from '../../src/sandbox/cloud-api.js';
 import { fleetClusterName, generateFleet } from '../../src/sandbox/fleet.js';
-import { AWS_ACCOUNT, AWS_CMEK_ROLE, AWS_KEYS, CLUSTER_IDS, CLUSTERS, GCP_CMEK_SERVICE_ACCOUNT, GCP_KEYS, ORGANIZATION, SANDBOX_API_KEY, awsKeyArn, gcpKeyName } from '../../src/sandbox/seed.js';
+import {
+  AWS_ACCOUNT,
+  AWS_CMEK_ROLE,
+  AWS_KEYS,
+  CLUSTER_IDS,
+  CLUSTERS,
+  GCP_CMEK_SERVICE_ACCOUNT,
+  GCP_KEYS,
+  ORGANIZATION,
+  SANDBOX_API_KEY,
+  awsKeyArn,
+  gcpKeyName,
+} from '../../src/sandbox/seed.js';
 
 /** Keys the stand-in KMS refuses, with the message it gives. */
 const refused = new Map<string, string>();
@@ -11,7 +23,12 @@ let emulator: CloudApiEmulator;
 async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(`${emulator.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${SANDBOX_API_KEY}`, 'cc-version': '2024-09-16', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    headers: {
+      authorization: `Bearer ${SANDBOX_API_KEY}`,
+      'cc-version': '2024-09-16',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   return { status: response.status, headers: response.headers, body: (await response.json()) as any };
@@ -24,8 +41,17 @@ async function settled(clusterId: string): Promise<CmekClusterInfo> {
 }
 
 const aws = (key: { id: string; region: string }, role = AWS_CMEK_ROLE): CmekKeySpec => ({ type: 'AWS_KMS', uri: awsKeyArn(key), auth_principal: role });
-const gcp = (key: { location: string; keyRing: string; key: string }): CmekKeySpec => ({ type: 'GCP_CLOUD_KMS', uri: gcpKeyName(key), auth_principal: GCP_CMEK_SERVICE_ACCOUNT });
-const gcpEnable = { region_specs: [{ region: 'us-central1', key_spec: gcp(GCP_KEYS.usCentral1) }, { region: 'europe-west1', key_spec: gcp(GCP_KEYS.europeWest1) }] };
+const gcp = (key: { location: string; keyRing: string; key: string }): CmekKeySpec => ({
+  type: 'GCP_CLOUD_KMS',
+  uri: gcpKeyName(key),
+  auth_principal: GCP_CMEK_SERVICE_ACCOUNT,
+});
+const gcpEnable = {
+  region_specs: [
+    { region: 'us-central1', key_spec: gcp(GCP_KEYS.usCentral1) },
+    { region: 'europe-west1', key_spec: gcp(GCP_KEYS.europeWest1) },
+  ],
+};
 const PROD = CLUSTER_IDS['prod-east'];
 const GCP_CLUSTER = CLUSTER_IDS['analytics-gcp'];
 
@@ -136,11 +162,31 @@ describe('POST /cmek (enable)', () => {
   it.each([
     ['web-standard (STANDARD plan)', CLUSTER_IDS['web-standard'], { region_specs: [{ region: 'us-east-1', key_spec: aws(AWS_KEYS.unused) }] }, /ADVANCED plan/],
     ['a missing region', GCP_CLUSTER, { region_specs: [gcpEnable.region_specs[0]] }, /every region of the cluster; missing: europe-west1/],
-    ['an unknown region', GCP_CLUSTER, { region_specs: [...gcpEnable.region_specs, { region: 'us-east1', key_spec: gcp(GCP_KEYS.wrongLocation) }] }, /us-east1, which is not a region of cluster analytics-gcp/],
-    ['a key of the wrong cloud', GCP_CLUSTER, { region_specs: [{ region: 'us-central1', key_spec: aws(AWS_KEYS.unused) }, gcpEnable.region_specs[1]] }, /AWS_KMS does not match the cluster's cloud provider GCP \(expected GCP_CLOUD_KMS\)/],
+    [
+      'an unknown region',
+      GCP_CLUSTER,
+      { region_specs: [...gcpEnable.region_specs, { region: 'us-east1', key_spec: gcp(GCP_KEYS.wrongLocation) }] },
+      /us-east1, which is not a region of cluster analytics-gcp/,
+    ],
+    [
+      'a key of the wrong cloud',
+      GCP_CLUSTER,
+      { region_specs: [{ region: 'us-central1', key_spec: aws(AWS_KEYS.unused) }, gcpEnable.region_specs[1]] },
+      /AWS_KMS does not match the cluster's cloud provider GCP \(expected GCP_CLOUD_KMS\)/,
+    ],
     ['a duplicated region', GCP_CLUSTER, { region_specs: [...gcpEnable.region_specs, gcpEnable.region_specs[0]] }, /more than once/],
     ['a malformed spec', GCP_CLUSTER, { region_specs: [{ region: 'us-central1', key_spec: { type: 'GCP_CLOUD_KMS' } }] }, /region_specs\[0\]\.key_spec\.uri/],
-    ['CMEK already on', PROD, { region_specs: [{ region: 'us-east-1', key_spec: aws(AWS_KEYS.prodEastUsEast1) }, { region: 'us-west-2', key_spec: aws(AWS_KEYS.prodEastUsWest2) }] }, /already enabled/],
+    [
+      'CMEK already on',
+      PROD,
+      {
+        region_specs: [
+          { region: 'us-east-1', key_spec: aws(AWS_KEYS.prodEastUsEast1) },
+          { region: 'us-west-2', key_spec: aws(AWS_KEYS.prodEastUsWest2) },
+        ],
+      },
+      /already enabled/,
+    ],
   ])('rejects %s with 400', async (_name, clusterId, body, message) => {
     const response = await api('POST', `/api/v1/clusters/${clusterId}/cmek`, body);
     expect(response.status).toBe(400);
@@ -227,9 +273,9 @@ describe('PUT /cmek (rotate)', () => {
 
   it('rejects rotation when CMEK is off, for an unknown region, or with no region', async () => {
     expect((await api('PUT', `/api/v1/clusters/${GCP_CLUSTER}/cmek`, gcpEnable)).body.message).toMatch(/not enabled/);
-    expect((await api('PUT', `/api/v1/clusters/${PROD}/cmek`, { region_specs: [{ region: 'eu-central-1', key_spec: aws(AWS_KEYS.wrongRegion) }] })).body.message).toMatch(
-      /eu-central-1 has no CMEK configuration/,
-    );
+    expect(
+      (await api('PUT', `/api/v1/clusters/${PROD}/cmek`, { region_specs: [{ region: 'eu-central-1', key_spec: aws(AWS_KEYS.wrongRegion) }] })).body.message,
+    ).toMatch(/eu-central-1 has no CMEK configuration/);
     expect((await api('PUT', `/api/v1/clusters/${PROD}/cmek`, { region_specs: [] })).status).toBe(400);
   });
 });
@@ -244,13 +290,20 @@ describe('PATCH /cmek (revoke) and PATCH /clusters/{id}', () => {
     expect(info.status).toBe('REVOKED');
     expect(info.region_infos!.every((region) => region.status === 'REVOKED')).toBe(true);
     expect(info.region_infos![0]!.key_infos!.map((key) => key.status)).toEqual(['DISABLED', 'REVOKED']);
-    const enable = await api('POST', `/api/v1/clusters/${PROD}/cmek`, { region_specs: [{ region: 'us-east-1', key_spec: aws(AWS_KEYS.prodEastNext) }, { region: 'us-west-2', key_spec: aws(AWS_KEYS.prodEastNextWest) }] });
+    const enable = await api('POST', `/api/v1/clusters/${PROD}/cmek`, {
+      region_specs: [
+        { region: 'us-east-1', key_spec: aws(AWS_KEYS.prodEastNext) },
+        { region: 'us-west-2', key_spec: aws(AWS_KEYS.prodEastNextWest) },
+      ],
+    });
     expect(enable.body.message).toMatch(/revoked; restoring it needs Cockroach Labs support/);
   });
 
   it('adds a new region with its key, and refuses a CMEK spec for an existing region', async () => {
     const nodes = { 'us-east-1': 3, 'us-west-2': 3, 'eu-west-1': 3 };
-    const existing = await api('PATCH', `/api/v1/clusters/${PROD}`, { dedicated: { region_nodes: nodes, cmek_region_specs: [{ region: 'us-east-1', key_spec: aws(AWS_KEYS.prodEastNext) }] } });
+    const existing = await api('PATCH', `/api/v1/clusters/${PROD}`, {
+      dedicated: { region_nodes: nodes, cmek_region_specs: [{ region: 'us-east-1', key_spec: aws(AWS_KEYS.prodEastNext) }] },
+    });
     expect(existing.body.message).toMatch(/only newly added regions; us-east-1 already exists/);
     const uncovered = await api('PATCH', `/api/v1/clusters/${PROD}`, { dedicated: { region_nodes: nodes } });
     expect(uncovered.body.message).toMatch(/must include a key for each new region; missing: eu-west-1/);

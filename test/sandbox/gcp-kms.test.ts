@@ -30,7 +30,11 @@ async function freshKey(options: { rotationDays?: number } = {}): Promise<string
   const rotation = options.rotationDays
     ? { rotationPeriod: { seconds: options.rotationDays * DAY }, nextRotationTime: { seconds: Math.floor(Date.now() / 1000) + options.rotationDays * DAY } }
     : {};
-  const [key] = await client.createCryptoKey({ parent: `${LOCATION}/keyRings/${ring}`, cryptoKeyId: 'cmek', cryptoKey: { purpose: 'ENCRYPT_DECRYPT', ...rotation } });
+  const [key] = await client.createCryptoKey({
+    parent: `${LOCATION}/keyRings/${ring}`,
+    cryptoKeyId: 'cmek',
+    cryptoKey: { purpose: 'ENCRYPT_DECRYPT', ...rotation },
+  });
   return key.name!;
 }
 
@@ -77,7 +81,10 @@ describe('key rings and keys', () => {
   });
 
   it('answers NOT_FOUND, INVALID_ARGUMENT and PERMISSION_DENIED like Cloud KMS', async () => {
-    await expect(client.getKeyRing({ name: `${LOCATION}/keyRings/missing` }, NO_RETRY)).rejects.toMatchObject({ code: 5, details: expect.stringContaining('not found') });
+    await expect(client.getKeyRing({ name: `${LOCATION}/keyRings/missing` }, NO_RETRY)).rejects.toMatchObject({
+      code: 5,
+      details: expect.stringContaining('not found'),
+    });
     await expect(client.getCryptoKey({ name: `${LOCATION}/keyRings/crdb-analytics` }, NO_RETRY)).rejects.toMatchObject({ code: 3 });
     await expect(client.createKeyRing({ parent: LOCATION, keyRingId: 'bad id!', keyRing: {} }, NO_RETRY)).rejects.toMatchObject({ code: 3 });
     await expect(client.getCryptoKey({ name: 'projects/someone-else/locations/us-central1/keyRings/r/cryptoKeys/k' }, NO_RETRY)).rejects.toMatchObject({
@@ -101,7 +108,10 @@ describe('key rings and keys', () => {
     expect(key.versionTemplate).toMatchObject({ algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION', protectionLevel: 'SOFTWARE' });
     expect(key.destroyScheduledDuration?.seconds).toBe(String(30 * DAY));
     const bad = async (cryptoKey: object, message: RegExp) =>
-      expect(client.createCryptoKey({ parent, cryptoKeyId: uniqueId('k'), cryptoKey }, NO_RETRY)).rejects.toMatchObject({ code: 3, details: expect.stringMatching(message) });
+      expect(client.createCryptoKey({ parent, cryptoKeyId: uniqueId('k'), cryptoKey }, NO_RETRY)).rejects.toMatchObject({
+        code: 3,
+        details: expect.stringMatching(message),
+      });
     const next = { seconds: Math.floor(Date.now() / 1000) + DAY };
     await bad({ purpose: 'ENCRYPT_DECRYPT', rotationPeriod: { seconds: 3600 }, nextRotationTime: next }, /at least|between 24 hours/);
     await bad({ purpose: 'ENCRYPT_DECRYPT', rotationPeriod: { seconds: 2 * DAY } }, /next_rotation_time must be set/);
@@ -114,7 +124,12 @@ describe('key rings and keys', () => {
   it('skips the initial version when asked', async () => {
     const ring = uniqueId('ring');
     await client.createKeyRing({ parent: LOCATION, keyRingId: ring, keyRing: {} });
-    const [key] = await client.createCryptoKey({ parent: `${LOCATION}/keyRings/${ring}`, cryptoKeyId: 'empty', cryptoKey: { purpose: 'ENCRYPT_DECRYPT' }, skipInitialVersionCreation: true });
+    const [key] = await client.createCryptoKey({
+      parent: `${LOCATION}/keyRings/${ring}`,
+      cryptoKeyId: 'empty',
+      cryptoKey: { purpose: 'ENCRYPT_DECRYPT' },
+      skipInitialVersionCreation: true,
+    });
     expect(key.primary).toBeNull();
     const [versions] = await client.listCryptoKeyVersions({ parent: key.name! });
     expect(versions).toEqual([]);
@@ -136,12 +151,18 @@ describe('key rings and keys', () => {
   it('updates rotation settings and refuses immutable fields', async () => {
     const name = await freshKey();
     const next = { seconds: Math.floor(Date.now() / 1000) + 7 * DAY };
-    const [updated] = await client.updateCryptoKey({ cryptoKey: { name, rotationPeriod: { seconds: 30 * DAY }, nextRotationTime: next }, updateMask: { paths: ['rotation_period', 'next_rotation_time'] } });
+    const [updated] = await client.updateCryptoKey({
+      cryptoKey: { name, rotationPeriod: { seconds: 30 * DAY }, nextRotationTime: next },
+      updateMask: { paths: ['rotation_period', 'next_rotation_time'] },
+    });
     expect(updated.rotationPeriod?.seconds).toBe(String(30 * DAY));
     const [cleared] = await client.updateCryptoKey({ cryptoKey: { name }, updateMask: { paths: ['rotation_period', 'next_rotation_time'] } });
     expect(cleared.rotationPeriod ?? null).toBeNull();
     await expect(
-      client.updateCryptoKey({ cryptoKey: { name, destroyScheduledDuration: { seconds: DAY } }, updateMask: { paths: ['destroy_scheduled_duration'] } }, NO_RETRY),
+      client.updateCryptoKey(
+        { cryptoKey: { name, destroyScheduledDuration: { seconds: DAY } }, updateMask: { paths: ['destroy_scheduled_duration'] } },
+        NO_RETRY,
+      ),
     ).rejects.toMatchObject({ code: 3, details: expect.stringContaining('immutable') });
     await expect(client.updateCryptoKey({ cryptoKey: { name }, updateMask: { paths: [] } }, NO_RETRY)).rejects.toMatchObject({ code: 3 });
   });
@@ -183,7 +204,10 @@ describe('versions', () => {
     const destroyAt = Number(scheduled.destroyTime?.seconds) * 1000;
     expect(destroyAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 30 * DAY * 1000);
     expect(destroyAt).toBeLessThanOrEqual(Date.now() + 30 * DAY * 1000);
-    await expect(client.destroyCryptoKeyVersion({ name: version }, NO_RETRY)).rejects.toMatchObject({ code: 9, details: expect.stringContaining('DESTROY_SCHEDULED') });
+    await expect(client.destroyCryptoKeyVersion({ name: version }, NO_RETRY)).rejects.toMatchObject({
+      code: 9,
+      details: expect.stringContaining('DESTROY_SCHEDULED'),
+    });
     const [restored] = await client.restoreCryptoKeyVersion({ name: version });
     expect(restored.state).toBe('DISABLED');
     expect(restored.destroyTime).toBeNull();
@@ -215,7 +239,9 @@ describe('IAM policies', () => {
       code: 10,
       details: expect.stringContaining('concurrent policy changes'),
     });
-    await expect(client.setIamPolicy({ resource: name, policy: { bindings: [{ role: ROLE, members: ['crdb@x.com'] }] } } as never, NO_RETRY)).rejects.toMatchObject({
+    await expect(
+      client.setIamPolicy({ resource: name, policy: { bindings: [{ role: ROLE, members: ['crdb@x.com'] }] } } as never, NO_RETRY),
+    ).rejects.toMatchObject({
       code: 3,
       details: expect.stringContaining('unknown type'),
     });
@@ -288,7 +314,10 @@ describe('checkCmekAccess', () => {
   });
 
   it('refuses versioned names, missing keys and other principals', async () => {
-    expect(await emulator.checkCmekAccess(`${central}/cryptoKeyVersions/1`, GCP_CMEK_SERVICE_ACCOUNT)).toMatchObject({ ok: false, message: expect.stringContaining('WITHOUT') });
+    expect(await emulator.checkCmekAccess(`${central}/cryptoKeyVersions/1`, GCP_CMEK_SERVICE_ACCOUNT)).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('WITHOUT'),
+    });
     expect(await emulator.checkCmekAccess(`${LOCATION}/keyRings/crdb-analytics/cryptoKeys/none`, GCP_CMEK_SERVICE_ACCOUNT)).toMatchObject({
       ok: false,
       message: expect.stringContaining('does not exist'),
@@ -304,7 +333,12 @@ describe('checkCmekAccess', () => {
     const ring = name.split('/').slice(0, 6).join('/');
     await client.setIamPolicy({
       resource: name,
-      policy: { bindings: [{ role: 'roles/owner', members: [SA_MEMBER] }, { role: 'roles/cloudkms.cryptoKeyEncrypterDecrypterViaDelegation', members: [SA_MEMBER] }] },
+      policy: {
+        bindings: [
+          { role: 'roles/owner', members: [SA_MEMBER] },
+          { role: 'roles/cloudkms.cryptoKeyEncrypterDecrypterViaDelegation', members: [SA_MEMBER] },
+        ],
+      },
     } as never);
     expect(await emulator.checkCmekAccess(name, GCP_CMEK_SERVICE_ACCOUNT)).toMatchObject({ ok: false });
     await client.setIamPolicy({ resource: ring, policy: { bindings: [{ role: ROLE, members: [SA_MEMBER] }] } } as never);

@@ -32,7 +32,9 @@ describe('skill catalog (packaged skills)', () => {
     expect((await catalog.get('managing-certificates-and-encryption')).references).toEqual(
       expect.arrayContaining(['certificate-rotation.md', 'ca-rotation.md', 'kubernetes.md', 'expiry-monitoring.md', 'safety-guide.md']),
     );
-    expect(await catalog.readReference('enabling-cmek-encryption', 'safety-guide.md')).toMatch(/\| Operation \| What can go wrong \| Likelihood \| Impact \| Mitigation \| Reversibility \|/);
+    expect(await catalog.readReference('enabling-cmek-encryption', 'safety-guide.md')).toMatch(
+      /\| Operation \| What can go wrong \| Likelihood \| Impact \| Mitigation \| Reversibility \|/,
+    );
   });
 
   it('states the corrected domain facts', async () => {
@@ -110,7 +112,12 @@ describe('skill catalog (errors)', () => {
     ['missing description', frontmatterWith('demo', 'description', null), 'description', /expected string/],
     ['description over 1024 characters', frontmatterWith('demo', 'description', `description: ${'x'.repeat(1025)}`), 'description', /at most 1024/],
     ['missing compatibility', frontmatterWith('demo', 'compatibility', null), 'compatibility', /expected string/],
-    ['numeric metadata.version', frontmatterWith('demo', 'metadata', 'metadata:\n  author: tests\n  version: 1.0'), 'metadata.version', /expected string, received number/],
+    [
+      'numeric metadata.version',
+      frontmatterWith('demo', 'metadata', 'metadata:\n  author: tests\n  version: 1.0'),
+      'metadata.version',
+      /expected string, received number/,
+    ],
     ['missing metadata.author', frontmatterWith('demo', 'metadata', 'metadata:\n  version: 1.0.0'), 'metadata.author', /expected string/],
     ['unknown field', `${frontmatterWith('demo', 'name', 'name: demo')}\ntags: [a]`, 'tags', /unknown field/],
     ['invalid YAML', 'name: demo\ndescription: [unclosed', '(frontmatter)', /not valid YAML/],
@@ -120,10 +127,12 @@ describe('skill catalog (errors)', () => {
   it.each(cases)('fails loudly on %s, naming the file and the field', async (_label, frontmatter, field, message) => {
     const dir = skillsFolder({ fine: {} });
     const file = writeSkill(dir, 'demo', typeof frontmatter === 'string' ? { frontmatter } : frontmatter);
-    const error = await createSkillCatalog({ dir }).list().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const error = await createSkillCatalog({ dir })
+      .list()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(error).toBeInstanceOf(SkillError);
     expect((error as SkillError).file).toBe(file);
     expect((error as SkillError).field).toBe(field);

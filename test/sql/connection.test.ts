@@ -20,15 +20,38 @@ function operatorError(fn: () => unknown): OperatorError {
 
 describe('parseConnectionUrl', () => {
   it('fills CockroachDB defaults and keeps TLS parameters', () => {
-    expect(parseConnectionUrl('postgresql://db.example.com')).toMatchObject({ host: 'db.example.com', port: 26257, user: 'root', database: 'defaultdb', sslmode: 'verify-full', cloud: false });
-    const parsed = parseConnectionUrl(`postgres://app:${encodeURIComponent(SECRET)}@[::1]:26000/bank?sslmode=verify-ca&sslrootcert=/c/ca.crt&sslcert=/c/client.app.crt&sslkey=/c/client.app.key&options=--cluster%3Dx&connect_timeout=5`);
-    expect(parsed).toMatchObject({ host: '::1', port: 26000, user: 'app', password: SECRET, database: 'bank', sslmode: 'verify-ca', sslrootcert: '/c/ca.crt', sslcert: '/c/client.app.crt', options: '--cluster=x', connectTimeoutMs: 5000 });
+    expect(parseConnectionUrl('postgresql://db.example.com')).toMatchObject({
+      host: 'db.example.com',
+      port: 26257,
+      user: 'root',
+      database: 'defaultdb',
+      sslmode: 'verify-full',
+      cloud: false,
+    });
+    const parsed = parseConnectionUrl(
+      `postgres://app:${encodeURIComponent(SECRET)}@[::1]:26000/bank?sslmode=verify-ca&sslrootcert=/c/ca.crt&sslcert=/c/client.app.crt&sslkey=/c/client.app.key&options=--cluster%3Dx&connect_timeout=5`,
+    );
+    expect(parsed).toMatchObject({
+      host: '::1',
+      port: 26000,
+      user: 'app',
+      password: SECRET,
+      database: 'bank',
+      sslmode: 'verify-ca',
+      sslrootcert: '/c/ca.crt',
+      sslcert: '/c/client.app.crt',
+      options: '--cluster=x',
+      connectTimeoutMs: 5000,
+    });
     expect(parseConnectionUrl('postgresql://x.aws-us-east-1.cockroachlabs.cloud:26257/defaultdb').cloud).toBe(true);
   });
 
   it('treats require with a root certificate as verify-ca, and lets tool inputs override the URL', () => {
     expect(parseConnectionUrl('postgresql://h/db?sslmode=require&sslrootcert=/ca.crt').sslmode).toBe('verify-ca');
-    expect(parseConnectionUrl('postgresql://h/db?sslmode=disable', { sslmode: 'verify-full', sslrootcert: '/x/ca.crt' })).toMatchObject({ sslmode: 'verify-full', sslrootcert: '/x/ca.crt' });
+    expect(parseConnectionUrl('postgresql://h/db?sslmode=disable', { sslmode: 'verify-full', sslrootcert: '/x/ca.crt' })).toMatchObject({
+      sslmode: 'verify-full',
+      sslrootcert: '/x/ca.crt',
+    });
   });
 
   it('rejects malformed strings with a clear message that never echoes them', () => {
@@ -72,7 +95,9 @@ describe('parseConnectionUrl', () => {
 });
 
 describe('resolveConnection', () => {
-  const source = { targets: { prod: `postgresql://app:${SECRET}@prod:26257/bank`, lazy: async () => 'postgresql://root@127.0.0.1:5432/defaultdb?sslmode=disable' } };
+  const source = {
+    targets: { prod: `postgresql://app:${SECRET}@prod:26257/bank`, lazy: async () => 'postgresql://root@127.0.0.1:5432/defaultdb?sslmode=disable' },
+  };
 
   it('resolves URLs, named targets (lazy ones too) and the default', async () => {
     expect((await resolveConnection({ connection: 'postgresql://h/db' }, source)).source).toBe('url');
@@ -84,10 +109,15 @@ describe('resolveConnection', () => {
   });
 
   it('lists the known targets for an unknown name and explains a missing default', async () => {
-    await expect(resolveConnection({ connection: 'staging' }, source)).rejects.toMatchObject({ what: "Unknown SQL target 'staging'", why: 'Configured targets: prod, lazy.' });
+    await expect(resolveConnection({ connection: 'staging' }, source)).rejects.toMatchObject({
+      what: "Unknown SQL target 'staging'",
+      why: 'Configured targets: prod, lazy.',
+    });
     await expect(resolveConnection({ connection: '__proto__' }, source)).rejects.toThrow(/Malformed|Unknown/);
     await expect(resolveConnection({}, source)).rejects.toMatchObject({ what: 'No SQL connection given' });
-    await expect(resolveConnection({ connection: 'https://example.com' }, source)).rejects.toMatchObject({ why: 'Only postgresql:// (or postgres://) URLs are accepted.' });
+    await expect(resolveConnection({ connection: 'https://example.com' }, source)).rejects.toMatchObject({
+      why: 'Only postgresql:// (or postgres://) URLs are accepted.',
+    });
   });
 });
 
@@ -99,7 +129,9 @@ describe('toSqlError', () => {
     expect(map({ message: 'timeout expired' }).what).toContain('Timed out');
     expect(map({ code: 'SELF_SIGNED_CERT_IN_CHAIN', message: 'self-signed certificate in certificate chain' }).what).toContain('TLS verification');
     expect(map({ message: 'The server does not support SSL connections' }).what).toContain('does not accept TLS');
-    expect(map({ code: '28P01', message: 'password authentication failed for user "app"' }).what).toBe('Authentication failed for user app on db.example.com:26257');
+    expect(map({ code: '28P01', message: 'password authentication failed for user "app"' }).what).toBe(
+      'Authentication failed for user app on db.example.com:26257',
+    );
     expect(map({ code: '42501', message: 'permission denied' }).details).toMatchObject({ kind: 'permission_denied', sqlstate: '42501' });
     expect(map({ code: '40001', message: 'restart transaction' }).what).toContain('kept conflicting');
     expect(map({ code: '57014', message: 'canceling statement due to statement timeout' }).what).toContain('timed out');
@@ -122,10 +154,14 @@ describe('retry', () => {
     let calls = 0;
     await expect(withRetry(async () => (++calls < 3 ? Promise.reject(Object.assign(new Error('r'), { code: '40001' })) : 'ok'), policy)).resolves.toBe('ok');
     calls = 0;
-    await expect(withRetry(async () => (calls++, Promise.reject(Object.assign(new Error('r'), { code: '40001' }))), policy)).rejects.toMatchObject({ code: '40001' });
+    await expect(withRetry(async () => (calls++, Promise.reject(Object.assign(new Error('r'), { code: '40001' }))), policy)).rejects.toMatchObject({
+      code: '40001',
+    });
     expect(calls).toBe(3);
     calls = 0;
-    await expect(withRetry(async () => (calls++, Promise.reject(Object.assign(new Error('p'), { code: '42501' }))), policy)).rejects.toMatchObject({ code: '42501' });
+    await expect(withRetry(async () => (calls++, Promise.reject(Object.assign(new Error('p'), { code: '42501' }))), policy)).rejects.toMatchObject({
+      code: '42501',
+    });
     expect(calls).toBe(1);
   });
 });

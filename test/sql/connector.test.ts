@@ -60,7 +60,10 @@ describe('SQL connector against the sandbox SQL server', () => {
     const ok = await connector.readOnly(conn, (session) => session.query<{ retried: number }>('SELECT 7 AS retried'));
     expect(ok).toEqual({ value: [{ retried: 7 }], retries: 2 });
     emulator.faults.retryErrors(10, /SELECT 8 AS retried/);
-    await expect(connector.readOnly(conn, (session) => session.query('SELECT 8 AS retried'))).rejects.toMatchObject({ what: expect.stringContaining('kept conflicting'), details: { kind: 'retry_exhausted' } });
+    await expect(connector.readOnly(conn, (session) => session.query('SELECT 8 AS retried'))).rejects.toMatchObject({
+      what: expect.stringContaining('kept conflicting'),
+      details: { kind: 'retry_exhausted' },
+    });
     expect(emulator.faults.pending()[0]!.count).toBe(6);
   });
 
@@ -109,7 +112,13 @@ describe('read/write probe', () => {
   it('creates, writes, reads back and drops its table', async () => {
     const conn = await connector.resolve({ connection: 'local' });
     const result = await runProbe(connector, conn);
-    expect(result).toMatchObject({ ok: true, steps_done: ['create', 'insert', 'select'], read_back_matches: true, cleanup: 'same_connection', left_behind: false });
+    expect(result).toMatchObject({
+      ok: true,
+      steps_done: ['create', 'insert', 'select'],
+      read_back_matches: true,
+      cleanup: 'same_connection',
+      left_behind: false,
+    });
     expect(result.table).toMatch(/^crdb_mcp_probe_[a-z0-9]+_[0-9a-f]{8}$/);
     expect(await probeTables()).toEqual([]);
   });
@@ -137,7 +146,12 @@ describe('read/write probe', () => {
 
   it('does not clean up what was never created', async () => {
     const conn = await connector.resolve({ connection: 'local' });
-    emulator.faults.inject({ match: /^CREATE TABLE "crdb_mcp_probe_/, count: 1, sqlstate: '42501', message: 'user app has no CREATE privilege on database defaultdb' });
+    emulator.faults.inject({
+      match: /^CREATE TABLE "crdb_mcp_probe_/,
+      count: 1,
+      sqlstate: '42501',
+      message: 'user app has no CREATE privilege on database defaultdb',
+    });
     const drops = emulator.statements.count({ operation: /^DROP TABLE/ });
     const result = await runProbe(connector, conn);
     expect(result).toMatchObject({ ok: false, failed_step: 'create', cleanup: 'not_needed', left_behind: false });

@@ -18,14 +18,29 @@ let varsBody = PROMETHEUS_VARS;
 
 beforeAll(async () => {
   emulator = createSqlEmulator();
-  connector = createSqlConnector({ targets: {}, sandboxTarget: { name: 'selfhosted', url: () => emulator.connectionString() }, statementTimeoutMs: 5000, redactor: createRedactor() });
+  connector = createSqlConnector({
+    targets: {},
+    sandboxTarget: { name: 'selfhosted', url: () => emulator.connectionString() },
+    statementTimeoutMs: 5000,
+    redactor: createRedactor(),
+  });
   conn = await connector.resolve({ connection: 'selfhosted' });
   http = createServer((request, response) => {
     const routes: Record<string, () => void> = {
       '/_status/vars': () => response.writeHead(200).end(varsBody),
       '/_status/certificates/local': () => response.writeHead(200).end(JSON.stringify(CERTIFICATES_JSON)),
       '/_status/stores/local': () =>
-        response.writeHead(200).end(JSON.stringify({ stores: [{ store_id: 4, encryption_status: Buffer.from(encodeEncryptionStatus({ storeType: 3, storeKeyId: 'k', dataType: 3, dataKeyId: 'd' })).toString('base64') }, { store_id: 5 }] })),
+        response.writeHead(200).end(
+          JSON.stringify({
+            stores: [
+              {
+                store_id: 4,
+                encryption_status: Buffer.from(encodeEncryptionStatus({ storeType: 3, storeKeyId: 'k', dataType: 3, dataKeyId: 'd' })).toString('base64'),
+              },
+              { store_id: 5 },
+            ],
+          }),
+        ),
     };
     (routes[request.url ?? ''] ?? (() => response.writeHead(404).end()))();
   });

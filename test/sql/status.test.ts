@@ -52,7 +52,12 @@ describe('status endpoint parsers', () => {
       stores: [
         { store_id: 1, encryption_status: Buffer.from(encrypted).toString('base64'), total_files: '120', active_key_files: '118' },
         { storeId: 2, encryptionStatus: '' },
-        { store_id: '3', encryption_status: Buffer.from(encodeEncryptionStatus({ storeType: 0, storeKeyId: 'plain', dataType: 0, dataKeyId: 'plain-data' })).toString('base64') },
+        {
+          store_id: '3',
+          encryption_status: Buffer.from(encodeEncryptionStatus({ storeType: 0, storeKeyId: 'plain', dataType: 0, dataKeyId: 'plain-data' })).toString(
+            'base64',
+          ),
+        },
       ],
     });
     expect(stores.map((s) => [s.storeId, s.algorithm])).toEqual([

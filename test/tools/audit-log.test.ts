@@ -70,7 +70,17 @@ describe('verify_audit_log', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(
-          fc.record({ path: fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string()), fc.object(), fc.constant(''), fc.string({ minLength: 4097, maxLength: 5000 })) }),
+          fc.record({
+            path: fc.oneof(
+              fc.integer(),
+              fc.boolean(),
+              fc.constant(null),
+              fc.array(fc.string()),
+              fc.object(),
+              fc.constant(''),
+              fc.string({ minLength: 4097, maxLength: 5000 }),
+            ),
+          }),
           fc.record({ path: fc.string({ minLength: 1, maxLength: 50 }).filter((path) => !path.startsWith('/')) }),
         ),
         async (args) => {
@@ -93,15 +103,24 @@ describe('verify_audit_log', () => {
     const header = readFileSync(genuine, 'utf8').split('\n')[0]!;
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.oneof(fc.string(), fc.jsonValue().map((value) => JSON.stringify(value))), { maxLength: 6 }), async (lines) => {
-        const path = join(dir, `log-${(n += 1)}.jsonl`);
-        writeFileSync(path, [header, ...lines].join('\n'));
-        const result = await callTool(server.client, 'verify_audit_log', { path });
-        expect(result.isError).toBe(false);
-        const data = result.structured!;
-        if (data.ok) expect(data.entries).toBe(0);
-        else expect(data.problem).toEqual(expect.any(String));
-      }),
+      fc.asyncProperty(
+        fc.array(
+          fc.oneof(
+            fc.string(),
+            fc.jsonValue().map((value) => JSON.stringify(value)),
+          ),
+          { maxLength: 6 },
+        ),
+        async (lines) => {
+          const path = join(dir, `log-${(n += 1)}.jsonl`);
+          writeFileSync(path, [header, ...lines].join('\n'));
+          const result = await callTool(server.client, 'verify_audit_log', { path });
+          expect(result.isError).toBe(false);
+          const data = result.structured!;
+          if (data.ok) expect(data.entries).toBe(0);
+          else expect(data.problem).toEqual(expect.any(String));
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -110,17 +129,26 @@ describe('verify_audit_log', () => {
     const dir = tempDir();
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.oneof(fc.string(), fc.jsonValue().map((value) => JSON.stringify(value))), { minLength: 1, maxLength: 25 }), async (lines) => {
-        const path = join(dir, `file-${(n += 1)}`);
-        writeFileSync(path, lines.join('\n'));
-        const result = await callTool(server.client, 'verify_audit_log', { path });
-        if (result.isError) {
-          expect(result.text).toMatch(/not an audit log of this server/);
-          expect(result.text).not.toMatch(/entr(y|ies) \d/);
-        } else {
-          expect(result.structured).toMatchObject({ ok: false, problem: expect.stringMatching(/earlier version without a key/) });
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(
+          fc.oneof(
+            fc.string(),
+            fc.jsonValue().map((value) => JSON.stringify(value)),
+          ),
+          { minLength: 1, maxLength: 25 },
+        ),
+        async (lines) => {
+          const path = join(dir, `file-${(n += 1)}`);
+          writeFileSync(path, lines.join('\n'));
+          const result = await callTool(server.client, 'verify_audit_log', { path });
+          if (result.isError) {
+            expect(result.text).toMatch(/not an audit log of this server/);
+            expect(result.text).not.toMatch(/entr(y|ies) \d/);
+          } else {
+            expect(result.structured).toMatchObject({ ok: false, problem: expect.stringMatching(/earlier version without a key/) });
+          }
+        },
+      ),
       { numRuns: 40 },
     );
   });

@@ -26,7 +26,11 @@ const problemKey = (p: { code: string; severity: string; cluster?: string; targe
   `${p.severity} ${p.code} ${p.cluster ?? p.target} ${p.key ?? '-'} ${p.node ?? '-'}`;
 const findingKey = (f: F) => problemKey({ ...f, cluster: f.cluster?.name });
 const seeded = SEEDED_PROBLEMS.map((p) => problemKey(p as Parameters<typeof problemKey>[0])).sort();
-const notable = (findings: F[]) => findings.filter((f) => f.severity !== 'info').map(findingKey).sort();
+const notable = (findings: F[]) =>
+  findings
+    .filter((f) => f.severity !== 'info')
+    .map(findingKey)
+    .sort();
 const KMS_DERIVED = new Set(['past_key_pending_deletion', 'rotation_not_automatic', 'key_policy_too_broad', 'current_key_unusable']);
 const cloudOnly = (p: { code: string; target?: string }) => !KMS_DERIVED.has(p.code) && !p.target;
 const audit = (args: Record<string, unknown> = {}, options = {}) => callTool(server.client, 'audit_encryption_posture', args, options);
@@ -38,20 +42,38 @@ describe('audit_encryption_posture on the sandbox', () => {
     const data = result.structured!;
     expect(notable(data.findings)).toEqual(seeded);
     // Info notes are only the expected kinds: nothing was left unverified.
-    expect(new Set(data.findings.filter((f: F) => f.severity === 'info').map((f: F) => f.code))).toEqual(new Set(['cmek_rotation_due', 'cmek_covers_new_writes_only']));
+    expect(new Set(data.findings.filter((f: F) => f.severity === 'info').map((f: F) => f.code))).toEqual(
+      new Set(['cmek_rotation_due', 'cmek_covers_new_writes_only']),
+    );
     expect(data.complete).toBe(true);
-    expect(data.summary).toMatchObject({ clusters_in_scope: 7, clusters_audited: 7, sql_targets: 1, kms: 'checked', kms_keys_checked: 4, kms_keys_unverified: 0 });
+    expect(data.summary).toMatchObject({
+      clusters_in_scope: 7,
+      clusters_audited: 7,
+      sql_targets: 1,
+      kms: 'checked',
+      kms_keys_checked: 4,
+      kms_keys_unverified: 0,
+    });
     expect(data.clusters.find((c: any) => c.name === 'prod-east').regions.find((r: any) => r.region === 'us-east-1').keys).toEqual([
       expect.objectContaining({ role: 'current', verified: true, kms: expect.objectContaining({ state: 'Enabled', rotation_automatic: true }) }),
       expect.objectContaining({ role: 'past', verified: true, kms: expect.objectContaining({ state: 'PendingDeletion', deletion_scheduled: true }) }),
     ]);
     expect(data.sql_targets[0]).toMatchObject({ name: 'selfhosted', status: 'audited' });
-    expect(data.framework_summary.map((f: any) => [f.framework, f.status])).toEqual([['SOC2', 'fail'], ['HIPAA', 'fail'], ['PCI_DSS', 'fail']]);
+    expect(data.framework_summary.map((f: any) => [f.framework, f.status])).toEqual([
+      ['SOC2', 'fail'],
+      ['HIPAA', 'fail'],
+      ['PCI_DSS', 'fail'],
+    ]);
     const cert = data.findings.find((f: F) => f.code === 'node_certificate_expires_soon');
-    expect(cert).toMatchObject({ controls: ['SOC2 CC6.7', 'HIPAA 164.312(e)(2)(ii)'], fix: { tool: 'plan_certificate_rotation', arguments: { kind: 'node' } } });
+    expect(cert).toMatchObject({
+      controls: ['SOC2 CC6.7', 'HIPAA 164.312(e)(2)(ii)'],
+      fix: { tool: 'plan_certificate_rotation', arguments: { kind: 'node' } },
+    });
     expect(result.text).toMatch(/^Encryption posture audit:/);
     expect(result.text).toMatch(/Findings: 3 critical, 4 high, 4 medium, 2 low, \d+ info/);
-    expect(result.text).toMatch(/\nNext: get_cmek_status \{"cluster":"prod-east"\} - past_key_pending_deletion on prod-east \(critical\).* First, outside this server: Cancel the deletion now: aws kms cancel-key-deletion/);
+    expect(result.text).toMatch(
+      /\nNext: get_cmek_status \{"cluster":"prod-east"\} - past_key_pending_deletion on prod-east \(critical\).* First, outside this server: Cancel the deletion now: aws kms cancel-key-deletion/,
+    );
   });
 
   it('maps findings only to the chosen frameworks', async () => {
@@ -81,7 +103,11 @@ describe('audit_encryption_posture on the sandbox', () => {
     const data = result.structured!;
     expect(data.summary.kms).toBe('skipped');
     expect(data.findings.filter((f: F) => f.code === 'kms_checks_skipped')).toHaveLength(1);
-    expect(notable(data.findings)).toEqual(SEEDED_PROBLEMS.filter(cloudOnly).map((p) => problemKey(p as any)).sort());
+    expect(notable(data.findings)).toEqual(
+      SEEDED_PROBLEMS.filter(cloudOnly)
+        .map((p) => problemKey(p as any))
+        .sort(),
+    );
     expect(result.text).toMatch(/KMS: skipped \(include_kms false\)/);
   });
 
@@ -91,7 +117,11 @@ describe('audit_encryption_posture on the sandbox', () => {
     const result = await audit({ include_sql_targets: false });
     expect(result.isError).toBe(false);
     const data = result.structured!;
-    expect(notable(data.findings)).toEqual(SEEDED_PROBLEMS.filter(cloudOnly).map((p) => problemKey(p as any)).sort());
+    expect(notable(data.findings)).toEqual(
+      SEEDED_PROBLEMS.filter(cloudOnly)
+        .map((p) => problemKey(p as any))
+        .sort(),
+    );
     const notes = data.findings.filter((f: F) => f.code === 'kms_check_unverified');
     expect(notes.map((f: F) => f.cluster!.name).sort()).toEqual(['prod-east', 'reports-aws']);
     expect(notes[0].evidence).toMatch(/AccessDeniedException|not authorized/);
@@ -99,8 +129,13 @@ describe('audit_encryption_posture on the sandbox', () => {
     expect(data.framework_summary.find((f: any) => f.framework === 'SOC2').controls[0].status).toBe('fail');
   });
 
-  it("a cluster whose GET /cmek keeps failing is reported failed while the others complete", async () => {
-    sandbox.cloud.faults.inject({ kind: 'server_error', status: 503, count: 10, match: { method: 'GET', path: new RegExp(`/clusters/${CLUSTER_IDS['analytics-gcp']}/cmek$`) } });
+  it('a cluster whose GET /cmek keeps failing is reported failed while the others complete', async () => {
+    sandbox.cloud.faults.inject({
+      kind: 'server_error',
+      status: 503,
+      count: 10,
+      match: { method: 'GET', path: new RegExp(`/clusters/${CLUSTER_IDS['analytics-gcp']}/cmek$`) },
+    });
     const result = await audit({ include_sql_targets: false });
     expect(result.isError).toBe(false);
     const data = result.structured!;
@@ -108,7 +143,11 @@ describe('audit_encryption_posture on the sandbox', () => {
     expect(data.summary).toMatchObject({ clusters_in_scope: 7, clusters_audited: 6, clusters_failed: 1 });
     expect(data.clusters.find((c: any) => c.name === 'analytics-gcp')).toMatchObject({ status: 'failed', error: expect.stringMatching(/HTTP 503/) });
     expect(sandbox.cloud.log.count({ path: new RegExp(`/clusters/${CLUSTER_IDS['analytics-gcp']}/cmek$`) })).toBe(4);
-    expect(notable(data.findings)).toEqual(SEEDED_PROBLEMS.filter((p) => !('target' in p) && p.cluster !== 'analytics-gcp').map((p) => problemKey(p as any)).sort());
+    expect(notable(data.findings)).toEqual(
+      SEEDED_PROBLEMS.filter((p) => !('target' in p) && p.cluster !== 'analytics-gcp')
+        .map((p) => problemKey(p as any))
+        .sort(),
+    );
     expect(result.text).toMatch(/could not audit cluster analytics-gcp/);
   });
 
@@ -128,8 +167,16 @@ describe('audit_encryption_posture on the sandbox', () => {
     const markdown = readFileSync(path, 'utf8');
     for (const problem of SEEDED_PROBLEMS) expect(markdown).toContain(`code \`${problem.code}\``);
     const html = readFileSync(path.replace(/\.md$/, '.html'), 'utf8');
-    const audited = readFileSync(server.config.auditLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
-    expect(audited.filter((entry) => entry.tool === 'audit_encryption_posture').map((entry) => entry.outcome).slice(-2)).toEqual(['attempted', 'succeeded']);
+    const audited = readFileSync(server.config.auditLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(
+      audited
+        .filter((entry) => entry.tool === 'audit_encryption_posture')
+        .map((entry) => entry.outcome)
+        .slice(-2),
+    ).toEqual(['attempted', 'succeeded']);
     expect(html).toMatch(/<table class="timeline" aria-label="Key age and certificate expiry timeline">/);
     expect(html).toMatch(/selfhosted node 2 node cert<\/th><td class="plot"><svg [^>]*>(<line [^>]*>)*<rect [^>]*fill="#c62828"/);
     expect(html).toMatch(/prod-east us-east-1 past key<\/th><td class="plot"><svg [^>]*>(<line [^>]*>)*<rect [^>]*fill="#c62828"/);
@@ -163,7 +210,15 @@ describe('audit_encryption_posture on the sandbox', () => {
       fc.record({ clusters: fc.oneof(fc.string(), fc.integer(), fc.constant([]), fc.constant(['bad name!']), fc.constant([''])) }),
       fc.record({ labels: fc.oneof(fc.constant({}), fc.constant({ 'a b': 'c' }), fc.constant({ env: '' }), fc.array(fc.string())) }),
       fc.constant({ clusters: ['prod-east'], labels: { env: 'prod' } }),
-      fc.record({ frameworks: fc.oneof(fc.constant([]), fc.array(fc.string().filter((s) => !['SOC2', 'HIPAA', 'PCI_DSS'].includes(s)), { minLength: 1, maxLength: 3 })) }),
+      fc.record({
+        frameworks: fc.oneof(
+          fc.constant([]),
+          fc.array(
+            fc.string().filter((s) => !['SOC2', 'HIPAA', 'PCI_DSS'].includes(s)),
+            { minLength: 1, maxLength: 3 },
+          ),
+        ),
+      }),
       fc.record({ include_kms: fc.oneof(fc.string(), fc.integer(), fc.constant(null)) }),
       fc.record({ include_sql_targets: fc.oneof(fc.string(), fc.constant([]), fc.constant(['bad target!'])) }),
       fc.record({ format: fc.string().filter((s) => s !== 'markdown' && s !== 'json') }),
@@ -185,7 +240,10 @@ describe('audit_encryption_posture on the sandbox', () => {
   });
 
   it('reports an unreachable SQL target as failed and still audits the clusters', async () => {
-    const other = await startTestServer({ sandbox, config: { sql: { targets: { broken: 'postgresql://audit@127.0.0.1:1/defaultdb?sslmode=disable&connect_timeout=2' }, statementTimeoutMs: 2000 } } });
+    const other = await startTestServer({
+      sandbox,
+      config: { sql: { targets: { broken: 'postgresql://audit@127.0.0.1:1/defaultdb?sslmode=disable&connect_timeout=2' }, statementTimeoutMs: 2000 } },
+    });
     try {
       const result = await callTool(other.client, 'audit_encryption_posture', { clusters: ['prod-east'], include_sql_targets: ['broken'] });
       expect(result.isError).toBe(false);
@@ -224,9 +282,15 @@ describe('audit_encryption_posture on the sandbox', () => {
       expect(tool?.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true });
       const refused = await callTool(readOnly.client, 'audit_encryption_posture', { include_sql_targets: false, report_path: 'posture.md' });
       expect(refused.isError).toBe(true);
-      expect(refused.text).toMatch(/would write report files .* --read-only[\s\S]*Next: call audit_encryption_posture \{[^}]*"include_sql_targets":false[^}]*\} \(the same call without report_path/);
+      expect(refused.text).toMatch(
+        /would write report files .* --read-only[\s\S]*Next: call audit_encryption_posture \{[^}]*"include_sql_targets":false[^}]*\} \(the same call without report_path/,
+      );
       const [retry] = refused.structured?.next_actions;
-      expect(retry).toMatchObject({ tool: 'audit_encryption_posture', arguments: { include_sql_targets: false }, why: 'the same call without report_path: its read part works under --read-only' });
+      expect(retry).toMatchObject({
+        tool: 'audit_encryption_posture',
+        arguments: { include_sql_targets: false },
+        why: 'the same call without report_path: its read part works under --read-only',
+      });
       expect(retry.arguments).not.toHaveProperty('report_path');
       expect(sandbox.cloud.log.count()).toBe(0);
       const followed = await callTool(readOnly.client, retry.tool, retry.arguments);
@@ -256,7 +320,10 @@ describe('audit_encryption_posture stopping early', () => {
     expect(result.isError).toBe(false);
     const data = result.structured!;
     // Pages of 10: the listing itself may still be running when the limit hits.
-    expect(data.stopped).toEqual({ reason: 'time_limit', message: expect.stringMatching(/^Stopped at the time limit after \d+ of (67|\d+\+ \(listing incomplete\)) clusters$/) });
+    expect(data.stopped).toEqual({
+      reason: 'time_limit',
+      message: expect.stringMatching(/^Stopped at the time limit after \d+ of (67|\d+\+ \(listing incomplete\)) clusters$/),
+    });
     expect(data.complete).toBe(false);
     expect(data.summary.clusters_audited).toBeGreaterThan(0);
     expect(data.summary.clusters_audited + data.summary.clusters_not_audited).toBe(data.summary.clusters_in_scope);
@@ -271,10 +338,15 @@ describe('audit_encryption_posture stopping early', () => {
     const dir = slowServer.config.reportsDir;
     const path = join(dir, 'partial.md');
     const controller = new AbortController();
-    const call = callTool(slowServer.client, 'audit_encryption_posture', { include_sql_targets: false, report_path: 'partial.md' }, {
-      signal: controller.signal,
-      onprogress: () => controller.abort(),
-    });
+    const call = callTool(
+      slowServer.client,
+      'audit_encryption_posture',
+      { include_sql_targets: false, report_path: 'partial.md' },
+      {
+        signal: controller.signal,
+        onprogress: () => controller.abort(),
+      },
+    );
     await expect(call).rejects.toThrow();
     for (let i = 0; i < 100 && !existsSync(join(dir, 'partial.html')); i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(readFileSync(path, 'utf8')).toMatch(/\*\*PARTIAL: Cancelled after \d+ of \d+\+? ?(\(listing incomplete\) )?clusters\.\*\*/);

@@ -52,7 +52,9 @@ describe('inspect_certificates', () => {
     const result = await callTool(server.client, 'inspect_certificates', { certs_dir: dir, hostnames: ['node1.example.com', 'lb.example.com'] });
     expect(result.isError).toBe(false);
     const codes = result.structured!.findings.map((f: { code: string }) => f.code);
-    expect(codes).toEqual(expect.arrayContaining(['certificate_expired', 'san_missing', 'key_world_accessible', 'foreign_ca', 'ca_key_present', 'client_cn_mismatch']));
+    expect(codes).toEqual(
+      expect.arrayContaining(['certificate_expired', 'san_missing', 'key_world_accessible', 'foreign_ca', 'ca_key_present', 'client_cn_mismatch']),
+    );
     expect(result.structured!.summary.worst).toBe('critical');
     expect(result.text).toContain('[critical]');
     expect(result.text).toMatch(/Next: .+/);
@@ -92,7 +94,10 @@ describe('malformed input (property-based)', () => {
   const junk = fc.oneof(fc.string({ maxLength: 30 }), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 }));
   const inspectArgs = fc.oneof(
     fc.record({ certs_dir: junk.filter((v) => typeof v !== 'string' || !v.startsWith('/')) }),
-    fc.record({ certs_dir: fc.constant('/tmp'), hostnames: fc.oneof(junk, fc.array(fc.constantFrom('bad host', '-x', 'a..b', ''), { minLength: 1, maxLength: 3 })) }),
+    fc.record({
+      certs_dir: fc.constant('/tmp'),
+      hostnames: fc.oneof(junk, fc.array(fc.constantFrom('bad host', '-x', 'a..b', ''), { minLength: 1, maxLength: 3 })),
+    }),
     fc.record({ certs_dir: fc.constant('/tmp'), ips: fc.array(fc.constantFrom('999.1.1.1', 'localhost', '1.2.3'), { minLength: 1, maxLength: 3 }) }),
     fc.record({ certs_dir: fc.constant('/tmp'), user: fc.constantFrom('bad user', '', 'a;rm -rf /') }),
     fc.record({ certs_dir: fc.constant('/tmp'), extra: junk }),
@@ -107,10 +112,16 @@ describe('malformed input (property-based)', () => {
 
   it('answers isError for each tool and keeps serving', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(inspectArgs.map((args) => ['inspect_certificates', args] as const), planArgs.map((args) => ['plan_certificate_rotation', args] as const)), async ([tool, args]) => {
-        const result = await callTool(server.client, tool, args as Record<string, unknown>);
-        expect(result, result.text).toMatchObject({ isError: true });
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          inspectArgs.map((args) => ['inspect_certificates', args] as const),
+          planArgs.map((args) => ['plan_certificate_rotation', args] as const),
+        ),
+        async ([tool, args]) => {
+          const result = await callTool(server.client, tool, args as Record<string, unknown>);
+          expect(result, result.text).toMatchObject({ isError: true });
+        },
+      ),
       { numRuns: 80 },
     );
     expect((await server.client.listTools()).tools.length).toBeGreaterThan(0);

@@ -10,7 +10,18 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cmekKeyPolicy } from '../../src/kms/providers/aws/policy.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
-import { AWS_ACCOUNT, AWS_CMEK_ROLE, AZURE_KEYS, AZURE_TENANT, AZURE_VAULT, azureKeyId, CLUSTER_IDS, GCP_CMEK_SERVICE_ACCOUNT, GCP_KEYS, gcpKeyName } from '../../src/sandbox/seed.js';
+import {
+  AWS_ACCOUNT,
+  AWS_CMEK_ROLE,
+  AZURE_KEYS,
+  AZURE_TENANT,
+  AZURE_VAULT,
+  azureKeyId,
+  CLUSTER_IDS,
+  GCP_CMEK_SERVICE_ACCOUNT,
+  GCP_KEYS,
+  gcpKeyName,
+} from '../../src/sandbox/seed.js';
 import { callTool, type TestServer } from '../helpers/harness.js';
 import { cloudCalls, useFastSandboxServer } from './cmek-helpers.js';
 
@@ -56,10 +67,16 @@ describe('enable_cmek add_regions', () => {
     });
     expect(dry.text).toContain(`PATCH /api/v1/clusters/${PROD}\n{`);
     expect(dry.text).toContain('"cmek_region_specs"');
-    expect(dry.structured!.checks.map((c: any) => `${c.check}:${c.result}`)).toEqual(expect.arrayContaining(['region_coverage:pass', 'key_access:pass', 'key_account:pass']));
+    expect(dry.structured!.checks.map((c: any) => `${c.check}:${c.result}`)).toEqual(
+      expect.arrayContaining(['region_coverage:pass', 'key_access:pass', 'key_account:pass']),
+    );
     expect(cloudCalls(sandbox, 'PATCH')).toBe(0);
     const [send] = dry.structured!.next_actions;
-    expect(send).toEqual({ tool: 'enable_cmek', arguments: { cluster: 'prod-east', region_specs: [spec], add_regions: { 'eu-west-1': 3 } }, why: expect.any(String) });
+    expect(send).toEqual({
+      tool: 'enable_cmek',
+      arguments: { cluster: 'prod-east', region_specs: [spec], add_regions: { 'eu-west-1': 3 } },
+      why: expect.any(String),
+    });
 
     const done = await callTool(server.client, send.tool, send.arguments);
     expect(done.isError, done.text).toBe(false);
@@ -73,7 +90,11 @@ describe('enable_cmek add_regions', () => {
       ['us-west-2', 'ENABLED'],
     ]);
     expect(done.structured!.next_actions[0]).toEqual({ tool: 'get_cmek_status', arguments: { cluster: 'prod-east' }, why: expect.any(String) });
-    expect(audit().slice(-2).map((entry) => entry.outcome)).toEqual(['dry_run', 'succeeded']);
+    expect(
+      audit()
+        .slice(-2)
+        .map((entry) => entry.outcome),
+    ).toEqual(['dry_run', 'succeeded']);
   });
 
   it('refuses, sending nothing: an existing region, a key for an existing region, a new region without a key, a cluster without CMEK', async () => {
@@ -81,9 +102,24 @@ describe('enable_cmek add_regions', () => {
     const eu = { region: 'eu-west-1', key_spec: { uri: key, auth_principal: AWS_CMEK_ROLE } };
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{ cluster: 'prod-east', add_regions: { 'us-west-2': 3 }, region_specs: [eu] }, /us-west-2 already belong to prod-east/],
-      [{ cluster: 'prod-east', add_regions: { 'eu-west-1': 3 }, region_specs: [eu, { region: 'us-east-1', key_spec: { uri: key, auth_principal: AWS_CMEK_ROLE } }] }, /Keys were given for us-east-1, which already belong to prod-east/],
+      [
+        {
+          cluster: 'prod-east',
+          add_regions: { 'eu-west-1': 3 },
+          region_specs: [eu, { region: 'us-east-1', key_spec: { uri: key, auth_principal: AWS_CMEK_ROLE } }],
+        },
+        /Keys were given for us-east-1, which already belong to prod-east/,
+      ],
       [{ cluster: 'prod-east', add_regions: { 'eu-west-1': 3, 'ap-south-1': 3 }, region_specs: [eu] }, /Missing a key for ap-south-1/],
-      [{ cluster: 'analytics-gcp', add_regions: { 'asia-east1': 3 }, keys: { 'asia-east1': gcpKeyName(GCP_KEYS.usCentral1) }, auth_principal: GCP_CMEK_SERVICE_ACCOUNT }, /add_regions is for clusters whose CMEK is ENABLED; analytics-gcp is NOT_ENABLED/],
+      [
+        {
+          cluster: 'analytics-gcp',
+          add_regions: { 'asia-east1': 3 },
+          keys: { 'asia-east1': gcpKeyName(GCP_KEYS.usCentral1) },
+          auth_principal: GCP_CMEK_SERVICE_ACCOUNT,
+        },
+        /add_regions is for clusters whose CMEK is ENABLED; analytics-gcp is NOT_ENABLED/,
+      ],
     ];
     for (const [args, why] of cases) {
       const refused = await callTool(server.client, 'enable_cmek', args);
@@ -91,16 +127,28 @@ describe('enable_cmek add_regions', () => {
       expect(refused.text).toMatch(why);
     }
     expect(cloudCalls(sandbox, 'PATCH')).toBe(0);
-    expect(audit().slice(-4).map((entry) => entry.outcome)).toEqual(['refused', 'refused', 'refused', 'refused']);
+    expect(
+      audit()
+        .slice(-4)
+        .map((entry) => entry.outcome),
+    ).toEqual(['refused', 'refused', 'refused', 'refused']);
   });
 
   it('warns in the dry run when the new key grants a role in another AWS account', async () => {
     const key = await euKey(OTHER_ROLE);
-    const dry = await callTool(server.client, 'enable_cmek', { cluster: 'prod-east', add_regions: { 'eu-west-1': 3 }, keys: { 'eu-west-1': key }, auth_principal: OTHER_ROLE, dry_run: true });
+    const dry = await callTool(server.client, 'enable_cmek', {
+      cluster: 'prod-east',
+      add_regions: { 'eu-west-1': 3 },
+      keys: { 'eu-west-1': key },
+      auth_principal: OTHER_ROLE,
+      dry_run: true,
+    });
     expect(dry.isError, dry.text).toBe(false);
     const warning = dry.structured!.checks.find((c: any) => c.check === 'principal_account');
     expect(warning).toMatchObject({ result: 'warn', region: 'eu-west-1' });
-    expect(dry.text).toContain(`The auth_principal ${OTHER_ROLE} is in AWS account 444455556666, unlike the cluster's existing keys (AWS account ${AWS_ACCOUNT})`);
+    expect(dry.text).toContain(
+      `The auth_principal ${OTHER_ROLE} is in AWS account 444455556666, unlike the cluster's existing keys (AWS account ${AWS_ACCOUNT})`,
+    );
   });
 });
 
@@ -110,15 +158,34 @@ describe('account warnings on the other CMEK tools', () => {
     const current = azureKeyId(AZURE_VAULT, AZURE_KEYS.payments.name, AZURE_KEYS.payments.version);
     const enabled = await callTool(server.client, 'enable_cmek', { cluster: 'payments-azure', keys: { eastus: current }, auth_principal: AZURE_TENANT });
     expect(enabled.structured?.outcome, enabled.text).toBe('enabled');
-    const provisioned = await callTool(server.client, 'provision_cmek_key', { cluster: 'payments-azure', key_name: 'payments-next', azure_vault: AZURE_KEYS.protectedVault.name, auth_principal: AZURE_TENANT });
+    const provisioned = await callTool(server.client, 'provision_cmek_key', {
+      cluster: 'payments-azure',
+      key_name: 'payments-next',
+      azure_vault: AZURE_KEYS.protectedVault.name,
+      auth_principal: AZURE_TENANT,
+    });
     expect(provisioned.isError, provisioned.text).toBe(false);
     const next = provisioned.structured!.region_specs[0].key_spec.uri as string;
-    const dry = await callTool(server.client, 'rotate_cmek', { cluster: 'payments-azure', mode: 'new_key', new_keys: { eastus: next }, auth_principal: AZURE_TENANT, dry_run: true });
+    const dry = await callTool(server.client, 'rotate_cmek', {
+      cluster: 'payments-azure',
+      mode: 'new_key',
+      new_keys: { eastus: next },
+      auth_principal: AZURE_TENANT,
+      dry_run: true,
+    });
     expect(dry.structured!.outcome, dry.text).toBe('dry_run');
-    const foreign = await callTool(server.client, 'rotate_cmek', { cluster: 'payments-azure', mode: 'new_key', new_keys: { eastus: next }, auth_principal: other, dry_run: true });
+    const foreign = await callTool(server.client, 'rotate_cmek', {
+      cluster: 'payments-azure',
+      mode: 'new_key',
+      new_keys: { eastus: next },
+      auth_principal: other,
+      dry_run: true,
+    });
     expect(foreign.isError).toBe(true);
     expect(foreign.text).toContain(`auth_principal must be the vault's tenant id ${AZURE_TENANT}`);
-    expect(dry.text).toContain(`is in Key Vault ${AZURE_KEYS.protectedVault.name}.vault.azure.net, unlike the cluster's existing keys (Key Vault ${AZURE_VAULT}.vault.azure.net)`);
+    expect(dry.text).toContain(
+      `is in Key Vault ${AZURE_KEYS.protectedVault.name}.vault.azure.net, unlike the cluster's existing keys (Key Vault ${AZURE_VAULT}.vault.azure.net)`,
+    );
   });
 
   it('enable_cmek (GCP): keys of one request in two projects are warned about', async () => {
@@ -135,7 +202,11 @@ describe('account warnings on the other CMEK tools', () => {
 
 describe('per-cluster mutation lock across CMEK tools', () => {
   it('two identical concurrent enables send one POST; the second sees the first result', async () => {
-    const args = { cluster: 'analytics-gcp', keys: { 'us-central1': gcpKeyName(GCP_KEYS.usCentral1), 'europe-west1': gcpKeyName(GCP_KEYS.europeWest1) }, auth_principal: GCP_CMEK_SERVICE_ACCOUNT };
+    const args = {
+      cluster: 'analytics-gcp',
+      keys: { 'us-central1': gcpKeyName(GCP_KEYS.usCentral1), 'europe-west1': gcpKeyName(GCP_KEYS.europeWest1) },
+      auth_principal: GCP_CMEK_SERVICE_ACCOUNT,
+    };
     const results = await Promise.all([callTool(server.client, 'enable_cmek', args), callTool(server.client, 'enable_cmek', args)]);
     expect(results.map((r) => r.isError)).toEqual([false, false]);
     expect(cloudCalls(sandbox, 'POST', 'POST /cmek')).toBe(1);
@@ -148,7 +219,12 @@ describe('per-cluster mutation lock across CMEK tools', () => {
   it('an add-region and a rotation of one cluster, sent together, run one after the other and both succeed', async () => {
     const key = await euKey();
     const [added, rotated] = await Promise.all([
-      callTool(server.client, 'enable_cmek', { cluster: 'prod-east', add_regions: { 'eu-west-1': 3 }, keys: { 'eu-west-1': key }, auth_principal: AWS_CMEK_ROLE }),
+      callTool(server.client, 'enable_cmek', {
+        cluster: 'prod-east',
+        add_regions: { 'eu-west-1': 3 },
+        keys: { 'eu-west-1': key },
+        auth_principal: AWS_CMEK_ROLE,
+      }),
       callTool(server.client, 'rotate_cmek', { cluster: 'prod-east', mode: 'new_version', regions: ['us-east-1'] }),
     ]);
     // Without the lock the second would be refused for the first one's operation in progress (or hit the API's 409).

@@ -44,7 +44,7 @@ beforeEach(() => {
 });
 
 describe('rotate_cmek new_version on AWS', () => {
-  it('waits for each key\'s new material (GetKeyRotationStatus) before the one PUT /cmek', async () => {
+  it("waits for each key's new material (GetKeyRotationStatus) before the one PUT /cmek", async () => {
     const polls = count('GetKeyRotationStatus');
     const result = await callTool(server.client, 'rotate_cmek', { cluster: 'prod-east', mode: 'new_version' });
     expect(result.isError).toBe(false);
@@ -80,8 +80,15 @@ describe('rotate_cmek new_version on AWS', () => {
     expect(refused.text).toContain(`Key ${arn} has used all 25 on-demand rotations AWS KMS allows per key (25 of 25 used (ListKeyRotations))`);
     expect(refused.text).toContain('Nothing was sent to CockroachDB Cloud');
     const [provision, rotate] = refused.structured!.next_actions;
-    expect(provision).toMatchObject({ tool: 'provision_cmek_key', arguments: { cluster: 'prod-east', regions: ['us-east-1'], auth_principal: AWS_CMEK_ROLE, dry_run: true } });
-    expect(rotate).toMatchObject({ tool: 'rotate_cmek', arguments: { cluster: 'prod-east', mode: 'new_key', regions: ['us-east-1'] }, needs: { new_keys: expect.any(String) } });
+    expect(provision).toMatchObject({
+      tool: 'provision_cmek_key',
+      arguments: { cluster: 'prod-east', regions: ['us-east-1'], auth_principal: AWS_CMEK_ROLE, dry_run: true },
+    });
+    expect(rotate).toMatchObject({
+      tool: 'rotate_cmek',
+      arguments: { cluster: 'prod-east', mode: 'new_key', regions: ['us-east-1'] },
+      needs: { new_keys: expect.any(String) },
+    });
     expect(count('RotateKeyOnDemand')).toBe(started);
     expect(puts()).toHaveLength(putsBefore);
   });
@@ -120,7 +127,9 @@ describe('rotate_cmek new_version on AWS', () => {
       { uri: replica, new_uri: replica, detail: expect.stringContaining(`through its primary ${primary} (a replica cannot be rotated itself`) },
     ]);
     expect(sandbox.aws.rotationsOf(primary)!.completed.map((r) => r.type)).toEqual(['ON_DEMAND']);
-    expect(result.structured!.request.body.region_specs).toEqual([{ region: 'us-west-2', key_spec: { type: 'AWS_KMS', uri: replica, auth_principal: AWS_CMEK_ROLE } }]);
+    expect(result.structured!.request.body.region_specs).toEqual([
+      { region: 'us-west-2', key_spec: { type: 'AWS_KMS', uri: replica, auth_principal: AWS_CMEK_ROLE } },
+    ]);
     expect(sandbox.cloud.cmek(PROD)?.status).toBe('ENABLED');
   });
 });

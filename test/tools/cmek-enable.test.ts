@@ -39,7 +39,11 @@ describe('enable_cmek', () => {
     const result = await callTool(
       server.client,
       'enable_cmek',
-      { cluster: 'analytics-gcp', keys: { 'us-central1': gcpKeyName(GCP_KEYS.usCentral1), 'europe-west1': gcpKeyName(GCP_KEYS.europeWest1) }, auth_principal: GCP_CMEK_SERVICE_ACCOUNT },
+      {
+        cluster: 'analytics-gcp',
+        keys: { 'us-central1': gcpKeyName(GCP_KEYS.usCentral1), 'europe-west1': gcpKeyName(GCP_KEYS.europeWest1) },
+        auth_principal: GCP_CMEK_SERVICE_ACCOUNT,
+      },
       { onprogress: (p) => progress.push(p.message ?? '') },
     );
     expect(result.isError).toBe(false);
@@ -52,8 +56,16 @@ describe('enable_cmek', () => {
     expect(cloudCalls(sandbox, 'POST', 'POST /cmek')).toBe(1);
     expect(sandbox.cloud.cmek(GCP_ID)?.status).toBe('ENABLED');
     expect(result.text).toMatch(/Next: /);
-    const audit = readFileSync(server.config.auditLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
-    expect(audit.at(-1)).toMatchObject({ tool: 'enable_cmek', target: 'analytics-gcp', outcome: 'succeeded', requestIds: expect.arrayContaining([expect.any(String)]) });
+    const audit = readFileSync(server.config.auditLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(audit.at(-1)).toMatchObject({
+      tool: 'enable_cmek',
+      target: 'analytics-gcp',
+      outcome: 'succeeded',
+      requestIds: expect.arrayContaining([expect.any(String)]),
+    });
 
     const again = await callTool(server.client, 'enable_cmek', { cluster: 'analytics-gcp', region_specs: gcpSpecs() });
     expect(again.isError).toBe(true);
@@ -65,14 +77,40 @@ describe('enable_cmek', () => {
     ['a missing region', { cluster: 'analytics-gcp', region_specs: gcpSpecs().slice(0, 1) }, /Missing a key for europe-west1/],
     ['an unknown region', { cluster: 'analytics-gcp', region_specs: [...gcpSpecs(), { ...gcpSpecs()[0]!, region: 'asia-east1' }] }, /has no region asia-east1/],
     ['a duplicate region', { cluster: 'analytics-gcp', region_specs: [...gcpSpecs(), gcpSpecs()[0]!] }, /more than once/],
-    ['the wrong key type', { cluster: 'analytics-gcp', region_specs: [{ ...gcpSpecs()[0]!, key_spec: { ...gcpSpecs()[0]!.key_spec, type: 'AWS_KMS' } }, gcpSpecs()[1]!] }, /needs GCP_CLOUD_KMS/],
+    [
+      'the wrong key type',
+      { cluster: 'analytics-gcp', region_specs: [{ ...gcpSpecs()[0]!, key_spec: { ...gcpSpecs()[0]!.key_spec, type: 'AWS_KMS' } }, gcpSpecs()[1]!] },
+      /needs GCP_CLOUD_KMS/,
+    ],
     [
       'a GCP key name with a version',
-      { cluster: 'analytics-gcp', region_specs: [{ region: 'us-central1', key_spec: { uri: `${gcpKeyName(GCP_KEYS.usCentral1)}/cryptoKeyVersions/1`, auth_principal: GCP_CMEK_SERVICE_ACCOUNT } }, gcpSpecs()[1]!] },
+      {
+        cluster: 'analytics-gcp',
+        region_specs: [
+          { region: 'us-central1', key_spec: { uri: `${gcpKeyName(GCP_KEYS.usCentral1)}/cryptoKeyVersions/1`, auth_principal: GCP_CMEK_SERVICE_ACCOUNT } },
+          gcpSpecs()[1]!,
+        ],
+      },
       /WITHOUT \/cryptoKeyVersions/,
     ],
-    ['a principal of the wrong shape', { cluster: 'analytics-gcp', keys: { 'us-central1': gcpKeyName(GCP_KEYS.usCentral1), 'europe-west1': gcpKeyName(GCP_KEYS.europeWest1) }, auth_principal: AWS_CMEK_ROLE }, /not the email of the cross-tenant service account in your project/],
-    ['CMEK already enabled', { cluster: 'prod-east', keys: { 'us-east-1': awsKeyArn(AWS_KEYS.prodEastNext), 'us-west-2': awsKeyArn(AWS_KEYS.prodEastNextWest) }, auth_principal: AWS_CMEK_ROLE }, /already set up.*rotate_cmek/s],
+    [
+      'a principal of the wrong shape',
+      {
+        cluster: 'analytics-gcp',
+        keys: { 'us-central1': gcpKeyName(GCP_KEYS.usCentral1), 'europe-west1': gcpKeyName(GCP_KEYS.europeWest1) },
+        auth_principal: AWS_CMEK_ROLE,
+      },
+      /not the email of the cross-tenant service account in your project/,
+    ],
+    [
+      'CMEK already enabled',
+      {
+        cluster: 'prod-east',
+        keys: { 'us-east-1': awsKeyArn(AWS_KEYS.prodEastNext), 'us-west-2': awsKeyArn(AWS_KEYS.prodEastNextWest) },
+        auth_principal: AWS_CMEK_ROLE,
+      },
+      /already set up.*rotate_cmek/s,
+    ],
   ])('refuses %s before any POST', async (_name, args, message) => {
     const result = await callTool(server.client, 'enable_cmek', args);
     expect(result.isError).toBe(true);

@@ -10,7 +10,6 @@ const servers = useSandboxPerFile((ready) => (sandbox = ready));
 const PROD = CLUSTER_IDS['prod-east'];
 const GCP_KEYS_BY_REGION = { 'us-central1': gcpKeyName(GCP_KEYS.usCentral1), 'europe-west1': gcpKeyName(GCP_KEYS.europeWest1) };
 
-
 async function server(options: CmekServerOptions = {}): Promise<TestServer> {
   const started = await startCmekServer(sandbox, { ...options, cloud: { rateLimitPerSecond: 1000, ...options.cloud } });
   servers.push(started);
@@ -116,18 +115,31 @@ describe('cancellation', () => {
       const started = await startCmekServer(slow, { cloud: { rateLimitPerSecond: 1000, pollIntervalMs: 20 } });
       servers.push(started);
       const controller = new AbortController();
-      const call = callTool(started.client, 'rotate_cmek', { cluster: 'prod-east', mode: 'new_key', new_keys: { 'us-east-1': `arn:aws:kms:us-east-1:111122223333:key/1a2b3c4d-0007-4e5f-8a9b-000000000007` } }, {
-        signal: controller.signal,
-        onprogress: () => controller.abort(),
-      });
+      const call = callTool(
+        started.client,
+        'rotate_cmek',
+        { cluster: 'prod-east', mode: 'new_key', new_keys: { 'us-east-1': `arn:aws:kms:us-east-1:111122223333:key/1a2b3c4d-0007-4e5f-8a9b-000000000007` } },
+        {
+          signal: controller.signal,
+          onprogress: () => controller.abort(),
+        },
+      );
       await expect(call).rejects.toThrow();
       await new Promise((resolve) => setTimeout(resolve, 150));
       const polls = slow.cloud.log.count({ operation: 'GET /cmek' });
       await new Promise((resolve) => setTimeout(resolve, 150));
       expect(slow.cloud.log.count({ operation: 'GET /cmek' })).toBe(polls);
       expect(slow.cloud.log.count({ method: 'PUT' })).toBe(1);
-      const entries = readFileSync(started.config.auditLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
-      expect(entries.at(-1)).toMatchObject({ tool: 'rotate_cmek', target: 'prod-east', outcome: 'succeeded', detail: expect.stringMatching(/Waiting was cancelled/) });
+      const entries = readFileSync(started.config.auditLog, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      expect(entries.at(-1)).toMatchObject({
+        tool: 'rotate_cmek',
+        target: 'prod-east',
+        outcome: 'succeeded',
+        detail: expect.stringMatching(/Waiting was cancelled/),
+      });
     } finally {
       await slow.stop();
     }

@@ -14,11 +14,18 @@ useFastSandboxServer((ready, readyServer) => {
   server = readyServer;
 });
 
-const upstreamCalls = () => sandbox.cloud.log.entries.length + sandbox.aws.log.entries.length + sandbox.gcp.log.entries.length + sandbox.azure.log.entries.length;
+const upstreamCalls = () =>
+  sandbox.cloud.log.entries.length + sandbox.aws.log.entries.length + sandbox.gcp.log.entries.length + sandbox.azure.log.entries.length;
 
 /** JSON values that are never undefined (undefined would vanish on the wire and could make input valid). */
 const json = fc.jsonValue();
-const notString = fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }), fc.dictionary(fc.string(), fc.string(), { maxKeys: 2 }));
+const notString = fc.oneof(
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string(), { maxLength: 3 }),
+  fc.dictionary(fc.string(), fc.string(), { maxKeys: 2 }),
+);
 const notBoolean = fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.array(fc.boolean(), { maxLength: 2 }));
 const badCluster = fc.oneof(
   notString,
@@ -26,13 +33,38 @@ const badCluster = fc.oneof(
   fc.string({ minLength: 101, maxLength: 150 }).map((s) => `a${s.replace(/[^a-z]/g, 'b')}`),
   fc.string({ minLength: 1, maxLength: 30 }).filter((s) => !/^[A-Za-z0-9][A-Za-z0-9-]*$/.test(s)),
 );
-const badRegion = fc.oneof(fc.constant(''), fc.constant('US EAST 1'), fc.string({ maxLength: 10 }).filter((s) => !/^[a-z][a-z0-9-]*[a-z0-9]$/.test(s)));
-const unknownKey = fc.string({ minLength: 1, maxLength: 12 }).filter((key) => !['cluster', 'plan', 'cloud', 'label', 'region_specs', 'keys', 'auth_principal', 'wait', 'dry_run', 'mode', 'regions', 'new_keys', 'confirmation_token', '__proto__'].includes(key));
+const badRegion = fc.oneof(
+  fc.constant(''),
+  fc.constant('US EAST 1'),
+  fc.string({ maxLength: 10 }).filter((s) => !/^[a-z][a-z0-9-]*[a-z0-9]$/.test(s)),
+);
+const unknownKey = fc
+  .string({ minLength: 1, maxLength: 12 })
+  .filter(
+    (key) =>
+      ![
+        'cluster',
+        'plan',
+        'cloud',
+        'label',
+        'region_specs',
+        'keys',
+        'auth_principal',
+        'wait',
+        'dry_run',
+        'mode',
+        'regions',
+        'new_keys',
+        'confirmation_token',
+        '__proto__',
+      ].includes(key),
+  );
 
 type Mutation = fc.Arbitrary<Record<string, unknown>>;
 const withField = (base: Record<string, unknown>, field: string, value: fc.Arbitrary<unknown>): Mutation => value.map((bad) => ({ ...base, [field]: bad }));
 const withUnknown = (base: Record<string, unknown>): Mutation => fc.tuple(unknownKey, json).map(([key, value]) => ({ ...base, [key]: value }));
-const without = (base: Record<string, unknown>, field: string): Mutation => fc.constant(Object.fromEntries(Object.entries(base).filter(([key]) => key !== field)));
+const without = (base: Record<string, unknown>, field: string): Mutation =>
+  fc.constant(Object.fromEntries(Object.entries(base).filter(([key]) => key !== field)));
 
 const ARN = awsKeyArn(AWS_KEYS.prodEastNext);
 const enableBase = { cluster: 'prod-east', keys: { 'us-east-1': ARN }, auth_principal: AWS_CMEK_ROLE };
@@ -51,7 +83,14 @@ const MALFORMED: Record<string, Mutation> = {
     withField(enableBase, 'cluster', badCluster),
     without(enableBase, 'auth_principal'),
     without(enableBase, 'keys'),
-    withField(enableBase, 'keys', fc.oneof(notString.filter((v) => typeof v !== 'object' || v === null || Array.isArray(v)), fc.constant({}))),
+    withField(
+      enableBase,
+      'keys',
+      fc.oneof(
+        notString.filter((v) => typeof v !== 'object' || v === null || Array.isArray(v)),
+        fc.constant({}),
+      ),
+    ),
     fc.tuple(badRegion, fc.string()).map(([region, uri]) => ({ ...enableBase, keys: { [region]: uri } })),
     withField(enableBase, 'region_specs', fc.oneof(fc.constant([]), fc.array(json, { minLength: 1, maxLength: 2 }))),
     withField(enableBase, 'wait', notBoolean),

@@ -36,7 +36,10 @@ describe('list_clusters', () => {
     const result = await callTool(server.client, 'list_clusters');
     expect(result.structured!.sandbox).toEqual(SANDBOX_IDENTITIES);
     expect(result.structured!.sandbox.gcp.project).toBe(GCP_PROJECT);
-    expect(result.structured!.sandbox.azure).toMatchObject({ tenant_id: AZURE_TENANT, vaults: expect.arrayContaining([expect.objectContaining({ name: AZURE_VAULT })]) });
+    expect(result.structured!.sandbox.azure).toMatchObject({
+      tenant_id: AZURE_TENANT,
+      vaults: expect.arrayContaining([expect.objectContaining({ name: AZURE_VAULT })]),
+    });
     for (const value of [AWS_ACCOUNT, GCP_PROJECT, AZURE_TENANT, AZURE_VAULT]) expect(result.text).toContain(value);
   });
 

@@ -9,7 +9,6 @@ let sandbox: Sandbox;
 const servers = useSandboxPerFile((ready) => (sandbox = ready));
 const PROD = CLUSTER_IDS['prod-east'];
 
-
 async function serverWith(onElicit?: (request: ElicitRequest['params']) => ElicitResult, tokens = false): Promise<TestServer> {
   const server = await startCmekServer(sandbox, {
     cloud: { rateLimitPerSecond: 1000 },

@@ -36,7 +36,12 @@ describe('rotate_cmek new_version', () => {
   it('makes a new KMS version per key, PUTs once with the same URIs and verifies both regions', async () => {
     const before = awsRotations();
     const progress: number[] = [];
-    const result = await callTool(server.client, 'rotate_cmek', { cluster: 'prod-east', mode: 'new_version' }, { onprogress: (p) => progress.push(p.progress) });
+    const result = await callTool(
+      server.client,
+      'rotate_cmek',
+      { cluster: 'prod-east', mode: 'new_version' },
+      { onprogress: (p) => progress.push(p.progress) },
+    );
     expect(result.isError).toBe(false);
     expect(result.structured!.outcome).toBe('rotated');
     expect(awsRotations() - before).toBe(2);
@@ -60,7 +65,11 @@ describe('rotate_cmek new_version', () => {
     expect(first.structured!.outcome).toBe('partial');
     const regions = Object.fromEntries(first.structured!.regions.map((r: any) => [r.region, r]));
     expect(regions['us-east-1']).toMatchObject({ result: 'rotated', status: 'ENABLED' });
-    expect(regions['us-west-2']).toMatchObject({ result: 'failed', status: 'ROTATE_FAILED', user_message: expect.stringMatching(/could not re-wrap the store key in us-west-2/) });
+    expect(regions['us-west-2']).toMatchObject({
+      result: 'failed',
+      status: 'ROTATE_FAILED',
+      user_message: expect.stringMatching(/could not re-wrap the store key in us-west-2/),
+    });
     expect(first.text).toMatch(/PARTIAL/);
     expect(first.text).toMatch(/us-west-2: FAILED/);
     expect(first.text).toMatch(/us-east-1: ROTATED/);
@@ -104,7 +113,11 @@ describe('rotate_cmek on Azure', () => {
 
 describe('rotate_cmek new_key', () => {
   it('switches both regions to the new keys and keeps the old ones as past keys', async () => {
-    const result = await callTool(server.client, 'rotate_cmek', { cluster: 'prod-east', mode: 'new_key', new_keys: { 'us-east-1': NEXT_EAST, 'us-west-2': NEXT_WEST } });
+    const result = await callTool(server.client, 'rotate_cmek', {
+      cluster: 'prod-east',
+      mode: 'new_key',
+      new_keys: { 'us-east-1': NEXT_EAST, 'us-west-2': NEXT_WEST },
+    });
     expect(result.isError).toBe(false);
     expect(result.structured!.outcome).toBe('rotated');
     expect(result.structured!.kms_rotations).toEqual([]);
@@ -117,7 +130,11 @@ describe('rotate_cmek new_key', () => {
     expect(east.current_key.uri).toBe(NEXT_EAST);
     expect(east.past_keys.map((k: any) => k.uri)).toEqual(expect.arrayContaining([EAST]));
 
-    const rerun = await callTool(server.client, 'rotate_cmek', { cluster: 'prod-east', mode: 'new_key', new_keys: { 'us-east-1': NEXT_EAST, 'us-west-2': NEXT_WEST } });
+    const rerun = await callTool(server.client, 'rotate_cmek', {
+      cluster: 'prod-east',
+      mode: 'new_key',
+      new_keys: { 'us-east-1': NEXT_EAST, 'us-west-2': NEXT_WEST },
+    });
     expect(rerun.structured!.outcome).toBe('nothing_to_do');
     expect(cloudCalls(sandbox, 'PUT', 'PUT /cmek')).toBe(1);
   });
@@ -137,7 +154,12 @@ describe('rotate_cmek new_key', () => {
   });
 
   it('a new key in another region warns, never refuses (dry run)', async () => {
-    const result = await callTool(server.client, 'rotate_cmek', { cluster: 'prod-east', mode: 'new_key', new_keys: { 'us-east-1': awsKeyArn(AWS_KEYS.wrongRegion) }, dry_run: true });
+    const result = await callTool(server.client, 'rotate_cmek', {
+      cluster: 'prod-east',
+      mode: 'new_key',
+      new_keys: { 'us-east-1': awsKeyArn(AWS_KEYS.wrongRegion) },
+      dry_run: true,
+    });
     expect(result.text).not.toMatch(/but the cluster region is/);
     expect(result.text).toMatch(/in eu-central-1 and serves us-east-1/);
     expect(cloudCalls(sandbox, 'PUT')).toBe(0);

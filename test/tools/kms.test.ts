@@ -21,7 +21,12 @@ describe('provision_cmek_key', () => {
   it('dry run on AWS plans keys in every region and creates nothing', async () => {
     const server = await startCmekServer(sandbox);
     const before = kmsMutations(sandbox);
-    const result = await callTool(server.client, 'provision_cmek_key', { cluster: 'byoc-ledger', key_name: 'byoc-ledger-cmek', aws_account_id: AWS_ACCOUNT, dry_run: true });
+    const result = await callTool(server.client, 'provision_cmek_key', {
+      cluster: 'byoc-ledger',
+      key_name: 'byoc-ledger-cmek',
+      aws_account_id: AWS_ACCOUNT,
+      dry_run: true,
+    });
     expect(result.isError, result.text).toBe(false);
     expect(result.structured?.dry_run).toBe(true);
     expect(result.structured?.region_specs).toHaveLength(1);
@@ -69,7 +74,12 @@ describe('provision_cmek_key', () => {
   it('refuses a region the cluster does not run in, and non-Advanced clusters, before any KMS call', async () => {
     const server = await startCmekServer(sandbox);
     const before = kmsMutations(sandbox) + sandbox.aws.log.count();
-    const wrongRegion = await callTool(server.client, 'provision_cmek_key', { cluster: 'prod-east', key_name: 'x', regions: ['eu-central-1'], auth_principal: AWS_CMEK_ROLE });
+    const wrongRegion = await callTool(server.client, 'provision_cmek_key', {
+      cluster: 'prod-east',
+      key_name: 'x',
+      regions: ['eu-central-1'],
+      auth_principal: AWS_CMEK_ROLE,
+    });
     expect(wrongRegion.isError).toBe(true);
     expect(wrongRegion.text).toMatch(/eu-central-1.*not in cluster prod-east/);
     const standard = await callTool(server.client, 'provision_cmek_key', { cluster: 'web-standard', key_name: 'x', aws_account_id: AWS_ACCOUNT });
@@ -98,7 +108,9 @@ describe('delete_kms_key', () => {
     expect(result.isError).toBe(true);
     expect(result.text).toMatch(/in use/);
     expect(result.text).toMatch(/prod-east .* region us-east-1: current key/);
-    expect(result.structured!.next_actions).toEqual([{ tool: 'get_cmek_status', arguments: { cluster: 'prod-east' }, why: expect.stringMatching(/must stay enabled/) }]);
+    expect(result.structured!.next_actions).toEqual([
+      { tool: 'get_cmek_status', arguments: { cluster: 'prod-east' }, why: expect.stringMatching(/must stay enabled/) },
+    ]);
     expect(deletions()).toBe(0);
     await server.close();
   });
@@ -175,12 +187,20 @@ describe('delete_kms_key', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.record({
-          key_uri: fc.oneof(fc.string(), fc.constant(''), fc.constant('arn:aws:kms:us-east-1:12:key/x'), fc.constant('projects/p'), fc.string().map((s) => `https://${s}`)),
+          key_uri: fc.oneof(
+            fc.string(),
+            fc.constant(''),
+            fc.constant('arn:aws:kms:us-east-1:12:key/x'),
+            fc.constant('projects/p'),
+            fc.string().map((s) => `https://${s}`),
+          ),
           pending_window_days: fc.oneof(fc.integer(), fc.double(), fc.constant(undefined)),
           action: fc.oneof(fc.constant('schedule_deletion'), fc.constant('purge'), fc.string()),
         }),
         async (args) => {
-          fc.pre(!(args.action === 'schedule_deletion' && Number.isInteger(args.pending_window_days) && /^arn:aws:kms:[a-z0-9-]+:\d{12}:key\//.test(args.key_uri)));
+          fc.pre(
+            !(args.action === 'schedule_deletion' && Number.isInteger(args.pending_window_days) && /^arn:aws:kms:[a-z0-9-]+:\d{12}:key\//.test(args.key_uri)),
+          );
           const result = await callTool(server.client, 'delete_kms_key', args as Record<string, unknown>);
           expect(result.isError).toBe(true);
           expect(result.text.length).toBeGreaterThan(10);

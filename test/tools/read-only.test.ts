@@ -76,7 +76,13 @@ describe('read-only mode', () => {
       expect(result.text).toBe(
         `${name} is not available: the server runs with --read-only, which offers only the tools that change nothing. Nothing was run.\nNext: ask the operator to restart the server without --read-only to use ${name}; the tools in tools/list keep working meanwhile.`,
       );
-      expect(result.structured).toMatchObject({ error: 'tool_not_available', tool: name, cause: 'read_only', restart: 'without --read-only', next_actions: [] });
+      expect(result.structured).toMatchObject({
+        error: 'tool_not_available',
+        tool: name,
+        cause: 'read_only',
+        restart: 'without --read-only',
+        next_actions: [],
+      });
     }
     expect((await callTool(server.client, 'read_cmek')).structured).toEqual({ ran: 'read_cmek' });
     expect(runs).toEqual(['read_cmek']);
@@ -143,8 +149,16 @@ describe('--toolsets', () => {
 describe('toolPolicy (the single check behind list and call)', () => {
   it('explains each refusal with the flag to change', () => {
     const config = buildConfig({ auditLog: '/unused', readOnly: true, toolsets: ['cmek'] });
-    expect(toolPolicy({ name: 'destroy_kms', toolset: 'kms', annotations: DESTROY }, config)).toMatchObject({ allowed: false, cause: 'toolset', restart: 'with --toolsets cmek,kms' });
-    expect(toolPolicy({ name: 'write_cmek', toolset: 'cmek', annotations: WRITE }, config)).toMatchObject({ allowed: false, cause: 'read_only', restart: 'without --read-only' });
+    expect(toolPolicy({ name: 'destroy_kms', toolset: 'kms', annotations: DESTROY }, config)).toMatchObject({
+      allowed: false,
+      cause: 'toolset',
+      restart: 'with --toolsets cmek,kms',
+    });
+    expect(toolPolicy({ name: 'write_cmek', toolset: 'cmek', annotations: WRITE }, config)).toMatchObject({
+      allowed: false,
+      cause: 'read_only',
+      restart: 'without --read-only',
+    });
     expect(toolPolicy({ name: 'read_cmek', toolset: 'cmek', annotations: READ }, config)).toEqual({ allowed: true });
   });
 });

@@ -59,7 +59,9 @@ describe('check_certificate_expiry: client certificates per SQL user', () => {
     // A sum of two future UNIX times lies decades ahead: no item may carry it.
     for (const item of result.structured!.certificates as Item[]) expect(item.days_left === null || item.days_left < 5000).toBe(true);
     // The next steps include the complete call that reads them per user, from the sandbox's node 1.
-    const read = (result.structured!.next_actions as Array<{ tool: string; arguments: Record<string, unknown>; why: string }>).find((action) => action.tool === 'check_certificate_expiry');
+    const read = (result.structured!.next_actions as Array<{ tool: string; arguments: Record<string, unknown>; why: string }>).find(
+      (action) => action.tool === 'check_certificate_expiry',
+    );
     expect(read).toMatchObject({ arguments: { connection: 'selfhosted', http_url: nodeUrl(1) } });
     expect(read!.why).toContain(nodeUrl(3));
     const followed = await callTool(server.client, 'check_certificate_expiry', read!.arguments);
@@ -69,7 +71,9 @@ describe('check_certificate_expiry: client certificates per SQL user', () => {
   it('off the sandbox target, the per-user read names what only the operator knows: a node URL', async () => {
     const url = await sandbox.sql.connectionString();
     const result = await callTool(server.client, 'check_certificate_expiry', { connection: url });
-    const read = (result.structured!.next_actions as Array<{ tool: string; arguments: Record<string, unknown>; needs?: Record<string, string> }>).find((action) => action.tool === 'check_certificate_expiry');
+    const read = (result.structured!.next_actions as Array<{ tool: string; arguments: Record<string, unknown>; needs?: Record<string, string> }>).find(
+      (action) => action.tool === 'check_certificate_expiry',
+    );
     expect(read).toMatchObject({ arguments: { connection: url }, needs: { http_url: expect.stringContaining('DB Console URL') } });
   });
 
@@ -85,12 +89,14 @@ describe('check_certificate_expiry: client certificates per SQL user', () => {
     expect(clients[0]!.days_left).toBe(SEEDED_NODES[0]!.clientCertDays.ledger_writer! - 1);
     expect(clients[0]!.next_action).toContain('plan_certificate_rotation kind=client user=ledger_writer');
     expect(result.text).toContain('client certificate of SQL user ledger_writer (client.ledger_writer.crt)');
-    const plans = (result.structured!.next_actions as Array<{ tool: string; arguments: Record<string, unknown> }>).filter((action) => action.tool === 'plan_certificate_rotation');
+    const plans = (result.structured!.next_actions as Array<{ tool: string; arguments: Record<string, unknown> }>).filter(
+      (action) => action.tool === 'plan_certificate_rotation',
+    );
     expect(plans.map((action) => action.arguments)).toEqual(expect.arrayContaining([{ kind: 'node' }, { kind: 'client', user: 'ledger_writer' }]));
     expect((result.structured!.notes as string[]).join(' ')).toMatch(/only after that user authenticated to it with a certificate/);
   });
 
-  it('over http_url alone, reads another node\'s users (names with dots), and none on a node no user reached', async () => {
+  it("over http_url alone, reads another node's users (names with dots), and none on a node no user reached", async () => {
     const node2 = await callTool(server.client, 'check_certificate_expiry', { http_url: nodeUrl(2) });
     expect(node2.isError).toBe(false);
     expect(node2.structured!.source).toBe('http_vars');
@@ -98,7 +104,9 @@ describe('check_certificate_expiry: client certificates per SQL user', () => {
       ['2', 'report.reader', 'schedule_rotation'],
       ['2', 'root', 'ok'],
     ]);
-    const plan = (node2.structured!.next_actions as Array<{ tool: string; arguments: Record<string, unknown> }>).find((action) => action.arguments.user === 'report.reader');
+    const plan = (node2.structured!.next_actions as Array<{ tool: string; arguments: Record<string, unknown> }>).find(
+      (action) => action.arguments.user === 'report.reader',
+    );
     expect(plan).toMatchObject({ tool: 'plan_certificate_rotation', arguments: { kind: 'client', user: 'report.reader' } });
     const planned = await callTool(server.client, 'plan_certificate_rotation', plan!.arguments);
     expect(planned.isError).toBe(false);
@@ -108,7 +116,9 @@ describe('check_certificate_expiry: client certificates per SQL user', () => {
     const node3 = await callTool(server.client, 'check_certificate_expiry', { http_url: nodeUrl(3) });
     expect(node3.isError).toBe(false);
     expect(clientItems(node3.structured!)).toEqual([]);
-    expect(node3.structured!.certificates).toEqual(expect.arrayContaining([expect.objectContaining({ node_id: '3', type: 'node', status: 'schedule_rotation' })]));
+    expect(node3.structured!.certificates).toEqual(
+      expect.arrayContaining([expect.objectContaining({ node_id: '3', type: 'node', status: 'schedule_rotation' })]),
+    );
   });
 });
 
@@ -116,7 +126,9 @@ describe('verify_encryption_sql: V2 store encryption', () => {
   it('decodes the V2 algorithm of node 2 over SQL and over its /_status/stores/local, with the start-flag guidance', async () => {
     const sql = await callTool(server.client, 'verify_encryption_sql', { connection: 'selfhosted' });
     expect(sql.isError).toBe(false);
-    expect((sql.structured!.stores as Array<{ node_id: string; algorithm: string; algorithm_code: number }>).find((store) => store.node_id === '2')).toMatchObject({ algorithm_code: 6, algorithm: 'AES-256-CTR V2', encrypted: true });
+    expect(
+      (sql.structured!.stores as Array<{ node_id: string; algorithm: string; algorithm_code: number }>).find((store) => store.node_id === '2'),
+    ).toMatchObject({ algorithm_code: 6, algorithm: 'AES-256-CTR V2', encrypted: true });
     expect(sql.text).toContain('node 2 store 2: AES-256-CTR V2');
     expect(sql.text).toContain('node 3 store 3: PLAINTEXT — create a key (cockroach gen encryption-key -s 256 --version 2 <key file>)');
     expect(sql.text).toMatch(/must be given on every start/);

@@ -54,7 +54,9 @@ describe('check_certificate_expiry', () => {
     expect(result.structured!.certificates[0]).toMatchObject({ node_id: '2', type: 'node', status: 'rotate_now', severity: 'critical' });
     expect(result.structured!.certificates[1]).toMatchObject({ node_id: '3', type: 'node', status: 'schedule_rotation' });
     expect(result.text).toMatch(/node 2 node certificate \(node\.crt\): expires in \d+ days/);
-    expect(result.text.trim().split('\n').at(-1)).toMatch(/^Next: plan_certificate_rotation \{"kind":"node"\} - plan the node certificate rotation .*Rotate now \(plan_certificate_rotation kind=node\)/);
+    expect(result.text.trim().split('\n').at(-1)).toMatch(
+      /^Next: plan_certificate_rotation \{"kind":"node"\} - plan the node certificate rotation .*Rotate now \(plan_certificate_rotation kind=node\)/,
+    );
   });
 
   it('uses the sandbox target by default', async () => {
@@ -82,7 +84,9 @@ describe('check_certificate_expiry', () => {
     expect(unknown.text).toContain("Unknown SQL target 'prod'. Configured targets: selfhosted.");
 
     const port = await closedPort();
-    const unreachable = await callTool(server.client, 'check_certificate_expiry', { connection: `postgresql://app:Sup3rSecretPw@127.0.0.1:${port}/db?sslmode=disable` });
+    const unreachable = await callTool(server.client, 'check_certificate_expiry', {
+      connection: `postgresql://app:Sup3rSecretPw@127.0.0.1:${port}/db?sslmode=disable`,
+    });
     expect(unreachable.isError).toBe(true);
     expect(unreachable.text).toContain(`Cannot connect to 127.0.0.1:${port}`);
     expect(unreachable.text).not.toContain('Sup3rSecretPw');
@@ -146,23 +150,46 @@ describe('verify_encryption_sql', () => {
     const refused = await callTool(readOnly.client, 'verify_encryption_sql', { connection: 'selfhosted', probe: true });
     expect(refused.isError).toBe(true);
     expect(refused.text).toMatch(/would write a probe table .* --read-only/);
-    expect(refused.text).toContain('Next: call verify_encryption_sql {"connection":"selfhosted"} (the same call without probe: its read part works under --read-only)');
-    expect(refused.structured).toMatchObject({ error: 'read_only', option: 'probe', next_actions: [{ tool: 'verify_encryption_sql', arguments: { connection: 'selfhosted' } }] });
+    expect(refused.text).toContain(
+      'Next: call verify_encryption_sql {"connection":"selfhosted"} (the same call without probe: its read part works under --read-only)',
+    );
+    expect(refused.structured).toMatchObject({
+      error: 'read_only',
+      option: 'probe',
+      next_actions: [{ tool: 'verify_encryption_sql', arguments: { connection: 'selfhosted' } }],
+    });
     expect(sandbox.sql.statements.count()).toBe(before);
-    const audited = readFileSync(readOnly.config.auditLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
-    expect(audited.at(-1)).toMatchObject({ tool: 'verify_encryption_sql', outcome: 'refused', detail: 'read-only: would write a probe table (created, then dropped)' });
+    const audited = readFileSync(readOnly.config.auditLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(audited.at(-1)).toMatchObject({
+      tool: 'verify_encryption_sql',
+      outcome: 'refused',
+      detail: 'read-only: would write a probe table (created, then dropped)',
+    });
     const status = await callTool(readOnly.client, 'verify_encryption_sql', { connection: 'selfhosted' });
     expect(status.isError).toBe(false);
   });
 
   it('audits the probe (it writes and drops a table), and only the probe', async () => {
-    const entries = () => (existsSync(server.config.auditLog) ? readFileSync(server.config.auditLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line)) : []);
+    const entries = () =>
+      existsSync(server.config.auditLog)
+        ? readFileSync(server.config.auditLog, 'utf8')
+            .trim()
+            .split('\n')
+            .map((line) => JSON.parse(line))
+        : [];
     const before = entries().length;
     await callTool(server.client, 'verify_encryption_sql', { connection: 'selfhosted' });
     expect(entries().length).toBe(before);
     const probed = await callTool(server.client, 'verify_encryption_sql', { connection: 'selfhosted', probe: true });
     expect(probed.isError).toBe(false);
-    expect(entries().slice(before).map((entry) => [entry.tool, entry.target, entry.outcome, entry.params.probe])).toEqual([
+    expect(
+      entries()
+        .slice(before)
+        .map((entry) => [entry.tool, entry.target, entry.outcome, entry.params.probe]),
+    ).toEqual([
       ['verify_encryption_sql', 'selfhosted', 'attempted', true],
       ['verify_encryption_sql', 'selfhosted', 'succeeded', true],
     ]);
@@ -170,17 +197,42 @@ describe('verify_encryption_sql', () => {
 });
 
 describe('malformed input (property-based)', () => {
-  const junk = fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }), fc.object({ maxDepth: 1 }));
+  const junk = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(fc.string(), { maxLength: 3 }),
+    fc.object({ maxDepth: 1 }),
+  );
   const badConnection = fc.oneof(
     junk.filter((v) => typeof v !== 'string' || !/^(postgres(ql)?:\/\/|[a-z0-9][a-z0-9_-]{0,62}$)/i.test(v)),
-    fc.constantFrom('postgresql://u:pw@h1,h2/db', 'postgresql://u:%zz@h/db', 'postgresql://h/db?sslmode=prefer', 'postgres://h/db?sslcert=/a.crt', 'nosuchtarget', 'https://example.com'),
+    fc.constantFrom(
+      'postgresql://u:pw@h1,h2/db',
+      'postgresql://u:%zz@h/db',
+      'postgresql://h/db?sslmode=prefer',
+      'postgres://h/db?sslcert=/a.crt',
+      'nosuchtarget',
+      'https://example.com',
+    ),
   );
   const malformedArgs = fc.oneof(
     fc.record({ connection: badConnection }),
-    fc.record({ connection: fc.constant('selfhosted'), warn_days: fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 3651 }), fc.string(), fc.double({ noInteger: true })) }),
+    fc.record({
+      connection: fc.constant('selfhosted'),
+      warn_days: fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 3651 }), fc.string(), fc.double({ noInteger: true })),
+    }),
     fc.record({ connection: fc.constant('selfhosted'), sslmode: fc.string().filter((s) => !['disable', 'require', 'verify-ca', 'verify-full'].includes(s)) }),
     fc.record({ connection: fc.constant('selfhosted'), sslrootcert: fc.oneof(fc.constant('relative/ca.crt'), fc.constant(''), fc.integer()) }),
-    fc.record({ connection: fc.constant('selfhosted'), http_url: fc.oneof(fc.constant('ftp://x'), fc.constant('https://u:p@h:8080'), fc.string({ maxLength: 20 }).filter((s) => !/^https?:\/\/\w/.test(s))) }),
+    fc.record({
+      connection: fc.constant('selfhosted'),
+      http_url: fc.oneof(
+        fc.constant('ftp://x'),
+        fc.constant('https://u:p@h:8080'),
+        fc.string({ maxLength: 20 }).filter((s) => !/^https?:\/\/\w/.test(s)),
+      ),
+    }),
     fc.record({ connection: fc.constant('selfhosted'), probe: fc.oneof(fc.string(), fc.integer()) }),
     fc.record({ connection: fc.constant('selfhosted'), unexpected_field: junk }),
   );

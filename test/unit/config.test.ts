@@ -34,7 +34,21 @@ describe('parseCommand', () => {
 
   it('parses every flag', () => {
     const command = parseCommand(
-      ['--sandbox', '--read-only', '--toolsets', 'cmek,audit', '--transport', 'http', '--port', '9000', '--audit-log', '/tmp/a.jsonl', '--sql-target', 'prod=postgresql://root@db:26257/defaultdb', '--dangerously-allow-token-confirmation'],
+      [
+        '--sandbox',
+        '--read-only',
+        '--toolsets',
+        'cmek,audit',
+        '--transport',
+        'http',
+        '--port',
+        '9000',
+        '--audit-log',
+        '/tmp/a.jsonl',
+        '--sql-target',
+        'prod=postgresql://root@db:26257/defaultdb',
+        '--dangerously-allow-token-confirmation',
+      ],
       env,
     );
     expect(command).toMatchObject({
@@ -54,14 +68,18 @@ describe('parseCommand', () => {
 
   it('keeps the sandbox out of the real audit trail: its default log is sandbox-audit.jsonl; CMEK transitions default to 1 s', () => {
     const sandbox = parseCommand(['--sandbox'], env);
-    expect(sandbox).toMatchObject({ config: { auditLog: '/home/op/.local/state/crdb-encryption-mcp/sandbox-audit.jsonl', sandboxOptions: { cmekTransitionMs: 1000 } } });
+    expect(sandbox).toMatchObject({
+      config: { auditLog: '/home/op/.local/state/crdb-encryption-mcp/sandbox-audit.jsonl', sandboxOptions: { cmekTransitionMs: 1000 } },
+    });
     expect(parseCommand(['--sandbox'], { ...env, CRDB_AUDIT_LOG: '/var/log/x.jsonl' })).toMatchObject({ config: { auditLog: '/var/log/x.jsonl' } });
     expect(parseCommand(['--sandbox'], { ...env, CRDB_SANDBOX_CMEK_DELAY_MS: '20' })).toMatchObject({ config: { sandboxOptions: { cmekTransitionMs: 20 } } });
   });
 
   it('reads credentials and sandbox knobs from the environment', () => {
     const command = parseCommand([], { ...env, COCKROACH_API_KEY: 'CCDB1_abc', CRDB_SANDBOX_LATENCY_MS: '50', DATABASE_URL: 'postgresql://x@y/z' });
-    expect(command).toMatchObject({ config: { cloud: { apiKey: 'CCDB1_abc' }, sandboxOptions: { latencyMs: 50 }, sql: { databaseUrl: 'postgresql://x@y/z' } } });
+    expect(command).toMatchObject({
+      config: { cloud: { apiKey: 'CCDB1_abc' }, sandboxOptions: { latencyMs: 50 }, sql: { databaseUrl: 'postgresql://x@y/z' } },
+    });
   });
 
   it('recognises the verify-audit-log subcommand, help and version', () => {
@@ -108,11 +126,14 @@ describe('parseCommand', () => {
   });
 
   it('accepts a non-loopback host when a bearer token is set', () => {
-    expect(parseCommand(['--transport', 'http', '--host', '10.0.0.5'], { ...env, MCP_HTTP_TOKEN: 'x'.repeat(32) })).toMatchObject({ config: { host: '10.0.0.5' } });
+    expect(parseCommand(['--transport', 'http', '--host', '10.0.0.5'], { ...env, MCP_HTTP_TOKEN: 'x'.repeat(32) })).toMatchObject({
+      config: { host: '10.0.0.5' },
+    });
   });
 
   it('counts only 127.0.0.1, ::1 and localhost as loopback', () => {
-    for (const host of ['127.0.0.1', '::1', 'localhost']) expect(parseCommand(['--transport', 'http', '--host', host], env)).toMatchObject({ config: { host } });
+    for (const host of ['127.0.0.1', '::1', 'localhost'])
+      expect(parseCommand(['--transport', 'http', '--host', host], env)).toMatchObject({ config: { host } });
     for (const host of ['127.0.0.2', '127.1.2.3', '0.0.0.0']) {
       expect(() => parseCommand(['--transport', 'http', '--host', host], env)).toThrow(/requires MCP_HTTP_TOKEN/);
     }
@@ -120,9 +141,15 @@ describe('parseCommand', () => {
 
   it('a wildcard bind needs --allowed-hosts naming the host names clients use', () => {
     const token = { ...env, MCP_HTTP_TOKEN: 'x'.repeat(32) };
-    expect(() => parseCommand(['--transport', 'http', '--host', '0.0.0.0'], token)).toThrow(/--allowed-hosts: binding to 0.0.0.0 \(every interface\) requires --allowed-hosts/);
-    expect(parseCommand(['--transport', 'http', '--host', '0.0.0.0', '--allowed-hosts', 'mcp.internal, mcp'], token)).toMatchObject({ config: { allowedHosts: ['mcp.internal', 'mcp'] } });
-    expect(parseCommand(['--transport', 'http', '--host', '::'], { ...token, MCP_ALLOWED_HOSTS: 'mcp.internal' })).toMatchObject({ config: { allowedHosts: ['mcp.internal'] } });
+    expect(() => parseCommand(['--transport', 'http', '--host', '0.0.0.0'], token)).toThrow(
+      /--allowed-hosts: binding to 0.0.0.0 \(every interface\) requires --allowed-hosts/,
+    );
+    expect(parseCommand(['--transport', 'http', '--host', '0.0.0.0', '--allowed-hosts', 'mcp.internal, mcp'], token)).toMatchObject({
+      config: { allowedHosts: ['mcp.internal', 'mcp'] },
+    });
+    expect(parseCommand(['--transport', 'http', '--host', '::'], { ...token, MCP_ALLOWED_HOSTS: 'mcp.internal' })).toMatchObject({
+      config: { allowedHosts: ['mcp.internal'] },
+    });
   });
 
   it('rejects malformed CRDB_SQL_TARGETS', () => {
@@ -136,9 +163,32 @@ describe('parseCommand', () => {
   });
 
   it('audit: flags parsed with defaults (text, --fail-on high, every framework); frameworks are forgiving about case and dashes', () => {
-    expect(parseCommand(['audit'], env)).toMatchObject({ kind: 'audit', audit: { format: 'text', failOn: 'high', overwrite: false, includeKms: true, includeSqlTargets: true } });
-    const command = parseCommand(['audit', '--framework', 'soc2,pci-dss', '--framework', 'HIPAA', '--label', 'env=prod', '--format', 'SARIF', '-o', 'x.sarif', '--overwrite', '--time-limit', '60'], env);
-    expect(command).toMatchObject({ audit: { frameworks: ['SOC2', 'PCI_DSS', 'HIPAA'], labels: { env: 'prod' }, format: 'sarif', output: 'x.sarif', overwrite: true, timeLimitMs: 60_000 } });
+    expect(parseCommand(['audit'], env)).toMatchObject({
+      kind: 'audit',
+      audit: { format: 'text', failOn: 'high', overwrite: false, includeKms: true, includeSqlTargets: true },
+    });
+    const command = parseCommand(
+      [
+        'audit',
+        '--framework',
+        'soc2,pci-dss',
+        '--framework',
+        'HIPAA',
+        '--label',
+        'env=prod',
+        '--format',
+        'SARIF',
+        '-o',
+        'x.sarif',
+        '--overwrite',
+        '--time-limit',
+        '60',
+      ],
+      env,
+    );
+    expect(command).toMatchObject({
+      audit: { frameworks: ['SOC2', 'PCI_DSS', 'HIPAA'], labels: { env: 'prod' }, format: 'sarif', output: 'x.sarif', overwrite: true, timeLimitMs: 60_000 },
+    });
   });
 
   it.each([

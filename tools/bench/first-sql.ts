@@ -31,7 +31,12 @@ async function timedCall(request: (method: string, params?: unknown) => Promise<
 }
 
 /** Runs the measurement `repeats` times against `dist/index.js --sandbox`. */
-export async function benchFirstSqlAnswer(options: { entry: string; env: NodeJS.ProcessEnv; quietMs?: number; repeats?: number }): Promise<FirstSqlBenchResult> {
+export async function benchFirstSqlAnswer(options: {
+  entry: string;
+  env: NodeJS.ProcessEnv;
+  quietMs?: number;
+  repeats?: number;
+}): Promise<FirstSqlBenchResult> {
   const quietMs = options.quietMs ?? 4000;
   const repeats = options.repeats ?? 3;
   const first: number[] = [];

@@ -50,7 +50,14 @@ const WARM_UP_KEYS = {
 /** Runs one fleet audit and measures it. */
 export async function benchFleetAudit(options: FleetAuditBenchOptions): Promise<FleetAuditBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'crdb-bench-audit-'));
-  const sandboxOptions = { latencyMs: options.latencyMs, errorRate: 0, throttleNext: 0, cmekTransitionMs: 50, rateLimitPerSecond: options.rateLimitPerSecond, fleetSize: options.clusters };
+  const sandboxOptions = {
+    latencyMs: options.latencyMs,
+    errorRate: 0,
+    throttleNext: 0,
+    cmekTransitionMs: 50,
+    rateLimitPerSecond: options.rateLimitPerSecond,
+    fleetSize: options.clusters,
+  };
   const sandbox = await startSandbox(sandboxOptions);
   // Client limit = emulator limit (createDeps takes the sandbox's; the audit sizes its concurrency from the config).
   const config = buildConfig({ auditLog: join(dir, 'audit.jsonl'), sandbox: true, sandboxOptions });
@@ -69,10 +76,7 @@ export async function benchFleetAudit(options: FleetAuditBenchOptions): Promise<
     // The rate window must be empty when timing starts (no earlier request still counted).
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const started = performance.now();
-    const result = await client.callTool(
-      { name: 'audit_encryption_posture', arguments: { include_sql_targets: false, format: 'json' } },
-      { timeout: 600_000 },
-    );
+    const result = await client.callTool({ name: 'audit_encryption_posture', arguments: { include_sql_targets: false, format: 'json' } }, { timeout: 600_000 });
     const wallMs = performance.now() - started;
     if (result.isError) throw new Error(`audit failed: ${JSON.stringify(result.content)}`);
     const report = result.structuredContent as { summary: { clusters_audited: number; clusters_in_scope: number; findings: Record<string, number> } };

@@ -6,10 +6,8 @@ import { z } from 'zod';
 
 serveStdio(() => {
   const server = new McpServer({ name: 'minimal', version: '1.0.0' });
-  server.registerTool(
-    'echo',
-    { description: 'Echo the message back.', inputSchema: z.object({ message: z.string() }) },
-    async ({ message }) => ({ content: [{ type: 'text', text: message }] }),
-  );
+  server.registerTool('echo', { description: 'Echo the message back.', inputSchema: z.object({ message: z.string() }) }, async ({ message }) => ({
+    content: [{ type: 'text', text: message }],
+  }));
   return server;
 });

@@ -61,7 +61,10 @@ export function toKmsError(error: unknown, operation: string, target: string, re
   const name = e.name ?? 'Error';
   const status = e.$metadata?.httpStatusCode;
   let kind: KmsErrorKind = KIND_BY_NAME[name] ?? (name.startsWith('AccessDenied') ? 'access_denied' : 'unknown');
-  if (kind === 'unknown' && ((status !== undefined && status >= 500) || NETWORK_CODES.has(e.code ?? '') || /socket hang up|ECONNRESET|network/i.test(e.message ?? ''))) {
+  if (
+    kind === 'unknown' &&
+    ((status !== undefined && status >= 500) || NETWORK_CODES.has(e.code ?? '') || /socket hang up|ECONNRESET|network/i.test(e.message ?? ''))
+  ) {
     kind = 'unavailable';
   }
   const requestId = e.$metadata?.requestId;
@@ -112,16 +115,22 @@ export class AwsKmsApi {
   }
 
   getKeyRotationStatus(region: string, keyArn: string, signal?: AbortSignal) {
-    return this.run(region, 'GetKeyRotationStatus', keyArn, (c) => c.send(new this.sdk.GetKeyRotationStatusCommand({ KeyId: keyArn }), { abortSignal: signal }));
+    return this.run(region, 'GetKeyRotationStatus', keyArn, (c) =>
+      c.send(new this.sdk.GetKeyRotationStatusCommand({ KeyId: keyArn }), { abortSignal: signal }),
+    );
   }
 
   async getKeyPolicy(region: string, keyArn: string, signal?: AbortSignal): Promise<string> {
-    const out = await this.run(region, 'GetKeyPolicy', keyArn, (c) => c.send(new this.sdk.GetKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default' }), { abortSignal: signal }));
+    const out = await this.run(region, 'GetKeyPolicy', keyArn, (c) =>
+      c.send(new this.sdk.GetKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default' }), { abortSignal: signal }),
+    );
     return out.Policy ?? '';
   }
 
   async putKeyPolicy(region: string, keyArn: string, policy: string, signal?: AbortSignal): Promise<void> {
-    await this.run(region, 'PutKeyPolicy', keyArn, (c) => c.send(new this.sdk.PutKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default', Policy: policy }), { abortSignal: signal }));
+    await this.run(region, 'PutKeyPolicy', keyArn, (c) =>
+      c.send(new this.sdk.PutKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default', Policy: policy }), { abortSignal: signal }),
+    );
   }
 
   async createKey(
@@ -141,7 +150,9 @@ export class AwsKmsApi {
   }
 
   async createAlias(region: string, alias: string, keyId: string, signal?: AbortSignal): Promise<void> {
-    await this.run(region, 'CreateAlias', alias, (c) => c.send(new this.sdk.CreateAliasCommand({ AliasName: alias, TargetKeyId: keyId }), { abortSignal: signal }));
+    await this.run(region, 'CreateAlias', alias, (c) =>
+      c.send(new this.sdk.CreateAliasCommand({ AliasName: alias, TargetKeyId: keyId }), { abortSignal: signal }),
+    );
   }
 
   async enableKeyRotation(region: string, keyArn: string, periodDays: number | undefined, signal?: AbortSignal): Promise<void> {
@@ -150,7 +161,13 @@ export class AwsKmsApi {
   }
 
   async rotateKeyOnDemand(region: string, keyArn: string, signal?: AbortSignal): Promise<void> {
-    await this.run(region, 'RotateKeyOnDemand', keyArn, (c) => c.send(new this.sdk.RotateKeyOnDemandCommand({ KeyId: keyArn }), { abortSignal: signal }), false);
+    await this.run(
+      region,
+      'RotateKeyOnDemand',
+      keyArn,
+      (c) => c.send(new this.sdk.RotateKeyOnDemandCommand({ KeyId: keyArn }), { abortSignal: signal }),
+      false,
+    );
   }
 
   /** On-demand rotations already completed (ListKeyRotations lists completed rotations only), following pagination. */

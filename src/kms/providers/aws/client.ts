@@ -81,24 +81,51 @@ export async function createAwsKmsProvider(options: AwsKmsOptions = {}): Promise
         policyText = await api.getKeyPolicy(key.region, arn, signal);
       } catch (error) {
         if (error instanceof KmsError && error.kind === 'access_denied') {
-          return { granted: false, missing: [], broader: [], verified: false, detail: `Could not read the key policy, so access was not verified: ${error.message}` };
+          return {
+            granted: false,
+            missing: [],
+            broader: [],
+            verified: false,
+            detail: `Could not read the key policy, so access was not verified: ${error.message}`,
+          };
         }
         throw error;
       }
       const grant = evaluateCmekGrant(parseKeyPolicy(policyText), principal);
       const notes: string[] = [];
-      if (!/^arn:aws[a-z-]*:iam::\d{12}:role\//.test(principal)) notes.push(`${principal} is not an IAM role ARN; CMEK's auth_principal must be the role CockroachDB assumes.`);
+      if (!/^arn:aws[a-z-]*:iam::\d{12}:role\//.test(principal))
+        notes.push(`${principal} is not an IAM role ARN; CMEK's auth_principal must be the role CockroachDB assumes.`);
       if (grant.missing.length > 0) {
-        notes.push(`The key policy does not allow ${principal}: ${grant.missing.join(', ')}. Add a statement granting it ${CMEK_ACTIONS.join(', ')} (provision_cmek_key does this).`);
-        if (grant.delegatedToAccount) notes.push("The policy delegates to the account's IAM policies, which this check cannot see; CockroachDB's setup expects the key policy to name the role.");
+        notes.push(
+          `The key policy does not allow ${principal}: ${grant.missing.join(', ')}. Add a statement granting it ${CMEK_ACTIONS.join(', ')} (provision_cmek_key does this).`,
+        );
+        if (grant.delegatedToAccount)
+          notes.push(
+            "The policy delegates to the account's IAM policies, which this check cannot see; CockroachDB's setup expects the key policy to name the role.",
+          );
       }
       if (grant.conditional.length > 0) notes.push(`Conditions in ${grant.conditional.join(', ')} were not evaluated.`);
-      return { granted: grant.missing.length === 0, missing: grant.missing, broader: grant.broader, verified: true, ...(notes.length ? { detail: notes.join(' ') } : {}) };
+      return {
+        granted: grant.missing.length === 0,
+        missing: grant.missing,
+        broader: grant.broader,
+        verified: true,
+        ...(notes.length ? { detail: notes.join(' ') } : {}),
+      };
     },
 
     provisionKey: (request, signal) => provisionAwsKey(api, request, signal),
 
-    rotateKey: (uri, signal) => rotateOnDemand(api, parseAwsKeyArn(uri), { ...(options.rotationPollMs !== undefined ? { pollMs: options.rotationPollMs } : {}), ...(options.rotationWaitMs !== undefined ? { waitMs: options.rotationWaitMs } : {}) }, signal),
+    rotateKey: (uri, signal) =>
+      rotateOnDemand(
+        api,
+        parseAwsKeyArn(uri),
+        {
+          ...(options.rotationPollMs !== undefined ? { pollMs: options.rotationPollMs } : {}),
+          ...(options.rotationWaitMs !== undefined ? { waitMs: options.rotationWaitMs } : {}),
+        },
+        signal,
+      ),
 
     async disableKey(uri, signal) {
       const key = parseAwsKeyArn(uri);

@@ -34,7 +34,8 @@ export function parseAwsKeyArn(uri: string): AwsKeyUri {
   };
   const parts = uri.split(':');
   if (parts[0] !== 'arn') {
-    const hint = AWS_KEY_UUID.test(uri) || AWS_MRK_ID.test(uri) || uri.startsWith('alias/') ? ' A bare key id or alias name is not enough: CMEK needs the full ARN.' : '';
+    const hint =
+      AWS_KEY_UUID.test(uri) || AWS_MRK_ID.test(uri) || uri.startsWith('alias/') ? ' A bare key id or alias name is not enough: CMEK needs the full ARN.' : '';
     fail('prefix', `An AWS KMS key URI is an ARN starting with "arn:"; got "${uri.slice(0, 40)}".${hint}`);
   }
   if (parts.length !== 6) fail('uri', `An AWS KMS ARN has 6 colon-separated parts (arn:partition:kms:region:account:resource); got ${parts.length}.`);
@@ -42,7 +43,8 @@ export function parseAwsKeyArn(uri: string): AwsKeyUri {
   if (!(AWS_PARTITIONS as readonly string[]).includes(partition)) {
     fail('partition', `Partition "${partition}" is not an AWS partition (${AWS_PARTITIONS.join(', ')}).`);
   }
-  if (service !== 'kms') fail('service', `The ARN is for service "${service}", not "kms".`, 'use the ARN of a KMS key, not of an IAM role or another resource.');
+  if (service !== 'kms')
+    fail('service', `The ARN is for service "${service}", not "kms".`, 'use the ARN of a KMS key, not of an IAM role or another resource.');
   if (!AWS_REGION.test(region)) fail('region', `Region "${region}" is not an AWS region code like us-east-1.`);
   if (!AWS_ACCOUNT.test(account)) fail('account', `Account "${account}" is not a 12-digit AWS account id.`);
   const slash = resourcePart.indexOf('/');
@@ -51,7 +53,10 @@ export function parseAwsKeyArn(uri: string): AwsKeyUri {
   const base = { type: 'AWS_KMS' as const, arn: uri, partition, region, account };
   if (resource === 'key') {
     if (!AWS_KEY_UUID.test(id) && !AWS_MRK_ID.test(id)) {
-      fail('keyId', `Key id "${id}" is neither a key UUID (1234abcd-12ab-34cd-56ef-1234567890ab) nor a multi-Region id (mrk- followed by 32 hex digits, lowercase).`);
+      fail(
+        'keyId',
+        `Key id "${id}" is neither a key UUID (1234abcd-12ab-34cd-56ef-1234567890ab) nor a multi-Region id (mrk- followed by 32 hex digits, lowercase).`,
+      );
     }
     return { ...base, resource: 'key', keyId: id, multiRegion: id.startsWith('mrk-') };
   }

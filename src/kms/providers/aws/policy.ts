@@ -48,7 +48,10 @@ const list = (value: string | string[] | undefined): string[] => (value === unde
 
 /** IAM-style glob: `*` any run, `?` one character; case-insensitive. */
 function glob(pattern: string, text: string): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${source}$`, 'i').test(text);
 }
 
@@ -119,7 +122,10 @@ export function evaluateCmekGrant(policy: KeyPolicy, principal: string): CmekGra
     const hasCondition = statement.Condition !== undefined && Object.keys(statement.Condition).length > 0;
     const actions = list(statement.Action);
     if (match === 'anyone') {
-      if (!hasCondition) broader.push(`${name} allows ${statement.NotAction ? 'everything except ' + list(statement.NotAction).join(', ') : actions.join(', ')} to anyone (Principal "*")`);
+      if (!hasCondition)
+        broader.push(
+          `${name} allows ${statement.NotAction ? 'everything except ' + list(statement.NotAction).join(', ') : actions.join(', ')} to anyone (Principal "*")`,
+        );
       // A wildcard principal narrowed by conditions is not counted as a grant: they were not evaluated.
       if (hasCondition) return;
     } else if (statement.NotAction !== undefined) {

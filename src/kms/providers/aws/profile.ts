@@ -25,7 +25,12 @@ export const awsProfile: KmsProviderProfile<AwsKeyUri, AwsKmsOptions> = {
   parseUri: parseAwsKeyArn,
   checkCmekUri(parsed) {
     if (parsed.alias?.startsWith('alias/aws/')) {
-      throw new KeyUriError('alias', parsed.arn, `"${parsed.alias}" is an AWS managed key; its key policy cannot grant CockroachDB access.`, 'create a customer managed key (provision_cmek_key does) and use its ARN.');
+      throw new KeyUriError(
+        'alias',
+        parsed.arn,
+        `"${parsed.alias}" is an AWS managed key; its key policy cannot grant CockroachDB access.`,
+        'create a customer managed key (provision_cmek_key does) and use its ARN.',
+      );
     }
   },
   keyLocation: (parsed) => parsed.region,

@@ -48,7 +48,8 @@ export function roleSteps(role: RoleRef, request: Pick<ProvisionKeyRequest, 'clu
 function validate(request: ProvisionKeyRequest): { role: RoleRef; alias: string } {
   if (!REGION.test(request.location)) throw invalid(`"${request.location}" is not an AWS region code such as us-east-1; use the cluster region.`);
   if (!ACCOUNT.test(request.container)) throw invalid(`"${request.container}" is not a 12-digit AWS account id; pass the account that will hold the key.`);
-  if (!ACCOUNT.test(request.clusterAccountId)) throw invalid(`Cluster account_id "${request.clusterAccountId}" is not a 12-digit AWS account id; is this an AWS cluster?`);
+  if (!ACCOUNT.test(request.clusterAccountId))
+    throw invalid(`Cluster account_id "${request.clusterAccountId}" is not a 12-digit AWS account id; is this an AWS cluster?`);
   if (!request.organizationId) throw invalid('The CockroachDB Cloud organization id is needed as the External ID of the IAM role trust policy.');
   const period = request.rotationPeriodDays;
   if (period !== undefined && (!Number.isInteger(period) || period < 90 || period > 2560)) {
@@ -70,15 +71,28 @@ async function findByAlias(api: AwsKmsApi, region: string, alias: string, signal
   }
 }
 
-async function reconcileExisting(api: AwsKmsApi, request: ProvisionKeyRequest, role: RoleRef, key: KeyMetadata, result: ProvisionKeyResult, signal?: AbortSignal): Promise<void> {
+async function reconcileExisting(
+  api: AwsKmsApi,
+  request: ProvisionKeyRequest,
+  role: RoleRef,
+  key: KeyMetadata,
+  result: ProvisionKeyResult,
+  signal?: AbortSignal,
+): Promise<void> {
   const region = request.location;
   const arn = key.Arn!;
   const { actions, warnings, manualSteps } = result;
   if (key.AWSAccountId !== request.container) {
-    throw invalid(`The alias in ${region} belongs to account ${key.AWSAccountId}, but the key should live in ${request.container}; run with credentials for account ${request.container}.`);
+    throw invalid(
+      `The alias in ${region} belongs to account ${key.AWSAccountId}, but the key should live in ${request.container}; run with credentials for account ${request.container}.`,
+    );
   }
   if (key.KeySpec !== 'SYMMETRIC_DEFAULT' || key.KeyUsage !== 'ENCRYPT_DECRYPT') {
-    throw new KmsError('conflict', `Key ${arn} (found by its alias) is ${key.KeySpec}/${key.KeyUsage}; CMEK needs a SYMMETRIC_DEFAULT ENCRYPT_DECRYPT key. Choose another key name.`, 'UnsuitableKey');
+    throw new KmsError(
+      'conflict',
+      `Key ${arn} (found by its alias) is ${key.KeySpec}/${key.KeyUsage}; CMEK needs a SYMMETRIC_DEFAULT ENCRYPT_DECRYPT key. Choose another key name.`,
+      'UnsuitableKey',
+    );
   }
   if (key.KeyState === 'PendingDeletion') {
     throw new KmsError(
@@ -93,7 +107,9 @@ async function reconcileExisting(api: AwsKmsApi, request: ProvisionKeyRequest, r
     manualSteps.push(`If the key should be used: aws kms enable-key --key-id ${arn} --region ${region}`);
   }
   if (Boolean(request.multiRegion) !== Boolean(key.MultiRegion)) {
-    warnings.push(`Key ${arn} is ${key.MultiRegion ? '' : 'not '}multi-Region, unlike what was asked; choose another key name for a ${request.multiRegion ? 'multi-Region' : 'single-Region'} key.`);
+    warnings.push(
+      `Key ${arn} is ${key.MultiRegion ? '' : 'not '}multi-Region, unlike what was asked; choose another key name for a ${request.multiRegion ? 'multi-Region' : 'single-Region'} key.`,
+    );
   }
   let policyText: string | undefined;
   try {
@@ -115,7 +131,11 @@ async function reconcileExisting(api: AwsKmsApi, request: ProvisionKeyRequest, r
       if (request.dryRun) actions.push({ action: 'would_update', resource: `${arn} key policy`, detail });
       else {
         await api.putKeyPolicy(region, arn, updated, signal);
-        actions.push({ action: 'updated', resource: `${arn} key policy`, detail: `granted ${role.arn} ${grant.missing.join(', ')} (statement ${CMEK_STATEMENT_SID})` });
+        actions.push({
+          action: 'updated',
+          resource: `${arn} key policy`,
+          detail: `granted ${role.arn} ${grant.missing.join(', ')} (statement ${CMEK_STATEMENT_SID})`,
+        });
       }
     }
   }
@@ -132,7 +152,14 @@ async function reconcileExisting(api: AwsKmsApi, request: ProvisionKeyRequest, r
   }
 }
 
-async function create(api: AwsKmsApi, request: ProvisionKeyRequest, role: RoleRef, alias: string, result: ProvisionKeyResult, signal?: AbortSignal): Promise<void> {
+async function create(
+  api: AwsKmsApi,
+  request: ProvisionKeyRequest,
+  role: RoleRef,
+  alias: string,
+  result: ProvisionKeyResult,
+  signal?: AbortSignal,
+): Promise<void> {
   const region = request.location;
   const input = {
     Policy: JSON.stringify(cmekKeyPolicy(request.container, role.arn, role.partition)),
@@ -148,7 +175,11 @@ async function create(api: AwsKmsApi, request: ProvisionKeyRequest, role: RoleRe
   const kind = `symmetric ENCRYPT_DECRYPT${input.MultiRegion ? ' multi-Region' : ''} key`;
   if (request.dryRun) {
     const actions: ProvisionAction[] = [
-      { action: 'would_create', resource: `${kind} in ${region}`, detail: `CreateKey ${JSON.stringify({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', ...input })}` },
+      {
+        action: 'would_create',
+        resource: `${kind} in ${region}`,
+        detail: `CreateKey ${JSON.stringify({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', ...input })}`,
+      },
       { action: 'would_create', resource: `arn:${role.partition}:kms:${region}:${request.container}:${alias}`, detail: `CreateAlias ${alias} -> the new key` },
       { action: 'would_create', resource: `automatic rotation of the new key`, detail: `EnableKeyRotation every ${period} days` },
     ];
@@ -169,7 +200,11 @@ async function create(api: AwsKmsApi, request: ProvisionKeyRequest, role: RoleRe
   }
   const arn = key.Arn!;
   result.uri = arn;
-  result.actions.push({ action: 'created', resource: arn, detail: `${kind}; key policy: account root administration + ${role.arn} with ${CMEK_ACTIONS.join(', ')}` });
+  result.actions.push({
+    action: 'created',
+    resource: arn,
+    detail: `${kind}; key policy: account root administration + ${role.arn} with ${CMEK_ACTIONS.join(', ')}`,
+  });
   await api.createAlias(region, alias, key.KeyId!, signal);
   result.actions.push({ action: 'created', resource: `arn:${role.partition}:kms:${region}:${request.container}:${alias}`, detail: `alias -> ${key.KeyId}` });
   await api.enableKeyRotation(region, arn, request.rotationPeriodDays, signal);
@@ -188,10 +223,14 @@ export async function provisionAwsKey(api: AwsKmsApi, request: ProvisionKeyReque
     warnings: [],
   };
   if (role.account !== request.container) {
-    result.warnings.push(`Role ${role.arn} is in account ${role.account} but the key will be in ${request.container}; this works (the key policy names the role) but is unusual: check it is intended.`);
+    result.warnings.push(
+      `Role ${role.arn} is in account ${role.account} but the key will be in ${request.container}; this works (the key policy names the role) but is unusual: check it is intended.`,
+    );
   }
   if (request.deletionWindowDays !== undefined) {
-    result.warnings.push('AWS KMS sets the deletion waiting period (7-30 days) when deletion is scheduled, not at key creation; deletionWindowDays was not applied.');
+    result.warnings.push(
+      'AWS KMS sets the deletion waiting period (7-30 days) when deletion is scheduled, not at key creation; deletionWindowDays was not applied.',
+    );
   }
   const existing = await findByAlias(api, region, alias, signal);
   if (existing) {

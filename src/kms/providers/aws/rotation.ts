@@ -30,12 +30,7 @@ interface RotationTarget {
 const statusCommand = (target: RotationTarget) => `aws kms get-key-rotation-status --key-id ${target.arn} --region ${target.region}`;
 
 /** Rotates the key (through its primary when it is a replica) and returns once the new material is in place. */
-export async function rotateOnDemand(
-  api: AwsKmsApi,
-  key: AwsKeyUri,
-  timing: OnDemandRotationTiming,
-  signal?: AbortSignal,
-): Promise<KeyRotationResult> {
+export async function rotateOnDemand(api: AwsKmsApi, key: AwsKeyUri, timing: OnDemandRotationTiming, signal?: AbortSignal): Promise<KeyRotationResult> {
   const target = await rotationTarget(api, key, signal);
   const already = await inProgressSince(api, target, signal);
   let used: number | undefined;
@@ -48,7 +43,9 @@ export async function rotateOnDemand(
   await waitUntilDone(api, target, started, timing, signal);
   const through = target.replicaOf ? ` through its primary ${target.arn} (a replica cannot be rotated itself; it shares the primary's new material)` : '';
   const count = used === undefined ? '' : ` This was on-demand rotation ${used + 1} of ${ON_DEMAND_ROTATIONS_PER_KEY} for this key.`;
-  const joined = already ? ` An on-demand rotation started at ${already.toISOString()} was already in progress; this waited for it instead of starting another.` : '';
+  const joined = already
+    ? ` An on-demand rotation started at ${already.toISOString()} was already in progress; this waited for it instead of starting another.`
+    : '';
   return {
     uri: key.arn,
     detail:

@@ -124,7 +124,9 @@ export async function createAzureKmsProvider(options: AzureKmsOptions): Promise<
     );
 
   const policyOf = (parsed: AzureKeyUri, signal: AbortSignal | undefined): Promise<KeyRotationPolicy> =>
-    call(`Reading the rotation policy of ${parsed.keyName}`, signal, () => vaultClient(parsed).client.getKeyRotationPolicy(parsed.keyName, { abortSignal: signal }));
+    call(`Reading the rotation policy of ${parsed.keyName}`, signal, () =>
+      vaultClient(parsed).client.getKeyRotationPolicy(parsed.keyName, { abortSignal: signal }),
+    );
 
   const describeKey = async (uri: string, signal?: AbortSignal): Promise<KeyDescription> => {
     const parsed = parseAzureKeyId(uri);
@@ -206,7 +208,11 @@ export async function createAzureKmsProvider(options: AzureKmsOptions): Promise<
       const host = request.container.includes('.') ? request.container : `${request.container}.vault.azure.net`;
       const parsed = parseAzureKeyId(`https://${host}/keys/${request.keyName}`);
       if (parsed.version !== undefined || parsed.keyName !== request.keyName) {
-        throw new KmsError('invalid', `Key name "${request.keyName}" must be 1-127 letters, digits and hyphens. Next: choose a name like crdb-cmek-${request.location}.`, 'BadParameter');
+        throw new KmsError(
+          'invalid',
+          `Key name "${request.keyName}" must be 1-127 letters, digits and hyphens. Next: choose a name like crdb-cmek-${request.location}.`,
+          'BadParameter',
+        );
       }
       if (parsed.managedHsm) {
         throw new KmsError(
@@ -217,7 +223,11 @@ export async function createAzureKmsProvider(options: AzureKmsOptions): Promise<
       }
       const periodDays = request.rotationPeriodDays ?? DEFAULT_ROTATION_DAYS;
       if (!Number.isInteger(periodDays) || periodDays < 7) {
-        throw new KmsError('invalid', `Rotation period ${periodDays} days is below Key Vault's minimum of 7 days. Next: pass rotationPeriodDays >= 7 (default ${DEFAULT_ROTATION_DAYS}).`, 'BadParameter');
+        throw new KmsError(
+          'invalid',
+          `Rotation period ${periodDays} days is below Key Vault's minimum of 7 days. Next: pass rotationPeriodDays >= 7 (default ${DEFAULT_ROTATION_DAYS}).`,
+          'BadParameter',
+        );
       }
       const { client, facts } = vaultClient(parsed);
       const actions: ProvisionAction[] = [];
@@ -241,18 +251,39 @@ export async function createAzureKmsProvider(options: AzureKmsOptions): Promise<
       }
       if (key) {
         if (key.keyType !== 'RSA' && key.keyType !== 'RSA-HSM') {
-          throw new KmsError('conflict', `Existing key ${request.keyName} is ${String(key.keyType)}; CMEK needs an RSA or RSA-HSM key. Next: choose another key name.`, 'KeyTypeMismatch');
+          throw new KmsError(
+            'conflict',
+            `Existing key ${request.keyName} is ${String(key.keyType)}; CMEK needs an RSA or RSA-HSM key. Next: choose another key name.`,
+            'KeyTypeMismatch',
+          );
         }
         if (!key.properties.enabled) {
-          throw new KmsError('conflict', `Existing key ${request.keyName} (version ${key.properties.version}) is disabled. Next: enable it (az keyvault key set-attributes --vault-name ${parsed.vaultName} --name ${request.keyName} --enabled true) or choose another key name.`, 'KeyDisabled');
+          throw new KmsError(
+            'conflict',
+            `Existing key ${request.keyName} (version ${key.properties.version}) is disabled. Next: enable it (az keyvault key set-attributes --vault-name ${parsed.vaultName} --name ${request.keyName} --enabled true) or choose another key name.`,
+            'KeyDisabled',
+          );
         }
         const bits = keyBits(key);
-        if (bits !== undefined && bits < CMEK_KEY_SIZE) warnings.push(`Existing key ${request.keyName} is RSA ${bits}-bit; CMEK keys should be RSA ${CMEK_KEY_SIZE} or larger. Consider a new key name.`);
-        if (request.hsm && key.keyType !== 'RSA-HSM') warnings.push(`Existing key ${request.keyName} is software-protected RSA, not the RSA-HSM you asked for.`);
-        if (!canWrap(key)) warnings.push(`Existing key ${request.keyName} does not allow wrapKey/unwrapKey (key_ops: ${(key.keyOperations ?? []).join(', ') || 'none'}); CockroachDB cannot use it until they are allowed.`);
-        actions.push({ action: 'reused', resource: key.id!, detail: `existing ${key.keyType} ${bits ?? '?'}-bit key, current version ${key.properties.version}` });
+        if (bits !== undefined && bits < CMEK_KEY_SIZE)
+          warnings.push(`Existing key ${request.keyName} is RSA ${bits}-bit; CMEK keys should be RSA ${CMEK_KEY_SIZE} or larger. Consider a new key name.`);
+        if (request.hsm && key.keyType !== 'RSA-HSM')
+          warnings.push(`Existing key ${request.keyName} is software-protected RSA, not the RSA-HSM you asked for.`);
+        if (!canWrap(key))
+          warnings.push(
+            `Existing key ${request.keyName} does not allow wrapKey/unwrapKey (key_ops: ${(key.keyOperations ?? []).join(', ') || 'none'}); CockroachDB cannot use it until they are allowed.`,
+          );
+        actions.push({
+          action: 'reused',
+          resource: key.id!,
+          detail: `existing ${key.keyType} ${bits ?? '?'}-bit key, current version ${key.properties.version}`,
+        });
       } else if (request.dryRun) {
-        actions.push({ action: 'would_create', resource: parsed.keyId, detail: `${keyKind} ${CMEK_KEY_SIZE}-bit key, key_ops ${CMEK_KEY_OPS.join(', ')}; its versioned id is assigned at creation` });
+        actions.push({
+          action: 'would_create',
+          resource: parsed.keyId,
+          detail: `${keyKind} ${CMEK_KEY_SIZE}-bit key, key_ops ${CMEK_KEY_OPS.join(', ')}; its versioned id is assigned at creation`,
+        });
       } else {
         const create = () =>
           client.createRsaKey(request.keyName, {
@@ -277,19 +308,32 @@ export async function createAzureKmsProvider(options: AzureKmsOptions): Promise<
       const policyResource = `${parsed.vaultUrl}/keys/${request.keyName}/rotationpolicy`;
       const policyDetail = `rotate every ${periodDays} days; no expiry on purpose: CMEK pins a version, so after each rotation run rotate_cmek (PUT /cmek) to move CockroachDB to the new version`;
       if (rotate && (request.rotationPeriodDays === undefined || existingDays === periodDays)) {
-        actions.push({ action: 'reused', resource: policyResource, detail: `automatic rotation already configured (${rotate.timeAfterCreate ?? `${rotate.timeBeforeExpiry} before expiry`})` });
+        actions.push({
+          action: 'reused',
+          resource: policyResource,
+          detail: `automatic rotation already configured (${rotate.timeAfterCreate ?? `${rotate.timeBeforeExpiry} before expiry`})`,
+        });
       } else if (request.dryRun) {
         actions.push({ action: key ? 'would_update' : 'would_create', resource: policyResource, detail: policyDetail });
       } else {
-        const lifetimeActions = [...(policy?.lifetimeActions ?? []).filter((action) => action.action !== 'Rotate'), { action: 'Rotate' as const, timeAfterCreate: `P${periodDays}D` }];
+        const lifetimeActions = [
+          ...(policy?.lifetimeActions ?? []).filter((action) => action.action !== 'Rotate'),
+          { action: 'Rotate' as const, timeAfterCreate: `P${periodDays}D` },
+        ];
         await call(`Setting the rotation policy of ${request.keyName}`, signal, () =>
-          client.updateKeyRotationPolicy(request.keyName, { lifetimeActions, ...(policy?.expiresIn ? { expiresIn: policy.expiresIn } : {}) }, { abortSignal: signal }),
+          client.updateKeyRotationPolicy(
+            request.keyName,
+            { lifetimeActions, ...(policy?.expiresIn ? { expiresIn: policy.expiresIn } : {}) },
+            { abortSignal: signal },
+          ),
         );
         actions.push({ action: 'updated', resource: policyResource, detail: policyDetail });
       }
       const expiryDays = policy?.expiresIn ? isoDurationDays(policy.expiresIn) : undefined;
       if (expiryDays !== undefined) {
-        warnings.push(`The rotation policy gives new versions an expiry of ${policy!.expiresIn} (${expiryDays} days): an expired version can no longer wrap keys, so re-point CMEK (rotate_cmek) to each new version well before the old one expires.`);
+        warnings.push(
+          `The rotation policy gives new versions an expiry of ${policy!.expiresIn} (${expiryDays} days): an expired version can no longer wrap keys, so re-point CMEK (rotate_cmek) to each new version well before the old one expires.`,
+        );
       }
 
       let protectionSource = key;
@@ -304,14 +348,22 @@ export async function createAzureKmsProvider(options: AzureKmsOptions): Promise<
       warnings.push(...protectionWarnings(parsed.vaultName, protection));
       const region = facts.region?.toLowerCase().replace(/\s+/g, '');
       if (region && region !== request.location.toLowerCase().replace(/\s+/g, '')) {
-        warnings.push(`Vault ${parsed.vaultName} is in ${facts.region}, but the cluster region is ${request.location}. Keep CMEK keys in a vault in the cluster's region so the cluster does not depend on another region.`);
+        warnings.push(
+          `Vault ${parsed.vaultName} is in ${facts.region}, but the cluster region is ${request.location}. Keep CMEK keys in a vault in the cluster's region so the cluster does not depend on another region.`,
+        );
       }
 
-      actions.push({ action: 'manual', resource: `role assignment "Key Vault Crypto Officer" on ${parsed.keyName}`, detail: 'role assignments are made through Azure Resource Manager, not the Key Vault data plane: see manual steps' });
+      actions.push({
+        action: 'manual',
+        resource: `role assignment "Key Vault Crypto Officer" on ${parsed.keyName}`,
+        detail: 'role assignments are made through Azure Resource Manager, not the Key Vault data plane: see manual steps',
+      });
       const manualSteps = [
         adminConsentStep(request.authPrincipal, request.clusterId, request.azureClusterIdentityClientId),
         roleAssignmentStep(parsed.vaultName, parsed.keyName, request.clusterId),
-        ...(protection.purgeProtection === false ? [`Recommended before enabling CMEK: az keyvault update --name ${parsed.vaultName} --enable-purge-protection true`] : []),
+        ...(protection.purgeProtection === false
+          ? [`Recommended before enabling CMEK: az keyvault update --name ${parsed.vaultName} --enable-purge-protection true`]
+          : []),
         AZURE_CMEK_AVAILABILITY,
       ];
       return { uri: key?.id ?? parsed.keyId, authPrincipal: request.authPrincipal, actions, manualSteps, warnings };
@@ -352,7 +404,9 @@ export async function createAzureKmsProvider(options: AzureKmsOptions): Promise<
         });
       }
       for (const version of versions) {
-        await call(`Disabling version ${version} of ${parsed.keyName}`, signal, () => client.updateKeyProperties(parsed.keyName, version, { enabled: false, abortSignal: signal }));
+        await call(`Disabling version ${version} of ${parsed.keyName}`, signal, () =>
+          client.updateKeyProperties(parsed.keyName, version, { enabled: false, abortSignal: signal }),
+        );
       }
       return describeKey(uri, signal);
     },
@@ -360,7 +414,11 @@ export async function createAzureKmsProvider(options: AzureKmsOptions): Promise<
     async scheduleDeletion(uri, windowDays, signal) {
       const parsed = parseAzureKeyId(uri);
       if (!Number.isInteger(windowDays) || windowDays < 7 || windowDays > 90) {
-        throw new KmsError('invalid', `Deletion window ${windowDays} days is outside Key Vault's soft-delete range of 7-90 days. Nothing was deleted.`, 'BadParameter');
+        throw new KmsError(
+          'invalid',
+          `Deletion window ${windowDays} days is outside Key Vault's soft-delete range of 7-90 days. Nothing was deleted.`,
+          'BadParameter',
+        );
       }
       const key = await findKey(parsed, signal);
       if (!key) {

@@ -42,12 +42,12 @@ const NEXT: Record<KmsErrorKind, string> = {
     'sign in as an identity DefaultAzureCredential picks up (az login, managed identity or AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET) in the vault\'s tenant, with a data-plane role on the vault such as "Key Vault Crypto Officer" (RBAC vaults) or matching key permissions in an access policy.',
   not_found:
     'check the vault name and key name (az keyvault key list --vault-name <vault>); a recently deleted key can be recovered with az keyvault key recover.',
-  conflict: 'read the key\'s current state (describe it) and resolve the conflict before retrying.',
+  conflict: "read the key's current state (describe it) and resolve the conflict before retrying.",
   invalid: 'correct the request as the message says.',
   limit_reached: 'a Key Vault limit for this resource is reached; see the message for which one.',
   throttled: 'Key Vault is throttling this vault; wait a minute and retry.',
   unavailable: 'retry shortly; if it persists, check https://status.azure.com and network access to the vault (firewall, private endpoint).',
-  unknown: 'retry; if it persists, look up the request id in the vault\'s diagnostic logs.',
+  unknown: "retry; if it persists, look up the request id in the vault's diagnostic logs.",
 };
 
 /**
@@ -63,7 +63,8 @@ export function toKmsError(error: unknown, context: string, signal?: AbortSignal
   const kind = classify(status, rest.code);
   const requestId = rest.response?.headers.get('x-ms-request-id');
   let message = (rest.name === 'AbortError' ? 'the request timed out' : rest.message) ?? String(error);
-  if (status === undefined && rest.code === 'ENOTFOUND') message = `the vault host does not resolve (${message}); the vault may not exist, or DNS/private endpoint setup hides it`;
+  if (status === undefined && rest.code === 'ENOTFOUND')
+    message = `the vault host does not resolve (${message}); the vault may not exist, or DNS/private endpoint setup hides it`;
   const suffix = [status ? `HTTP ${status}` : undefined, code, requestId ? `request id ${requestId}` : undefined].filter(Boolean).join(', ');
   return new KmsError(kind, `${context} failed: ${providerSaid(message)}${suffix ? ` (${suffix})` : ''}. Next: ${NEXT[kind]}`, code, requestId);
 }

@@ -13,7 +13,10 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export const TENANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Deletion protection as the data plane shows it: recoveryLevel and recoverableDays on every key. */
-export function protectionOf(recoveryLevel: string | undefined, recoverableDays: number | undefined): Pick<KeyDescription['deletion'], 'windowDays' | 'purgeProtection'> {
+export function protectionOf(
+  recoveryLevel: string | undefined,
+  recoverableDays: number | undefined,
+): Pick<KeyDescription['deletion'], 'windowDays' | 'purgeProtection'> {
   if (!recoveryLevel) return recoverableDays ? { windowDays: recoverableDays } : {};
   const softDelete = recoveryLevel.includes('Recoverable');
   return {

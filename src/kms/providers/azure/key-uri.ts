@@ -32,7 +32,11 @@ const AZURE_EXAMPLE = 'https://my-vault.vault.azure.net/keys/my-key/0123456789ab
 /** Parses an Azure Key Vault or Managed HSM key identifier, with or without version. */
 export function parseAzureKeyId(uri: string): AzureKeyUri {
   checkUriText(uri, AZURE_EXAMPLE);
-  const fail = (field: KeyUriPart, why: string, next = `use the key identifier ("kid") shown in the portal or by "az keyvault key show", e.g. ${AZURE_EXAMPLE}.`) => {
+  const fail = (
+    field: KeyUriPart,
+    why: string,
+    next = `use the key identifier ("kid") shown in the portal or by "az keyvault key show", e.g. ${AZURE_EXAMPLE}.`,
+  ) => {
     throw new KeyUriError(field, uri, why, next);
   };
   if (!uri.startsWith('https://')) fail('scheme', 'An Azure key identifier starts with "https://".');

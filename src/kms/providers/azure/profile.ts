@@ -18,18 +18,27 @@ export const azureProfile: KmsProviderProfile<AzureKeyUri, AzureKmsOptions> = {
   cloud: 'AZURE',
   label: 'Azure Key Vault',
   privateClusters: false,
-  availability: 'Azure Key Vault: CMEK on CockroachDB Advanced on Azure is in Preview (CockroachDB docs, since July 2025); Preview features may change, and if enable_cmek is rejected, ask Cockroach Labs support.',
+  availability:
+    'Azure Key Vault: CMEK on CockroachDB Advanced on Azure is in Preview (CockroachDB docs, since July 2025); Preview features may change, and if enable_cmek is rejected, ask Cockroach Labs support.',
   uriForm: 'an Azure key id (https://<vault>.vault.azure.net/keys/...)',
 
   ownsUri: (uri) => uri.startsWith('https://'),
   parseUri: parseAzureKeyId,
   checkCmekUri(parsed) {
     if (parsed.version === undefined) {
-      throw new KeyUriError('version', parsed.keyId, 'CMEK on Azure takes the key identifier WITH its version.', `append the current version: ${parsed.keyId}/<32-hex version> (az keyvault key show --id ${parsed.keyId} --query key.kid).`);
+      throw new KeyUriError(
+        'version',
+        parsed.keyId,
+        'CMEK on Azure takes the key identifier WITH its version.',
+        `append the current version: ${parsed.keyId}/<32-hex version> (az keyvault key show --id ${parsed.keyId} --query key.kid).`,
+      );
     }
   },
   keyLocation: () => undefined,
-  locationCheck: () => ({ result: 'pass', detail: 'Key identifier is well formed (the vault region is not part of it; keep the vault in or near the cluster region).' }),
+  locationCheck: () => ({
+    result: 'pass',
+    detail: 'Key identifier is well formed (the vault region is not part of it; keep the vault in or near the cluster region).',
+  }),
   keyIdentity: (parsed) => `azure:${parsed.vaultHost.toLowerCase()}/${parsed.keyName.toLowerCase()}`,
   isAlias: () => false,
   confirmationName: (parsed) => parsed.keyName,
@@ -41,11 +50,19 @@ export const azureProfile: KmsProviderProfile<AzureKeyUri, AzureKmsOptions> = {
   provisioning: {
     defaultPrincipal(_clusterName, placement) {
       if (placement.authPrincipal) return placement.authPrincipal;
-      throw new OperatorError('Missing auth_principal', 'Azure CMEK authenticates with your Entra tenant id (a GUID).', 'pass auth_principal and call provision_cmek_key again.');
+      throw new OperatorError(
+        'Missing auth_principal',
+        'Azure CMEK authenticates with your Entra tenant id (a GUID).',
+        'pass auth_principal and call provision_cmek_key again.',
+      );
     },
     container(placement) {
       if (!placement.azureVault) {
-        throw new OperatorError('Missing azure_vault', 'Azure keys live in a Key Vault in the same region as the cluster.', 'pass azure_vault and call provision_cmek_key again.');
+        throw new OperatorError(
+          'Missing azure_vault',
+          'Azure keys live in a Key Vault in the same region as the cluster.',
+          'pass azure_vault and call provision_cmek_key again.',
+        );
       }
       return placement.azureVault;
     },

@@ -199,7 +199,11 @@ export function durationSeconds(value: protos.google.protobuf.IDuration | null |
 
 /** Version id (last path segment) of a CryptoKeyVersion name. */
 export function versionId(name: string | null | undefined): string {
-  return String(name ?? '').split('/').pop() ?? '';
+  return (
+    String(name ?? '')
+      .split('/')
+      .pop() ?? ''
+  );
 }
 
 /** gcloud flags naming a key: --key --keyring --location --project. */
@@ -209,10 +213,15 @@ export function gcloudKeyFlags(key: GcpKeyUri): string {
 
 /** The calls the provider makes, each with the right retry policy. */
 export interface GcpKmsCalls {
-  run<T>(kind: CallKind, action: string, resource: string, invoke: (client: KeyManagementServiceClient, options: CallOptions) => GaxCall<T>, signal?: AbortSignal): Promise<T>;
+  run<T>(
+    kind: CallKind,
+    action: string,
+    resource: string,
+    invoke: (client: KeyManagementServiceClient, options: CallOptions) => GaxCall<T>,
+    signal?: AbortSignal,
+  ): Promise<T>;
   getKey(name: string, signal?: AbortSignal): Promise<CryptoKey>;
   listVersions(name: string, signal?: AbortSignal): Promise<CryptoKeyVersion[]>;
   getPolicy(resource: string, signal?: AbortSignal): Promise<IamPolicy>;
   now(): number;
 }
-

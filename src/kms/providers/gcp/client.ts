@@ -79,7 +79,13 @@ export async function createGcpKmsProvider(options: GcpKmsOptions): Promise<GcpK
     getKey: (name, signal) => calls.run('safe', 'GetCryptoKey', name, (c, o) => c.getCryptoKey({ name }, o), signal),
     listVersions: (name, signal) => calls.run('safe', 'ListCryptoKeyVersions', name, (c, o) => c.listCryptoKeyVersions({ parent: name }, o), signal),
     getPolicy: (resource, signal) =>
-      calls.run('safe', 'GetIamPolicy', resource, (c, o) => c.getIamPolicy({ resource, options: { requestedPolicyVersion: 3 } } as never, o) as GaxCall<IamPolicy>, signal),
+      calls.run(
+        'safe',
+        'GetIamPolicy',
+        resource,
+        (c, o) => c.getIamPolicy({ resource, options: { requestedPolicyVersion: 3 } } as never, o) as GaxCall<IamPolicy>,
+        signal,
+      ),
     now: options.now ?? (() => Date.now()),
   };
 
@@ -149,7 +155,13 @@ export async function createGcpKmsProvider(options: GcpKmsOptions): Promise<GcpK
       const before = new Set((await calls.listVersions(name, signal)).map((v) => v.name));
       let created: CryptoKeyVersion;
       try {
-        created = await calls.run('once', 'CreateCryptoKeyVersion', name, (c, o) => c.createCryptoKeyVersion({ parent: name, cryptoKeyVersion: {} }, o), signal);
+        created = await calls.run(
+          'once',
+          'CreateCryptoKeyVersion',
+          name,
+          (c, o) => c.createCryptoKeyVersion({ parent: name, cryptoKeyVersion: {} }, o),
+          signal,
+        );
       } catch (error) {
         if (!(error instanceof KmsError) || !isAmbiguous(error)) throw error;
         // The create may have happened: look for it instead of creating a second version.
@@ -175,7 +187,11 @@ export async function createGcpKmsProvider(options: GcpKmsOptions): Promise<GcpK
       const ready = await waitEnabled(created, signal);
       const id = versionId(ready.name);
       if (ready.state !== 'ENABLED') {
-        throw new KmsError('conflict', `New version ${id} of ${name} is ${String(ready.state)}, not ENABLED, so it was not made primary. Check it with "gcloud kms keys versions describe ${id} ${gcloudKeyFlags(parsed)}".`, String(ready.state));
+        throw new KmsError(
+          'conflict',
+          `New version ${id} of ${name} is ${String(ready.state)}, not ENABLED, so it was not made primary. Check it with "gcloud kms keys versions describe ${id} ${gcloudKeyFlags(parsed)}".`,
+          String(ready.state),
+        );
       }
       try {
         await calls.run('safe', 'UpdateCryptoKeyPrimaryVersion', name, (c, o) => c.updateCryptoKeyPrimaryVersion({ name, cryptoKeyVersionId: id }, o), signal);
@@ -203,9 +219,19 @@ export async function createGcpKmsProvider(options: GcpKmsOptions): Promise<GcpK
       if (!primary?.name) throw new KmsError('invalid', `${parsed.name} has no primary version to disable.`, 'FAILED_PRECONDITION');
       if (primary.state === 'ENABLED') {
         const version = { name: primary.name, state: 'DISABLED' as const };
-        await calls.run('safe', 'UpdateCryptoKeyVersion', primary.name, (c, o) => c.updateCryptoKeyVersion({ cryptoKeyVersion: version, updateMask: { paths: ['state'] } }, o), signal);
+        await calls.run(
+          'safe',
+          'UpdateCryptoKeyVersion',
+          primary.name,
+          (c, o) => c.updateCryptoKeyVersion({ cryptoKeyVersion: version, updateMask: { paths: ['state'] } }, o),
+          signal,
+        );
       } else if (primary.state !== 'DISABLED') {
-        throw new KmsError('conflict', `The primary version ${versionId(primary.name)} of ${parsed.name} is ${String(primary.state)}; only an ENABLED version can be disabled.`, 'FAILED_PRECONDITION');
+        throw new KmsError(
+          'conflict',
+          `The primary version ${versionId(primary.name)} of ${parsed.name} is ${String(primary.state)}; only an ENABLED version can be disabled.`,
+          'FAILED_PRECONDITION',
+        );
       }
       return describe(parsed.name, signal);
     },
@@ -232,7 +258,8 @@ export async function createGcpKmsProvider(options: GcpKmsOptions): Promise<GcpK
           scheduled.push(version);
         }
       }
-      if (scheduled.length === 0) throw new KmsError('conflict', `${parsed.name} has no version that can be destroyed (all are destroyed already).`, 'FAILED_PRECONDITION');
+      if (scheduled.length === 0)
+        throw new KmsError('conflict', `${parsed.name} has no version that can be destroyed (all are destroyed already).`, 'FAILED_PRECONDITION');
       const deadline = Math.min(...scheduled.map((v) => timestampMs(v.destroyTime) ?? Number.POSITIVE_INFINITY));
       const date = new Date(deadline).toISOString();
       const ids = scheduled.map((v) => versionId(v.name)).sort((a, b) => Number(a) - Number(b));
@@ -243,7 +270,9 @@ export async function createGcpKmsProvider(options: GcpKmsOptions): Promise<GcpK
         deletionDate: date,
         undo: `Before ${date}, restore every scheduled version (${ids.join(', ')}): ${restore}; then enable the primary (restored versions come back DISABLED): ${enable}.`,
         ...(windowDays < actualDays
-          ? { note: `Cloud KMS fixed this key's destroy window at ${actualDays} days when it was created; the ${windowDays} days you asked for cannot shorten it, so destruction happens on ${date}.` }
+          ? {
+              note: `Cloud KMS fixed this key's destroy window at ${actualDays} days when it was created; the ${windowDays} days you asked for cannot shorten it, so destruction happens on ${date}.`,
+            }
           : {}),
       };
     },

@@ -38,7 +38,8 @@ export function parseGcpKeyName(uri: string): GcpKeyUri {
     fail('path', `A crypto key name has the form ${GCP_EXAMPLE}[/cryptoKeyVersions/<n>]; got ${segments.length} segments.`);
   }
   const [, project, , location, , keyRing, , cryptoKey] = segments as string[] as [string, string, string, string, string, string, string, string];
-  if (!GCP_PROJECT.test(project)) fail('project', `Project id "${project}" must be 6-30 characters: lowercase letters, digits and hyphens, starting with a letter.`);
+  if (!GCP_PROJECT.test(project))
+    fail('project', `Project id "${project}" must be 6-30 characters: lowercase letters, digits and hyphens, starting with a letter.`);
   expect(2, 'locations', 'path');
   if (!GCP_LOCATION.test(location)) fail('location', `Location "${location}" is not a Cloud KMS location like us-central1, europe-west1 or global.`);
   expect(4, 'keyRings', 'path');

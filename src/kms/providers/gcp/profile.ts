@@ -30,7 +30,11 @@ export const gcpProfile: KmsProviderProfile<GcpKeyUri, GcpKmsOptions> = {
   keyLocation: (parsed) => parsed.location,
   locationCheck(parsed, region) {
     if (parsed.location === region) return { result: 'pass', detail: `Key URI is well formed and in ${region}.` };
-    if (parsed.location === 'global') return { result: 'pass', detail: `Key ring in "global": allowed for every region (CockroachDB docs: the key ring's location is the cluster region or "global").` };
+    if (parsed.location === 'global')
+      return {
+        result: 'pass',
+        detail: `Key ring in "global": allowed for every region (CockroachDB docs: the key ring's location is the cluster region or "global").`,
+      };
     return {
       result: 'warn',
       detail: `The key ring is in ${parsed.location} and serves ${region}. Allowed (one key may serve several related regions), but CockroachDB's docs use a key ring in the cluster region or "global".`,
@@ -76,7 +80,8 @@ export const gcpProfile: KmsProviderProfile<GcpKeyUri, GcpKmsOptions> = {
   },
 
   remediation: {
-    cancelDeletion: (key) => `restore every DESTROY_SCHEDULED version (gcloud kms keys versions restore VERSION ${keyFlags(key)}), then enable it (restored versions come back DISABLED)`,
+    cancelDeletion: (key) =>
+      `restore every DESTROY_SCHEDULED version (gcloud kms keys versions restore VERSION ${keyFlags(key)}), then enable it (restored versions come back DISABLED)`,
     enableKey: (key) => `gcloud kms keys versions enable VERSION ${keyFlags(key)} (the primary version)`,
     enableRotation: (key) =>
       `gcloud kms keys update ${key.cryptoKey} --keyring ${key.keyRing} --location ${key.location} --project ${key.project} --rotation-period 365d --next-rotation-time <ISO time>`,

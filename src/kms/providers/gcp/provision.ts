@@ -25,7 +25,11 @@ function checkRequest(request: ProvisionKeyRequest): { rotationDays: number; win
   }
   const rotationDays = request.rotationPeriodDays ?? 90;
   if (!Number.isInteger(rotationDays) || rotationDays < 1 || rotationDays > 36_500) {
-    throw new KmsError('invalid', `Rotation period must be a whole number of days from 1 (Cloud KMS minimum: 24 hours) to 36500; got ${rotationDays}.`, 'INVALID_ARGUMENT');
+    throw new KmsError(
+      'invalid',
+      `Rotation period must be a whole number of days from 1 (Cloud KMS minimum: 24 hours) to 36500; got ${rotationDays}.`,
+      'INVALID_ARGUMENT',
+    );
   }
   const windowDays = request.deletionWindowDays ?? 30;
   if (!Number.isInteger(windowDays) || windowDays < 1 || windowDays > 120) {
@@ -126,7 +130,11 @@ export async function provisionGcpKey(calls: GcpKmsCalls, request: ProvisionKeyR
     } else {
       try {
         await calls.run('safe', 'CreateCryptoKey', name, (c, o) => c.createCryptoKey(create, o), signal);
-        actions.push({ action: 'created', resource: name, detail: `ENCRYPT_DECRYPT key, rotation every ${rotationDays} days, destroy window ${windowDays} days` });
+        actions.push({
+          action: 'created',
+          resource: name,
+          detail: `ENCRYPT_DECRYPT key, rotation every ${rotationDays} days, destroy window ${windowDays} days`,
+        });
       } catch (error) {
         if (!(error instanceof KmsError && error.providerCode === 'ALREADY_EXISTS')) throw error;
         existing = await calls.getKey(name, signal);
@@ -135,13 +143,20 @@ export async function provisionGcpKey(calls: GcpKmsCalls, request: ProvisionKeyR
   }
   if (existing) {
     if (existing.purpose !== 'ENCRYPT_DECRYPT') {
-      throw new KmsError('conflict', `${name} already exists with purpose ${String(existing.purpose)}; CMEK needs ENCRYPT_DECRYPT. Choose another key name.`, 'FAILED_PRECONDITION');
+      throw new KmsError(
+        'conflict',
+        `${name} already exists with purpose ${String(existing.purpose)}; CMEK needs ENCRYPT_DECRYPT. Choose another key name.`,
+        'FAILED_PRECONDITION',
+      );
     }
     const notes: string[] = [];
     const actualWindow = (durationSeconds(existing.destroyScheduledDuration) ?? 30 * DAY_SECONDS) / DAY_SECONDS;
-    if (actualWindow !== windowDays) warnings.push(`${name} keeps its destroy window of ${actualWindow} days (fixed when the key was created); ${windowDays} days was not applied.`);
+    if (actualWindow !== windowDays)
+      warnings.push(`${name} keeps its destroy window of ${actualWindow} days (fixed when the key was created); ${windowDays} days was not applied.`);
     if (existing.primary?.state !== 'ENABLED') {
-      warnings.push(`The primary version (${versionId(existing.primary?.name) || 'none'}) of ${name} is ${String(existing.primary?.state ?? 'missing')}; CMEK fails until an ENABLED version is primary.`);
+      warnings.push(
+        `The primary version (${versionId(existing.primary?.name) || 'none'}) of ${name} is ${String(existing.primary?.state ?? 'missing')}; CMEK fails until an ENABLED version is primary.`,
+      );
     }
     if (durationSeconds(existing.rotationPeriod) === undefined) {
       const update = { cryptoKey: { name, ...rotation }, updateMask: { paths: ['rotation_period', 'next_rotation_time'] } };
