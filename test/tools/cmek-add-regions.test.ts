@@ -202,6 +202,8 @@ describe('account warnings on the other CMEK tools', () => {
 
 describe('per-cluster mutation lock across CMEK tools', () => {
   it('two identical concurrent enables send one POST; the second sees the first result', async () => {
+    // A 1 s transition keeps the first enable in progress until the second arrives, however loaded the machine.
+    sandbox.cloud.setCmekTransitionMs(1_000);
     const args = {
       cluster: 'analytics-gcp',
       keys: { 'us-central1': gcpKeyName(GCP_KEYS.usCentral1), 'europe-west1': gcpKeyName(GCP_KEYS.europeWest1) },
