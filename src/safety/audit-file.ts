@@ -183,15 +183,20 @@ async function readHead(file: string): Promise<StoredHead> {
   }
 }
 
-/** The first line of the file (at most MAX_HEADER_BYTES); undefined when the file is empty or absent. */
-async function readFirstLine(file: string): Promise<string | undefined> {
-  let handle;
+/** The file opened for reading, or undefined when it does not exist. */
+async function openIfPresent(file: string) {
   try {
-    handle = await open(file, 'r');
+    return await open(file, 'r');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+}
+
+/** The first line of the file (at most MAX_HEADER_BYTES); undefined when the file is empty or absent. */
+async function readFirstLine(file: string): Promise<string | undefined> {
+  const handle = await openIfPresent(file);
+  if (!handle) return undefined;
   try {
     const buffer = Buffer.alloc(MAX_HEADER_BYTES);
     const { bytesRead } = await handle.read(buffer, 0, MAX_HEADER_BYTES, 0);
@@ -223,13 +228,8 @@ export async function isAuditLogFile(path: string): Promise<boolean> {
 
 /** The last line of the file (without its newline); undefined when the file is empty or absent. */
 async function readTail(file: string): Promise<{ line: string; complete: boolean } | undefined> {
-  let handle;
-  try {
-    handle = await open(file, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const handle = await openIfPresent(file);
+  if (!handle) return undefined;
   try {
     const { size } = await handle.stat();
     if (size === 0) return undefined;
