@@ -41,8 +41,11 @@ export function describeSqlUrl(url: string): string {
   }
 }
 
-/** SQLSTATEs that mean "run the transaction again": serialization failure, deadlock, unique race. */
-const RETRYABLE = new Set(['40001', '40P01', '23505', '42P07']);
+/**
+ * SQLSTATEs that mean "run the transaction again": serialization failure, deadlock, unique race,
+ * and a table or its row type created by a concurrent replica meanwhile (42P07, 42710).
+ */
+const RETRYABLE = new Set(['40001', '40P01', '23505', '42P07', '42710']);
 
 /** Runs `attempt` again (a few times, with backoff) when the database asks for a retry. */
 async function retrying<T>(attempt: () => Promise<T>, attempts = 20): Promise<T> {
