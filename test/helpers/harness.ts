@@ -3,7 +3,7 @@
  * to a sandbox when one is given. Legacy era (2025, initialize) over InMemoryTransport by default;
  * `era: 'modern'` serves 2026-07-28 per request through the SDK's HTTP handler, in process.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,9 @@ import {
 } from '@modelcontextprotocol/client';
 import { createMcpHandler, type McpHttpHandler, type McpServer } from '@modelcontextprotocol/server';
 import { buildConfig, defaultAuditKeyPath, type Config } from '../../src/config.js';
+import { parseHeader } from '../../src/safety/audit-chain.js';
 import { auditKeySource, type AuditKeySource } from '../../src/safety/audit-key.js';
+import type { AuditEntry } from '../../src/safety/types.js';
 import { createDeps, type Deps, type DepsOverrides } from '../../src/deps.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { createServer } from '../../src/server.js';
@@ -45,6 +47,14 @@ export interface TestServer {
 /** A fresh temporary directory. */
 export function tempDir(prefix = 'crdb-mcp-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** The entries of a file audit log, oldest first, without its header line; [] before the first write. */
+export function auditEntries(auditLog: string): AuditEntry[] {
+  if (!existsSync(auditLog)) return [];
+  const lines = readFileSync(auditLog, 'utf8').split('\n').filter(Boolean);
+  const entries = lines[0] !== undefined && parseHeader(lines[0]) ? lines.slice(1) : lines;
+  return entries.map((line) => JSON.parse(line) as AuditEntry);
 }
 
 /** The audit key source every test server of this file uses (the key file under the file's own XDG_STATE_HOME, see test/setup-state-dir.ts). */

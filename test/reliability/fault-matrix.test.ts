@@ -14,9 +14,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { AWS_KEYS, CLUSTER_IDS, GCP_CMEK_SERVICE_ACCOUNT, GCP_KEYS, GCP_PROJECT, awsKeyArn, gcpKeyName } from '../../src/sandbox/seed.js';
 import { expectActionableAnswer } from '../helpers/next-actions.js';
-import { callTool, type TestServer } from '../helpers/harness.js';
+import { auditEntries, callTool, type TestServer } from '../helpers/harness.js';
 import { startCmekServer, type CmekServerOptions } from '../tools/cmek-helpers.js';
-import { auditEntries, awsApplied, cloudRequests, expectCompleteAudit, upstreamCalls } from './upstream.js';
+import { awsApplied, cloudRequests, expectCompleteAudit, upstreamCalls } from './upstream.js';
 
 const PROD = CLUSTER_IDS['prod-east'];
 const GCP = CLUSTER_IDS['analytics-gcp'];
@@ -375,7 +375,7 @@ describe('slow upstream with client cancellation (notifications/cancelled)', () 
     const controller = new AbortController();
     const call = callTool(server.client, 'enable_cmek', ENABLE_GCP, { signal: controller.signal, onprogress: () => controller.abort() });
     await expect(call).rejects.toThrow();
-    await eventually(() => auditEntries(server).filter((entry) => entry.tool === 'enable_cmek').length === 2);
+    await eventually(() => auditEntries(server.config.auditLog).filter((entry) => entry.tool === 'enable_cmek').length === 2);
     await quiescent(sandbox);
     expect(cloudRequests(sandbox, 'POST')).toBe(1);
     expect(sandbox.cloud.cmekMutations(GCP)).toBe(1);
@@ -391,7 +391,7 @@ describe('slow upstream with client cancellation (notifications/cancelled)', () 
     await eventually(() => sandbox.aws.log.entries.length > 0 || sandbox.cloud.log.count({ operation: 'GET /cmek' }) > 0);
     setTimeout(() => controller.abort(), 100);
     await expect(call).rejects.toThrow();
-    await eventually(() => auditEntries(server).filter((entry) => entry.tool === 'rotate_cmek').length === 2);
+    await eventually(() => auditEntries(server.config.auditLog).filter((entry) => entry.tool === 'rotate_cmek').length === 2);
     await quiescent(sandbox, 500);
     expect(cloudRequests(sandbox, 'PUT')).toBe(0);
     expect(awsApplied(sandbox, 'RotateKeyOnDemand')).toBeLessThanOrEqual(1);

@@ -1,9 +1,8 @@
 /** Counting what reached the sandbox emulators, and reading the audit log, for the reliability suite. */
-import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import type { AuditEntry } from '../../src/safety/types.js';
-import type { TestServer } from '../helpers/harness.js';
+import { auditEntries, type TestServer } from '../helpers/harness.js';
 
 /** Every request any emulator received (Cloud API, AWS, GCP, Azure, SQL statements). */
 export function upstreamCalls(sandbox: Sandbox): number {
@@ -39,18 +38,12 @@ export function awsApplied(sandbox: Sandbox, operation: string): number {
   return sandbox.aws.log.entries.filter((entry) => entry.operation === operation && entry.status === 200).length;
 }
 
-/** The server's audit log, parsed. */
-export function auditEntries(server: TestServer): AuditEntry[] {
-  const text = readFileSync(server.config.auditLog, 'utf8').trim();
-  return text ? text.split('\n').map((line) => JSON.parse(line) as AuditEntry) : [];
-}
-
 /**
  * Nothing lost from the audit log: every attempt has exactly one outcome entry (and every outcome
  * an attempt), the chain verifies, and `tool` was attempted `attempts` times.
  */
 export async function expectCompleteAudit(server: TestServer, tool: string, attempts: number): Promise<AuditEntry[]> {
-  const entries = auditEntries(server).filter((entry) => entry.tool === tool);
+  const entries = auditEntries(server.config.auditLog).filter((entry) => entry.tool === tool);
   const attempted = entries.filter((entry) => entry.outcome === 'attempted');
   const outcomes = entries.filter((entry) => entry.outcome !== 'attempted');
   expect(attempted, `${tool} attempts in the audit log`).toHaveLength(attempts);

@@ -3,7 +3,6 @@
  * pushed as elicitation/create), against the real delete_kms_key on the sandbox; deletions are
  * counted at the AWS KMS emulator.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
@@ -14,9 +13,8 @@ import { buildConfig } from '../../src/config.js';
 import { createDeps } from '../../src/deps.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { AWS_KEYS } from '../../src/sandbox/seed.js';
-import type { AuditEntry } from '../../src/safety/types.js';
 import { createServer } from '../../src/server.js';
-import { tempDir } from '../helpers/harness.js';
+import { auditEntries, tempDir } from '../helpers/harness.js';
 import { fastCloud } from '../tools/cmek-helpers.js';
 
 const gate = useGateSandbox();
@@ -49,10 +47,7 @@ async function legacyClient(onElicit: (client: Client) => Promise<ElicitResult> 
     return { isError: Boolean(result.isError), text: (result.content as Array<{ text?: string }>).map((part) => part.text ?? '').join('\n') };
   };
   const audit = () =>
-    readFileSync(config.auditLog, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as AuditEntry)
+    auditEntries(config.auditLog)
       .filter((entry) => entry.tool === 'delete_kms_key')
       .map((entry) => [entry.outcome, entry.confirmation]);
   return { client, call, audit };

@@ -5,7 +5,6 @@
  * manual mode, retries with whatever a hostile client might send. Deletions are counted at the
  * AWS KMS emulator.
  */
-import { readFileSync } from 'node:fs';
 import { Client, StreamableHTTPClientTransport, type ElicitResult } from '@modelcontextprotocol/client';
 import { createMcpHandler } from '@modelcontextprotocol/server';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -14,9 +13,8 @@ import { createDeps } from '../../src/deps.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { AWS_KEYS } from '../../src/sandbox/seed.js';
 import { SEALED_TTL_MS } from '../../src/safety/sealed-state.js';
-import type { AuditEntry } from '../../src/safety/types.js';
 import { createServer } from '../../src/server.js';
-import { callTool, type TestServer } from '../helpers/harness.js';
+import { auditEntries, callTool, type TestServer } from '../helpers/harness.js';
 import { startCmekServer } from '../tools/cmek-helpers.js';
 
 const gate = useGateSandbox();
@@ -29,10 +27,7 @@ beforeEach(() => {
 });
 
 function audit(server: Pick<TestServer, 'config'>): Array<[string, string | undefined]> {
-  return readFileSync(server.config.auditLog, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as AuditEntry)
+  return auditEntries(server.config.auditLog)
     .filter((entry) => entry.tool === 'delete_kms_key')
     .map((entry) => [entry.outcome, entry.confirmation]);
 }

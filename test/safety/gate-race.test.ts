@@ -5,14 +5,12 @@
  * approve; the re-check immediately before the destructive call must refuse, counted at the
  * sandbox emulators.
  */
-import { readFileSync } from 'node:fs';
 import { DisableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ElicitRequest, ElicitResult } from '@modelcontextprotocol/client';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { AWS_KEYS, awsKeyArn } from '../../src/sandbox/seed.js';
-import type { AuditEntry } from '../../src/safety/types.js';
-import { callTool, type TestServer } from '../helpers/harness.js';
+import { auditEntries, callTool, type TestServer } from '../helpers/harness.js';
 import { cloudCalls, startCmekServer, useSandboxPerFile } from '../tools/cmek-helpers.js';
 
 let sandbox: Sandbox;
@@ -30,14 +28,6 @@ beforeEach(() => {
   deletionsBefore = kmsDeletions();
 });
 const approve = (name: string): ElicitResult => ({ action: 'accept', content: { confirm_name: name, decision: 'approve' } });
-
-function auditEntries(server: TestServer): AuditEntry[] {
-  return readFileSync(server.config.auditLog, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .slice(1) // line 1 is the log header
-    .map((line) => JSON.parse(line) as AuditEntry);
-}
 
 /** A server whose form handler first runs `meanwhile` (the race), then answers with `answer`. */
 async function serverRacing(meanwhile: (server: TestServer, request: ElicitRequest['params']) => Promise<void>, answer: ElicitResult) {
@@ -74,7 +64,7 @@ describe('precondition re-check after approval (legacy elicitation)', () => {
     expect(result.text).toMatch(/prod-east .* region us-east-1: current key/);
     expect(deletions()).toBe(0);
     expect(sandbox.aws.keyState(next)).toBe('Enabled');
-    const entries = auditEntries(server).filter((entry) => entry.tool === 'delete_kms_key');
+    const entries = auditEntries(server.config.auditLog).filter((entry) => entry.tool === 'delete_kms_key');
     expect(entries.map((entry) => [entry.outcome, entry.confirmation])).toEqual([
       ['attempted', undefined],
       ['refused', 'approved'],
@@ -98,7 +88,7 @@ describe('precondition re-check after approval (legacy elicitation)', () => {
     const result = await callTool(server.client, 'delete_kms_key', { key_uri: nextWest, pending_window_days: 7 });
     expect(result.isError, result.text).toBe(false);
     expect(deletions()).toBe(1);
-    expect(auditEntries(server).map((entry) => [entry.outcome, entry.confirmation])).toEqual([
+    expect(auditEntries(server.config.auditLog).map((entry) => [entry.outcome, entry.confirmation])).toEqual([
       ['attempted', undefined],
       ['succeeded', 'approved'],
     ]);

@@ -3,7 +3,6 @@
  * registry (registerTools) on a fresh McpServer, driven by a real MCP Client. The destructive tool
  * counts its "upstream" calls, so a test can prove nothing ran.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/client';
 import { McpServer } from '@modelcontextprotocol/server';
@@ -15,7 +14,7 @@ import { OperatorError } from '../../src/errors.js';
 import { requireConfirmation } from '../../src/safety/require-confirmation.js';
 import type { AuditEntry } from '../../src/safety/types.js';
 import { defineTool, registerTools, toolEntry, type ToolDef } from '../../src/tools/define-tool.js';
-import { connectClient, tempDir } from '../helpers/harness.js';
+import { auditEntries, connectClient, tempDir } from '../helpers/harness.js';
 
 /** The fake upstream the destructive tool "calls". */
 export interface Upstream {
@@ -102,17 +101,7 @@ export async function startGatedServer(options: GatedServerOptions = {}): Promis
     deps,
     config,
     upstream,
-    auditEntries() {
-      try {
-        return readFileSync(config.auditLog, 'utf8')
-          .split('\n')
-          .filter(Boolean)
-          .slice(1) // line 1 is the log header
-          .map((line) => JSON.parse(line) as AuditEntry);
-      } catch {
-        return [];
-      }
-    },
+    auditEntries: () => auditEntries(config.auditLog),
     async close() {
       await client.close();
       await server.close();

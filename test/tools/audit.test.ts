@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { CLUSTER_IDS, SEEDED_PROBLEMS } from '../../src/sandbox/seed.js';
-import { callTool, startTestServer, tempDir, type TestServer } from '../helpers/harness.js';
+import { auditEntries, callTool, startTestServer, tempDir, type TestServer } from '../helpers/harness.js';
 import { startCmekServer, useFastSandboxServer } from './cmek-helpers.js';
 
 let sandbox: Sandbox;
@@ -167,10 +167,7 @@ describe('audit_encryption_posture on the sandbox', () => {
     const markdown = readFileSync(path, 'utf8');
     for (const problem of SEEDED_PROBLEMS) expect(markdown).toContain(`code \`${problem.code}\``);
     const html = readFileSync(path.replace(/\.md$/, '.html'), 'utf8');
-    const audited = readFileSync(server.config.auditLog, 'utf8')
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line));
+    const audited = auditEntries(server.config.auditLog);
     expect(
       audited
         .filter((entry) => entry.tool === 'audit_encryption_posture')

@@ -6,7 +6,6 @@
  * per-cluster lock across enable, add-region and rotate.
  */
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cmekKeyPolicy } from '../../src/kms/providers/aws/policy.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
@@ -22,7 +21,7 @@ import {
   GCP_KEYS,
   gcpKeyName,
 } from '../../src/sandbox/seed.js';
-import { callTool, type TestServer } from '../helpers/harness.js';
+import { auditEntries, callTool, type TestServer } from '../helpers/harness.js';
 import { cloudCalls, useFastSandboxServer } from './cmek-helpers.js';
 
 let sandbox: Sandbox;
@@ -47,12 +46,7 @@ async function euKey(role = AWS_CMEK_ROLE): Promise<string> {
   return KeyMetadata!.Arn!;
 }
 
-const audit = () =>
-  readFileSync(server.config.auditLog, 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line))
-    .filter((entry) => entry.tool === 'enable_cmek' && entry.outcome !== 'attempted');
+const audit = () => auditEntries(server.config.auditLog).filter((entry) => entry.tool === 'enable_cmek' && entry.outcome !== 'attempted');
 
 describe('enable_cmek add_regions', () => {
   it('dry run shows method, path and the full body; following next_actions[0] adds the region with CMEK ENABLED', async () => {

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { AWS_CMEK_ROLE, AWS_KEYS, CLUSTER_IDS, GCP_CMEK_SERVICE_ACCOUNT, GCP_KEYS, awsKeyArn, gcpKeyName } from '../../src/sandbox/seed.js';
-import { callTool, type TestServer } from '../helpers/harness.js';
+import { auditEntries, callTool, type TestServer } from '../helpers/harness.js';
 import { cloudCalls, useFastSandboxServer } from './cmek-helpers.js';
 
 let sandbox: Sandbox;
@@ -56,10 +55,7 @@ describe('enable_cmek', () => {
     expect(cloudCalls(sandbox, 'POST', 'POST /cmek')).toBe(1);
     expect(sandbox.cloud.cmek(GCP_ID)?.status).toBe('ENABLED');
     expect(result.text).toMatch(/Next: /);
-    const audit = readFileSync(server.config.auditLog, 'utf8')
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line));
+    const audit = auditEntries(server.config.auditLog);
     expect(audit.at(-1)).toMatchObject({
       tool: 'enable_cmek',
       target: 'analytics-gcp',

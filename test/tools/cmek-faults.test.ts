@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { CLUSTER_IDS, GCP_CMEK_SERVICE_ACCOUNT, GCP_KEYS, gcpKeyName } from '../../src/sandbox/seed.js';
-import { callTool, type TestServer } from '../helpers/harness.js';
+import { auditEntries, callTool, type TestServer } from '../helpers/harness.js';
 import { cloudCalls, startCmekServer, type CmekServerOptions, useSandboxPerFile } from './cmek-helpers.js';
 
 let sandbox: Sandbox;
@@ -130,10 +129,7 @@ describe('cancellation', () => {
       await new Promise((resolve) => setTimeout(resolve, 150));
       expect(slow.cloud.log.count({ operation: 'GET /cmek' })).toBe(polls);
       expect(slow.cloud.log.count({ method: 'PUT' })).toBe(1);
-      const entries = readFileSync(started.config.auditLog, 'utf8')
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line));
+      const entries = auditEntries(started.config.auditLog);
       expect(entries.at(-1)).toMatchObject({
         tool: 'rotate_cmek',
         target: 'prod-east',

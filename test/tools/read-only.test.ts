@@ -3,14 +3,13 @@
  * (absent from tools/list) and a call to one by name gets our refusal, nothing run, the refusal
  * in the audit log.
  */
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Config, Toolset } from '../../src/config.js';
 import { buildConfig } from '../../src/config.js';
 import { defineTool, toolPolicy, type ToolAnnotations, type ToolDef } from '../../src/tools/define-tool.js';
 import { ALL_TOOLS } from '../../src/tools/index.js';
-import { callTool, startTestServer, type TestServer } from '../helpers/harness.js';
+import { auditEntries, callTool, startTestServer, type TestServer } from '../helpers/harness.js';
 import { startGatedServer, type GatedServer } from '../safety/gated-tool.js';
 
 const READ: ToolAnnotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
@@ -57,11 +56,7 @@ async function serve(config: Partial<Config>) {
 
 /** The audit log's entries (tool and outcome), after its header line. */
 function audited(config: Config): Array<{ tool: string; outcome: string; detail?: string }> {
-  return readFileSync(config.auditLog, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .slice(1)
-    .map((line) => JSON.parse(line));
+  return auditEntries(config.auditLog);
 }
 
 const listed = async (server: GatedServer | TestServer) => (await server.client.listTools()).tools.map((t) => t.name).sort();

@@ -1,9 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { callTool, closedPort, startTestServer, type TestServer } from '../helpers/harness.js';
+import { auditEntries, callTool, closedPort, startTestServer, type TestServer } from '../helpers/harness.js';
 
 let sandbox: Sandbox;
 let server: TestServer;
@@ -159,10 +158,7 @@ describe('verify_encryption_sql', () => {
       next_actions: [{ tool: 'verify_encryption_sql', arguments: { connection: 'selfhosted' } }],
     });
     expect(sandbox.sql.statements.count()).toBe(before);
-    const audited = readFileSync(readOnly.config.auditLog, 'utf8')
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line));
+    const audited = auditEntries(readOnly.config.auditLog);
     expect(audited.at(-1)).toMatchObject({
       tool: 'verify_encryption_sql',
       outcome: 'refused',
@@ -173,13 +169,7 @@ describe('verify_encryption_sql', () => {
   });
 
   it('audits the probe (it writes and drops a table), and only the probe', async () => {
-    const entries = () =>
-      existsSync(server.config.auditLog)
-        ? readFileSync(server.config.auditLog, 'utf8')
-            .trim()
-            .split('\n')
-            .map((line) => JSON.parse(line))
-        : [];
+    const entries = () => auditEntries(server.config.auditLog);
     const before = entries().length;
     await callTool(server.client, 'verify_encryption_sql', { connection: 'selfhosted' });
     expect(entries().length).toBe(before);
