@@ -174,16 +174,13 @@ export async function runToolCall(
     if (error instanceof ConfirmationPending) pending = error;
     const known = pending ? undefined : toOperatorError(error);
     outcome = pending ? 'refused' : ((known?.details.auditOutcome as AuditOutcome | undefined) ?? 'failed');
-    detail = pending
-      ? pending.detail
-      : known
-        ? formatOperatorError(known)
-        : `Internal error in ${def.name}: ${errorMessage(error)}.\nNext: this is a bug in crdb-encryption-mcp; check the target's current state before retrying${mutating ? ' (the change may or may not have been applied)' : ''}.`;
+    const internalNext = `this is a bug in crdb-encryption-mcp; check the target's current state before retrying${mutating ? ' (the change may or may not have been applied)' : ''}.`;
+    detail = pending ? pending.detail : known ? formatOperatorError(known) : `Internal error in ${def.name}: ${errorMessage(error)}.\nNext: ${internalNext}`;
     if (!known && !pending)
       process.stderr.write(`[crdb-encryption-mcp] ${def.name} failed: ${redactor.redactText(String((error as Error)?.stack ?? error))}\n`);
     const structuredContent = known
       ? { next_actions: errorActions(known), next_step: known.next }
-      : { error: 'internal_error', next_actions: [], next_step: detail.slice(detail.lastIndexOf('\nNext: ') + '\nNext: '.length) };
+      : { error: 'internal_error', next_actions: [], next_step: internalNext };
     result = { isError: true, content: [{ type: 'text', text: detail }], structuredContent };
   }
 
