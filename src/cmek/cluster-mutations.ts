@@ -4,6 +4,7 @@
  * arrives while one runs does not start a second change: it gets the first one's result. Replicas
  * do not share this lock; the Cloud API refuses a second CMEK operation while one runs.
  */
+import type { CmekEnv } from './context.js';
 
 /** What `run` returned, and whether it was another identical call's result. */
 export interface Serialized<T> {
@@ -38,4 +39,21 @@ export function createClusterMutations(): ClusterMutations {
       }
     },
   };
+}
+
+/**
+ * Runs a CMEK mutation of `cluster` under the per-cluster lock (dry runs change nothing and skip
+ * it): mutations of one cluster run one after the other, each reading fresh state, and an
+ * identical concurrent request gets the running one's result.
+ */
+export async function serialized<T extends object>(
+  env: Pick<CmekEnv, 'mutations'>,
+  cluster: { id: string },
+  request: unknown,
+  dryRun: boolean,
+  mutate: () => Promise<T>,
+): Promise<T & { joined?: boolean }> {
+  if (dryRun) return mutate();
+  const { value, joined } = await env.mutations.run(cluster.id, JSON.stringify(request), mutate);
+  return joined ? { ...value, joined: true } : value;
 }

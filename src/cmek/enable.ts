@@ -5,6 +5,7 @@
 import type { Cluster, CmekClusterInfo, CmekStatus } from '../cloud/schemas.js';
 import { resolveCluster } from '../cloud/resolve-cluster.js';
 import { OperatorError } from '../errors.js';
+import { serialized } from './cluster-mutations.js';
 import { callOptions, type Check, type ClusterRef, type CmekEnv } from './context.js';
 import { failureMessages, isInProgress, overallStatus } from './key-infos.js';
 import { existingKeySpecs, keyAccountChecks } from './key-accounts.js';
@@ -54,23 +55,6 @@ export type EnableResult = {
   /** An identical request was already running in this server: this is its result, and nothing was sent twice. */
   joined?: boolean;
 };
-
-/**
- * Runs a CMEK mutation of `cluster` under the per-cluster lock (dry runs change nothing and skip
- * it): mutations of one cluster run one after the other, each reading fresh state, and an
- * identical concurrent request gets the running one's result.
- */
-export async function serialized<T extends object>(
-  env: CmekEnv,
-  cluster: Cluster,
-  request: unknown,
-  dryRun: boolean,
-  mutate: () => Promise<T>,
-): Promise<T & { joined?: boolean }> {
-  if (dryRun) return mutate();
-  const { value, joined } = await env.mutations.run(cluster.id, JSON.stringify(request), mutate);
-  return joined ? { ...value, joined: true } : value;
-}
 
 function refuseWhenOn(cluster: ClusterRef, info: CmekClusterInfo | null): void {
   const status = overallStatus(info);

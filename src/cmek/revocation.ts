@@ -11,7 +11,8 @@ import type { KmsKeyType } from '../kms/provider.js';
 import { canonicalJson } from '../safety/canonical.js';
 import type { ConfirmationRequest } from '../safety/types.js';
 import { callOptions, mapLimited, type Check, type ClusterRef, type CmekEnv } from './context.js';
-import { serialized, type CmekRequest } from './enable.js';
+import { serialized } from './cluster-mutations.js';
+import type { CmekRequest } from './enable.js';
 import { currentKey, overallStatus } from './key-infos.js';
 import { regionOutcomes, sendOnce, waitForCmek, type RegionOutcome, refuseWhileOperationRuns } from './operation.js';
 
